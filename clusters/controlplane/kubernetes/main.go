@@ -1,0 +1,13 @@
+// Package tools pins k8s.io/kubernetes so that `go build` can build the
+// control-plane commands (kube-apiserver, kube-controller-manager,
+// kube-scheduler, kubectl) from the Go module proxy. It is never run.
+//go:build tools
+
+package tools
+
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubectl"
+)

@@ -1,0 +1,247 @@
+"""Bring the course cluster up and down: kind (a learner with Docker) or kwok (no Docker).
+
+Both providers build the same layout (:mod:`whyk8s.layout`): a control plane and four workers, two
+CPU workers, a tainted GPU worker advertising ``nvidia.com/gpu: 4`` and a high-memory worker.
+
+- **kind** runs real nodes as Docker containers: ``kind create cluster --name whyk8s --config
+  clusters/kind.yaml``; context ``kind-whyk8s``.
+- **kwok** runs a real control plane (etcd, kube-apiserver, kube-controller-manager,
+  kube-scheduler) as local processes with ``kwokctl create cluster --runtime binary``; kwok simulates
+  the nodes, so pods are really scheduled and reach Running, but **no container ever runs**.
+  Context ``kwok-whyk8s``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+
+from kubernetes import client, watch
+
+from whyk8s import GPU_RESOURCE
+from whyk8s.guard import Cluster, connect
+from whyk8s.layout import kwok_node_manifest, load_layout, repo_root
+
+__all__ = ["KindProvider", "KwokProvider", "get_provider", "advertise_extended_resources",
+           "wait_for_nodes", "restore_nodes", "CommandError"]
+
+
+
+def cluster_name() -> str:
+    """The cluster's name: ``whyk8s``, or ``$WHYK8S_CLUSTER`` (for developers running several test
+    clusters side by side; their contexts must then be opted in with ``WHYK8S_ALLOW_CONTEXT``)."""
+    return os.environ.get("WHYK8S_CLUSTER", "whyk8s")
+
+
+class CommandError(RuntimeError):
+    """An external command (kind, kwokctl, docker) failed; the message holds its output."""
+
+
+def _run(cmd: list[str], env: dict | None = None, log=print, check: bool = True,
+         timeout: float = 900) -> subprocess.CompletedProcess:
+    log("+ " + " ".join(cmd))
+    try:
+        proc = subprocess.run(cmd, env={**os.environ, **(env or {})}, text=True, capture_output=True,
+                              timeout=timeout)
+    except FileNotFoundError:
+        raise CommandError(f"`{cmd[0]}` is not installed or not on PATH.") from None
+    if check and proc.returncode != 0:
+        raise CommandError(f"`{' '.join(cmd)}` failed ({proc.returncode}):\n{(proc.stderr or proc.stdout)[-3000:]}")
+    return proc
+
+
+def advertise_extended_resources(cluster: Cluster, layout=None, log=print) -> None:
+    """Advertise each worker's extended resources (the GPU node's ``nvidia.com/gpu: 4``) by a JSON
+    patch of the Node's **status subresource** (``/status/capacity/nvidia.com~1gpu``), as the
+    kubernetes.io task "Advertise Extended Resources for a Node" does; then read each node back and
+    check ``allocatable``. Raises RuntimeError if the node does not report it."""
+    layout = layout or load_layout()
+    for worker in layout.workers:
+        if not worker.extended_resources:
+            continue
+        ops = []
+        for name, value in worker.extended_resources.items():
+            escaped = name.replace("~", "~0").replace("/", "~1")
+            ops.append({"op": "add", "path": f"/status/capacity/{escaped}", "value": str(value)})
+            ops.append({"op": "add", "path": f"/status/allocatable/{escaped}", "value": str(value)})
+        log(f"advertising {worker.extended_resources} on {worker.name}")
+        deadline = time.monotonic() + 60
+        while True:
+            cluster.core.patch_node_status(worker.name, ops)
+            node = cluster.core.read_node(worker.name)
+            alloc = node.status.allocatable or {}
+            if all(alloc.get(k) == str(v) for k, v in worker.extended_resources.items()):
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Node {worker.name} does not report {worker.extended_resources} "
+                                   f"as allocatable (it reports {alloc}).")
+            time.sleep(1)  # a kubelet or kwok may rewrite status once right after registering
+
+
+def wait_for_nodes(cluster: Cluster, names: list[str], timeout: int = 120) -> None:
+    """Block until every named node reports condition Ready=True (watching Nodes, not polling).
+    Raises TimeoutError naming the nodes that are not Ready."""
+    def ready(node) -> bool:
+        return any(c.type == "Ready" and c.status == "True" for c in (node.status.conditions or []))
+
+    pending = set(names)
+    listing = cluster.core.list_node()
+    pending -= {n.metadata.name for n in listing.items if ready(n)}
+    if not pending:
+        return
+    deadline = time.monotonic() + timeout
+    rv = listing.metadata.resource_version
+    while pending and time.monotonic() < deadline:
+        w = watch.Watch()
+        for event in w.stream(cluster.core.list_node, resource_version=rv,
+                              timeout_seconds=max(1, int(deadline - time.monotonic()))):
+            node = event["object"]
+            rv = node.metadata.resource_version
+            if ready(node):
+                pending.discard(node.metadata.name)
+            if not pending:
+                w.stop()
+                break
+    if pending:
+        raise TimeoutError(f"Nodes not Ready after {timeout} s: {', '.join(sorted(pending))}.")
+
+
+def restore_nodes(cluster: Cluster, log=print) -> list[str]:
+    """(kwok) Re-create layout workers that are missing (e.g. deleted in a node-failure demo),
+    uncordon the rest, and re-advertise extended resources. Returns the names re-created."""
+    layout = load_layout()
+    existing = {n.metadata.name: n for n in cluster.core.list_node().items}
+    created = []
+    for worker in layout.workers:
+        if worker.name not in existing:
+            cluster.core.create_node(kwok_node_manifest(worker))
+            created.append(worker.name)
+        elif existing[worker.name].spec.unschedulable:
+            cluster.core.patch_node(worker.name, {"spec": {"unschedulable": False}})
+    if created:
+        wait_for_nodes(cluster, created)
+    advertise_extended_resources(cluster, layout, log=log)
+    return created
+
+
+@dataclass
+class KindProvider:
+    """Real nodes in Docker containers, through the ``kind`` command."""
+
+    name: str = "kind"
+
+    @property
+    def context(self) -> str:
+        return f"kind-{cluster_name()}"
+
+    def exists(self) -> bool:
+        proc = _run(["kind", "get", "clusters"], log=lambda *_: None, check=False)
+        return cluster_name() in proc.stdout.split()
+
+    def up(self, log=print) -> Cluster:
+        """Create the cluster (if it does not exist), advertise the GPUs, return a connection."""
+        if not self.exists():
+            _run(["kind", "create", "cluster", "--name", cluster_name(), "--config",
+                  str(repo_root() / "clusters" / "kind.yaml"), "--wait", "120s"], log=log)
+        cluster = connect(context=self.context)
+        advertise_extended_resources(cluster, log=log)
+        return cluster
+
+    def down(self, log=print) -> None:
+        _run(["kind", "delete", "cluster", "--name", cluster_name()], log=log)
+
+
+@dataclass
+class KwokProvider:
+    """A real control plane as local processes, nodes simulated by kwok, through ``kwokctl``.
+
+    ``binaries``: ``"build"`` (default where kwokctl is not on PATH) builds every binary from the Go
+    module proxy into the cache (:mod:`whyk8s.controlplane`); ``"download"`` lets a kwokctl on PATH
+    download release binaries itself (a learner's laptop with internet).
+    """
+
+    name: str = "kwok"
+    binaries: str | None = None
+
+    @property
+    def context(self) -> str:
+        return f"kwok-{cluster_name()}"
+
+    def _mode(self) -> str:
+        mode = self.binaries or os.environ.get("WHYK8S_KWOK_BINARIES")
+        if mode:
+            if mode not in ("build", "download"):
+                raise ValueError(f"WHYK8S_KWOK_BINARIES={mode!r}: use 'build' or 'download'.")
+            return mode
+        from whyk8s import controlplane
+        if not controlplane.missing():
+            return "build"  # already built: use the cache
+        return "download" if shutil.which("kwokctl") else "build"
+
+    def _kwokctl(self) -> tuple[str, dict, list[str]]:
+        from whyk8s import controlplane
+        if self._mode() == "download":
+            return "kwokctl", {}, []
+        paths = controlplane.build()
+        env = {"KWOK_KUBECTL_BINARY": str(paths["kubectl"]),
+               "KWOK_KUBE_VERSION": controlplane.versions()["KUBERNETES_VERSION"],
+               "PATH": f"{paths['kubectl'].parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+        flags = ["--kube-apiserver-binary", str(paths["kube-apiserver"]),
+                 "--kube-controller-manager-binary", str(paths["kube-controller-manager"]),
+                 "--kube-scheduler-binary", str(paths["kube-scheduler"]),
+                 "--etcd-binary", str(paths["etcd"]),
+                 "--kwok-controller-binary", str(paths["kwok"])]
+        return str(paths["kwokctl"]), env, flags
+
+    def exists(self) -> bool:
+        try:
+            exe, env, _ = self._kwokctl()
+        except Exception:
+            return False
+        proc = _run([exe, "get", "clusters"], env=env, log=lambda *_: None, check=False)
+        return cluster_name() in proc.stdout.split()
+
+    def up(self, log=print) -> Cluster:
+        """Start the control plane (if not running), create the simulated nodes of the layout,
+        advertise the GPUs, wait for Ready, and return a connection."""
+        exe, env, flags = self._kwokctl()
+        running = cluster_name() in _run([exe, "get", "clusters"], env=env, log=lambda *_: None,
+                                       check=False).stdout.split()
+        if running:
+            # kwokctl keeps the cluster's files; (re)start its processes after a reboot.
+            _run([exe, "start", "cluster", "--name", cluster_name()], env=env, log=log, check=False)
+        else:
+            _run([exe, "create", "cluster", "--name", cluster_name(), "--runtime", "binary",
+                  "--wait", "3m", *flags], env=env, log=log)
+        cluster = connect(context=self.context)
+        restore_nodes(cluster, log=log)
+        wait_for_nodes(cluster, [w.name for w in load_layout().workers])
+        return cluster
+
+    def down(self, log=print) -> None:
+        exe, env, _ = self._kwokctl()
+        _run([exe, "delete", "cluster", "--name", cluster_name()], env=env, log=log)
+
+
+def docker_available() -> bool:
+    """True when a Docker engine answers (``docker info``), not just the client."""
+    if not shutil.which("docker"):
+        return False
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def get_provider(name: str = "auto"):
+    """``"kind"``, ``"kwok"`` or ``"auto"`` (kind when Docker and kind are there, else kwok)."""
+    if name == "auto":
+        name = "kind" if shutil.which("kind") and docker_available() else "kwok"
+    if name == "kind":
+        return KindProvider()
+    if name == "kwok":
+        return KwokProvider()
+    raise ValueError(f"Unknown provider {name!r}: use kind, kwok or auto.")

@@ -1,0 +1,155 @@
+"""Builders for the Pod, Deployment and Job specs the course creates.
+
+Each returns an object of the official client (``V1Pod``, ``V1Deployment``, ``V1Job``) carrying the
+course label, with CPU (millicores), memory (bytes) and GPU (``nvidia.com/gpu``, whole GPUs) requests
+checked first. Names are validated against RFC 1123 before anything is sent to the API server.
+"""
+
+from __future__ import annotations
+
+import re
+
+from kubernetes import client
+
+from whyk8s import GPU_RESOURCE, PART_OF_LABEL, POOL_LABEL
+from whyk8s.quantities import parse_cpu, parse_gpus, parse_memory
+
+__all__ = ["validate_name", "resources", "pod", "deployment", "job", "gpu_toleration", "DEFAULT_IMAGE"]
+
+#: A small image that every cluster can pull. (kwok nodes never pull it: they run no containers.)
+DEFAULT_IMAGE = "registry.k8s.io/pause:3.10"
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def validate_name(name, kind: str = "Pod", max_length: int | None = None) -> str:
+    """Return ``name`` if it is a valid object name, else raise ValueError saying what is wrong.
+
+    Pods, Jobs and Deployments use RFC 1123 subdomain names (lower-case letters, digits, ``-`` and ``.``;
+    start and end alphanumeric; at most 253 characters). Namespaces use RFC 1123 labels (no ``.``,
+    at most 63). Source: kubernetes.io, "Object Names and IDs".
+    """
+    label_only = kind.lower() == "namespace"
+    limit = max_length or (63 if label_only else 253)
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"The {kind} name is empty: give a name such as 'trainer-1'.")
+    if name != name.strip():
+        raise ValueError(f"The {kind} name {name!r} has spaces around it; remove them.")
+    if len(name) > limit:
+        raise ValueError(f"The {kind} name is {len(name)} characters long; at most {limit} are allowed.")
+    pattern = _DNS1123_LABEL if label_only else _DNS1123_SUBDOMAIN
+    if not pattern.match(name):
+        hints = []
+        if name != name.lower():
+            hints.append("use lower-case letters only")
+        if re.search(r"[^a-z0-9.\-]", name.lower()):
+            bad = sorted(set(re.findall(r"[^a-z0-9.\-]", name.lower())))
+            hints.append("remove " + " ".join(repr(c) for c in bad))
+        if label_only and "." in name:
+            hints.append("namespaces cannot contain '.'")
+        if name[0] in "-." or name[-1] in "-.":
+            hints.append("start and end with a letter or digit")
+        hint = "; ".join(hints) or "use lower-case letters, digits and '-'"
+        suggestion = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-") or "trainer-1"
+        raise ValueError(
+            f"The {kind} name {name!r} is not a valid Kubernetes name (RFC 1123): {hint}. "
+            f"For example: {suggestion!r}."
+        )
+    return name
+
+
+def resources(cpu="100m", memory="128Mi", gpus=0, limits: bool = True) -> client.V1ResourceRequirements:
+    """Requests (and, if ``limits``, equal limits) for CPU, memory and GPUs.
+
+    ``cpu`` is a CPU quantity (``"250m"``, ``"0.5"``, ``2``), ``memory`` a memory quantity (``"512Mi"``,
+    ``"1Gi"``), ``gpus`` a whole number of ``nvidia.com/gpu``. Extended resources such as GPUs must have
+    limit = request, so GPUs always appear in both. Raises ValueError for bad quantities.
+    """
+    milli = parse_cpu(cpu)
+    mem = parse_memory(memory)
+    n_gpus = parse_gpus(gpus)
+    requests = {"cpu": f"{milli}m", "memory": str(mem)}
+    lims = dict(requests) if limits else {}
+    if n_gpus:
+        requests[GPU_RESOURCE] = str(n_gpus)
+        lims[GPU_RESOURCE] = str(n_gpus)
+    return client.V1ResourceRequirements(requests=requests, limits=lims or None)
+
+
+def gpu_toleration() -> client.V1Toleration:
+    """Toleration for the GPU node's taint ``nvidia.com/gpu=present:NoSchedule``."""
+    return client.V1Toleration(key=GPU_RESOURCE, operator="Equal", value="present", effect="NoSchedule")
+
+
+def _labels(extra: dict | None) -> dict:
+    labels = {PART_OF_LABEL[0]: PART_OF_LABEL[1]}
+    labels.update(extra or {})
+    return labels
+
+
+def _pod_spec(name, image, cpu, memory, gpus, pool, tolerate_gpu, priority_class, restart_policy,
+              command) -> client.V1PodSpec:
+    container = client.V1Container(
+        name=name.replace(".", "-")[:63].strip("-") or "main", image=image or DEFAULT_IMAGE,
+        resources=resources(cpu, memory, gpus), command=command,
+    )
+    tolerations = [gpu_toleration()] if (tolerate_gpu or parse_gpus(gpus) > 0) else None
+    return client.V1PodSpec(
+        containers=[container], restart_policy=restart_policy, tolerations=tolerations,
+        node_selector={POOL_LABEL: pool} if pool else None,
+        priority_class_name=priority_class, termination_grace_period_seconds=0,
+    )
+
+
+def pod(name, image=DEFAULT_IMAGE, cpu="100m", memory="128Mi", gpus=0, *, pool=None,
+        tolerate_gpu=False, labels=None, priority_class=None, command=None) -> client.V1Pod:
+    """A course-labelled ``V1Pod`` with one container.
+
+    ``pool`` adds a nodeSelector on ``whyk8s.io/pool`` (``"cpu"``, ``"gpu"``, ``"highmem"``); a GPU
+    request (or ``tolerate_gpu``) adds the GPU toleration. Raises ValueError for a bad name or quantity.
+    """
+    name = validate_name(name, "Pod")
+    spec = _pod_spec(name, image, cpu, memory, gpus, pool, tolerate_gpu, priority_class, "Always", command)
+    return client.V1Pod(metadata=client.V1ObjectMeta(name=name, labels=_labels(labels)), spec=spec)
+
+
+def deployment(name, replicas=1, image=DEFAULT_IMAGE, cpu="100m", memory="128Mi", gpus=0, *,
+               pool=None, labels=None) -> client.V1Deployment:
+    """A course-labelled ``V1Deployment`` whose pods carry ``app=<name>`` and the course label.
+
+    ``replicas`` must be a whole number ≥ 0. Raises ValueError for bad input.
+    """
+    name = validate_name(name, "Deployment")
+    if isinstance(replicas, bool) or not isinstance(replicas, int) and not str(replicas).isdigit():
+        raise ValueError(f"Replicas {replicas!r} is not a whole number; give 0 or more.")
+    replicas = int(replicas)
+    if replicas < 0:
+        raise ValueError(f"Replicas {replicas} is negative; give 0 or more.")
+    pod_labels = _labels({"app": name, **(labels or {})})
+    spec = _pod_spec(name, image, cpu, memory, gpus, pool, False, None, "Always", None)
+    return client.V1Deployment(
+        metadata=client.V1ObjectMeta(name=name, labels=_labels(labels)),
+        spec=client.V1DeploymentSpec(
+            replicas=replicas,
+            selector=client.V1LabelSelector(match_labels={"app": name}),
+            template=client.V1PodTemplateSpec(metadata=client.V1ObjectMeta(labels=pod_labels), spec=spec),
+        ),
+    )
+
+
+def job(name, image=DEFAULT_IMAGE, cpu="100m", memory="128Mi", gpus=0, *, pool=None, labels=None,
+        priority_class=None, backoff_limit=0, command=None) -> client.V1Job:
+    """A course-labelled ``V1Job`` running one pod to completion (restartPolicy Never).
+
+    A GPU request adds the GPU toleration. Raises ValueError for a bad name or quantity.
+    """
+    name = validate_name(name, "Job")
+    pod_labels = _labels({"job-name": name, **(labels or {})})
+    spec = _pod_spec(name, image, cpu, memory, gpus, pool, False, priority_class, "Never", command)
+    return client.V1Job(
+        metadata=client.V1ObjectMeta(name=name, labels=_labels(labels)),
+        spec=client.V1JobSpec(
+            backoff_limit=backoff_limit,
+            template=client.V1PodTemplateSpec(metadata=client.V1ObjectMeta(labels=pod_labels), spec=spec),
+        ),
+    )

@@ -1,0 +1,77 @@
+"""Shared fixtures. Cluster tests run against a real kube-apiserver (kwok simulates only nodes).
+
+``course_cluster`` (session) brings the course cluster up through the provider named by
+``WHYK8S_PROVIDER`` (default ``kwok``): idempotent, seconds when it is already up, and it restores
+nodes a previous test deleted. ``cluster`` (function) gives a connection to the course namespace
+with no course object left before or after the test.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from whyk8s.guard import connect
+from whyk8s.workloads import cleanup
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "course_cluster" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.cluster)
+
+
+@pytest.fixture(scope="session")
+def course_cluster():
+    from whyk8s.providers import get_provider
+    provider = get_provider(os.environ.get("WHYK8S_PROVIDER", "kwok"))
+    cluster = provider.up(log=lambda *_: None)
+    yield cluster
+    cleanup(cluster)
+
+
+@pytest.fixture
+def cluster(course_cluster):
+    from whyk8s.providers import restore_nodes
+    c = connect(context=course_cluster.context)
+    cleanup(c)
+    restore_nodes(c, log=lambda *_: None)
+    yield c
+    cleanup(c)
+    restore_nodes(c, log=lambda *_: None)
+
+
+def _kubeconfig_for(context_name: str, source_context: str) -> dict:
+    """A kubeconfig whose only context, ``context_name``, reaches the cluster of ``source_context``."""
+    from kubernetes.config.kube_config import KUBE_CONFIG_DEFAULT_LOCATION
+    path = os.path.expanduser(os.environ.get("KUBECONFIG", KUBE_CONFIG_DEFAULT_LOCATION).split(os.pathsep)[0])
+    cfg = yaml.safe_load(Path(path).read_text())
+    ctx = next(c for c in cfg["contexts"] if c["name"] == source_context)["context"]
+    cl = next(c for c in cfg["clusters"] if c["name"] == ctx["cluster"])
+    us = next(u for u in cfg["users"] if u["name"] == ctx["user"])
+    return {"apiVersion": "v1", "kind": "Config", "current-context": context_name,
+            "clusters": [{"name": context_name, "cluster": cl["cluster"]}],
+            "users": [{"name": context_name, "user": us["user"]}],
+            "contexts": [{"name": context_name, "context": {"cluster": context_name, "user": context_name}}]}
+
+
+@pytest.fixture
+def foreign_kubeconfig(course_cluster, tmp_path, monkeypatch):
+    """Path of a kubeconfig whose current context is ``production`` (pointing, harmlessly, at the
+    course's API server), with ``KUBECONFIG`` set to it for the test."""
+    path = tmp_path / "kubeconfig"
+    path.write_text(yaml.safe_dump(_kubeconfig_for("production", course_cluster.context)))
+    monkeypatch.setenv("KUBECONFIG", str(path))
+    monkeypatch.delenv("WHYK8S_ALLOW_CONTEXT", raising=False)
+    return path
+
+
+@pytest.fixture
+def make_kubeconfig(course_cluster):
+    """``make_kubeconfig(context_name)`` → kubeconfig dict reaching the course API server."""
+    return lambda name: _kubeconfig_for(name, course_cluster.context)

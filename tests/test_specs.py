@@ -1,0 +1,68 @@
+import pytest
+
+from whyk8s import specs
+
+
+@pytest.mark.parametrize("name, fragment", [
+    ("Trainer", "lower-case"),
+    ("my_pod", "remove '_'"),
+    ("-pod", "start and end"),
+    ("", "empty"),
+    (" pod", "spaces"),
+    ("a" * 254, "at most 253"),
+])
+def test_invalid_pod_names_are_explained(name, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        specs.validate_name(name)
+
+
+def test_namespace_names_are_labels():
+    with pytest.raises(ValueError, match="cannot contain '.'"):
+        specs.validate_name("team.a", kind="namespace")
+    assert specs.validate_name("team-a", kind="namespace") == "team-a"
+
+
+def test_suggestion_is_valid():
+    with pytest.raises(ValueError) as err:
+        specs.validate_name("My_Training Job")
+    suggestion = str(err.value).split("For example: ")[1].strip(".'\"")
+    assert specs.validate_name(suggestion) == suggestion
+
+
+def test_gpu_pod_gets_toleration_and_limit():
+    pod = specs.pod("train", gpus=2, cpu="0.5", memory="1Gi")
+    c = pod.spec.containers[0]
+    assert c.resources.requests == {"cpu": "500m", "memory": str(2**30), "nvidia.com/gpu": "2"}
+    assert c.resources.limits["nvidia.com/gpu"] == "2"
+    assert pod.spec.tolerations[0].key == "nvidia.com/gpu"
+    assert pod.metadata.labels["app.kubernetes.io/part-of"] == "whyk8s"
+
+
+def test_cpu_pod_has_no_toleration():
+    assert specs.pod("web").spec.tolerations is None
+
+
+def test_pool_becomes_node_selector():
+    assert specs.pod("prep", pool="highmem").spec.node_selector == {"whyk8s.io/pool": "highmem"}
+
+
+@pytest.mark.parametrize("replicas, fragment", [(-1, "negative"), ("three", "whole number"), (1.5, "whole number")])
+def test_deployment_replicas_checked(replicas, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        specs.deployment("web", replicas=replicas)
+
+
+def test_deployment_selector_matches_template():
+    d = specs.deployment("web", replicas=3)
+    assert d.spec.replicas == 3
+    assert d.spec.selector.match_labels.items() <= d.spec.template.metadata.labels.items()
+
+
+def test_job_never_restarts():
+    j = specs.job("train", gpus=1)
+    assert j.spec.template.spec.restart_policy == "Never"
+    assert j.spec.backoff_limit == 0
+
+
+def test_container_name_is_a_label_even_for_dotted_pod_names():
+    assert specs.pod("a.b").spec.containers[0].name == "a-b"

@@ -1,0 +1,200 @@
+"""Unit tests of whyk8s.survey: the figures table, the footnotes, the chart and the recomputation."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.colors import to_rgba  # noqa: E402
+
+from whyk8s import survey  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+# ------------------------------------------------------------------------------ recomputation
+def test_2018_recomputation_reproduces_the_published_58_percent():
+    r = survey.recompute_kubernetes_in_production(2018)
+    assert (r["production"], r["evaluating"]) == (842, 611)
+    assert r["answered"] == 842 + 611
+    assert r["respondents"] == 2401
+    assert round(r["published_share"], 1) == 57.9
+    assert round(r["share_of_all"], 1) == 35.1
+    assert r["published_figure"] == 58.0
+    assert r["unexpected"] == 2  # the two rows CNCF's file shifts by one column
+
+
+def test_2019_recomputation_gives_78_percent_of_about_1300():
+    r = survey.recompute_kubernetes_in_production(2019)
+    assert (r["production"], r["evaluating"], r["respondents"]) == (1019, 280, 1337)
+    assert 1290 <= r["answered"] <= 1310
+    assert round(r["published_share"]) == 78 == r["published_figure"]
+    assert round(r["share_of_all"], 1) == 76.2
+
+
+def test_2020_base_includes_not_using_and_matches_83_percent():
+    r = survey.recompute_kubernetes_in_production(2020)
+    assert r["not_using"] == 37
+    assert r["answered"] == r["production"] + r["evaluating"] + r["not_using"]
+    assert round(r["published_share"]) == 83
+
+
+def test_2018_containers_share_matches_73_and_53_percent():
+    r = survey.recompute_containers_in_production(2018)
+    assert round(r["published_share"]) == 73
+    assert round(r["share_of_all"]) == 53
+
+
+@pytest.mark.parametrize("year", [2017, 2021, "2018", None, True])
+def test_recompute_rejects_years_without_raw_data(year):
+    with pytest.raises(ValueError, match="Raw data exist for: 2018, 2019, 2020"):
+        survey.recompute_kubernetes_in_production(year)
+
+
+def test_raw_file_has_two_level_header_and_one_row_per_respondent():
+    raw = survey.load_raw(2019)
+    assert raw.columns.nlevels == 2
+    assert len(raw) == 1337
+    assert any(opt == "Kubernetes" for _, opt in raw.columns)
+
+
+# ------------------------------------------------------------------------------ figures table
+def test_every_row_has_a_source_url_and_a_quote():
+    df = survey.load_figures()
+    assert len(df) > 40
+    assert df["source_url"].str.strip().ne("").all()
+    assert df["source_link"].str.match(r"https?://").all()
+    assert df["quote"].str.strip().ne("").all()
+
+
+def test_secondary_rows_detected_from_the_denominator():
+    df = survey.load_figures()
+    assert df["secondary"].dtype == bool
+    assert df["secondary"].equals(df["denominator"].str.contains("SECONDARY"))
+    sec = df[df["secondary"]]
+    assert set(sec.loc[sec["metric"] == "kubernetes_in_production", "survey_year"]) == {2017, 2019}
+    assert sec["source_url"].str.contains("dzone.com").any()
+    # CNCF's own 2018 headline is not secondary
+    row = df[(df["survey_year"] == 2018) & (df["metric"] == "kubernetes_in_production")]
+    assert not row["secondary"].any()
+
+
+def test_percent_values_parsed_including_lower_bounds():
+    df = survey.load_figures()
+    gt90 = df[df["value_text"] == ">90"].iloc[0]
+    assert gt90["value_percent"] == 90.0 and gt90["lower_bound"]
+    assert df.loc[df["metric"] == "sample_size", "value_percent"].isna().all()
+
+
+@pytest.mark.parametrize("year", [2017, 2018, 2019, 2020, 2021, 2022, 2023, 2024, 2025])
+def test_footnote_present_for_each_changed_year(year):
+    assert survey.FOOTNOTES[year].startswith(str(year)[:4]) or "2018–2020" in survey.FOOTNOTES[year]
+
+
+def test_footnote_contents_name_the_change():
+    f = survey.FOOTNOTES
+    assert "not of all respondents" in f[2018]
+    assert "two parts" in f[2021]
+    assert "paid panel" in f[2022]
+    assert "vendors" in f[2023] and "comparing" in f[2023]
+    assert "container users" in f[2025]
+    assert "no figure" in f[2024]
+    assert "cannot share one base" in f[2017]
+
+
+def test_headline_table_marks_secondary_and_missing_years():
+    t = survey.headline_table(["kubernetes_in_production"], range(2016, 2026))
+    assert t.loc[2018, "kubernetes_in_production"] == "58%"
+    assert t.loc[2017, "kubernetes_in_production"] == "83% (secondary)"
+    assert t.loc[2019, "kubernetes_in_production"] == "78%"  # CNCF's figure wins over press coverage
+    assert t.loc[2024, "kubernetes_in_production"] == "—"
+    assert "paid panel" in t.loc[2022, "notes"]
+
+
+def test_sources_table_has_clickable_links():
+    md = survey.sources_table(["kubernetes_in_production"], [2019])
+    assert "](https://dzone.com/" in md and "(secondary)" in md
+    assert md.count("\n") == 1 + 2  # header, rule, two rows
+
+
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        ({"metrics": ["kubernetes_in_prod"]}, "Unknown metric(s) 'kubernetes_in_prod'. Valid metrics:"),
+        ({"metrics": []}, "No metric chosen"),
+        ({"years": [2015]}, "Unknown survey year(s) 2015. Valid years: 2016, 2017"),
+        ({"years": ["2018"]}, "Unknown survey year(s) '2018'"),
+        ({"years": []}, "No survey year chosen"),
+    ],
+)
+def test_bad_metric_or_year_raises_helpful_value_error(kwargs, fragment):
+    for fn in (survey.headline_table, survey.plot_headlines):
+        with pytest.raises(ValueError) as info:
+            fn(**kwargs)
+        assert fragment in str(info.value)
+    if "metrics" in kwargs and kwargs["metrics"]:
+        assert "kubernetes_in_production" in str(info.value)  # lists the valid options
+
+
+# ------------------------------------------------------------------------------ chart
+def test_plot_draws_secondary_points_hollow_and_primary_filled():
+    ax = survey.plot_headlines(["kubernetes_in_production", "containers_in_production"], range(2016, 2026))
+    lines = {ln.get_gid(): ln for ln in ax.get_lines()}
+    prim, sec = lines["primary:kubernetes_in_production"], lines["secondary:kubernetes_in_production"]
+    assert prim.get_markerfacecolor() != "none"
+    assert sec.get_markerfacecolor() == "none"
+    assert sec.get_linestyle() == "None"  # secondary points are not joined to CNCF's own
+    assert sorted(sec.get_xdata()) == [2017, 2019]
+    assert "secondary" in sec.get_label()
+    assert to_rgba(prim.get_color()) == to_rgba(survey.SERIES_COLOURS[0])
+    assert "containers_in_production" not in " ".join(g for g in lines if g.startswith("secondary"))
+
+
+def test_plot_breaks_line_at_missing_year_and_marks_2024():
+    ax = survey.plot_headlines(["kubernetes_in_production"], range(2016, 2026))
+    prim = next(ln for ln in ax.get_lines() if ln.get_gid() == "primary:kubernetes_in_production")
+    ys = dict(zip(prim.get_xdata(), prim.get_ydata()))
+    assert ys[2018] == 58 and ys[2025] == 82
+    assert ys[2024] != ys[2024]  # NaN: no line through the year without a figure
+    assert any(p.get_gid() == "no-figure" for p in ax.patches)
+
+
+def test_plot_shows_footnote_markers_and_texts():
+    ax = survey.plot_headlines(["kubernetes_in_production"], range(2018, 2024))
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert ticks[0] == "2018\n[1]" and ticks[2] == "2020\n[1]"  # 2018–2020 share one note
+    notes = next(t for t in ax.figure.texts if t.get_gid() == "footnotes").get_text()
+    assert "[1] 2018–2020" in notes and "paid panel" in notes and "CNCF" in notes
+    assert "2025" not in notes.split("Survey year")[0]  # only notes for the chosen years
+
+
+def test_plot_shares_draws_both_bases():
+    ax = survey.plot_shares(2018)
+    bars = {p.get_gid(): p for p in ax.patches if p.get_gid()}
+    assert round(bars["published"].get_height(), 1) == 57.9
+    assert round(bars["all"].get_height(), 1) == 35.1
+
+
+def test_figure_explorer_redraws_and_handles_empty_choice():
+    box = survey.figure_explorer()
+    pick, span = box.controls
+    assert set(pick.value) == set(survey.DEFAULT_METRICS)
+    assert span.value == (2016, 2025)
+    span.value = (2018, 2020)
+    pick.value = ()
+    with pytest.raises(ValueError, match="Unknown metric"):
+        survey.figure_explorer(metrics=["nope"])
+
+
+def test_sources_table_expands_denominator_notes():
+    md = survey.sources_table(["kubernetes_in_production", "containers_in_production"], [2018])
+    assert "note D2: Kubernetes in production, 2018–2020" in md
+    assert "note D1: containers in production" in md
+    assert "see note D" not in md

@@ -1,0 +1,141 @@
+"""Lab 6 checks: the right answer passes; planted wrong answers are rejected with a helpful message."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from whyk8s.labs import survey_lab as lab
+
+P, E, R = 1019, 280, 1337
+PUB = 100 * P / (P + E)  # 78.44…
+ALL = 100 * P / R  # 76.21…
+
+
+def _problems(result) -> str:
+    assert not result.passed, str(result)
+    return " | ".join(result.problems)
+
+
+# ------------------------------------------------------------------------- check_counts
+def test_counts_right_answer_passes():
+    assert lab.check_counts(P, E, R).passed
+    assert lab.check_counts(np.int64(P), float(E), R)  # numpy and float-that-is-whole are fine
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        ((E, P, R), "swapped"),  # wrong value: the two counts swapped
+        ((P + E, E, R), "everyone who answered the Kubernetes line"),  # production + evaluating
+        ((1000, E, R), "expected 1,019"),  # plain wrong value
+        ((P, R - P, R), "left the Kubernetes line blank"),  # blanks counted as evaluating
+        ((P, E, R + 2), "header row"),  # the two header rows counted
+        ((P, E, P + E), "only those who answered the Kubernetes line"),  # wrong denominator
+        ((..., E, R), "not answered yet"),  # placeholder
+        ((None, E, R), "not answered yet"),
+        (("1019", E, R), "text '1019', not a number"),
+        ((P, "many", R), "text 'many', not a number"),
+        ((P, E, 1337.5), "whole number"),
+        ((P, float("nan"), R), "not a usable number"),
+        ((P, True, R), "True/False"),
+        ((pd.Series([P]), E, R), "not one number"),
+        ((P, E, object()), "not a number"),
+    ],
+)
+def test_counts_wrong_answers_rejected(args, fragment):
+    assert fragment in _problems(lab.check_counts(*args))
+
+
+def test_counts_all_placeholders_do_not_raise():
+    r = lab.check_counts()
+    assert len(r.problems) == 3 and all("not answered yet" in m for m in r.problems)
+
+
+# ------------------------------------------------------------------------- check_published_share
+@pytest.mark.parametrize("value", [PUB, 78.4, 78.44, 78, np.float64(PUB)])
+def test_published_share_right_answers_pass(value):
+    assert lab.check_published_share(value).passed
+
+
+@pytest.mark.parametrize(
+    "value, fragment",
+    [
+        (PUB / 100, "that is a fraction"),  # percent vs fraction
+        (ALL, "divides by all 1,337 respondents"),  # wrong denominator
+        (ALL / 100, "fraction, not percent"),  # both slips at once
+        (100 * P / (R + 2), "two header rows"),
+        (100 * E / (P + E), "share *evaluating*"),
+        (57.9, "2018 figure"),
+        (100 * (P + E) / P, "wrong way round"),
+        (70.0, "expected ≈ 78.4%"),  # plain wrong value
+        (..., "not answered yet"),
+        (None, "not answered yet"),
+        ("78.4%", "remove the quotes"),
+        ([78.4], "not a number"),
+    ],
+)
+def test_published_share_wrong_answers_rejected(value, fragment):
+    assert fragment in _problems(lab.check_published_share(value))
+
+
+# ------------------------------------------------------------------------- check_share_of_all
+@pytest.mark.parametrize("value", [ALL, 76.2, 76, 76.22])
+def test_share_of_all_right_answers_pass(value):
+    assert lab.check_share_of_all(value).passed
+
+
+@pytest.mark.parametrize(
+    "value, fragment",
+    [
+        (ALL / 100, "that is a fraction"),
+        (PUB, "that is the published share"),  # wrong denominator
+        (PUB / 100, "fraction, not percent"),
+        (100 * P / (R + 2), "header"),
+        (100 * (P + E) / R, "answered the Kubernetes line at all"),
+        (35.1, "2018 figure"),
+        (100 * R / P, "wrong way"),
+        (50, "expected ≈ 76.2%"),
+        (..., "not answered yet"),
+        ("seventy-six", "not a number"),
+        (float("inf"), "not a usable number"),
+    ],
+)
+def test_share_of_all_wrong_answers_rejected(value, fragment):
+    assert fragment in _problems(lab.check_share_of_all(value))
+
+
+# ------------------------------------------------------------------------- check_explanation
+@pytest.mark.parametrize("value", ["b", "B", " b) "])
+def test_explanation_right_answer_passes(value):
+    result = lab.check_explanation(value)
+    assert result.passed and "38 of 1,337" in str(result) and "948 of 2,401" in str(result)
+
+
+@pytest.mark.parametrize(
+    "value, fragment",
+    [
+        ("a", "raise both shares"),
+        ("c", "still divides by those who answered"),
+        ("d", "size of a sample alone"),
+        ("e", "choose one of a, b, c, d"),
+        (2, "not a letter"),
+        (None, "not answered yet"),
+        (..., "not answered yet"),
+    ],
+)
+def test_explanation_wrong_answers_rejected(value, fragment):
+    assert fragment in _problems(lab.check_explanation(value))
+
+
+def test_choices_offer_four_letters():
+    assert list(lab.CHOICES) == ["a", "b", "c", "d"]
+
+
+def test_checks_never_raise_on_odd_input():
+    odd = [..., None, "", "x", [], {}, object(), float("nan"), -1, 10**9, b"78"]
+    for v in odd:
+        for fn in (lab.check_published_share, lab.check_share_of_all, lab.check_explanation):
+            assert not fn(v).passed
+        assert not lab.check_counts(v, v, v).passed
