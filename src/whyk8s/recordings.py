@@ -1,0 +1,124 @@
+"""Recorded runs: what a live cell showed on the course's kwok cluster, kept as data and redrawn.
+
+The rendered site (and a reader without a cluster) cannot run live cells. Next to each live
+demonstration, a notebook shows a *recorded run*: a table or an event timeline that the course's own
+code captured on the kwok-backed cluster (:func:`save`, kept in ``data/recordings/<name>.json``) and
+redraws deterministically (:func:`show`), clearly labelled as recorded.
+
+Two kinds:
+
+- ``"table"``: ``{"columns": [...], "rows": [[...], ...]}``, shown as an HTML table;
+- ``"events"``: ``{"events": [{"t": seconds since start, "object": "pod/x", "what": "Scheduled",
+  "detail": "..."}]}``, shown as a matplotlib timeline (one row per object, time in seconds).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+
+from whyk8s.charts import PALETTE, SERIES_COLOURS, new_figure
+from whyk8s.layout import repo_root
+
+__all__ = ["recordings_dir", "save", "load", "show", "table_html", "plot_events"]
+
+_MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+
+
+def recordings_dir() -> Path:
+    """``data/recordings`` of the checkout."""
+    return repo_root() / "data" / "recordings"
+
+
+def save(name: str, kind: str, data: dict, caption: str, provider: str = "kwok") -> Path:
+    """Write recording ``name`` (``kind`` "table" or "events"; ``data`` as in the module doc) with a
+    caption. Raises ValueError for an unknown kind or malformed data."""
+    if kind == "table":
+        if not isinstance(data.get("columns"), list) or not isinstance(data.get("rows"), list):
+            raise ValueError("A table recording needs 'columns' (list) and 'rows' (list of lists).")
+    elif kind == "events":
+        if not isinstance(data.get("events"), list):
+            raise ValueError("An events recording needs 'events' (a list of {t, object, what, detail}).")
+    else:
+        raise ValueError(f"Unknown recording kind {kind!r}: use 'table' or 'events'.")
+    path = recordings_dir() / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"name": name, "kind": kind, "caption": caption, "provider": provider,
+                                **data}, indent=1, sort_keys=True) + "\n")
+    return path
+
+
+def load(name: str) -> dict:
+    """Read recording ``name``. Raises FileNotFoundError naming the file."""
+    path = recordings_dir() / f"{name}.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"No recording {name!r} in data/recordings/.")
+    return json.loads(path.read_text())
+
+
+def _label(rec: dict) -> str:
+    return (f"Recorded run on the course's {rec.get('provider', 'kwok')} cluster "
+            f"(kwok simulates the nodes: no container ran). Run the cell above in JupyterLab to see it live.")
+
+
+def table_html(rec: dict) -> str:
+    """HTML for a table recording, with the caption and the "recorded" label."""
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in rec["columns"])
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
+                   for row in rec["rows"])
+    return (f"<figure class='whyk8s-recording'><figcaption><b>{html.escape(rec['caption'])}</b><br>"
+            f"<i>{html.escape(_label(rec))}</i></figcaption>"
+            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></figure>")
+
+
+class _Table:
+    def __init__(self, rec: dict):
+        self.rec = rec
+
+    def _repr_html_(self) -> str:
+        return table_html(self.rec)
+
+    def __repr__(self) -> str:
+        widths = [max(len(str(c)), *(len(str(r[i])) for r in self.rec["rows"])) if self.rec["rows"] else len(str(c))
+                  for i, c in enumerate(self.rec["columns"])]
+        line = lambda vals: "  ".join(str(v).ljust(w) for v, w in zip(vals, widths)).rstrip()
+        return "\n".join([self.rec["caption"], _label(self.rec), line(self.rec["columns"])] +
+                         [line(r) for r in self.rec["rows"]])
+
+
+def plot_events(events: list[dict], title: str = "", ax=None):
+    """Draw events as a timeline: x = seconds since start, one row per object, one marker shape and
+    colour per kind of event (``what``), with a legend. Returns the Axes."""
+    if ax is None:
+        _, ax = new_figure(8, 0.6 + 0.45 * max(1, len({e["object"] for e in events})))
+    objects = list(dict.fromkeys(e["object"] for e in events))
+    kinds = list(dict.fromkeys(e["what"] for e in events))
+    for k, what in enumerate(kinds):
+        pts = [e for e in events if e["what"] == what]
+        ax.scatter([e["t"] for e in pts], [objects.index(e["object"]) for e in pts],
+                   marker=_MARKERS[k % len(_MARKERS)], color=SERIES_COLOURS[k % len(SERIES_COLOURS)],
+                   s=60, label=what, zorder=3, edgecolors=PALETTE["black"], linewidths=0.5)
+    ax.set_yticks(range(len(objects)), objects)
+    ax.invert_yaxis()
+    ax.set_xlabel("seconds since the first event")
+    ax.grid(True, axis="x", color="#dddddd")
+    if title:
+        ax.set_title(title)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    return ax
+
+
+def show(name: str) -> None:
+    """Display recording ``name``: a labelled HTML table, or a labelled timeline chart."""
+    from IPython.display import Markdown, display
+    rec = load(name)
+    if rec["kind"] == "table":
+        display(_Table(rec))
+        return
+    display(Markdown(f"*{_label(rec)}*"))
+    ax = plot_events(rec["events"], rec["caption"])
+    ax.figure.tight_layout()
+    plt.show()
