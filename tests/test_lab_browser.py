@@ -34,6 +34,9 @@ def jupyterlab(course_cluster, tmp_path_factory):
     notebooks), with the app exposed to the page for commands. Yields the base URL."""
     root = tmp_path_factory.mktemp("lab-root")
     shutil.copytree(ROOT / "notebooks", root / "notebooks")
+    settings = root / "user-settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
     port = _free_port()
     bin_dir = Path(sys.executable).parent
     proc = subprocess.Popen(
@@ -42,7 +45,8 @@ def jupyterlab(course_cluster, tmp_path_factory):
          "--LabApp.expose_app_in_browser=True", "--ServerApp.allow_root=True",
          f"--LabApp.workspaces_dir={root / 'workspaces'}", "--LabApp.news_url=None",
          "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "JUPYTER_PLATFORM_DIRS": "1"})
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "JUPYTER_PLATFORM_DIRS": "1",
+                                                   "JUPYTERLAB_SETTINGS_DIR": str(root / "user-settings")})
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
