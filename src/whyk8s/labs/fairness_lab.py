@@ -1,0 +1,215 @@
+"""Lab 5, "Share the cluster fairly": namespaces with ResourceQuotas, PriorityClasses, preemption.
+
+The task:
+
+1. two team namespaces, :data:`TEAMS` (course-labelled), each with a ResourceQuota named
+   :data:`QUOTA` whose ``spec.hard`` is :data:`HARD` for that team (CPU compared in millicores,
+   memory in bytes, GPUs as a count);
+2. two PriorityClasses (course-labelled) with the values of :data:`PRIORITIES`: the high one higher;
+3. in ``team-b`` a low-priority Deployment :data:`LOW` holding all 4 GPUs of the GPU node, then in
+   ``team-a`` a high-priority Job :data:`HIGH` asking for 4 GPUs: the scheduler evicts the
+   low-priority Pod to make room (event reason ``Preempted`` on the victim Pod, message
+   "Preempted by pod <uid> on node <node>").
+
+Why a Deployment for the low-priority work: on kwok no container runs and a Job's Pod is marked
+Succeeded the moment it runs, so a low-priority *Job* would free its GPUs at once and never be in
+the way. A Deployment's Pods stay Running, as a long batch job on a real cluster would.
+
+Sources: kubernetes.io, "Resource Quotas" and "Pod Priority and Preemption".
+"""
+
+from __future__ import annotations
+
+from kubernetes.utils.quantity import parse_quantity
+
+from whyk8s import GPU_RESOURCE
+from whyk8s.labs.common import (start, find_elsewhere, label_finding, lab_cluster, never_raise, read, reset_lab,
+                                wait_for)
+from whyk8s.labs.feedback import CheckResult
+
+__all__ = ["start", "TEAMS", "QUOTA", "HARD", "PRIORITIES", "LOW", "HIGH", "check_teams", "check_priorities",
+           "check_preemption", "reset"]
+
+#: The team namespaces.
+TEAMS = ("team-a", "team-b")
+#: The ResourceQuota's name in each team namespace.
+QUOTA = "compute"
+#: ``spec.hard`` asked for in each team namespace (CPU in cores, memory in bytes via Gi, GPUs).
+HARD = {
+    "team-a": {"requests.cpu": "2", "requests.memory": "4Gi", f"requests.{GPU_RESOURCE}": "4"},
+    "team-b": {"requests.cpu": "1", "requests.memory": "2Gi", f"requests.{GPU_RESOURCE}": "4"},
+}
+#: PriorityClass name → value (a higher value is more important).
+PRIORITIES = {"whyk8s-low": 1000, "whyk8s-high": 100000}
+#: The low-priority Deployment: (namespace, name).
+LOW = ("team-b", "batch-low")
+#: The high-priority Job: (namespace, name).
+HIGH = ("team-a", "urgent-train")
+
+
+def _unit(resource: str) -> str:
+    if resource.endswith("cpu"):
+        return "millicores"
+    if resource.endswith("memory"):
+        return "bytes"
+    return ""
+
+
+def _number(resource: str, value) -> int:
+    n = parse_quantity(str(value))
+    return int(n * 1000) if resource.endswith("cpu") else int(n)
+
+
+@never_raise("Step 1: team namespaces with quotas")
+def check_teams() -> CheckResult:
+    """Step 1: each namespace of :data:`TEAMS` exists with the course label and holds a ResourceQuota
+    :data:`QUOTA` (course-labelled) whose ``spec.hard`` equals :data:`HARD` (CPU compared in
+    millicores, memory in bytes). A quota found in another namespace, or a LimitRange instead of a
+    ResourceQuota, is named."""
+    result = CheckResult("Step 1: team namespaces with quotas")
+    cluster = lab_cluster(result)
+    if cluster is None:
+        return result
+    for team in TEAMS:
+        ns = read(cluster.core.read_namespace, team)
+        if ns is None:
+            result.wrong(f"there is no namespace {team} yet: create it (core.create_namespace)")
+            continue
+        label_finding(result, f"the namespace {team}", ns.metadata.labels)
+        quota = read(cluster.core.read_namespaced_resource_quota, QUOTA, team)
+        if quota is None:
+            elsewhere = find_elsewhere(cluster, QUOTA, team, kinds=("ResourceQuota", "LimitRange"))
+            if elsewhere:
+                result.wrong(f"there is no ResourceQuota {QUOTA} in namespace {team}, but there is "
+                             f"{elsewhere}; the task asks for a ResourceQuota in namespace {team}")
+            else:
+                result.wrong(f"there is no ResourceQuota named {QUOTA} in namespace {team} yet")
+            continue
+        label_finding(result, f"the ResourceQuota {team}/{QUOTA}", quota.metadata.labels)
+        hard = quota.spec.hard or {}
+        for resource, want_text in HARD[team].items():
+            if resource not in hard:
+                result.wrong(f"the quota in {team} sets no {resource}; the task asks for {want_text}")
+                continue
+            have, want = _number(resource, hard[resource]), _number(resource, want_text)
+            unit = _unit(resource)
+            if have == want:
+                result.ok(f"{team}: {resource} = {want_text}")
+            else:
+                result.wrong(f"{team}: the quota's {resource} is {hard[resource]} ({have:,} {unit}".rstrip()
+                             + f"); the task asks for {want_text} ({want:,} {unit}".rstrip() + ")")
+        extra = sorted(set(hard) - set(HARD[team]))
+        if extra:
+            result.wrong(f"{team}: the quota also limits {', '.join(extra)}, which the task does not ask for")
+    return result
+
+
+@never_raise("Step 2: two PriorityClasses")
+def check_priorities() -> CheckResult:
+    """Step 2: the PriorityClasses of :data:`PRIORITIES` exist with the course label and their
+    values; the high one's value is larger, and it may preempt (``preemptionPolicy`` not Never)."""
+    result = CheckResult("Step 2: two PriorityClasses")
+    cluster = lab_cluster(result)
+    if cluster is None:
+        return result
+    found = {}
+    for name, want in PRIORITIES.items():
+        pc = read(cluster.scheduling.read_priority_class, name)
+        if pc is None:
+            result.wrong(f"there is no PriorityClass named {name} yet (a cluster-wide object: "
+                         f"scheduling.k8s.io/v1, no namespace)")
+            continue
+        found[name] = pc
+        label_finding(result, f"the PriorityClass {name}", pc.metadata.labels)
+        if pc.value == want:
+            result.ok(f"{name} has value {want:,}")
+        else:
+            result.wrong(f"{name} has value {pc.value:,}; the task asks for {want:,}")
+        if pc.global_default:
+            result.wrong(f"{name} is globalDefault: every Pod without a priority class would get it; "
+                         f"set globalDefault to False")
+    low, high = (found.get(n) for n in PRIORITIES)
+    if low is not None and high is not None:
+        if high.value > low.value:
+            result.ok(f"whyk8s-high ({high.value:,}) is higher than whyk8s-low ({low.value:,}): the scheduler "
+                      f"may evict whyk8s-low Pods to place whyk8s-high ones")
+        else:
+            result.wrong(f"whyk8s-high ({high.value:,}) is not higher than whyk8s-low ({low.value:,})")
+        if high.preemption_policy == "Never":
+            result.wrong("whyk8s-high has preemptionPolicy Never, so it will never preempt; leave it at "
+                         "PreemptLowerPriority")
+    return result
+
+
+@never_raise("Step 3: preemption")
+def check_preemption(timeout: float = 30) -> CheckResult:
+    """Step 3: the Deployment :data:`LOW` uses ``whyk8s-low``, the Job :data:`HIGH` uses
+    ``whyk8s-high`` and succeeded, and the scheduler's ``Preempted`` event (watched for up to
+    ``timeout`` s) shows a Pod of :data:`LOW` evicted by a Pod of :data:`HIGH` (matched by uid)."""
+    result = CheckResult("Step 3: preemption")
+    cluster = lab_cluster(result)
+    if cluster is None:
+        return result
+    low_ns, low_name = LOW
+    high_ns, high_name = HIGH
+    dep = read(cluster.apps.read_namespaced_deployment, low_name, low_ns)
+    if dep is None:
+        elsewhere = find_elsewhere(cluster, low_name, low_ns)
+        result.wrong(f"there is no Deployment {low_name} in namespace {low_ns}"
+                     + (f", but there is {elsewhere}" if elsewhere else " yet"))
+    else:
+        label_finding(result, f"the Deployment {low_name}", dep.metadata.labels)
+        pcn = dep.spec.template.spec.priority_class_name
+        if pcn == "whyk8s-low":
+            result.ok(f"{low_name}'s Pods use the PriorityClass whyk8s-low")
+        else:
+            result.wrong(f"{low_name}'s Pod template has priorityClassName {pcn!r}; the task asks for 'whyk8s-low'")
+    job = read(cluster.batch.read_namespaced_job, high_name, high_ns)
+    if job is None:
+        elsewhere = find_elsewhere(cluster, high_name, high_ns)
+        result.wrong(f"there is no Job {high_name} in namespace {high_ns}"
+                     + (f", but there is {elsewhere}" if elsewhere else " yet"))
+        return result
+    label_finding(result, f"the Job {high_name}", job.metadata.labels)
+    pcn = job.spec.template.spec.priority_class_name
+    if pcn == "whyk8s-high":
+        result.ok(f"{high_name}'s Pod uses the PriorityClass whyk8s-high")
+    else:
+        result.wrong(f"{high_name}'s Pod template has priorityClassName {pcn!r}; the task asks for 'whyk8s-high'")
+
+    jobs = wait_for(cluster.batch.list_namespaced_job, lambda js: bool(js) and (js[0].status.succeeded or 0) >= 1,
+                    timeout=timeout, namespace=high_ns, field_selector=f"metadata.name={high_name}")
+    job = jobs[0] if jobs else job
+    high_pods = {p.metadata.uid for p in cluster.core.list_namespaced_pod(high_ns).items
+                 if any(r.uid == job.metadata.uid for r in (p.metadata.owner_references or []))}
+    if (job.status.succeeded or 0) >= 1:
+        result.ok(f"the Job {high_name} succeeded")
+    else:
+        result.wrong(f"the Job {high_name} has not succeeded after {timeout:g} s; read its Pod's events")
+
+    events = wait_for(cluster.core.list_namespaced_event,
+                      lambda es: any(e.reason == "Preempted" for e in es), timeout=timeout if high_pods else 0,
+                      namespace=low_ns, field_selector="reason=Preempted")
+    victims = [e for e in events if e.reason == "Preempted" and e.involved_object.kind == "Pod"
+               and e.involved_object.name.startswith(low_name + "-")]
+    by_high = [e for e in victims if any(uid in (e.message or e.note or "") for uid in high_pods)]
+    if by_high:
+        result.ok(f"the scheduler preempted a Pod of {low_name} to place the Pod of {high_name} "
+                  f"(event reason Preempted)")
+    elif victims:
+        result.wrong(f"a Pod of {low_name} was preempted, but not by a Pod of the Job {high_name}")
+    else:
+        result.wrong(f"no Preempted event in namespace {low_ns}: was {low_name} Running on the GPU node "
+                     f"(holding all 4 GPUs) before {high_name} was created?")
+    return result
+
+
+def reset(timeout: float = 120) -> CheckResult:
+    """Delete the lab's objects by name, whatever their labels (the team namespaces with everything
+    in them, the two PriorityClasses), then every course-labelled object; wait until they are gone."""
+    return reset_lab("Lab 5 reset", {
+        "Job": [HIGH], "Deployment": [LOW],
+        "ResourceQuota": [(team, QUOTA) for team in TEAMS],
+        "PriorityClass": [(None, name) for name in PRIORITIES],
+        "Namespace": [(None, team) for team in TEAMS],
+    }, timeout=timeout)

@@ -1,0 +1,212 @@
+"""Lab 4, "Put the GPU job on the GPU node": extended resources, taints and tolerations, events.
+
+The course cluster has one GPU node (label ``whyk8s.io/pool=gpu``, taint
+``nvidia.com/gpu=present:NoSchedule``, advertising ``nvidia.com/gpu: 4``). The task:
+
+1. a Job :data:`JOB` in ``whyk8s`` (course-labelled) whose Pod requests one ``nvidia.com/gpu`` and
+   tolerates the taint; it must run on the GPU node and complete (on kwok a Job's Pod is marked
+   Succeeded as soon as it runs: no container runs);
+2. a Job :data:`GREEDY_JOB` asking for more GPUs than the node has (more than 4); it stays Pending,
+   and the learner explains why from the scheduler's ``FailedScheduling`` event, either by quoting
+   it (``"Insufficient nvidia.com/gpu"``) or by choosing among :data:`CHOICES`.
+
+Sources: kubernetes.io, "Schedule GPUs", "Taints and Tolerations", "Jobs".
+"""
+
+from __future__ import annotations
+
+from kubernetes.utils.quantity import parse_quantity
+
+from whyk8s import GPU_RESOURCE, POOL_LABEL
+from whyk8s.labs.common import (start, NAMESPACE, NOT_ANSWERED, find_elsewhere, label_finding, lab_cluster,
+                                never_raise, read, reset_lab, unanswered, wait_for)
+from whyk8s.labs.feedback import CheckResult
+
+__all__ = ["start", "JOB", "GREEDY_JOB", "GPU_CAPACITY", "CHOICES", "check_gpu_job", "check_greedy_job", "reset"]
+
+#: The Job that should run on the GPU node.
+JOB = "gpu-train"
+#: The Job that asks for too many GPUs.
+GREEDY_JOB = "gpu-greedy"
+#: GPUs the course's GPU node advertises.
+GPU_CAPACITY = 4
+#: The taint on the GPU node: (key, value, effect).
+TAINT = (GPU_RESOURCE, "present", "NoSchedule")
+#: The evidence the scheduler gives for the greedy Job (from its FailedScheduling event).
+EVIDENCE = "Insufficient nvidia.com/gpu"
+
+#: Step 2's multiple choice: why does the greedy Job's Pod stay Pending?
+CHOICES: dict[str, str] = {
+    "a": "The image is still being pulled on the GPU node.",
+    "b": "No node has that many nvidia.com/gpu free: the scheduler reports Insufficient nvidia.com/gpu.",
+    "c": "The Pod does not tolerate the GPU node's taint.",
+    "d": "A Job only starts its Pod after a previous Job has finished.",
+}
+_RIGHT = "b"
+_WHY_NOT = {
+    "a": "an image pull happens after scheduling, on the node; this Pod was never given a node",
+    "c": "the Pod does tolerate the taint (the Job's spec has it); the event names another reason",
+    "d": "Jobs do not wait for each other; each Job's Pods are scheduled on their own",
+}
+
+
+def _tolerates(tolerations) -> bool:
+    key, value, effect = TAINT
+    for t in tolerations or []:
+        if t.effect not in (None, "", effect):
+            continue
+        if t.operator == "Exists" and t.key in (None, "", key):
+            return True
+        if t.key == key and (t.operator in (None, "Equal")) and t.value == value:
+            return True
+    return False
+
+
+def _gpus(container) -> int:
+    res = container.resources
+    value = ((res.limits or {}).get(GPU_RESOURCE) if res else None) or \
+        ((res.requests or {}).get(GPU_RESOURCE) if res else None)
+    return int(parse_quantity(value)) if value is not None else 0
+
+
+def _job(result: CheckResult, cluster, name: str):
+    job = read(cluster.batch.read_namespaced_job, name, NAMESPACE)
+    if job is None:
+        elsewhere = find_elsewhere(cluster, name, NAMESPACE)
+        if elsewhere:
+            result.wrong(f"there is no Job {name} in namespace {NAMESPACE}, but there is {elsewhere}; the "
+                         f"task asks for a Job (kind Job, apiVersion batch/v1) in namespace {NAMESPACE}")
+        else:
+            result.wrong(f"there is no Job named {name} in namespace {NAMESPACE} yet: run the cell that "
+                         f"creates it")
+        return None
+    result.ok(f"the Job {name} exists in namespace {NAMESPACE}")
+    label_finding(result, f"the Job {name}", job.metadata.labels)
+    return job
+
+
+def _job_pods(cluster, job):
+    return [p for p in cluster.core.list_namespaced_pod(NAMESPACE).items
+            if any(r.uid == job.metadata.uid for r in (p.metadata.owner_references or []))]
+
+
+@never_raise("Step 1: the GPU Job")
+def check_gpu_job(timeout: float = 30) -> CheckResult:
+    """Step 1: the Job :data:`JOB` requests exactly one ``nvidia.com/gpu``, tolerates
+    ``nvidia.com/gpu=present:NoSchedule``, its Pod ran on the node labelled ``whyk8s.io/pool=gpu``,
+    and the Job succeeded (``status.succeeded`` ≥ 1, watched for up to ``timeout`` seconds)."""
+    result = CheckResult("Step 1: the GPU Job")
+    cluster = lab_cluster(result)
+    if cluster is None:
+        return result
+    job = _job(result, cluster, JOB)
+    if job is None:
+        return result
+    spec = job.spec.template.spec
+    gpus = sum(_gpus(c) for c in spec.containers or [])
+    if gpus == 1:
+        result.ok(f"the Pod template asks for 1 {GPU_RESOURCE}")
+    elif gpus == 0:
+        result.wrong(f"the Pod template asks for no {GPU_RESOURCE}; put {{'{GPU_RESOURCE}': '1'}} in the "
+                     f"container's resources.limits")
+    else:
+        result.wrong(f"the Pod template asks for {gpus} {GPU_RESOURCE}; the task asks for 1")
+    if _tolerates(spec.tolerations):
+        result.ok("the Pod template tolerates nvidia.com/gpu=present:NoSchedule")
+    else:
+        result.wrong("the Pod template has no toleration for the GPU node's taint "
+                     "nvidia.com/gpu=present:NoSchedule (key, operator Equal, value, effect)")
+
+    items = wait_for(cluster.batch.list_namespaced_job,
+                     lambda js: bool(js) and (js[0].status.succeeded or 0) >= 1, timeout=timeout,
+                     namespace=NAMESPACE, field_selector=f"metadata.name={JOB}")
+    job = items[0] if items else job
+    pods = _job_pods(cluster, job)
+    nodes = {p.spec.node_name for p in pods if p.spec.node_name}
+    gpu_nodes = {n.metadata.name for n in cluster.core.list_node(label_selector=f"{POOL_LABEL}=gpu").items}
+    if not nodes:
+        result.wrong("the Job's Pod was not placed on any node; read its events "
+                     "(core.list_namespaced_event) for the scheduler's reason")
+    elif nodes <= gpu_nodes:
+        result.ok(f"the Pod ran on the GPU node (label {POOL_LABEL}=gpu)")
+    else:
+        result.wrong(f"the Pod ran on {', '.join(sorted(nodes - gpu_nodes))}, which is not the node "
+                     f"labelled {POOL_LABEL}=gpu")
+    if (job.status.succeeded or 0) >= 1:
+        result.ok("the Job succeeded (status.succeeded = 1)")
+    else:
+        result.wrong(f"the Job has not succeeded after {timeout:g} s (status.succeeded = "
+                     f"{job.status.succeeded or 0}, active = {job.status.active or 0})")
+    return result
+
+
+def _answer_ok(answer) -> tuple[bool | None, str]:
+    if unanswered(answer):
+        return None, f"why_pending: {NOT_ANSWERED}"
+    if not isinstance(answer, str):
+        return None, f"why_pending should be text (a quote from the event or a letter), got {type(answer).__name__}"
+    text = answer.strip()
+    if text.lower() in CHOICES:
+        letter = text.lower()
+        if letter == _RIGHT:
+            return True, f"choice {letter}: the scheduler found no node with enough free {GPU_RESOURCE}"
+        return False, f"choice {letter} does not fit the evidence: {_WHY_NOT[letter]}"
+    if EVIDENCE.lower() in text.lower():
+        return True, f"your answer quotes the scheduler's reason: {EVIDENCE}"
+    return False, (f"your answer does not name the scheduler's reason; read the FailedScheduling event's "
+                   f"message and quote the part about {GPU_RESOURCE}, or answer with one letter of "
+                   f"gpu_lab.CHOICES")
+
+
+@never_raise("Step 2: a Job that asks for too much")
+def check_greedy_job(why_pending, timeout: float = 20) -> CheckResult:
+    """Step 2: the Job :data:`GREEDY_JOB` asks for more than :data:`GPU_CAPACITY` GPUs, its Pod is
+    Pending with no node, a ``FailedScheduling`` event says ``Insufficient nvidia.com/gpu`` (watched
+    for up to ``timeout`` s), and ``why_pending`` quotes that reason or picks the right letter of
+    :data:`CHOICES`."""
+    result = CheckResult("Step 2: a Job that asks for too much")
+    ok, message = _answer_ok(why_pending)
+    cluster = lab_cluster(result)
+    if cluster is None:
+        return result
+    job = _job(result, cluster, GREEDY_JOB)
+    if job is not None:
+        gpus = sum(_gpus(c) for c in job.spec.template.spec.containers or [])
+        if gpus > GPU_CAPACITY:
+            result.ok(f"the Job asks for {gpus} {GPU_RESOURCE}, more than the GPU node's {GPU_CAPACITY}")
+        else:
+            result.wrong(f"the Job asks for {gpus} {GPU_RESOURCE}; ask for more than {GPU_CAPACITY} (the "
+                         f"GPU node's capacity) to see what the scheduler does")
+        pods = wait_for(cluster.core.list_namespaced_pod, lambda ps: bool(ps), timeout=timeout,
+                        namespace=NAMESPACE, label_selector=f"job-name={GREEDY_JOB}")
+        pending = [p for p in pods if p.status.phase == "Pending" and not p.spec.node_name]
+        if pods and len(pending) == len(pods):
+            result.ok("its Pod is Pending: no node was assigned")
+            names = {p.metadata.name for p in pods}
+            events = wait_for(
+                cluster.core.list_namespaced_event,
+                lambda es: any(e.reason == "FailedScheduling" and e.involved_object.name in names for e in es),
+                timeout=timeout, namespace=NAMESPACE, field_selector="reason=FailedScheduling")
+            failed = [e for e in events if e.involved_object.name in names]
+            if any(EVIDENCE in (e.message or "") for e in failed):
+                result.ok(f"the scheduler's FailedScheduling event says {EVIDENCE}")
+            elif failed:
+                result.wrong(f"the scheduler's event gives another reason: {failed[-1].message}")
+            else:
+                result.wrong("no FailedScheduling event yet; wait a few seconds and check again")
+        elif pods:
+            result.wrong("the Job's Pod was scheduled; with more GPUs than any node has it should stay Pending")
+        else:
+            result.wrong("the Job has no Pod yet; wait a moment and check again")
+    if ok is True:
+        result.ok(message)
+    else:
+        result.wrong(message)
+    return result
+
+
+def reset(timeout: float = 90) -> CheckResult:
+    """Delete the Jobs :data:`JOB` and :data:`GREEDY_JOB` (by name, whatever their labels, with their
+    Pods) and every course-labelled object; wait until they are gone."""
+    return reset_lab("Lab 4 reset", {"Job": [(NAMESPACE, JOB), (NAMESPACE, GREEDY_JOB)],
+                                     "Pod": [(NAMESPACE, JOB), (NAMESPACE, GREEDY_JOB)]}, timeout=timeout)

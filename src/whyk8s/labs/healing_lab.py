@@ -1,0 +1,216 @@
+"""Lab 3, "A training service that heals itself": a Deployment keeps its Pods alive.
+
+The task: a Deployment :data:`DEPLOYMENT` in the namespace ``whyk8s`` (labelled
+``app.kubernetes.io/part-of=whyk8s``) with 3 replicas whose container has a ``readinessProbe``;
+then delete one of its Pods and see a new one replace it; then scale to 5.
+
+The checks follow the owner chain the controllers write: each Pod's ``metadata.ownerReferences``
+names (by ``uid``) a ReplicaSet, whose own ``ownerReferences`` name the Deployment. Replica counts
+are read from ``spec.replicas`` and ``status.readyReplicas``.
+
+On the kwok cluster no container runs, so probes are **not executed**: kwok marks every Pod Ready
+itself. The check verifies that a probe is declared, not that it passes.
+"""
+
+from __future__ import annotations
+
+from whyk8s.labs.common import (start, NAMESPACE, find_elsewhere, label_finding, lab_cluster, never_raise, read,
+                                reset_lab, unanswered, wait_for, NOT_ANSWERED)
+from whyk8s.labs.feedback import CheckResult
+
+__all__ = ["start", "DEPLOYMENT", "REPLICAS", "SCALED_REPLICAS", "check_deployment", "check_healed",
+           "check_scaled", "owner_chain", "reset"]
+
+#: The Deployment's name; its Pods carry ``app=trainer-api``.
+DEPLOYMENT = "trainer-api"
+#: Replicas asked for in step 1.
+REPLICAS = 3
+#: Replicas asked for in step 3.
+SCALED_REPLICAS = 5
+
+
+def _controller(obj):
+    for ref in obj.metadata.owner_references or []:
+        if ref.controller:
+            return ref
+    return None
+
+
+def owner_chain(cluster, deployment) -> tuple[list, list]:
+    """The ReplicaSets owned (by uid) by ``deployment`` and the Pods owned by those ReplicaSets, as
+    two lists of client objects. Pods being deleted are left out."""
+    sets = [rs for rs in cluster.apps.list_namespaced_replica_set(NAMESPACE).items
+            if (_controller(rs) and _controller(rs).uid == deployment.metadata.uid)]
+    uids = {rs.metadata.uid: rs for rs in sets}
+    pods = [p for p in cluster.core.list_namespaced_pod(NAMESPACE).items
+            if _controller(p) and _controller(p).uid in uids and not p.metadata.deletion_timestamp]
+    return sets, pods
+
+
+def _ready(pod) -> bool:
+    return any(c.type == "Ready" and c.status == "True" for c in (pod.status.conditions or []))
+
+
+def _deployment(result: CheckResult, cluster):
+    """Read the Deployment, or record what is there instead and return None."""
+    dep = read(cluster.apps.read_namespaced_deployment, DEPLOYMENT, NAMESPACE)
+    if dep is None:
+        elsewhere = find_elsewhere(cluster, DEPLOYMENT, NAMESPACE)
+        if elsewhere:
+            result.wrong(f"there is no Deployment {DEPLOYMENT} in namespace {NAMESPACE}, but there is "
+                         f"{elsewhere}; the task asks for a Deployment (kind Deployment, apiVersion "
+                         f"apps/v1) in namespace {NAMESPACE}")
+        else:
+            result.wrong(f"there is no Deployment named {DEPLOYMENT} in namespace {NAMESPACE} yet: run "
+                         f"the cell that creates it")
+        return None
+    result.ok(f"the Deployment {DEPLOYMENT} exists in namespace {NAMESPACE}")
+    return dep
+
+
+def _replicas(result: CheckResult, cluster, dep, want: int, timeout: float):
+    """Check spec.replicas and wait (watching) for readyReplicas; then check the owner chain."""
+    have = dep.spec.replicas
+    if have != want:
+        result.wrong(f"the Deployment asks for {have} replicas (spec.replicas); the task asks for {want}")
+        return
+    result.ok(f"spec.replicas is {want}")
+
+    def settled(deps):
+        d = deps[0] if deps else None
+        return bool(d) and (d.status.ready_replicas or 0) == want and (d.status.replicas or 0) == want \
+            and (d.status.observed_generation or 0) >= d.metadata.generation
+
+    items = wait_for(cluster.apps.list_namespaced_deployment, settled, timeout=timeout,
+                     namespace=NAMESPACE, field_selector=f"metadata.name={DEPLOYMENT}")
+    dep = items[0] if items else dep
+    ready = dep.status.ready_replicas or 0
+    if ready == want:
+        result.ok(f"{ready} of {want} replicas are ready (status.readyReplicas)")
+    else:
+        result.wrong(f"{ready} of {want} replicas are ready (status.readyReplicas) after {timeout:g} s; "
+                     f"look at the Pods' events to see what holds them back")
+
+    sets, pods = owner_chain(cluster, dep)
+    active = [rs for rs in sets if (rs.spec.replicas or 0) > 0]
+    if not sets:
+        result.wrong("no ReplicaSet names the Deployment (by uid) in its ownerReferences")
+        return
+    if len(active) != 1:
+        result.wrong(f"{len(active)} ReplicaSets of the Deployment want Pods; wait for the rollout to finish "
+                     f"and check again")
+        return
+    mine = [p for p in pods if _controller(p).uid == active[0].metadata.uid]
+    if len(mine) == want:
+        result.ok(f"owner chain: {want} Pods → one ReplicaSet → the Deployment "
+                  f"(each ownerReference matches its owner's uid)")
+    else:
+        result.wrong(f"owner chain: the Deployment's ReplicaSet owns {len(mine)} Pods; it should own {want}")
+
+
+@never_raise("Step 1: a Deployment with 3 replicas")
+def check_deployment(timeout: float = 20) -> CheckResult:
+    """Step 1: the Deployment exists in ``whyk8s`` with the course label, 3 replicas, a container
+    with a ``readinessProbe``, 3 ready replicas (watched for up to ``timeout`` seconds) and an owner
+    chain Deployment → ReplicaSet → 3 Pods. Never raises."""
+    result = CheckResult("Step 1: a Deployment with 3 replicas")
+    cluster = lab_cluster(result)
+    if cluster is None:
+        return result
+    dep = _deployment(result, cluster)
+    if dep is None:
+        return result
+    label_finding(result, "the Deployment", dep.metadata.labels)
+    containers = dep.spec.template.spec.containers or []
+    probed = [c.name for c in containers if c.readiness_probe]
+    if probed:
+        result.ok(f"the container {probed[0]} declares a readinessProbe (on kwok it is not run: kwok "
+                  f"marks Pods Ready itself)")
+    else:
+        result.wrong("no container in the Pod template declares a readinessProbe "
+                     "(spec.template.spec.containers[0].readinessProbe)")
+    _replicas(result, cluster, dep, REPLICAS, timeout)
+    return result
+
+
+@never_raise("Step 2: delete a Pod and watch it come back")
+def check_healed(before, deleted, timeout: float = 20) -> CheckResult:
+    """Step 2: ``before`` is the list of Pod names the learner saw, ``deleted`` the name of the Pod
+    they deleted. Passes when that Pod is gone, a Pod not in ``before`` owned by the same Deployment
+    has replaced it (created after it), and the replicas are ready again. Never raises."""
+    title = "Step 2: delete a Pod and watch it come back"
+    result = CheckResult(title)
+    if unanswered(before) or unanswered(deleted):
+        result.wrong(f"before / deleted: {NOT_ANSWERED}")
+        return result
+    if isinstance(before, str) or not all(isinstance(n, str) for n in before):
+        result.wrong("before should be a list of Pod names (strings), e.g. [p.metadata.name for p in pods.items]")
+        return result
+    if not isinstance(deleted, str):
+        result.wrong(f"deleted should be one Pod name (a string), got {type(deleted).__name__}")
+        return result
+    if deleted not in before:
+        result.wrong(f"{deleted!r} is not one of the Pods you listed in before; delete one of those")
+        return result
+    cluster = lab_cluster(result)
+    if cluster is None:
+        return result
+    dep = _deployment(result, cluster)
+    if dep is None:
+        return result
+
+    gone = wait_for(cluster.core.list_namespaced_pod, lambda ps: not ps, timeout=timeout,
+                    namespace=NAMESPACE, field_selector=f"metadata.name={deleted}")
+    if gone:
+        result.wrong(f"the Pod {deleted} still exists: delete it with "
+                     f"core.delete_namespaced_pod({deleted!r}, {NAMESPACE!r})")
+        return result
+    result.ok(f"the Pod you deleted is gone")
+
+    want = dep.spec.replicas or 0
+
+    def replaced(_):
+        _, pods = owner_chain(cluster, cluster.apps.read_namespaced_deployment(DEPLOYMENT, NAMESPACE))
+        return len([p for p in pods if _ready(p)]) >= want and any(p.metadata.name not in before for p in pods)
+
+    wait_for(cluster.core.list_namespaced_pod, replaced, timeout=timeout, namespace=NAMESPACE)
+    _, pods = owner_chain(cluster, cluster.apps.read_namespaced_deployment(DEPLOYMENT, NAMESPACE))
+    new = [p for p in pods if p.metadata.name not in before]
+    old = [p for p in pods if p.metadata.name in before]
+    if not new:
+        result.wrong("no new Pod has appeared yet; wait a few seconds and run the check again")
+        return result
+    newest_old = max((p.metadata.creation_timestamp for p in old), default=None)
+    if newest_old is None or new[0].metadata.creation_timestamp >= newest_old:
+        result.ok("a new Pod, owned by the same Deployment's ReplicaSet, was created after the ones you "
+                  "listed: the ReplicaSet controller replaced the Pod you deleted")
+    else:
+        result.wrong("the Pods not in your list are older than those in it; list the Pods again, then delete one")
+    ready = len([p for p in pods if _ready(p)])
+    if ready >= want:
+        result.ok(f"{want} Pods are Ready again")
+    else:
+        result.wrong(f"{ready} of {want} Pods are Ready; wait a few seconds and check again")
+    return result
+
+
+@never_raise("Step 3: scale to 5")
+def check_scaled(timeout: float = 20) -> CheckResult:
+    """Step 3: the Deployment asks for 5 replicas, 5 are ready, and the owner chain holds 5 Pods."""
+    result = CheckResult("Step 3: scale to 5")
+    cluster = lab_cluster(result)
+    if cluster is None:
+        return result
+    dep = _deployment(result, cluster)
+    if dep is None:
+        return result
+    _replicas(result, cluster, dep, SCALED_REPLICAS, timeout)
+    return result
+
+
+def reset(timeout: float = 90) -> CheckResult:
+    """Delete the Deployment :data:`DEPLOYMENT` (by name, whatever its labels, with its ReplicaSets
+    and Pods) and every course-labelled object; wait until they are gone."""
+    return reset_lab("Lab 3 reset", {"Deployment": [(NAMESPACE, DEPLOYMENT)],
+                                     "ReplicaSet": [(NAMESPACE, DEPLOYMENT)],
+                                     "Pod": [(NAMESPACE, DEPLOYMENT)]}, timeout=timeout)

@@ -1,0 +1,132 @@
+"""Lab 2, "Your first Pod": the learner creates one Pod with the official client; the check reads it
+back and names each field that differs from the task.
+
+The task: a Pod named :data:`POD_NAME` in the namespace ``whyk8s``, labelled ``app=first-pod`` and
+``app.kubernetes.io/part-of=whyk8s``, one container running :data:`IMAGE`, requesting
+:data:`CPU` (250 millicores) and :data:`MEMORY` (64 MiB = 67,108,864 bytes).
+
+CPU is compared in millicores (``0.25`` and ``250m`` are the same request); memory in bytes, so
+``64M`` (64,000,000 bytes) is not ``64Mi`` (67,108,864 bytes) and the finding says so. Source for
+the units: kubernetes.io, "Resource Management for Pods and Containers".
+"""
+
+from __future__ import annotations
+
+from kubernetes.utils.quantity import parse_quantity
+
+from whyk8s.labs.common import (start, NAMESPACE, cpu_text, find_elsewhere, label_finding, lab_cluster,
+                                memory_text, never_raise, read, reset_lab, wait_for)
+from whyk8s.labs.feedback import CheckResult
+
+__all__ = ["start", "POD_NAME", "IMAGE", "CPU", "MEMORY", "APP_LABEL", "check_pod", "reset"]
+
+#: The Pod's name.
+POD_NAME = "first-pod"
+#: The container image (kwok never pulls it: no container runs on simulated nodes).
+IMAGE = "registry.k8s.io/pause:3.10"
+#: The CPU request asked for (250 millicores).
+CPU = "250m"
+#: The memory request asked for (64 MiB).
+MEMORY = "64Mi"
+#: The ``app`` label the Pod must carry.
+APP_LABEL = ("app", "first-pod")
+
+TITLE = "Lab 2: your first Pod"
+
+
+@never_raise(TITLE)
+def check_pod(timeout: float = 15) -> CheckResult:
+    """Read the Pod :data:`POD_NAME` back from the namespace ``whyk8s`` and compare it with the task.
+
+    Findings name each wrong field: missing Pod (and where a same-named object is instead: another
+    kind or another namespace), labels, image, CPU request (millicores), memory request (bytes), and
+    whether the scheduler placed it on a node (watched for up to ``timeout`` seconds). Never raises.
+    """
+    result = CheckResult(TITLE)
+    cluster = lab_cluster(result)
+    if cluster is None:
+        return result
+    pod = read(cluster.core.read_namespaced_pod, POD_NAME, NAMESPACE)
+    if pod is None:
+        elsewhere = find_elsewhere(cluster, POD_NAME, NAMESPACE)
+        if elsewhere:
+            result.wrong(f"there is no Pod {POD_NAME} in namespace {NAMESPACE}, but there is {elsewhere}; "
+                         f"the task asks for a Pod (kind Pod) in namespace {NAMESPACE}")
+        else:
+            result.wrong(f"there is no Pod named {POD_NAME} in namespace {NAMESPACE} yet: run the cell "
+                         f"that creates it")
+        return result
+    result.ok(f"the Pod {POD_NAME} exists in namespace {NAMESPACE}")
+
+    labels = pod.metadata.labels or {}
+    label_finding(result, "the Pod", labels)
+    key, value = APP_LABEL
+    if labels.get(key) == value:
+        result.ok(f"the Pod carries the label {key}={value}")
+    elif key in labels:
+        result.wrong(f"the Pod's label {key} is {labels[key]!r}; the task asks for {key}={value}")
+    else:
+        result.wrong(f"the Pod has no label {key}={value}")
+
+    containers = pod.spec.containers or []
+    if len(containers) != 1:
+        result.wrong(f"the Pod has {len(containers)} containers; the task asks for exactly one")
+    container = containers[0]
+    if container.image == IMAGE:
+        result.ok(f"the container runs {IMAGE}")
+    else:
+        result.wrong(f"the container's image is {container.image!r}; the task asks for {IMAGE!r}")
+
+    requests = (container.resources.requests if container.resources else None) or {}
+    _check_cpu(result, requests.get("cpu"))
+    _check_memory(result, requests.get("memory"))
+
+    # The scheduler places the Pod within a moment; watch for it rather than polling.
+    items = wait_for(cluster.core.list_namespaced_pod, lambda ps: bool(ps and ps[0].spec.node_name),
+                     timeout=timeout, namespace=NAMESPACE, field_selector=f"metadata.name={POD_NAME}")
+    pod = items[0] if items else pod
+    if pod.spec.node_name:
+        result.ok("the scheduler placed the Pod on a node")
+    else:
+        result.wrong(f"the Pod is not scheduled to any node yet (phase {pod.status.phase}); look at its "
+                     f"events: core.list_namespaced_event('{NAMESPACE}', "
+                     f"field_selector='involvedObject.name={POD_NAME}')")
+    return result
+
+
+def _check_cpu(result: CheckResult, raw) -> None:
+    want = int(parse_quantity(CPU) * 1000)
+    if raw is None:
+        result.wrong(f"the container requests no CPU; the task asks for {CPU} (resources.requests['cpu'])")
+        return
+    have = int(parse_quantity(str(raw)) * 1000)
+    if have == want:
+        result.ok(f"the Pod requests {cpu_text(have)} CPU ({have / 1000:g} of a core)")
+    else:
+        result.wrong(f"the Pod requests {raw} CPU ({have} millicores); the task asks for {CPU} "
+                     f"({want} millicores = {want / 1000:g} CPU)")
+
+
+def _check_memory(result: CheckResult, raw) -> None:
+    want = int(parse_quantity(MEMORY))
+    if raw is None:
+        result.wrong(f"the container requests no memory; the task asks for {MEMORY} "
+                     f"(resources.requests['memory'])")
+        return
+    have = parse_quantity(str(raw))
+    if have == want:
+        result.ok(f"the Pod requests {memory_text(int(have))} of memory")
+        return
+    message = (f"the Pod requests {raw} memory ({int(have):,} bytes); the task asks for {MEMORY} "
+               f"({want:,} bytes)")
+    if have == 64 * 10**6:
+        message += ": M is a million bytes (10**6), Mi is a mebibyte (2**20 = 1,048,576 bytes); write 64Mi"
+    elif str(raw).endswith("m"):
+        message += ": a trailing m means milli, thousandths of a byte; write 64Mi"
+    result.wrong(message)
+
+
+def reset(timeout: float = 90) -> CheckResult:
+    """Delete the Pod :data:`POD_NAME` (by name, in ``whyk8s`` and whatever its labels) and every
+    course-labelled object, then wait until they are gone. Returns what was removed."""
+    return reset_lab("Lab 2 reset", {"Pod": [(NAMESPACE, POD_NAME)]}, timeout=timeout)

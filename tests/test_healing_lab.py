@@ -1,0 +1,97 @@
+"""Lab 3 checks against the real API server: owner chain, replica counts, a replaced Pod."""
+
+from __future__ import annotations
+
+import pytest
+
+from whyk8s.labs import healing_lab
+from whyk8s.labs.common import wait_for
+from test_pod_lab import unreachable_kubeconfig
+
+NAME = healing_lab.DEPLOYMENT
+LABELS = {"app": NAME, "app.kubernetes.io/part-of": "whyk8s"}
+CONTAINER = {"name": "api", "image": "registry.k8s.io/pause:3.10",
+             "readinessProbe": {"httpGet": {"path": "/healthz", "port": 8080}}}
+
+
+def deployment(replicas=3, labels=None, probe=True):
+    container = dict(CONTAINER) if probe else {k: v for k, v in CONTAINER.items() if k != "readinessProbe"}
+    return {"metadata": {"name": NAME, "labels": LABELS if labels is None else labels},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": NAME}},
+                     "template": {"metadata": {"labels": LABELS}, "spec": {"containers": [container]}}}}
+
+
+@pytest.fixture
+def lab(cluster):
+    healing_lab.reset()
+    yield cluster
+    healing_lab.reset()
+
+
+def rejected(result, fragment):
+    assert not result.passed
+    assert any(fragment in p for p in result.problems), result.problems
+
+
+def pod_names(cluster):
+    return [p.metadata.name for p in cluster.core.list_namespaced_pod("whyk8s", label_selector=f"app={NAME}").items]
+
+
+def test_right_answers_pass_through_all_three_steps(lab):
+    lab.apps.create_namespaced_deployment("whyk8s", deployment())
+    assert healing_lab.check_deployment().passed
+    before = pod_names(lab)
+    lab.core.delete_namespaced_pod(before[0], "whyk8s")
+    result = healing_lab.check_healed(before, before[0])
+    assert result.passed, result.problems
+    lab.apps.patch_namespaced_deployment_scale(NAME, "whyk8s", {"spec": {"replicas": 5}})
+    assert healing_lab.check_scaled().passed
+
+
+@pytest.mark.parametrize("body, fragment", [
+    (deployment(replicas=2), "the Deployment asks for 2 replicas (spec.replicas); the task asks for 3"),
+    (deployment(probe=False), "declares a readinessProbe"),
+    (deployment(labels={"app": NAME}), "has no label app.kubernetes.io/part-of=whyk8s"),
+])
+def test_wrong_deployments_are_named(lab, body, fragment):
+    lab.apps.create_namespaced_deployment("whyk8s", body)
+    rejected(healing_lab.check_deployment(timeout=5), fragment)
+
+
+def test_wrong_kind_a_bare_pod(lab):
+    lab.core.create_namespaced_pod("whyk8s", {"metadata": {"name": NAME, "labels": LABELS},
+                                              "spec": {"containers": [CONTAINER]}})
+    rejected(healing_lab.check_deployment(), "but there is a Pod named trainer-api in namespace whyk8s")
+
+
+def test_wrong_namespace(lab):
+    ns = lab.ensure_namespace("lab3-elsewhere")
+    lab.apps.create_namespaced_deployment(ns, deployment())
+    rejected(healing_lab.check_deployment(), "a Deployment named trainer-api in namespace lab3-elsewhere")
+
+
+def test_missing_deployment(lab):
+    rejected(healing_lab.check_scaled(), "there is no Deployment named trainer-api in namespace whyk8s yet")
+
+
+def test_not_scaled(lab):
+    lab.apps.create_namespaced_deployment("whyk8s", deployment())
+    rejected(healing_lab.check_scaled(timeout=3), "the Deployment asks for 3 replicas (spec.replicas); the task asks for 5")
+
+
+def test_healed_wrong_answers(lab):
+    lab.apps.create_namespaced_deployment("whyk8s", deployment())
+    wait_for(lab.core.list_namespaced_pod, lambda ps: len(ps) == 3, timeout=20, namespace="whyk8s",
+             label_selector=f"app={NAME}")
+    before = pod_names(lab)
+    rejected(healing_lab.check_healed(..., ...), "not answered yet")
+    rejected(healing_lab.check_healed(before, "not-a-pod"), "is not one of the Pods you listed")
+    rejected(healing_lab.check_healed(before, before[0], timeout=1), f"the Pod {before[0]} still exists")
+    rejected(healing_lab.check_healed(before[0], before[0]), "before should be a list of Pod names")
+
+
+def test_unreachable_cluster_is_one_finding(tmp_path, monkeypatch):
+    unreachable_kubeconfig(tmp_path, monkeypatch)
+    for result in (healing_lab.check_deployment(), healing_lab.check_scaled(),
+                   healing_lab.check_healed(["a"], "a")):
+        assert not result.passed and "did not answer" in result.problems[0]

@@ -1,0 +1,98 @@
+"""Lab 2 checks against the real API server: the right Pod passes, planted wrong Pods are named."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from whyk8s.labs import pod_lab
+
+LABELS = {"app": "first-pod", "app.kubernetes.io/part-of": "whyk8s"}
+
+
+def unreachable_kubeconfig(tmp_path, monkeypatch):
+    """A kubeconfig whose course context points at a port where nothing listens."""
+    cfg = {"apiVersion": "v1", "kind": "Config", "current-context": "kwok-whyk8s",
+           "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
+           "users": [{"name": "u", "user": {"token": "x"}}],
+           "contexts": [{"name": "kwok-whyk8s", "context": {"cluster": "c", "user": "u"}}]}
+    path = tmp_path / "kubeconfig"
+    path.write_text(yaml.safe_dump(cfg))
+    monkeypatch.setenv("KUBECONFIG", str(path))
+
+
+def pod_body(name=pod_lab.POD_NAME, labels=None, image=pod_lab.IMAGE, cpu="250m", memory="64Mi"):
+    requests = {k: v for k, v in (("cpu", cpu), ("memory", memory)) if v is not None}
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "labels": LABELS if labels is None else labels},
+            "spec": {"containers": [{"name": "main", "image": image, "resources": {"requests": requests}}]}}
+
+
+@pytest.fixture
+def lab(cluster):
+    pod_lab.reset()
+    yield cluster
+    pod_lab.reset()
+
+
+def rejected(result, fragment):
+    assert not result.passed
+    assert any(fragment in p for p in result.problems), result.problems
+
+
+def test_right_pod_passes_and_cpu_fraction_is_the_same(lab):
+    lab.core.create_namespaced_pod("whyk8s", pod_body(cpu="0.25"))
+    result = pod_lab.check_pod()
+    assert result.passed, result.problems
+    assert any("250m CPU" in f.message for f in result.findings)
+
+
+@pytest.mark.parametrize("body, fragment", [
+    (pod_body(cpu="500m"), "the Pod requests 500m CPU (500 millicores); the task asks for 250m"),
+    (pod_body(memory="64M"), "M is a million bytes"),
+    (pod_body(memory="128Mi"), "the task asks for 64Mi (67,108,864 bytes)"),
+    (pod_body(memory=None), "requests no memory"),
+    (pod_body(image="nginx:1.27"), "the container's image is 'nginx:1.27'"),
+    (pod_body(labels={"app": "first-pod"}), "has no label app.kubernetes.io/part-of=whyk8s"),
+    (pod_body(labels={"app": "second", "app.kubernetes.io/part-of": "whyk8s"}), "label app is 'second'"),
+])
+def test_wrong_fields_are_named(lab, body, fragment):
+    lab.core.create_namespaced_pod("whyk8s", body)
+    rejected(pod_lab.check_pod(), fragment)
+
+
+def test_missing_pod(lab):
+    rejected(pod_lab.check_pod(timeout=0), "there is no Pod named first-pod in namespace whyk8s yet")
+
+
+def test_wrong_kind_a_deployment(lab):
+    body = {"metadata": {"name": pod_lab.POD_NAME, "labels": LABELS},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "first-pod"}},
+                     "template": {"metadata": {"labels": LABELS}, "spec": pod_body()["spec"]}}}
+    lab.apps.create_namespaced_deployment("whyk8s", body)
+    rejected(pod_lab.check_pod(), "but there is a Deployment named first-pod in namespace whyk8s")
+
+
+def test_wrong_namespace(lab):
+    ns = lab.ensure_namespace("lab2-elsewhere")
+    lab.core.create_namespaced_pod(ns, pod_body())
+    rejected(pod_lab.check_pod(), "a Pod named first-pod in namespace lab2-elsewhere")
+
+
+def test_reset_removes_an_unlabelled_pod(lab):
+    lab.core.create_namespaced_pod("whyk8s", pod_body(labels={"app": "first-pod"}))
+    result = pod_lab.reset()
+    assert result.passed and "Pod whyk8s/first-pod" in str(result)
+    assert not lab.core.list_namespaced_pod("whyk8s", field_selector="metadata.name=first-pod").items
+
+
+def test_unreachable_cluster_is_one_finding(tmp_path, monkeypatch):
+    unreachable_kubeconfig(tmp_path, monkeypatch)
+    result = pod_lab.check_pod()
+    assert not result.passed and len(result.findings) == 1
+    assert "did not answer" in result.problems[0]
+
+
+def test_foreign_context_is_refused(foreign_kubeconfig):
+    result = pod_lab.check_pod()
+    assert not result.passed and "Refusing to act on kubeconfig context 'production'" in result.problems[0]
