@@ -12,9 +12,8 @@ Each thing it sees becomes one dict::
                                  # (Created, Pending, Running, Succeeded, Failed, Terminating, Deleted)
      "detail": "Successfully assigned whyk8s/web-7c9d-x2b4q to whyk8s-worker2"}
 
-:func:`pending_reason` gives the scheduler's reason for a Pending pod. :class:`WatchLoop` is the
-list-then-watch thread both are built on (short server-side windows, client read timeout handled
-as a reconnect, HTTP 410 Gone handled by listing again), reusable for other kinds.
+:func:`pending_reason` gives the scheduler's reason for a Pending pod. Both watches are
+:class:`whyk8s.watching.WatchLoop` threads.
 
 Sources: kubernetes.io, "Efficient detection of changes" (API concepts: watch, resourceVersion, 410
 Gone) and the ``Event`` (core/v1) API reference.
@@ -32,130 +31,12 @@ from kubernetes import client, watch
 
 from whyk8s.errors import explain
 from whyk8s.guard import Cluster
+from whyk8s.watching import WatchLoop
 
 __all__ = ["EventRecorder", "WatchLoop", "pending_reason", "pod_pending_reason", "normalise_names",
            "wait_for_pods"]
 
 log = logging.getLogger(__name__)
-
-
-class WatchLoop:
-    """List, then watch, one collection of objects on a background thread.
-
-    ``list_fn`` is a list function of the official client (e.g. ``cluster.core.list_namespaced_pod``)
-    called with ``args``/``kwargs`` (e.g. namespace, ``label_selector``). Callbacks run on the watch
-    thread: ``on_event(type, obj)`` for ADDED/MODIFIED/DELETED, ``on_list(items)`` after each (re)list,
-    ``on_error(sentence)`` once when the API server stops answering (the loop retries every
-    ``retry_delay`` seconds and lists again when it is back). ``window`` is the server-side watch
-    timeout and ``read_timeout`` the client read timeout, both in seconds.
-
-    :meth:`prime` lists synchronously (raising :class:`kubernetes.client.ApiException` or a
-    connection error) so that a caller knows the watch starts from *now*.
-    """
-
-    def __init__(self, list_fn: Callable, *args, on_event: Callable | None = None,
-                 on_list: Callable | None = None, on_error: Callable[[str], None] | None = None,
-                 window: int = 2, read_timeout: float = 10, retry_delay: float = 1.0,
-                 name: str = "whyk8s-watch", **kwargs) -> None:
-        self.list_fn, self.args, self.kwargs = list_fn, args, kwargs
-        self.on_event, self.on_list, self.on_error = on_event, on_list, on_error
-        self.window, self.read_timeout, self.retry_delay, self.name = window, read_timeout, retry_delay, name
-        self.resource_version: str | None = None
-        self.items: dict[str, object] = {}
-        self.failing = False
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._watch: watch.Watch | None = None
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def prime(self) -> list:
-        """List now; remember the items and the list's resourceVersion; call ``on_list``."""
-        listing = self.list_fn(*self.args, **self.kwargs, _request_timeout=self.read_timeout)
-        self.items = {o.metadata.name: o for o in listing.items}
-        self.resource_version = listing.metadata.resource_version
-        if self.on_list is not None:
-            self._call(self.on_list, list(listing.items))
-        return listing.items
-
-    def start(self) -> "WatchLoop":
-        """Start the thread (no-op if running). Lists first on the thread if :meth:`prime` was not called."""
-        if self.running:
-            return self
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 5) -> bool:
-        """Ask the thread to end; wait up to ``timeout`` seconds. True if it ended."""
-        self._stop.set()
-        if self._watch is not None:
-            self._watch.stop()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            return not self._thread.is_alive()
-        return True
-
-    @staticmethod
-    def _call(fn, *args) -> None:
-        try:
-            fn(*args)
-        except Exception:  # a bad callback must not kill the loop
-            log.exception("watch callback failed")
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                if self.resource_version is None:
-                    self.prime()
-                self.failing = False
-                self._window()
-            except client.ApiException as exc:
-                if exc.status == 410:
-                    self.resource_version = None
-                    continue
-                self._fail(exc)
-            except Exception as exc:  # connection refused, read timeout, ...
-                if "ReadTimeout" in type(exc).__name__ or "timed out" in str(exc):
-                    continue  # an idle or dead connection: reopen from the last resourceVersion
-                self._fail(exc)
-
-    def _fail(self, exc: BaseException) -> None:
-        self.resource_version = None
-        if not self.failing and self.on_error is not None:
-            self._call(self.on_error, explain(exc))
-        self.failing = True
-        self._stop.wait(self.retry_delay)
-
-    def _window(self) -> None:
-        self._watch = w = watch.Watch()
-        try:
-            for event in w.stream(self.list_fn, *self.args, **self.kwargs,
-                                  resource_version=self.resource_version, timeout_seconds=self.window,
-                                  allow_watch_bookmarks=True, _request_timeout=self.read_timeout):
-                if self._stop.is_set():
-                    break
-                kind, obj = event["type"], event["object"]
-                if kind == "ERROR":
-                    raw = event.get("raw_object") or {}
-                    if raw.get("code") == 410:
-                        self.resource_version = None
-                        return
-                    raise client.ApiException(status=raw.get("code"), reason=raw.get("message"))
-                self.resource_version = obj.metadata.resource_version
-                if kind == "BOOKMARK":
-                    continue
-                if kind == "DELETED":
-                    self.items.pop(obj.metadata.name, None)
-                else:
-                    self.items[obj.metadata.name] = obj
-                if self.on_event is not None:
-                    self._call(self.on_event, kind, obj)
-        finally:
-            w.stop()
 
 
 def pod_pending_reason(pod: client.V1Pod) -> str:

@@ -1,11 +1,15 @@
-"""Watch the course's pods with :class:`kubernetes.watch.Watch` and hand events to callbacks.
+"""Watch objects of the course with :class:`kubernetes.watch.Watch` on a background thread.
 
-:class:`PodWatcher` lists the labelled pods, then watches from the list's resourceVersion on a
-background thread. Server-side watch windows are short (``window`` seconds), so stop() returns within
-seconds even on an idle namespace; each window resumes from the last resourceVersion seen; a client
-read timeout (a dead connection) is treated as a normal reconnect; HTTP 410 Gone (a compacted
-resourceVersion) triggers a fresh list. Callbacks run on the watcher thread: they must not print into
-notebook cells (update widget values instead).
+:class:`WatchLoop` lists one collection, then watches it from the list's resourceVersion. Server-side
+watch windows are short (``window`` seconds), so :meth:`WatchLoop.stop` returns within seconds even
+on an idle namespace; each window resumes from the last resourceVersion seen; a client read timeout
+(an idle or dead connection) is a normal reconnect; HTTP 410 Gone (a compacted resourceVersion)
+triggers a fresh list; when the API server stops answering, ``on_error`` gets one sentence and the
+loop lists again once it is back. :class:`PodWatcher` is a WatchLoop on the course's pods.
+
+Callbacks run on the watch thread: they must not print into notebook cells (update widget values
+instead; shared/cases "thread-output"). Sources: kubernetes.io, "API Concepts" (efficient detection
+of changes: watch, resourceVersion, 410 Gone).
 """
 
 from __future__ import annotations
@@ -19,146 +23,119 @@ from kubernetes import client, watch
 from whyk8s.errors import explain
 from whyk8s.guard import Cluster
 
-__all__ = ["PodWatcher", "PodEvent"]
+__all__ = ["WatchLoop", "PodWatcher", "PodEvent"]
 
 log = logging.getLogger(__name__)
 
 #: A callback receives (event_type, pod): event_type is "ADDED", "MODIFIED", "DELETED" or "SYNC"
-#: ("SYNC" delivers each pod of a fresh list; ``pod`` is then a V1Pod as well).
+#: ("SYNC" delivers each pod of a fresh list).
 PodEvent = Callable[[str, client.V1Pod], None]
 
 
-class PodWatcher:
-    """Watch the course pods of ``cluster.namespace`` (label ``app.kubernetes.io/part-of=whyk8s``).
+class WatchLoop:
+    """List, then watch, one collection of objects on a background thread.
 
-    Parameters: ``cluster`` (:class:`~whyk8s.guard.Cluster`), ``on_event`` callback(s) receiving
-    ``(type, V1Pod)``, ``on_error`` callback receiving one readable sentence when the cluster goes
-    away (the watcher keeps retrying every ``retry_delay`` seconds, and calls ``on_sync`` with the
-    full pod list when it is back), ``window`` (server-side watch timeout, seconds),
-    ``read_timeout`` (client read timeout, seconds; normally above ``window``: if it
-    expires first, e.g. on a dead connection, the watcher reconnects from the last resourceVersion).
+    ``list_fn`` is a list function of the official client (e.g. ``cluster.core.list_namespaced_pod``)
+    called with ``args``/``kwargs`` (e.g. namespace, ``label_selector``). Callbacks run on the watch
+    thread: ``on_event(type, obj)`` for ADDED/MODIFIED/DELETED, ``on_list(items)`` after each (re)list,
+    ``on_error(sentence)`` once when the API server stops answering (the loop retries every
+    ``retry_delay`` seconds and lists again when it is back). ``window`` is the server-side watch
+    timeout and ``read_timeout`` the client read timeout, both in seconds.
 
-    ``pods`` holds the current pods by name (a dict, updated before callbacks run).
+    :meth:`prime` lists synchronously (raising :class:`kubernetes.client.ApiException` or a
+    connection error) so that a caller knows the watch starts from *now*.
     """
 
-    def __init__(self, cluster: Cluster, on_event: PodEvent | None = None,
-                 on_sync: Callable[[list], None] | None = None,
-                 on_error: Callable[[str], None] | None = None,
+    def __init__(self, list_fn: Callable, *args, on_event: Callable | None = None,
+                 on_list: Callable | None = None, on_error: Callable[[str], None] | None = None,
                  window: int = 2, read_timeout: float = 10, retry_delay: float = 1.0,
-                 label_selector: str | None = None) -> None:
-        self.cluster = cluster
-        self.on_event = on_event
-        self.on_sync = on_sync
-        self.on_error = on_error
-        self.window = window
-        self.read_timeout = read_timeout
-        self.retry_delay = retry_delay
-        self.label_selector = label_selector or cluster.selector
-        self.pods: dict[str, client.V1Pod] = {}
+                 name: str = "whyk8s-watch", **kwargs) -> None:
+        self.list_fn, self.args, self.kwargs = list_fn, args, kwargs
+        self.on_event, self.on_list, self.on_error = on_event, on_list, on_error
+        self.window, self.read_timeout, self.retry_delay, self.name = window, read_timeout, retry_delay, name
         self.resource_version: str | None = None
+        self.items: dict[str, object] = {}
+        self.failing = False
         self.relists = 0
         self.reconnects = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._watch: watch.Watch | None = None
-        self._lock = threading.Lock()
 
-    # -- life cycle -------------------------------------------------------------------------
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def start(self) -> "PodWatcher":
-        """Start the background thread (a no-op if already running). Returns self."""
-        with self._lock:
-            if self.running:
-                return self
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="whyk8s-pod-watcher", daemon=True)
-            self._thread.start()
+    def prime(self) -> list:
+        """List now; remember the items and the list's resourceVersion; call ``on_list``."""
+        listing = self.list_fn(*self.args, **self.kwargs, _request_timeout=self.read_timeout)
+        self.items = {o.metadata.name: o for o in listing.items}
+        self.resource_version = listing.metadata.resource_version
+        self.relists += 1
+        if self.on_list is not None:
+            self._call(self.on_list, list(listing.items))
+        return listing.items
+
+    def start(self) -> "WatchLoop":
+        """Start the thread (no-op if running). Lists first on the thread if :meth:`prime` was not called."""
+        if self.running:
+            return self
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        self._thread.start()
         return self
 
     def stop(self, timeout: float = 5) -> bool:
-        """Ask the thread to end and wait up to ``timeout`` seconds; True if it ended."""
+        """Ask the thread to end; wait up to ``timeout`` seconds. True if it ended."""
         self._stop.set()
         if self._watch is not None:
             self._watch.stop()
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
-            return not thread.is_alive()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            return not self._thread.is_alive()
         return True
 
-    # -- work -------------------------------------------------------------------------------
-    def _notify(self, kind: str, pod) -> None:
-        if self.on_event is None:
-            return
-        for cb in (self.on_event if isinstance(self.on_event, (list, tuple)) else [self.on_event]):
-            try:
-                cb(kind, pod)
-            except Exception:  # a bad callback must not kill the watcher
-                log.exception("pod watcher callback failed")
-
-    def relist(self) -> None:
-        """List the pods now and reset :attr:`pods` and :attr:`resource_version` from the list."""
-        listing = self.cluster.core.list_namespaced_pod(
-            self.cluster.namespace, label_selector=self.label_selector, _request_timeout=self.read_timeout)
-        self.pods = {p.metadata.name: p for p in listing.items}
-        self.resource_version = listing.metadata.resource_version
-        self.relists += 1
-        for p in listing.items:
-            self._notify("SYNC", p)
-        if self.on_sync is not None:
-            try:
-                self.on_sync(list(self.pods.values()))
-            except Exception:
-                log.exception("pod watcher sync callback failed")
+    @staticmethod
+    def _call(fn, *args) -> None:
+        try:
+            fn(*args)
+        except Exception:  # a bad callback must not kill the loop
+            log.exception("watch callback failed")
 
     def _run(self) -> None:
-        failing = False
         while not self._stop.is_set():
             try:
                 if self.resource_version is None:
-                    self.relist()
-                if failing:
-                    failing = False
-                self._watch_window()
+                    self.prime()
+                self.failing = False
+                self._window()
             except client.ApiException as exc:
-                if exc.status == 410:  # Gone: our resourceVersion was compacted away
+                if exc.status == 410:
                     self.resource_version = None
                     continue
-                failing = self._report(exc, failing)
+                self._fail(exc)
             except Exception as exc:  # connection refused, read timeout, ...
-                name = type(exc).__name__
-                if "ReadTimeout" in name or "timed out" in str(exc):
-                    self.reconnects += 1  # a dead/idle connection: reopen from where we were
+                if "ReadTimeout" in type(exc).__name__ or "timed out" in str(exc):
+                    self.reconnects += 1  # an idle or dead connection: reopen from the last resourceVersion
                     continue
-                failing = self._report(exc, failing)
+                self._fail(exc)
 
-    def _report(self, exc: BaseException, failing: bool) -> bool:
-        self.resource_version = None  # relist when the cluster is back
-        if not failing and self.on_error is not None:
-            try:
-                self.on_error(explain(exc))
-            except Exception:
-                log.exception("pod watcher error callback failed")
+    def _fail(self, exc: BaseException) -> None:
+        self.resource_version = None
+        if not self.failing and self.on_error is not None:
+            self._call(self.on_error, explain(exc))
+        self.failing = True
         self._stop.wait(self.retry_delay)
-        return True
 
-    def _watch_window(self) -> None:
+    def _window(self) -> None:
         self._watch = w = watch.Watch()
-        stream = w.stream(
-            self.cluster.core.list_namespaced_pod, self.cluster.namespace,
-            label_selector=self.label_selector, resource_version=self.resource_version,
-            timeout_seconds=self.window, allow_watch_bookmarks=True,
-            _request_timeout=self.read_timeout,
-        )
         try:
-            for event in stream:
+            for event in w.stream(self.list_fn, *self.args, **self.kwargs,
+                                  resource_version=self.resource_version, timeout_seconds=self.window,
+                                  allow_watch_bookmarks=True, _request_timeout=self.read_timeout):
                 if self._stop.is_set():
                     break
-                kind = event["type"]
-                obj = event["object"]
+                kind, obj = event["type"], event["object"]
                 if kind == "ERROR":
                     raw = event.get("raw_object") or {}
                     if raw.get("code") == 410:
@@ -169,12 +146,53 @@ class PodWatcher:
                 if kind == "BOOKMARK":
                     continue
                 if kind == "DELETED":
-                    self.pods.pop(obj.metadata.name, None)
+                    self.items.pop(obj.metadata.name, None)
                 else:
-                    self.pods[obj.metadata.name] = obj
-                self._notify(kind, obj)
+                    self.items[obj.metadata.name] = obj
+                if self.on_event is not None:
+                    self._call(self.on_event, kind, obj)
         finally:
             w.stop()
-        # kubernetes.watch keeps the newest resourceVersion; carry it to the next window.
-        if w.resource_version and self.resource_version is not None:
-            self.resource_version = w.resource_version
+
+
+class PodWatcher(WatchLoop):
+    """A :class:`WatchLoop` on the course pods of ``cluster.namespace`` (label
+    ``app.kubernetes.io/part-of=whyk8s`` unless ``label_selector`` says otherwise).
+
+    ``on_event`` (one callback or a list) receives ``(type, V1Pod)``, including one ``"SYNC"`` per pod
+    after each (re)list; ``on_sync`` receives the full pod list after each (re)list; ``on_error``
+    receives one readable sentence when the cluster goes away. ``pods`` holds the current pods by
+    name (updated before callbacks run). ``window`` and ``read_timeout`` are in seconds.
+    """
+
+    def __init__(self, cluster: Cluster, on_event: PodEvent | list[PodEvent] | None = None,
+                 on_sync: Callable[[list], None] | None = None,
+                 on_error: Callable[[str], None] | None = None,
+                 window: int = 2, read_timeout: float = 10, retry_delay: float = 1.0,
+                 label_selector: str | None = None) -> None:
+        self.cluster = cluster
+        self._pod_callbacks = list(on_event) if isinstance(on_event, (list, tuple)) else [on_event] if on_event else []
+        self._on_sync = on_sync
+        super().__init__(cluster.core.list_namespaced_pod, cluster.namespace,
+                         label_selector=label_selector or cluster.selector,
+                         on_event=self._dispatch, on_list=self._synced, on_error=on_error,
+                         window=window, read_timeout=read_timeout, retry_delay=retry_delay,
+                         name="whyk8s-pod-watcher")
+
+    @property
+    def pods(self) -> dict:
+        return self.items
+
+    def relist(self) -> list:
+        """List the pods now (resetting :attr:`pods` and the resourceVersion)."""
+        return self.prime()
+
+    def _dispatch(self, kind: str, pod) -> None:
+        for cb in self._pod_callbacks:
+            self._call(cb, kind, pod)
+
+    def _synced(self, pods: list) -> None:
+        for pod in pods:
+            self._dispatch("SYNC", pod)
+        if self._on_sync is not None:
+            self._call(self._on_sync, pods)

@@ -7,7 +7,7 @@
 - :class:`ScaleControl`: replicas slider + Apply for a Deployment; desired vs actual pods, live.
 - :class:`RollingUpdate`: change a Deployment's image and watch its two ReplicaSets trade replicas.
 
-Live views are fed by watches (:class:`whyk8s.watching.PodWatcher`, :class:`whyk8s.events.WatchLoop`),
+Live views are fed by watches (:class:`whyk8s.watching.PodWatcher`, :class:`whyk8s.watching.WatchLoop`),
 never by polling. Watch threads only set widget ``.value``s (shared/cases *thread-output*). Every
 problem is shown in place as one sentence (:func:`whyk8s.errors.explain`); without a reachable
 course cluster (or with a foreign kubeconfig context) a widget shows one short panel
@@ -34,9 +34,9 @@ from whyk8s import COURSE_SELECTOR, GPU_RESOURCE, POOL_LABEL, specs, workloads
 from whyk8s.charts import PALETTE
 from whyk8s.display import cluster_panel_html
 from whyk8s.errors import CourseError, explain
-from whyk8s.events import WatchLoop, pod_pending_reason
+from whyk8s.events import pod_pending_reason
 from whyk8s.guard import Cluster, connect
-from whyk8s.watching import PodWatcher
+from whyk8s.watching import PodWatcher, WatchLoop
 
 __all__ = ["PodLauncher", "PodBoard", "PlacementBoard", "ScaleControl", "RollingUpdate",
            "set_image", "rollout", "pod_rows", "MAX_REPLICAS"]
@@ -648,7 +648,7 @@ def rollout(cluster: Cluster, deployment: str, image: str, timeout: float = 60) 
 
 class RollingUpdate(_ClusterWidget):
     """Change Deployment ``deployment``'s image (``image`` Text, ``update_button``) and watch its
-    ReplicaSets (a :class:`whyk8s.events.WatchLoop` on ReplicaSets with label ``app=<deployment>``):
+    ReplicaSets (a :class:`whyk8s.watching.WatchLoop` on ReplicaSets with label ``app=<deployment>``):
     ``view`` (HTML) shows each ReplicaSet's image, desired and ready replicas, old above new, live.
     Problems go to ``status`` in one sentence."""
 
