@@ -44,8 +44,10 @@ test: install browser
 unit: install
 	$(BIN)/pytest tests -m "not cluster and not browser" $(PYTEST_ARGS)
 
+# The site: links book/notebooks and book/labs to the notebooks, builds book/_build/html (no notebook
+# is executed: committed outputs are shown), checks every local link, lists external ones.
 book: install
-	$(BIN)/jupyter-book build book/
+	$(BIN)/python -m whyk8s.site build
 
 doctor: install
 	$(BIN)/whyk8s cluster doctor

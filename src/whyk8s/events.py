@@ -21,7 +21,6 @@ Gone) and the ``Event`` (core/v1) API reference.
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
 import time
@@ -29,14 +28,12 @@ from typing import Callable
 
 from kubernetes import client, watch
 
-from whyk8s.errors import explain
 from whyk8s.guard import Cluster
 from whyk8s.watching import WatchLoop
 
 __all__ = ["EventRecorder", "WatchLoop", "pending_reason", "pod_pending_reason", "normalise_names",
            "wait_for_pods"]
 
-log = logging.getLogger(__name__)
 
 
 def pod_pending_reason(pod: client.V1Pod) -> str:
