@@ -1,0 +1,302 @@
+"""Nodes fail: cordon, drain and delete a worker, and watch the Deployment's pods move.
+
+- :func:`cordon` / :func:`uncordon` set ``spec.unschedulable`` on a Node (``kubectl cordon``).
+- :func:`drain` cordons, then evicts the course pods on the node through the **Eviction API**
+  (``POST .../pods/<name>/eviction``, which honours PodDisruptionBudgets), as ``kubectl drain`` does.
+- :func:`fail_node` deletes the Node object: the simulated equivalent of a machine vanishing. The
+  pods bound to it are then orphans; kube-controller-manager's pod garbage collector deletes them
+  (it first waits a 40 s quarantine to be sure the node is really gone, and runs every 20 s), and
+  each ReplicaSet creates replacements that the scheduler places on the remaining nodes. Measured on
+  the course's kwok cluster: 41 to 50 seconds from deletion to replacements scheduled (at most
+  about 60 s: quarantine plus one 20 s period).
+  Job pods lost this way count as failed for their Job (not re-created when ``backoffLimit`` is 0).
+- :func:`restore` re-creates missing workers, uncordons the rest and re-advertises the GPUs
+  (:func:`whyk8s.providers.restore_nodes`), then waits until all four workers are Ready.
+
+Only layout workers (``clusters/layout.yaml``) may be cordoned, drained or failed: the control plane
+and unknown nodes are refused with one sentence. Every function takes a guarded
+:class:`~whyk8s.guard.Cluster` (or None: connect to the course cluster), so it acts only on a course
+cluster. On **kind**, deleting a Node object does not stop its kubelet, which registers the node
+again within seconds: the pods usually survive. The demonstration is made for kwok, where the Node
+object *is* the machine. Sources: kubernetes.io "Safely Drain a Node", "API-initiated Eviction",
+"Pod garbage collection" (Pods), and kube-controller-manager's podgc controller.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import pandas as pd
+from kubernetes import client, watch
+
+from whyk8s.errors import CourseError
+from whyk8s.guard import Cluster, connect
+from whyk8s.layout import load_layout
+from whyk8s.providers import restore_nodes, wait_for_nodes
+
+__all__ = ["NodeRefused", "check_worker", "cordon", "uncordon", "drain", "fail_node", "restore",
+           "NodeFailure", "DrainResult"]
+
+CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
+
+
+class NodeRefused(CourseError):
+    """The node may not be cordoned, drained or failed (control plane, unknown, or standalone pods)."""
+
+
+def _cluster(cluster: Cluster | None) -> Cluster:
+    return cluster if cluster is not None else connect()
+
+
+def check_worker(cluster: Cluster | None, node: str) -> str:
+    """Return ``node`` if it is a worker of the course layout that exists now, else raise
+    :class:`NodeRefused` with one sentence (control plane, unknown name, or already gone)."""
+    cluster = _cluster(cluster)
+    layout = load_layout()
+    workers = [w.name for w in layout.workers]
+    if not isinstance(node, str) or not node.strip():
+        raise NodeRefused(f"Give a node name, one of: {', '.join(workers)}.")
+    if node == layout.control_plane or "control-plane" in node:
+        raise NodeRefused(f"Refusing to touch {node}: it is the control plane, which runs the API "
+                          f"server and scheduler; pick a worker: {', '.join(workers)}.")
+    try:
+        obj = cluster.core.read_node(node)
+    except client.ApiException as exc:
+        if exc.status != 404:
+            raise
+        obj = None
+    if obj is not None and CONTROL_PLANE_LABEL in (obj.metadata.labels or {}):
+        raise NodeRefused(f"Refusing to touch {node}: it is a control-plane node; pick a worker: "
+                          f"{', '.join(workers)}.")
+    if node not in workers:
+        raise NodeRefused(f"Refusing to touch {node!r}: it is not a worker of the course cluster; "
+                          f"the workers are {', '.join(workers)}.")
+    if obj is None:
+        raise NodeRefused(f"Node {node} does not exist right now (failed earlier?); run "
+                          f"failures.restore() to bring the workers back.")
+    return node
+
+
+def cordon(cluster: Cluster | None, node: str) -> None:
+    """Mark worker ``node`` unschedulable (``spec.unschedulable=true``): running pods stay, new pods
+    no longer land there. Raises :class:`NodeRefused` for the control plane or an unknown node."""
+    cluster = _cluster(cluster)
+    check_worker(cluster, node)
+    cluster.core.patch_node(node, {"spec": {"unschedulable": True}})
+
+
+def uncordon(cluster: Cluster | None, node: str) -> None:
+    """Make worker ``node`` schedulable again. Raises :class:`NodeRefused` as :func:`cordon`."""
+    cluster = _cluster(cluster)
+    check_worker(cluster, node)
+    cluster.core.patch_node(node, {"spec": {"unschedulable": False}})
+
+
+def _course_pods_on(cluster: Cluster, node: str) -> list[client.V1Pod]:
+    return [p for p in cluster.core.list_pod_for_all_namespaces(
+        label_selector=cluster.selector, field_selector=f"spec.nodeName={node}").items
+        if not p.metadata.deletion_timestamp]
+
+
+def _controller(pod) -> client.V1OwnerReference | None:
+    return next((o for o in (pod.metadata.owner_references or []) if o.controller), None)
+
+
+@dataclass
+class DrainResult:
+    """What :func:`drain` did: ``node``, ``evicted`` (``namespace/pod`` names), ``seconds`` it took."""
+
+    node: str
+    evicted: list[str]
+    seconds: float
+
+    def __str__(self) -> str:
+        return (f"Drained {self.node}: cordoned, {len(self.evicted)} course pod(s) evicted "
+                f"through the Eviction API.")
+
+    __repr__ = __str__
+
+
+def drain(cluster: Cluster | None, node: str, force: bool = False, timeout: float = 60) -> DrainResult:
+    """Cordon worker ``node``, evict every course pod on it with the Eviction API, and wait (watching)
+    until they are gone. Like ``kubectl drain``, refuses pods that no controller (ReplicaSet, Job)
+    owns, since nothing would re-create them, unless ``force``; the check comes first, so a refusal
+    changes nothing. Evictions refused with 429 (a PodDisruptionBudget) are retried every 2 s until
+    ``timeout`` seconds. Pods without the course label are left alone.
+
+    Raises :class:`NodeRefused` (control plane, unknown node, standalone pods without ``force``),
+    TimeoutError if pods are still there after ``timeout`` s, ApiException for other refusals.
+    """
+    cluster = _cluster(cluster)
+    check_worker(cluster, node)
+    start = time.monotonic()
+    pods = _course_pods_on(cluster, node)
+    bare = [p.metadata.name for p in pods if _controller(p) is None]
+    if bare and not force:
+        raise NodeRefused(f"Not draining {node}: pod(s) {', '.join(bare)} have no controller, so "
+                          f"nothing would re-create them; delete them first or pass force=True "
+                          f"(as `kubectl drain --force`).")
+    cordon(cluster, node)
+    deadline = start + timeout
+    evicted = []
+    for p in pods:
+        ns, name = p.metadata.namespace, p.metadata.name
+        body = client.V1Eviction(metadata=client.V1ObjectMeta(name=name, namespace=ns))
+        while True:
+            try:
+                cluster.core.create_namespaced_pod_eviction(name, ns, body)
+                evicted.append(f"{ns}/{name}")
+                break
+            except client.ApiException as exc:
+                if exc.status == 404:
+                    break
+                if exc.status == 429 and time.monotonic() < deadline:
+                    time.sleep(2)
+                    continue
+                raise
+    _wait_gone(cluster, node, {e.split("/", 1)[1] for e in evicted}, deadline)
+    return DrainResult(node, evicted, round(time.monotonic() - start, 1))
+
+
+def _wait_gone(cluster: Cluster, node: str, names: set[str], deadline: float) -> None:
+    """Watch the course pods bound to ``node`` until none of ``names`` is left."""
+    listing = cluster.core.list_pod_for_all_namespaces(label_selector=cluster.selector,
+                                                      field_selector=f"spec.nodeName={node}")
+    left = names & {p.metadata.name for p in listing.items}
+    rv = listing.metadata.resource_version
+    while left and time.monotonic() < deadline:
+        w = watch.Watch()
+        for event in w.stream(cluster.core.list_pod_for_all_namespaces, label_selector=cluster.selector,
+                              field_selector=f"spec.nodeName={node}", resource_version=rv,
+                              timeout_seconds=max(1, int(deadline - time.monotonic()))):
+            rv = event["object"].metadata.resource_version
+            if event["type"] == "DELETED":
+                left.discard(event["object"].metadata.name)
+            if not left:
+                w.stop()
+                break
+    if left:
+        raise TimeoutError(f"Pods still on {node} after the drain's time limit: {', '.join(sorted(left))}.")
+
+
+@dataclass
+class NodeFailure:
+    """What :func:`fail_node` observed.
+
+    ``node``: the deleted worker; ``lost``: course pods that were bound to it; ``replacements``: new
+    pod name → node for pods their ReplicaSets created instead; ``gone_after`` / ``replaced_after``:
+    seconds from the Node's deletion until the last lost pod was deleted / the last replacement was
+    scheduled (None if not seen within the time limit); ``complete``: everything expected happened;
+    ``timeline``: ``[{"t", "object", "what", "detail"}]`` for :mod:`whyk8s.recordings`.
+    """
+
+    node: str
+    lost: list[str]
+    replacements: dict[str, str] = field(default_factory=dict)
+    gone_after: float | None = None
+    replaced_after: float | None = None
+    complete: bool = False
+    timeline: list[dict] = field(default_factory=list)
+
+    def table(self) -> pd.DataFrame:
+        """Replacements as a table: columns ``pod`` and ``node``."""
+        return pd.DataFrame(sorted(self.replacements.items()), columns=["pod", "node"])
+
+    def __str__(self) -> str:
+        if not self.lost:
+            return f"Node {self.node} deleted; no course pod was running there."
+        text = f"Node {self.node} deleted with {len(self.lost)} course pod(s) on it."
+        if self.gone_after is not None:
+            text += f" The pod garbage collector removed them after {self.gone_after:.0f} s."
+        if self.replaced_after is not None:
+            nodes = sorted(set(self.replacements.values()))
+            text += (f" {len(self.replacements)} replacement(s) were scheduled to {', '.join(nodes)} "
+                     f"after {self.replaced_after:.0f} s.")
+        if not self.complete:
+            text += " Not everything happened within the time limit: look again with placement.where()."
+        return text
+
+    __repr__ = __str__
+
+
+def fail_node(cluster: Cluster | None, node: str, wait: bool = True, timeout: float = 180) -> NodeFailure:
+    """Delete worker ``node``'s Node object (a machine vanishing) and, with ``wait``, watch until the
+    course pods bound to it are gone and their ReplicaSets' replacements are scheduled elsewhere
+    (at most ``timeout`` seconds; on kwok this took 41 to 50 s in our runs, set by the pod garbage
+    collector's 40 s quarantine). Returns a :class:`NodeFailure` with times in seconds.
+
+    Raises :class:`NodeRefused` for the control plane, an unknown or already deleted node. Bring the
+    node back with :func:`restore`.
+    """
+    cluster = _cluster(cluster)
+    check_worker(cluster, node)
+    before = _course_pods_on(cluster, node)
+    lost = sorted(p.metadata.name for p in before)
+    rs_owned = {p.metadata.name: _controller(p).uid for p in before
+                if _controller(p) is not None and _controller(p).kind == "ReplicaSet"}
+    owners = set(rs_owned.values())
+    listing = cluster.core.list_pod_for_all_namespaces(label_selector=cluster.selector)
+    known = {p.metadata.name for p in listing.items}
+    rv = listing.metadata.resource_version
+    cluster.core.delete_node(node)
+    start = time.monotonic()
+    result = NodeFailure(node=node, lost=lost)
+    result.timeline.append({"t": 0.0, "object": f"node/{node}", "what": "Node deleted", "detail": ""})
+    if not wait:
+        return result
+    left = set(lost)
+    new_pods: dict[str, str | None] = {}
+    deadline = start + timeout
+
+    def done() -> bool:
+        placed = [n for n in new_pods.values() if n]
+        return not left and len(placed) >= len(rs_owned)
+
+    while not done() and time.monotonic() < deadline:
+        w = watch.Watch()
+        try:
+            for event in w.stream(cluster.core.list_pod_for_all_namespaces, label_selector=cluster.selector,
+                                  resource_version=rv, timeout_seconds=max(1, int(min(30, deadline - time.monotonic())))):
+                p = event["object"]
+                rv = p.metadata.resource_version
+                name, t = p.metadata.name, round(time.monotonic() - start, 1)
+                if name in left and (event["type"] == "DELETED"):
+                    left.discard(name)
+                    result.timeline.append({"t": t, "object": f"pod/{name}", "what": "Pod deleted",
+                                            "detail": f"was on {node}"})
+                    if not left:
+                        result.gone_after = t
+                elif name not in known and _controller(p) is not None and _controller(p).uid in owners:
+                    if name not in new_pods:
+                        new_pods[name] = None
+                        result.timeline.append({"t": t, "object": f"pod/{name}", "what": "Pod created",
+                                                "detail": "by its ReplicaSet"})
+                    if p.spec.node_name and not new_pods[name]:
+                        new_pods[name] = p.spec.node_name
+                        result.timeline.append({"t": t, "object": f"pod/{name}", "what": "Pod scheduled",
+                                                "detail": p.spec.node_name})
+                if done():
+                    w.stop()
+                    break
+        except client.ApiException as exc:
+            if exc.status != 410:
+                raise
+            rv = None  # compacted: continue from now
+    result.replacements = {k: v for k, v in new_pods.items() if v}
+    if result.replacements and len(result.replacements) >= len(rs_owned):
+        result.replaced_after = max(e["t"] for e in result.timeline if e["what"] == "Pod scheduled")
+    result.complete = done()
+    return result
+
+
+def restore(cluster: Cluster | None = None, timeout: int = 120) -> list[str]:
+    """Bring the course cluster's workers back: re-create deleted workers (kwok), uncordon the others,
+    re-advertise ``nvidia.com/gpu: 4`` on the GPU worker through the Node status subresource (read
+    back and checked), and wait until every worker is Ready. Returns the names re-created.
+    Raises TimeoutError if a worker is not Ready after ``timeout`` seconds, RuntimeError if the GPUs
+    are not reported."""
+    cluster = _cluster(cluster)
+    created = restore_nodes(cluster, log=lambda *_: None)
+    wait_for_nodes(cluster, [w.name for w in load_layout().workers], timeout=timeout)
+    return created

@@ -1,0 +1,302 @@
+"""Teams sharing one cluster: namespaces with ResourceQuotas, PriorityClasses, and preemption.
+
+- :func:`team_namespace` creates a labelled namespace with a ResourceQuota capping the *requests*
+  of all its pods together (CPU, memory, ``nvidia.com/gpu``). A pod that would take the namespace
+  over its quota is refused at admission with HTTP 403 "exceeded quota"; :func:`explain_refusal`
+  turns that into one sentence.
+- :func:`priority_classes` creates two labelled PriorityClasses, ``whyk8s-low`` (value 1000) and
+  ``whyk8s-high`` (value 100000), with the default preemptionPolicy ``PreemptLowerPriority``: when a
+  high-priority pod fits nowhere, the scheduler evicts lower-priority pods to make room.
+- :func:`who_killed` finds the scheduler's ``Preempted`` event for a pod ("Preempted by pod <uid> on
+  node <node>") and says which pod took its place: the answer to "who killed my process?".
+
+All objects carry ``app.kubernetes.io/part-of=whyk8s``, so :func:`whyk8s.workloads.cleanup` removes
+the team namespaces (with everything in them) and the PriorityClasses. Sources: kubernetes.io
+"Resource Quotas", "Pod Priority and Preemption", "Namespaces".
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pandas as pd
+from kubernetes import client, watch
+from kubernetes.utils.quantity import parse_quantity
+
+from whyk8s import GPU_RESOURCE
+from whyk8s.errors import CourseError, explain
+from whyk8s.guard import Cluster, connect
+from whyk8s.quantities import format_bytes, parse_cpu, parse_gpus, parse_memory
+from whyk8s.specs import validate_name
+
+__all__ = ["QUOTA_NAME", "PRIORITY_CLASSES", "team_namespace", "priority_classes", "quota_usage",
+           "explain_refusal", "who_killed", "preemptions"]
+
+#: Name of the ResourceQuota :func:`team_namespace` creates in each team namespace.
+QUOTA_NAME = "team-quota"
+#: The course's PriorityClasses: name → (value, description).
+PRIORITY_CLASSES = {
+    "whyk8s-low": (1000, "Course: batch work that may be preempted (e.g. hyper-parameter sweeps)."),
+    "whyk8s-high": (100000, "Course: urgent work that may preempt lower-priority pods."),
+}
+
+
+def _cluster(cluster: Cluster | None) -> Cluster:
+    return cluster if cluster is not None else connect()
+
+
+def team_namespace(cluster: Cluster | None, name: str, cpu="4", memory="16Gi", gpus=0,
+                   timeout: float = 30) -> str:
+    """Create (or update) namespace ``name`` for a team, labelled as the course's, with the
+    ResourceQuota ``team-quota``: ``requests.cpu`` = ``cpu`` (a CPU quantity: cores, or millicores
+    with ``m``), ``requests.memory`` = ``memory`` (a memory quantity, bytes), and
+    ``requests.nvidia.com/gpu`` = ``gpus`` (whole GPUs). Returns the namespace name once the quota
+    is in force: admission checks a quota only after kube-controller-manager has copied its
+    ``spec.hard`` into ``status.hard`` (watched, at most ``timeout`` seconds).
+
+    Raises ValueError for a bad name or quantity (nothing is created then), ApiException if the
+    API server refuses, TimeoutError if the quota is not in force in time.
+    """
+    cluster = _cluster(cluster)
+    validate_name(name, kind="namespace")
+    hard = {"requests.cpu": f"{parse_cpu(cpu)}m", "requests.memory": str(parse_memory(memory)),
+            f"requests.{GPU_RESOURCE}": str(parse_gpus(gpus))}
+    ns = cluster.ensure_namespace(name)
+    cluster.core.patch_namespace(ns, {"metadata": {"labels": {"whyk8s.io/team": name}}})
+    quota = client.V1ResourceQuota(
+        metadata=client.V1ObjectMeta(name=QUOTA_NAME, labels=dict(cluster.labels)),
+        spec=client.V1ResourceQuotaSpec(hard=hard))
+    try:
+        cluster.core.create_namespaced_resource_quota(ns, quota)
+    except client.ApiException as exc:
+        if exc.status != 409:
+            raise
+        cluster.core.patch_namespaced_resource_quota(QUOTA_NAME, ns, {"spec": {"hard": hard}})
+    _wait_enforced(cluster, ns, hard, timeout)
+    return ns
+
+
+def _same(a: dict, b: dict) -> bool:
+    return set(a) == set(b) and all(parse_quantity(str(a[k])) == parse_quantity(str(b[k])) for k in a)
+
+
+def _wait_enforced(cluster: Cluster, ns: str, hard: dict, timeout: float) -> None:
+    """Watch the quota until the quota controller has copied ``hard`` into ``status.hard``: admission
+    enforces a ResourceQuota only from then on (a pod created earlier is not checked)."""
+    w = watch.Watch()
+    for event in w.stream(cluster.core.list_namespaced_resource_quota, ns,
+                          field_selector=f"metadata.name={QUOTA_NAME}", timeout_seconds=max(1, int(timeout))):
+        q = event["object"]
+        if q.status is not None and _same(q.status.hard or {}, hard):
+            w.stop()
+            return
+    raise TimeoutError(f"The ResourceQuota {QUOTA_NAME} in namespace {ns} was not in force after "
+                       f"{timeout:.0f} s (kube-controller-manager's quota controller did not fill "
+                       f"status.hard).")
+
+
+def priority_classes(cluster: Cluster | None = None) -> pd.DataFrame:
+    """Create the course's PriorityClasses (``whyk8s-low`` = 1000, ``whyk8s-high`` = 100000; already
+    existing ones are kept) and return them as a table: ``name``, ``value``, ``preemption_policy``,
+    ``description``. A higher value means more important. Raises ApiException if refused."""
+    cluster = _cluster(cluster)
+    rows = []
+    for name, (value, description) in PRIORITY_CLASSES.items():
+        body = client.V1PriorityClass(metadata=client.V1ObjectMeta(name=name, labels=dict(cluster.labels)),
+                                      value=value, description=description, global_default=False)
+        try:
+            obj = cluster.scheduling.create_priority_class(body)
+        except client.ApiException as exc:
+            if exc.status != 409:
+                raise
+            obj = cluster.scheduling.read_priority_class(name)
+        rows.append({"name": name, "value": obj.value, "preemption_policy": obj.preemption_policy,
+                     "description": obj.description})
+    return pd.DataFrame(rows, columns=["name", "value", "preemption_policy", "description"])
+
+
+def _in_unit(resource: str, quantity) -> tuple[float, str]:
+    value = parse_quantity(str(quantity or "0"))
+    if resource.endswith("cpu"):
+        return int(value * 1000), "millicores"
+    if resource.endswith("memory"):
+        mib = float(value) / 2**20
+        return (int(mib) if mib.is_integer() else round(mib, 1)), "MiB"
+    if GPU_RESOURCE in resource:
+        return int(value), "GPUs"
+    return float(value), ""
+
+
+def quota_usage(cluster: Cluster | None, namespace: str) -> pd.DataFrame:
+    """What each ResourceQuota of ``namespace`` allows and what is used: one row per resource with
+    ``quota``, ``resource``, ``used``, ``hard``, ``unit`` (CPU in millicores, memory in MiB, GPUs as
+    a count), ``free`` (hard − used). Raises CourseError if the namespace has no quota."""
+    cluster = _cluster(cluster)
+    quotas = cluster.core.list_namespaced_resource_quota(namespace).items
+    if not quotas:
+        raise CourseError(f"Namespace {namespace} has no ResourceQuota; create one with "
+                          f"tenancy.team_namespace().")
+    rows = []
+    for q in sorted(quotas, key=lambda q: q.metadata.name):
+        hard = (q.status.hard if q.status and q.status.hard else None) or q.spec.hard or {}
+        used = (q.status.used if q.status else None) or {}
+        for resource in sorted(hard):
+            h, unit = _in_unit(resource, hard[resource])
+            u, _ = _in_unit(resource, used.get(resource, "0"))
+            rows.append({"quota": q.metadata.name, "resource": resource, "used": u, "hard": h,
+                         "unit": unit, "free": h - u if isinstance(h - u, int) else round(h - u, 1)})
+    return pd.DataFrame(rows, columns=["quota", "resource", "used", "hard", "unit", "free"])
+
+
+def _readable(pairs: str) -> str:
+    """``requests.cpu=8,requests.memory=1Gi`` → ``8000m CPU and 1 GiB of memory``."""
+    out = []
+    for pair in pairs.split(","):
+        key, _, value = pair.strip().partition("=")
+        try:
+            number = parse_quantity(value)
+        except (ValueError, ArithmeticError):
+            out.append(f"{key}={value}")
+            continue
+        if key.endswith("cpu"):
+            out.append(f"{int(number * 1000)}m CPU")
+        elif key.endswith("memory"):
+            out.append(f"{format_bytes(int(number))} of memory")
+        elif GPU_RESOURCE in key:
+            out.append(f"{int(number)} GPU{'s' if number != 1 else ''}")
+        else:
+            out.append(f"{key}={value}")
+    return " and ".join(out)
+
+
+def explain_refusal(exc: BaseException, namespace: str | None = None) -> str:
+    """One sentence for an error from creating an object; for a quota refusal (HTTP 403 "exceeded
+    quota") it names the quota and what was requested, used and allowed, in readable units (CPU in
+    millicores, memory in binary units), e.g. "Refused by ResourceQuota team-quota in namespace
+    team-a: the pod big requests 8000m CPU, the namespace already uses 500m CPU and may use at most
+    4000m CPU in total." ``namespace`` (optional) is named in the sentence. Anything else:
+    :func:`whyk8s.errors.explain`."""
+    if isinstance(exc, client.ApiException) and exc.status == 403:
+        try:
+            status = json.loads(exc.body or "")
+        except (TypeError, ValueError):
+            status = {}
+        message = str((status or {}).get("message", "")) if isinstance(status, dict) else ""
+        m = re.search(r'^(\w+) "([^"]+)" is forbidden: exceeded quota: ([^,]+), requested: (.+?), '
+                      r"used: (.+?), limited: (.+)$", message)
+        if m:
+            kind, name, quota, requested, used, limited = m.groups()
+            where = f" in namespace {namespace}" if namespace else ""
+            return (f"Refused by ResourceQuota {quota}{where}: the {kind.rstrip('s')} {name} requests "
+                    f"{_readable(requested)}, the namespace already uses {_readable(used)} and may use at "
+                    f"most {_readable(limited)} in total.")
+    return explain(exc)
+
+
+def _events(cluster: Cluster, namespace: str, reason: str) -> list[client.CoreV1Event]:
+    return cluster.core.list_namespaced_event(namespace, field_selector=f"reason={reason}").items
+
+
+def preemptions(cluster: Cluster | None = None, namespace: str | None = None) -> pd.DataFrame:
+    """Every ``Preempted`` event in ``namespace`` (default: the course namespace): columns ``victim``
+    (pod), ``victim_job``, ``preemptor`` (pod), ``node``, ``message``; oldest first."""
+    cluster = _cluster(cluster)
+    ns = namespace or cluster.namespace
+    rows = []
+    for e in sorted(_events(cluster, ns, "Preempted"), key=_when):
+        victim = e.involved_object.name
+        rows.append({"victim": victim, "victim_job": _job_of(victim), "preemptor": _preemptor(cluster, ns, e),
+                     "node": _node_of(e.message), "message": e.message})
+    return pd.DataFrame(rows, columns=["victim", "victim_job", "preemptor", "node", "message"])
+
+
+def _when(event):
+    return event.event_time or event.last_timestamp or event.metadata.creation_timestamp
+
+
+def _job_of(pod_name: str) -> str:
+    # Job pods are named <job>-<5 random characters>.
+    m = re.match(r"^(.+)-[a-z0-9]{5}$", pod_name)
+    return m.group(1) if m else ""
+
+
+def _node_of(message: str) -> str:
+    m = re.search(r"on node (\S+)", message or "")
+    return m.group(1).rstrip(".") if m else ""
+
+
+def _preemptor_pod(cluster: Cluster, event) -> tuple[str, client.V1Pod | None]:
+    """(name, pod or None) of the pod that caused a ``Preempted`` event; it may live in another
+    namespace (the message names it by uid only)."""
+    related = getattr(event, "related", None)
+    m = re.search(r"Preempted by pod ([0-9a-f-]{36})", event.message or "")
+    uid = m.group(1) if m else None
+    if uid:
+        for p in cluster.core.list_pod_for_all_namespaces(label_selector=cluster.selector).items:
+            if p.metadata.uid == uid:
+                return p.metadata.name, p
+    if related is not None and related.name:
+        return related.name, None
+    if uid:
+        return f"(a pod with uid {uid}, since deleted)", None
+    return "(unknown)", None
+
+
+def _preemptor(cluster: Cluster, namespace: str, event) -> str:
+    name, pod = _preemptor_pod(cluster, event)
+    if pod is not None and pod.metadata.namespace != namespace:
+        return f"{pod.metadata.namespace}/{name}"
+    return name
+
+
+def _wait_for_event(cluster: Cluster, ns: str, pod_name: str, timeout: float) -> None:
+    w = watch.Watch()
+    for event in w.stream(cluster.core.list_namespaced_event, ns, field_selector="reason=Preempted",
+                          timeout_seconds=max(1, int(timeout))):
+        name = event["object"].involved_object.name
+        if name == pod_name or _job_of(name) == pod_name:
+            w.stop()
+            return
+
+
+def who_killed(cluster: Cluster | None, pod_name: str, namespace: str | None = None,
+               timeout: float = 0) -> str:
+    """Answer "who killed my process?" for ``pod_name`` (a pod, or a Job whose pod it was).
+
+    Looks for the scheduler's ``Preempted`` event on that pod and returns one sentence naming the
+    preempting pod, its PriorityClass and priority, and the node, e.g. "Pod low-2-x7k2p (Job low-2)
+    was preempted by pod urgent-q9z8w (PriorityClass whyk8s-high, priority 100000) on node
+    whyk8s-worker3: the scheduler evicted it to make room for a more important pod." Otherwise a
+    sentence saying no preemption was recorded (events are kept about an hour). The scheduler writes
+    the event a moment after it deletes the pod: with ``timeout`` > 0, waits (watching events) up to
+    that many seconds for it. Raises ApiException if the API server refuses.
+    """
+    cluster = _cluster(cluster)
+    ns = namespace or cluster.namespace
+    if timeout > 0:
+        _wait_for_event(cluster, ns, pod_name, timeout)
+    events = [e for e in _events(cluster, ns, "Preempted")
+              if e.involved_object.name == pod_name or _job_of(e.involved_object.name) == pod_name]
+    try:  # a pod of that name that exists now was created after any event about an earlier namesake
+        born = cluster.core.read_namespaced_pod(pod_name, ns).metadata.creation_timestamp
+        events = [e for e in events if _when(e) >= born]
+    except client.ApiException as exc:
+        if exc.status != 404:
+            raise
+    if not events:
+        return (f"No preemption of {pod_name} is recorded in namespace {ns}: the scheduler did not "
+                f"evict it (events are kept for about an hour).")
+    e = max(events, key=_when)
+    victim = e.involved_object.name
+    preemptor = _preemptor(cluster, ns, e)
+    _, p = _preemptor_pod(cluster, e)
+    detail = ""
+    if p is not None:
+        where = f"namespace {p.metadata.namespace}, " if p.metadata.namespace != ns else ""
+        detail = f" ({where}PriorityClass {p.spec.priority_class_name}, priority {p.spec.priority})"
+    job = _job_of(victim)
+    who = f"Pod {victim}" + (f" (Job {job})" if job else "")
+    node = _node_of(e.message)
+    return (f"{who} was preempted by pod {preemptor}{detail}" + (f" on node {node}" if node else "") +
+            ": the scheduler evicted it to make room for a more important pod.")

@@ -1,0 +1,100 @@
+"""Cordon, drain and node failure on the kwok cluster (the real controllers and scheduler)."""
+
+import pytest
+from kubernetes import watch
+
+from whyk8s import GPU_RESOURCE, failures, placement, specs, workloads
+from whyk8s.failures import NodeRefused
+
+
+def wait_all_scheduled(cluster, app, n, timeout=60):
+    """Watch until ``n`` live pods of Deployment ``app`` have a node; return {pod: node}."""
+    placed = {}
+    w = watch.Watch()
+    for event in w.stream(cluster.core.list_namespaced_pod, cluster.namespace,
+                          label_selector=f"app={app}", timeout_seconds=timeout):
+        p = event["object"]
+        if event["type"] == "DELETED" or p.metadata.deletion_timestamp:
+            placed.pop(p.metadata.name, None)
+        elif p.spec.node_name:
+            placed[p.metadata.name] = p.spec.node_name
+        if len(placed) == n:
+            w.stop()
+            break
+    return placed
+
+
+def node_names(cluster):
+    return {n.metadata.name for n in cluster.core.list_node().items}
+
+
+@pytest.mark.parametrize("action", [failures.cordon, failures.drain, failures.fail_node])
+def test_control_plane_and_unknown_nodes_are_refused(cluster, action):
+    before = node_names(cluster)
+    with pytest.raises(NodeRefused, match="control plane"):
+        action(cluster, "whyk8s-control-plane")
+    with pytest.raises(NodeRefused, match="not a worker of the course cluster"):
+        action(cluster, "prod-db-1")
+    assert node_names(cluster) == before
+    assert not any(n.spec.unschedulable for n in cluster.core.list_node().items)
+
+
+def test_drain_moves_pods_off_and_none_land_back_while_cordoned(cluster):
+    workloads.create(cluster, specs.deployment("serve", replicas=4, pool="cpu"))
+    assert len(wait_all_scheduled(cluster, "serve", 4)) == 4
+    result = failures.drain(cluster, "whyk8s-worker")
+    assert cluster.core.read_node("whyk8s-worker").spec.unschedulable
+    placed = wait_all_scheduled(cluster, "serve", 4)
+    assert set(placed.values()) == {"whyk8s-worker2"}
+    assert all(e.startswith("whyk8s/serve-") for e in result.evicted)
+    workloads.scale(cluster, "serve", 8)
+    placed = wait_all_scheduled(cluster, "serve", 8)
+    assert len(placed) == 8 and set(placed.values()) == {"whyk8s-worker2"}
+
+
+def test_drain_refuses_standalone_pods_and_changes_nothing(cluster):
+    workloads.create(cluster, specs.pod("solo", pool="highmem"))
+    pod = None
+    w = watch.Watch()
+    for event in w.stream(cluster.core.list_namespaced_pod, cluster.namespace,
+                          field_selector="metadata.name=solo", timeout_seconds=30):
+        if event["object"].spec.node_name:
+            pod = event["object"]
+            w.stop()
+    assert pod.spec.node_name == "whyk8s-worker4"
+    with pytest.raises(NodeRefused, match="solo have no controller"):
+        failures.drain(cluster, "whyk8s-worker4")
+    assert not cluster.core.read_node("whyk8s-worker4").spec.unschedulable
+    assert cluster.core.read_namespaced_pod("solo", cluster.namespace).metadata.deletion_timestamp is None
+
+
+def test_fail_node_pods_are_recreated_elsewhere(cluster):
+    failures.cordon(cluster, "whyk8s-worker")  # so that all replicas start on worker2
+    workloads.create(cluster, specs.deployment("serve", replicas=3, pool="cpu"))
+    assert set(wait_all_scheduled(cluster, "serve", 3).values()) == {"whyk8s-worker2"}
+    failures.uncordon(cluster, "whyk8s-worker")
+    result = failures.fail_node(cluster, "whyk8s-worker2", timeout=150)
+    assert result.complete, str(result)
+    assert len(result.lost) == 3 and len(result.replacements) == 3
+    assert set(result.replacements.values()) == {"whyk8s-worker"}
+    assert 0 < result.gone_after <= result.replaced_after + 1 < 150
+    assert "whyk8s-worker2" not in node_names(cluster)
+    table = placement.count_by_node(cluster, "serve")
+    assert table.to_dict("records") == [{"node": "whyk8s-worker", "pool": "cpu", "pods": 3}]
+    with pytest.raises(NodeRefused, match="does not exist right now"):
+        failures.fail_node(cluster, "whyk8s-worker2")
+
+
+def test_restore_brings_all_workers_back_ready_with_gpus(cluster):
+    failures.fail_node(cluster, "whyk8s-worker3", wait=False)
+    failures.cordon(cluster, "whyk8s-worker")
+    assert "whyk8s-worker3" not in node_names(cluster)
+    created = failures.restore(cluster)
+    assert created == ["whyk8s-worker3"]
+    nodes = {n.metadata.name: n for n in cluster.core.list_node().items}
+    assert set(nodes) == {"whyk8s-worker", "whyk8s-worker2", "whyk8s-worker3", "whyk8s-worker4"}
+    for n in nodes.values():
+        assert any(c.type == "Ready" and c.status == "True" for c in n.status.conditions)
+        assert not n.spec.unschedulable
+    assert nodes["whyk8s-worker3"].status.allocatable[GPU_RESOURCE] == "4"
+    assert placement.gpu_capacity(cluster) == {"whyk8s-worker3": 4}

@@ -1,0 +1,98 @@
+"""Chapter 4 placement against the real kube-scheduler (kwok simulates the nodes)."""
+
+import pytest
+from kubernetes import watch
+
+from whyk8s import placement, specs, workloads
+from whyk8s.errors import CourseError
+
+
+def wait_scheduled(cluster, predicate, timeout=60):
+    """Watch course pods until one matching ``predicate`` has a node; return it (None on timeout)."""
+    w = watch.Watch()
+    for event in w.stream(cluster.core.list_namespaced_pod, cluster.namespace,
+                          label_selector=cluster.selector, timeout_seconds=timeout):
+        p = event["object"]
+        if predicate(p) and p.spec.node_name:
+            w.stop()
+            return p
+    return None
+
+
+def pool_of(cluster, node):
+    return cluster.core.read_node(node).metadata.labels["whyk8s.io/pool"]
+
+
+def test_training_job_lands_on_gpu_node(cluster):
+    job = placement.training_job("train", gpus=2)
+    tpl = job.spec.template.spec
+    assert tpl.containers[0].resources.requests["nvidia.com/gpu"] == "2"
+    assert any(t.key == "nvidia.com/gpu" and t.effect == "NoSchedule" for t in tpl.tolerations)
+    workloads.create(cluster, job)
+    pod = wait_scheduled(cluster, lambda p: p.metadata.labels.get("job-name") == "train")
+    assert pod is not None and pool_of(cluster, pod.spec.node_name) == "gpu"
+    table = placement.where(cluster, "train")
+    assert list(table.columns) == ["pod", "workload", "node", "pool", "phase"]
+    assert table.loc[0, "pool"] == "gpu" and table.loc[0, "workload"] == "train"
+
+
+def test_preprocessing_pod_lands_on_highmem_node(cluster):
+    workloads.create(cluster, placement.preprocessing_pod("prep"))
+    pod = wait_scheduled(cluster, lambda p: p.metadata.name == "prep")
+    assert pod.spec.node_name == "whyk8s-worker4"
+    assert pool_of(cluster, pod.spec.node_name) == "highmem"
+
+
+def test_96gi_request_alone_fits_only_the_highmem_node(cluster):
+    # Without the nodeSelector, the request by itself rules out the 16 GiB and 64 GiB workers.
+    workloads.create(cluster, specs.pod("big-mem", memory="96Gi", tolerate_gpu=True))
+    pod = wait_scheduled(cluster, lambda p: p.metadata.name == "big-mem")
+    assert pod.spec.node_name == "whyk8s-worker4"
+
+
+def test_pod_that_fits_nowhere_gets_the_schedulers_reason(cluster):
+    workloads.create(cluster, placement.training_job("greedy", gpus=8))
+    message = placement.why_pending(cluster, "greedy", timeout=30)
+    assert message.startswith("0/4 nodes are available")
+    assert "Insufficient nvidia.com/gpu" in message
+    lines = placement.explain_reasons(message)
+    assert lines[0] == "0 of 4 nodes can take the pod."
+    assert any(line.startswith("1 node: not enough nvidia.com/gpu left") for line in lines)
+    assert any(line.startswith("3 nodes: their labels do not match") for line in lines)
+    assert placement.where(cluster, "greedy").loc[0, "phase"] == "Pending"
+
+
+def test_why_pending_names_the_node_of_a_scheduled_pod(cluster):
+    workloads.create(cluster, placement.preprocessing_pod("prep"))
+    wait_scheduled(cluster, lambda p: p.metadata.name == "prep")
+    assert placement.why_pending(cluster, "prep") == \
+        "Pod prep is not pending: it was scheduled to node whyk8s-worker4."
+
+
+def test_why_pending_unknown_pod_is_one_sentence(cluster):
+    with pytest.raises(CourseError, match="no pod .* named 'ghost'"):
+        placement.why_pending(cluster, "ghost")
+
+
+def test_explain_reasons_for_taints_and_cordons():
+    msg = ("0/4 nodes are available: 1 node(s) had untolerated taint {nvidia.com/gpu: present}, "
+           "1 node(s) were unschedulable, 2 Insufficient memory. preemption: 0/4 nodes are available: "
+           "4 Preemption is not helpful for scheduling.")
+    lines = placement.explain_reasons(msg)
+    assert lines[1].startswith("1 node: tainted nvidia.com/gpu: present, and the pod has no toleration")
+    assert lines[2].startswith("1 node: cordoned")
+    assert lines[3].startswith("2 nodes: not enough memory left")
+    assert lines[4].startswith("Preemption: 4 nodes: evicting lower-priority pods would not make room")
+    table = placement.reasons_table(msg)
+    assert table["nodes"].tolist() == [1, 1, 2]
+    assert table["reason"].tolist()[2] == "Insufficient memory"
+    assert placement.explain_reasons("something else") == ["something else"]
+
+
+def test_bad_input_is_refused_before_the_api():
+    with pytest.raises(ValueError, match="at least 1 GPU"):
+        placement.training_job("train", gpus=0)
+    with pytest.raises(ValueError, match="Did you mean 96Mi"):
+        placement.preprocessing_pod("prep", memory="96m")
+    with pytest.raises(ValueError, match="fraction"):
+        placement.training_job("train", gpus=0.5)

@@ -1,0 +1,106 @@
+"""Namespaces, quotas, priorities and preemption against the real API server and scheduler."""
+
+import pytest
+from kubernetes import client, watch
+
+from whyk8s import placement, specs, tenancy, workloads
+
+
+def test_quota_refusal_is_one_readable_sentence(cluster):
+    ns = tenancy.team_namespace(cluster, "team-a", cpu="4", memory="16Gi", gpus=1)
+    with pytest.raises(client.ApiException) as err:
+        workloads.create(cluster, specs.pod("big", cpu="8", memory="1Gi"), namespace=ns)
+    assert err.value.status == 403
+    assert tenancy.explain_refusal(err.value, ns) == (
+        "Refused by ResourceQuota team-quota in namespace team-a: the pod big requests 8000m CPU, "
+        "the namespace already uses 0m CPU and may use at most 4000m CPU in total.")
+    assert cluster.core.list_namespaced_pod(ns).items == []
+
+
+def test_quota_usage_counts_requests(cluster):
+    ns = tenancy.team_namespace(cluster, "team-b", cpu="2", memory="4Gi", gpus=1)
+    workloads.create(cluster, specs.pod("small", cpu="500m", memory="1Gi"), namespace=ns)
+    w = watch.Watch()  # the quota controller fills status.used; wait for it
+    for event in w.stream(cluster.core.list_namespaced_resource_quota, ns, timeout_seconds=30):
+        used = (event["object"].status.used or {}) if event["object"].status else {}
+        if used.get("requests.cpu") == "500m":
+            w.stop()
+    table = tenancy.quota_usage(cluster, ns).set_index("resource")
+    assert table.loc["requests.cpu", ["used", "hard", "unit"]].tolist() == [500, 2000, "millicores"]
+    assert table.loc["requests.memory", ["used", "hard", "unit"]].tolist() == [1024.0, 4096.0, "MiB"]
+    assert table.loc["requests.nvidia.com/gpu", ["used", "hard"]].tolist() == [0, 1]
+    ns_obj = cluster.core.read_namespace(ns)
+    assert ns_obj.metadata.labels["app.kubernetes.io/part-of"] == "whyk8s"
+
+
+def test_bad_quota_input_creates_nothing(cluster):
+    with pytest.raises(ValueError, match="Did you mean 16Mi"):
+        tenancy.team_namespace(cluster, "team-c", memory="16m")
+    with pytest.raises(ValueError, match="not a valid Kubernetes name"):
+        tenancy.team_namespace(cluster, "Team_C")
+    names = {n.metadata.name for n in cluster.core.list_namespace().items}
+    assert "team-c" not in names
+
+
+def test_priority_classes_are_labelled_and_idempotent(cluster):
+    first = tenancy.priority_classes(cluster)
+    again = tenancy.priority_classes(cluster)
+    assert first.equals(again)
+    assert first[["name", "value", "preemption_policy"]].values.tolist() == [
+        ["whyk8s-low", 1000, "PreemptLowerPriority"], ["whyk8s-high", 100000, "PreemptLowerPriority"]]
+    labelled = cluster.scheduling.list_priority_class(label_selector=cluster.selector).items
+    assert {pc.metadata.name for pc in labelled} == {"whyk8s-low", "whyk8s-high"}
+
+
+def test_high_priority_job_preempts_and_who_killed_says_so(cluster):
+    tenancy.priority_classes(cluster)
+    research = tenancy.team_namespace(cluster, "research", cpu="16", memory="64Gi", gpus=4)
+    prod = tenancy.team_namespace(cluster, "production", cpu="8", memory="32Gi", gpus=2)
+    for i in range(1, 5):
+        workloads.create(cluster, placement.training_pod(f"sweep-{i}", priority_class="whyk8s-low"),
+                         namespace=research)
+    running = set()
+    w = watch.Watch()
+    for event in w.stream(cluster.core.list_namespaced_pod, research, timeout_seconds=60):
+        if event["object"].status.phase == "Running":
+            running.add(event["object"].metadata.name)
+        if len(running) == 4:
+            w.stop()
+    assert len(running) == 4
+    rv = cluster.core.list_namespaced_event(research).metadata.resource_version
+    workloads.create(cluster, placement.training_job("urgent", priority_class="whyk8s-high"), namespace=prod)
+    victims = []
+    w = watch.Watch()
+    for event in w.stream(cluster.core.list_namespaced_event, research, resource_version=rv,
+                          field_selector="reason=Preempted", timeout_seconds=60):
+        victims.append(event["object"].involved_object.name)
+        w.stop()
+    assert len(victims) == 1 and victims[0].startswith("sweep-")
+    answer = tenancy.who_killed(cluster, victims[0], namespace=research)
+    assert answer.startswith(f"Pod {victims[0]} was preempted by pod production/urgent-")
+    assert ("(namespace production, PriorityClass whyk8s-high, priority 100000) on node whyk8s-worker3"
+            in answer), answer
+    survivor = next(f"sweep-{i}" for i in range(1, 5) if f"sweep-{i}" != victims[0])
+    assert tenancy.who_killed(cluster, survivor, namespace=research).startswith(
+        f"No preemption of {survivor} is recorded")
+    table = tenancy.preemptions(cluster, research)
+    assert table["victim"].tolist() == victims and table["node"].tolist() == ["whyk8s-worker3"]
+    assert table["preemptor"][0].startswith("production/urgent-")
+
+
+def test_who_killed_without_preemption_says_so(cluster):
+    workloads.create(cluster, specs.pod("calm"))
+    assert tenancy.who_killed(cluster, "calm") == (
+        "No preemption of calm is recorded in namespace whyk8s: the scheduler did not evict it "
+        "(events are kept for about an hour).")
+
+
+def test_cleanup_removes_team_namespaces_and_priority_classes(cluster):
+    tenancy.priority_classes(cluster)
+    ns = tenancy.team_namespace(cluster, "team-a", gpus=2)
+    workloads.create(cluster, specs.pod("p", cpu="100m"), namespace=ns)
+    workloads.cleanup(cluster, timeout=90)
+    assert workloads.course_objects(cluster, include_namespaces=True) == []
+    assert cluster.scheduling.list_priority_class(label_selector=cluster.selector).items == []
+    remaining = cluster.core.list_namespace(label_selector=cluster.selector).items
+    assert [n.metadata.name for n in remaining] == [cluster.namespace]
