@@ -4,6 +4,7 @@ import pytest
 from kubernetes import client, watch
 
 from whyk8s import placement, specs, tenancy, workloads
+from whyk8s.errors import explain
 
 
 def test_quota_refusal_is_one_readable_sentence(cluster):
@@ -11,7 +12,7 @@ def test_quota_refusal_is_one_readable_sentence(cluster):
     with pytest.raises(client.ApiException) as err:
         workloads.create(cluster, specs.pod("big", cpu="8", memory="1Gi"), namespace=ns)
     assert err.value.status == 403
-    assert tenancy.explain_refusal(err.value, ns) == (
+    assert explain(err.value, ns) == (
         "Refused by ResourceQuota team-quota in namespace team-a: the pod big requests 8000m CPU, "
         "the namespace already uses 0m CPU and may use at most 4000m CPU in total.")
     assert cluster.core.list_namespaced_pod(ns).items == []

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 
 from kubernetes.client.exceptions import ApiException
+from kubernetes.utils.quantity import parse_quantity
 
 __all__ = ["CourseError", "ClusterUnreachableError", "NotCourseClusterError", "explain"]
 
@@ -46,15 +48,68 @@ def _status_sentence(exc: ApiException) -> str:
     return sentence
 
 
-def explain(exc: BaseException) -> str:
+def _readable(pairs: str) -> str:
+    """``requests.cpu=8,requests.memory=1Gi`` → ``8000m CPU and 1 GiB of memory``."""
+    out = []
+    for pair in pairs.split(","):
+        key, _, value = pair.strip().partition("=")
+        try:
+            number = parse_quantity(value)
+        except (ValueError, ArithmeticError):
+            out.append(f"{key}={value}")
+            continue
+        if key.endswith("cpu"):
+            out.append(f"{int(number * 1000)}m CPU")
+        elif key.endswith("memory"):
+            out.append(f"{_format_bytes(int(number))} of memory")
+        elif "nvidia.com/gpu" in key:
+            out.append(f"{int(number)} GPU{'s' if number != 1 else ''}")
+        else:
+            out.append(f"{key}={value}")
+    return " and ".join(out)
+
+
+_QUOTA = re.compile(r'^(\w+) "([^"]+)" is forbidden: exceeded quota: ([^,]+), requested: (.+?), '
+                    r"used: (.+?), limited: (.+)$")
+
+
+def _format_bytes(n: int) -> str:
+    from whyk8s.quantities import format_bytes
+    return format_bytes(n)
+
+
+def _quota_sentence(exc: ApiException, namespace: str | None) -> str | None:
+    try:
+        status = json.loads(exc.body or "")
+    except (TypeError, ValueError):
+        return None
+    m = _QUOTA.search(str(status.get("message", ""))) if isinstance(status, dict) else None
+    if not m:
+        return None
+    kind, name, quota, requested, used, limited = m.groups()
+    where = f" in namespace {namespace}" if namespace else ""
+    return (f"Refused by ResourceQuota {quota}{where}: the {kind.rstrip('s')} {name} requests "
+            f"{_readable(requested)}, the namespace already uses {_readable(used)} and may use at "
+            f"most {_readable(limited)} in total.")
+
+
+def explain(exc: BaseException, namespace: str | None = None) -> str:
     """Return one readable sentence for ``exc``, never a traceback or a raw HTTP dump.
 
     - :class:`ApiException`: built from the Status object's ``message`` and ``causes``; 403 adds that
-      the course lacks permission, 404 that the object or namespace does not exist.
+      the course lacks permission; a quota refusal (403 "exceeded quota") names the ResourceQuota
+      and what was requested, used and allowed, in readable units (CPU in millicores, memory in
+      binary units), e.g. "Refused by ResourceQuota team-quota in namespace team-a: the pod big
+      requests 8000m CPU, the namespace already uses 500m CPU and may use at most 4000m CPU in
+      total." (``namespace``, optional, is named in that sentence.)
     - Connection errors (urllib3, OSError): the cluster is unreachable, with the command that starts it.
     - Course errors and ``ValueError``: their own message.
     """
     if isinstance(exc, ApiException):
+        if exc.status == 403:
+            quota = _quota_sentence(exc, namespace)
+            if quota:
+                return quota
         sentence = _status_sentence(exc)
         if exc.status == 403:
             sentence += " The course is not allowed to do this here (forbidden)."

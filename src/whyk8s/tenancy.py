@@ -2,7 +2,7 @@
 
 - :func:`team_namespace` creates a labelled namespace with a ResourceQuota capping the *requests*
   of all its pods together (CPU, memory, ``nvidia.com/gpu``). A pod that would take the namespace
-  over its quota is refused at admission with HTTP 403 "exceeded quota"; :func:`explain_refusal`
+  over its quota is refused at admission with HTTP 403 "exceeded quota"; :func:`whyk8s.errors.explain`
   turns that into one sentence.
 - :func:`priority_classes` creates two labelled PriorityClasses, ``whyk8s-low`` (value 1000) and
   ``whyk8s-high`` (value 100000), with the default preemptionPolicy ``PreemptLowerPriority``: when a
@@ -17,7 +17,6 @@ the team namespaces (with everything in them) and the PriorityClasses. Sources: 
 
 from __future__ import annotations
 
-import json
 import re
 
 import pandas as pd
@@ -25,13 +24,13 @@ from kubernetes import client, watch
 from kubernetes.utils.quantity import parse_quantity
 
 from whyk8s import GPU_RESOURCE
-from whyk8s.errors import CourseError, explain
+from whyk8s.errors import CourseError
 from whyk8s.guard import Cluster, connect
-from whyk8s.quantities import format_bytes, parse_cpu, parse_gpus, parse_memory
+from whyk8s.quantities import parse_cpu, parse_gpus, parse_memory
 from whyk8s.specs import validate_name
 
 __all__ = ["QUOTA_NAME", "PRIORITY_CLASSES", "team_namespace", "priority_classes", "quota_usage",
-           "explain_refusal", "who_killed", "preemptions"]
+           "who_killed", "preemptions"]
 
 #: Name of the ResourceQuota :func:`team_namespace` creates in each team namespace.
 QUOTA_NAME = "team-quota"
@@ -147,51 +146,6 @@ def quota_usage(cluster: Cluster | None, namespace: str) -> pd.DataFrame:
             rows.append({"quota": q.metadata.name, "resource": resource, "used": u, "hard": h,
                          "unit": unit, "free": h - u if isinstance(h - u, int) else round(h - u, 1)})
     return pd.DataFrame(rows, columns=["quota", "resource", "used", "hard", "unit", "free"])
-
-
-def _readable(pairs: str) -> str:
-    """``requests.cpu=8,requests.memory=1Gi`` → ``8000m CPU and 1 GiB of memory``."""
-    out = []
-    for pair in pairs.split(","):
-        key, _, value = pair.strip().partition("=")
-        try:
-            number = parse_quantity(value)
-        except (ValueError, ArithmeticError):
-            out.append(f"{key}={value}")
-            continue
-        if key.endswith("cpu"):
-            out.append(f"{int(number * 1000)}m CPU")
-        elif key.endswith("memory"):
-            out.append(f"{format_bytes(int(number))} of memory")
-        elif GPU_RESOURCE in key:
-            out.append(f"{int(number)} GPU{'s' if number != 1 else ''}")
-        else:
-            out.append(f"{key}={value}")
-    return " and ".join(out)
-
-
-def explain_refusal(exc: BaseException, namespace: str | None = None) -> str:
-    """One sentence for an error from creating an object; for a quota refusal (HTTP 403 "exceeded
-    quota") it names the quota and what was requested, used and allowed, in readable units (CPU in
-    millicores, memory in binary units), e.g. "Refused by ResourceQuota team-quota in namespace
-    team-a: the pod big requests 8000m CPU, the namespace already uses 500m CPU and may use at most
-    4000m CPU in total." ``namespace`` (optional) is named in the sentence. Anything else:
-    :func:`whyk8s.errors.explain`."""
-    if isinstance(exc, client.ApiException) and exc.status == 403:
-        try:
-            status = json.loads(exc.body or "")
-        except (TypeError, ValueError):
-            status = {}
-        message = str((status or {}).get("message", "")) if isinstance(status, dict) else ""
-        m = re.search(r'^(\w+) "([^"]+)" is forbidden: exceeded quota: ([^,]+), requested: (.+?), '
-                      r"used: (.+?), limited: (.+)$", message)
-        if m:
-            kind, name, quota, requested, used, limited = m.groups()
-            where = f" in namespace {namespace}" if namespace else ""
-            return (f"Refused by ResourceQuota {quota}{where}: the {kind.rstrip('s')} {name} requests "
-                    f"{_readable(requested)}, the namespace already uses {_readable(used)} and may use at "
-                    f"most {_readable(limited)} in total.")
-    return explain(exc)
 
 
 def _events(cluster: Cluster, namespace: str, reason: str) -> list[client.CoreV1Event]:

@@ -18,6 +18,7 @@ from kubernetes import client, watch
 from kubernetes.utils.quantity import parse_quantity
 
 from whyk8s import COURSE_SELECTOR, DEFAULT_NAMESPACE, PART_OF_LABEL
+from whyk8s.display import install_panel_handler, mark_offline
 from whyk8s.errors import ClusterUnreachableError, CourseError, NotCourseClusterError, explain
 from whyk8s.guard import COURSE_CONTEXTS, Cluster, check_context, connect, current_context
 from whyk8s.labs.feedback import CheckResult
@@ -45,10 +46,12 @@ def start(lab: str = "this lab") -> str:
     client loads the course context or fails, never production); on an unreachable cluster it prints
     the command that starts the cluster and returns the context name.
     """
+    install_panel_handler()  # later cells that need the cluster show the panel, not a traceback
     try:
         context = check_context(current_context())
     except CourseError as exc:
         print(f"⚠ {explain(exc)}")
+        mark_offline(explain(exc))
         return COURSE_CONTEXTS[1]
     try:
         cluster = connect(context=context)
@@ -56,6 +59,7 @@ def start(lab: str = "this lab") -> str:
                     if any(c.type == "Ready" and c.status == "True" for c in (n.status.conditions or [])))
     except Exception as exc:  # noqa: BLE001 - the set-up cell must not raise
         print(f"⚠ {explain(exc)}")
+        mark_offline(explain(exc))
         return context
     print(f"{lab}: the course cluster answers ({ready} nodes Ready); namespace {NAMESPACE!r} is ready.")
     return context
