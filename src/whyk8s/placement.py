@@ -139,7 +139,8 @@ def wait_placed(cluster: Cluster, names, count: int, namespace: str | None = Non
                 timeout: float = 60, running: bool = False) -> pd.DataFrame:
     """Watch (no polling) until ``count`` live pods matching ``names`` (see :func:`pods_of`) are
     decided: scheduled to a node (with ``running``: in phase Running or Succeeded), or marked
-    Unschedulable by the scheduler. Returns :func:`where` for them. Raises TimeoutError after
+    Unschedulable by the scheduler with no node nominated for it (a nominated pod waits for
+    preemption to free that node). Returns :func:`where` for them. Raises TimeoutError after
     ``timeout`` seconds, saying how many were decided."""
     ns = _namespace(cluster, namespace)
 
@@ -151,8 +152,9 @@ def wait_placed(cluster: Cluster, names, count: int, namespace: str | None = Non
             cond = _scheduled_condition(p)
             if p.spec.node_name and (not running or p.status.phase in ("Running", "Succeeded")):
                 n += 1
-            elif not p.spec.node_name and cond is not None and cond.reason == "Unschedulable":
-                n += 1
+            elif (not p.spec.node_name and cond is not None and cond.reason == "Unschedulable"
+                  and not (p.status and p.status.nominated_node_name)):
+                n += 1  # a nominated pod is not decided: preemption is freeing a node for it
         return n
 
     listing = cluster.core.list_namespaced_pod(ns, label_selector=cluster.selector)

@@ -1,0 +1,72 @@
+"""Benchmark the kwok course cluster: warm `cluster up` time and the control plane's memory.
+
+Run: ``.venv/bin/python benchmarks/cluster.py`` (takes the cluster down and up again).
+Prints a Markdown table row to add to ``benchmarks/RESULTS.md``. Figures, not assertions: the test
+suite never times anything.
+
+- warm up: seconds for ``whyk8s cluster up --provider kwok`` when the binaries are cached and the
+  cluster does not exist (kwokctl create + 4 simulated nodes Ready + GPUs advertised);
+- restart up: seconds when the cluster already runs (what every `make test` after the first pays);
+- RSS: resident memory (MiB, from /proc/<pid>/status VmRSS) of etcd, kube-apiserver,
+  kube-controller-manager, kube-scheduler and the kwok controller, idle and after 100 pods.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+PROCESSES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+
+
+def rss_mib() -> dict[str, float]:
+    """Resident memory (MiB) of each control-plane process, by command name."""
+    out: dict[str, float] = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode()
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        name = os.path.basename(cmd)
+        if name in PROCESSES:
+            kib = int(next(l for l in status.splitlines() if l.startswith("VmRSS")).split()[1])
+            out[name] = out.get(name, 0) + kib / 1024
+    return out
+
+
+def timed(args: list[str]) -> float:
+    start = time.monotonic()
+    subprocess.run(args, check=True, capture_output=True)
+    return time.monotonic() - start
+
+
+def main() -> None:
+    whyk8s = str(BIN / "whyk8s")
+    subprocess.run([whyk8s, "cluster", "down", "--provider", "kwok"], capture_output=True)
+    warm = timed([whyk8s, "cluster", "up", "--provider", "kwok"])
+    again = timed([whyk8s, "cluster", "up", "--provider", "kwok"])
+    time.sleep(5)
+    idle = rss_mib()
+    from whyk8s import specs, workloads
+    from whyk8s.events import wait_for_pods
+    from whyk8s.guard import connect
+    cluster = connect()
+    workloads.create(cluster, specs.deployment("bench", replicas=100, cpu="10m", memory="16Mi"))
+    wait_for_pods(cluster, lambda pods: sum(p.status.phase == "Running" for p in pods.values()) == 100,
+                  label_selector="app=bench", timeout=180)
+    loaded = rss_mib()
+    workloads.cleanup(cluster)
+    print(f"| {datetime.date.today()} | {platform.node()} ({os.cpu_count()} cores) | {warm:.1f} s | {again:.1f} s "
+          f"| {sum(idle.values()):.0f} MiB ({', '.join(f'{k} {v:.0f}' for k, v in sorted(idle.items()))}) "
+          f"| {sum(loaded.values()):.0f} MiB |")
+
+
+if __name__ == "__main__":
+    main()
