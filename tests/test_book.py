@@ -26,7 +26,9 @@ SOLUTIONS = [lab.replace("labs/", "labs/solutions/") + "-solution" for lab in LA
 GLOSSARY_TERMS = ["Pod", "ReplicaSet", "Deployment", "Job", "Node", "namespace", "kubeconfig context",
                   "requests and limits", "taint", "toleration", "OCI image", "container runtime", "kubelet",
                   "scheduler", "controller", "etcd", "kind", "kwok", "extended resource", "PriorityClass",
-                  "ResourceQuota", "preemption"]
+                  "ResourceQuota", "preemption", "label", "selector", "nodeSelector", "cordon", "drain",
+                  "eviction", "PodDisruptionBudget", "probe", "condition", "ownerReference", "garbage collector",
+                  "rolling update"]
 
 
 def _exists(doc: str) -> bool:

@@ -10,8 +10,8 @@ from test_pod_lab import unreachable_kubeconfig
 
 NAME = healing_lab.DEPLOYMENT
 LABELS = {"app": NAME, "app.kubernetes.io/part-of": "whyk8s"}
-CONTAINER = {"name": "api", "image": "registry.k8s.io/pause:3.10",
-             "readinessProbe": {"httpGet": {"path": "/healthz", "port": 8080}}}
+CONTAINER = {"name": "server", "image": healing_lab.IMAGE, "command": healing_lab.COMMAND,
+             "readinessProbe": healing_lab.PROBE}
 
 
 def deployment(replicas=3, labels=None, probe=True):
@@ -61,17 +61,17 @@ def test_wrong_deployments_are_named(lab, body, fragment):
 def test_wrong_kind_a_bare_pod(lab):
     lab.core.create_namespaced_pod("whyk8s", {"metadata": {"name": NAME, "labels": LABELS},
                                               "spec": {"containers": [CONTAINER]}})
-    rejected(healing_lab.check_deployment(), "but there is a Pod named trainer-api in namespace whyk8s")
+    rejected(healing_lab.check_deployment(), "but there is a Pod named model-server in namespace whyk8s")
 
 
 def test_wrong_namespace(lab):
     ns = lab.ensure_namespace("lab3-elsewhere")
     lab.apps.create_namespaced_deployment(ns, deployment())
-    rejected(healing_lab.check_deployment(), "a Deployment named trainer-api in namespace lab3-elsewhere")
+    rejected(healing_lab.check_deployment(), "a Deployment named model-server in namespace lab3-elsewhere")
 
 
 def test_missing_deployment(lab):
-    rejected(healing_lab.check_scaled(), "there is no Deployment named trainer-api in namespace whyk8s yet")
+    rejected(healing_lab.check_scaled(), "there is no Deployment named model-server in namespace whyk8s yet")
 
 
 def test_not_scaled(lab):

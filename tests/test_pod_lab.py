@@ -96,3 +96,22 @@ def test_unreachable_cluster_is_one_finding(tmp_path, monkeypatch):
 def test_foreign_context_is_refused(foreign_kubeconfig):
     result = pod_lab.check_pod()
     assert not result.passed and "Refusing to act on kubeconfig context 'production'" in result.problems[0]
+
+
+def test_missing_pod_says_to_uncomment_the_create_line(lab):
+    rejected(pod_lab.check_pod(timeout=0), "uncomment the core.create_namespaced_pod line")
+
+
+def test_read_back_passes_for_the_live_pod_and_names_a_stale_one(lab):
+    rejected(pod_lab.check_read_back(...), "not answered yet")
+    rejected(pod_lab.check_read_back({"metadata": {}}), "read the Pod with core.read_namespaced_pod")
+    lab.core.create_namespaced_pod("whyk8s", pod_body())
+    assert pod_lab.check_pod().passed
+    stored = lab.core.read_namespaced_pod(pod_lab.POD_NAME, "whyk8s")
+    result = pod_lab.check_read_back(stored)
+    assert result.passed, result.problems
+    assert any("cpu 250m, memory 64Mi" in f.message for f in result.findings)
+    assert any(stored.spec.node_name in f.message for f in result.findings)
+    pod_lab.reset()  # a new Pod with the same name has a new uid: the old read-back is stale
+    lab.core.create_namespaced_pod("whyk8s", pod_body())
+    rejected(pod_lab.check_read_back(stored), "comes from an earlier first-pod")

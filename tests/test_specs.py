@@ -64,5 +64,22 @@ def test_job_never_restarts():
     assert j.spec.backoff_limit == 0
 
 
+def test_job_container_ends_by_itself_on_a_real_node():
+    """pause never exits, so a Job running it never succeeds on kind: Jobs get a shell and sleep 5."""
+    c = specs.job("train").spec.template.spec.containers[0]
+    assert "pause" not in c.image and c.image == specs.JOB_IMAGE == "busybox:1.36"
+    assert c.command == ["sh", "-c", "sleep 5"]
+    own = specs.job("train", image="python:3.12-slim", command=["python", "-c", "pass"]).spec.template.spec
+    assert own.containers[0].image == "python:3.12-slim" and own.containers[0].command == ["python", "-c", "pass"]
+    assert specs.job("train", command=None).spec.template.spec.containers[0].command is None
+
+
+def test_job_never_ends_hint_names_the_fix():
+    from whyk8s.labs.common import job_never_ends_hint
+    assert "never exits" in job_never_ends_hint(specs.job("t", image=specs.DEFAULT_IMAGE, command=None))
+    assert "add command" in job_never_ends_hint(specs.job("t", command=None))
+    assert job_never_ends_hint(specs.job("t")) == ""
+
+
 def test_container_name_is_a_label_even_for_dotted_pod_names():
     assert specs.pod("a.b").spec.containers[0].name == "a-b"

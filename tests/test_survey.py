@@ -86,6 +86,20 @@ def test_secondary_rows_detected_from_the_denominator():
     assert not row["secondary"].any()
 
 
+def test_every_row_from_press_coverage_is_marked_secondary():
+    """A figure (sample sizes included) read anywhere but CNCF's own pages or repositories is secondary."""
+    df = survey.load_figures()
+    own = df["source_url"].str.contains(r"cncf\.io|github\.com/cncf|linuxfoundation\.org", regex=True)
+    assert df["secondary"].equals(~own), df.loc[df["secondary"] == own, ["survey_year", "metric", "source_url"]]
+    press = df[df["source_url"].str.contains("containerjournal|thenewstack|traefik", regex=True)
+               & (df["metric"] == "sample_size")]
+    assert len(press) == 3 and press["secondary"].all()
+    md = survey.sources_table()  # what chapter 5 displays: every metric, sample sizes included
+    for n in ("2,400", "1,337", "628"):
+        line = next(l for l in md.splitlines() if f"n = {n}" in l)
+        assert "(secondary)" in line, line
+
+
 def test_percent_values_parsed_including_lower_bounds():
     df = survey.load_figures()
     gt90 = df[df["value_text"] == ">90"].iloc[0]

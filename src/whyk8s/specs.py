@@ -14,10 +14,19 @@ from kubernetes import client
 from whyk8s import GPU_RESOURCE, PART_OF_LABEL, POOL_LABEL
 from whyk8s.quantities import parse_cpu, parse_gpus, parse_memory
 
-__all__ = ["validate_name", "resources", "pod", "deployment", "job", "gpu_toleration", "DEFAULT_IMAGE"]
+__all__ = ["validate_name", "resources", "pod", "deployment", "job", "gpu_toleration", "DEFAULT_IMAGE",
+           "JOB_IMAGE", "JOB_COMMAND"]
 
-#: A small image that every cluster can pull. (kwok nodes never pull it: they run no containers.)
+#: A small image that every cluster can pull, for Pods and Deployments. Its process sleeps forever, so
+#: on kind (where containers really run) the Pods stay Running. kwok nodes never pull it: they run no
+#: containers.
 DEFAULT_IMAGE = "registry.k8s.io/pause:3.10"
+#: The image of the course's Jobs. ``pause`` never exits, so a Job running it would never succeed on
+#: kind; busybox has a shell and ``sleep``. (kwok ignores images and commands and marks the Pod
+#: Succeeded itself.)
+JOB_IMAGE = "busybox:1.36"
+#: The command of the course's Jobs: stand-in "training" that ends successfully after 5 seconds.
+JOB_COMMAND = ("sh", "-c", "sleep 5")
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
@@ -137,13 +146,18 @@ def deployment(name, replicas=1, image=DEFAULT_IMAGE, cpu="100m", memory="128Mi"
     )
 
 
-def job(name, image=DEFAULT_IMAGE, cpu="100m", memory="128Mi", gpus=0, *, pool=None, labels=None,
-        priority_class=None, backoff_limit=0, command=None) -> client.V1Job:
+def job(name, image=JOB_IMAGE, cpu="100m", memory="128Mi", gpus=0, *, pool=None, labels=None,
+        priority_class=None, backoff_limit=0, command=JOB_COMMAND) -> client.V1Job:
     """A course-labelled ``V1Job`` running one pod to completion (restartPolicy Never).
 
-    A GPU request adds the GPU toleration. Raises ValueError for a bad name or quantity.
+    By default the container is :data:`JOB_IMAGE` running :data:`JOB_COMMAND` (``sleep 5``), so the Job
+    succeeds on kind as well as on kwok; ``command`` is a list of strings (or None for the image's
+    own entrypoint). A GPU request adds the GPU toleration. Raises ValueError for a bad name or quantity.
     """
     name = validate_name(name, "Job")
+    if image is None:
+        image = JOB_IMAGE
+    command = list(command) if command is not None else None
     pod_labels = _labels({"job-name": name, **(labels or {})})
     spec = _pod_spec(name, image, cpu, memory, gpus, pool, False, priority_class, "Never", command)
     return client.V1Job(

@@ -22,15 +22,22 @@ from whyk8s.display import install_panel_handler, mark_offline
 from whyk8s.errors import ClusterUnreachableError, CourseError, NotCourseClusterError, explain
 from whyk8s.guard import COURSE_CONTEXTS, Cluster, check_context, connect, current_context
 from whyk8s.labs.feedback import CheckResult
+from whyk8s import specs
+from whyk8s.specs import DEFAULT_IMAGE
 
 __all__ = ["NAMESPACE", "COURSE_LABEL", "start", "lab_cluster", "never_raise", "unanswered",
            "label_finding", "read", "find_elsewhere", "wait_for", "delete_quietly", "reset_lab",
-           "cpu_text", "memory_text", "NOT_ANSWERED"]
+           "cpu_text", "memory_text", "NOT_ANSWERED", "DEFAULT_IMAGE", "JOB_IMAGE", "JOB_COMMAND",
+           "job_never_ends_hint"]
 
 #: The namespace the labs ask learners to use.
 NAMESPACE = DEFAULT_NAMESPACE
 #: The course label every lab object must carry: ``{"app.kubernetes.io/part-of": "whyk8s"}``.
 COURSE_LABEL = {PART_OF_LABEL[0]: PART_OF_LABEL[1]}
+#: Image and command the labs' Jobs use: they finish after 5 s on kind (where containers really run)
+#: and on kwok (which ignores both and marks the Pod Succeeded itself). Same as :mod:`whyk8s.specs`.
+JOB_IMAGE = specs.JOB_IMAGE
+JOB_COMMAND = list(specs.JOB_COMMAND)
 NOT_ANSWERED = "not answered yet: replace the ... with your answer and run the cell again"
 
 _CONNECTION_ERRORS = {"MaxRetryError", "NewConnectionError", "ProtocolError", "ReadTimeoutError",
@@ -105,6 +112,21 @@ def never_raise(title: str):
         return inner
 
     return wrap
+
+
+def job_never_ends_hint(job) -> str:
+    """For a Job that has not succeeded: a phrase (starting with ``"; "``) when its container could
+    never end by itself on a real cluster: the ``pause`` image (it sleeps forever), or no command
+    on an image whose default is a shell waiting for input. Empty string otherwise."""
+    for c in (job.spec.template.spec.containers or []):
+        image = c.image or ""
+        if "/pause:" in image or image.startswith("pause:"):
+            return (f"; its container runs {image}, which never exits, so on a real cluster the Job "
+                    f"could never succeed: use image {JOB_IMAGE!r} with command {JOB_COMMAND!r}")
+        if image.startswith("busybox") and not c.command and not c.args:
+            return (f"; its container runs {image} without a command, so on a real cluster it starts a "
+                    f"shell and never exits: add command {JOB_COMMAND!r}")
+    return ""
 
 
 def unanswered(value) -> bool:

@@ -13,7 +13,9 @@ The task:
 
 Why a Deployment for the low-priority work: on kwok no container runs and a Job's Pod is marked
 Succeeded the moment it runs, so a low-priority *Job* would free its GPUs at once and never be in
-the way. A Deployment's Pods stay Running, as a long batch job on a real cluster would.
+the way. A Deployment's Pods stay Running, as a long batch job on a real cluster would. The
+Deployment's container runs :data:`LOW_IMAGE` (``pause``: sleeps forever, also on kind); the Job's
+runs :data:`JOB_IMAGE` with :data:`JOB_COMMAND` (``sleep 5``), so it ends on kind as well.
 
 Sources: kubernetes.io, "Resource Quotas" and "Pod Priority and Preemption".
 """
@@ -23,13 +25,16 @@ from __future__ import annotations
 from kubernetes.utils.quantity import parse_quantity
 
 from whyk8s import GPU_RESOURCE
-from whyk8s.labs.common import (start, find_elsewhere, label_finding, lab_cluster, never_raise, read, reset_lab,
+from whyk8s.labs.common import (start, DEFAULT_IMAGE, JOB_COMMAND, JOB_IMAGE, find_elsewhere,
+                                job_never_ends_hint, label_finding, lab_cluster, never_raise, read, reset_lab,
                                 wait_for)
 from whyk8s.labs.feedback import CheckResult
 
-__all__ = ["start", "TEAMS", "QUOTA", "HARD", "PRIORITIES", "LOW", "HIGH", "check_teams", "check_priorities",
+__all__ = ["start", "LOW_IMAGE", "JOB_IMAGE", "JOB_COMMAND", "TEAMS", "QUOTA", "HARD", "PRIORITIES", "LOW", "HIGH", "check_teams", "check_priorities",
            "check_preemption", "reset"]
 
+#: The low-priority Deployment's image: never exits, like a long batch job.
+LOW_IMAGE = DEFAULT_IMAGE
 #: The team namespaces.
 TEAMS = ("team-a", "team-b")
 #: The ResourceQuota's name in each team namespace.
@@ -185,7 +190,8 @@ def check_preemption(timeout: float = 30) -> CheckResult:
     if (job.status.succeeded or 0) >= 1:
         result.ok(f"the Job {high_name} succeeded")
     else:
-        result.wrong(f"the Job {high_name} has not succeeded after {timeout:g} s; read its Pod's events")
+        result.wrong(f"the Job {high_name} has not succeeded after {timeout:g} s; read its Pod's events"
+                     f"{job_never_ends_hint(job)}")
 
     events = wait_for(cluster.core.list_namespaced_event,
                       lambda es: any(e.reason == "Preempted" for e in es), timeout=timeout if high_pods else 0,

@@ -4,8 +4,9 @@ The course cluster has one GPU node (label ``whyk8s.io/pool=gpu``, taint
 ``nvidia.com/gpu=present:NoSchedule``, advertising ``nvidia.com/gpu: 4``). The task:
 
 1. a Job :data:`JOB` in ``whyk8s`` (course-labelled) whose Pod requests one ``nvidia.com/gpu`` and
-   tolerates the taint; it must run on the GPU node and complete (on kwok a Job's Pod is marked
-   Succeeded as soon as it runs: no container runs);
+   tolerates the taint; its container runs :data:`IMAGE` with :data:`COMMAND` (``sleep 5``, so it
+   ends on kind, where containers really run); it must run on the GPU node and complete (on kwok a
+   Job's Pod is marked Succeeded as soon as it runs: no container runs, images are never pulled);
 2. a Job :data:`GREEDY_JOB` asking for more GPUs than the node has (more than 4); it stays Pending,
    and the learner explains why from the scheduler's ``FailedScheduling`` event, either by quoting
    it (``"Insufficient nvidia.com/gpu"``) or by choosing among :data:`CHOICES`.
@@ -18,16 +19,20 @@ from __future__ import annotations
 from kubernetes.utils.quantity import parse_quantity
 
 from whyk8s import GPU_RESOURCE, POOL_LABEL
-from whyk8s.labs.common import (start, NAMESPACE, NOT_ANSWERED, find_elsewhere, label_finding, lab_cluster,
-                                never_raise, read, reset_lab, unanswered, wait_for)
+from whyk8s.labs.common import (start, JOB_COMMAND, JOB_IMAGE, NAMESPACE, NOT_ANSWERED, find_elsewhere,
+                                job_never_ends_hint, label_finding, lab_cluster, never_raise, read, reset_lab,
+                                unanswered, wait_for)
 from whyk8s.labs.feedback import CheckResult
 
-__all__ = ["start", "JOB", "GREEDY_JOB", "GPU_CAPACITY", "CHOICES", "check_gpu_job", "check_greedy_job", "reset"]
+__all__ = ["start", "JOB", "GREEDY_JOB", "IMAGE", "COMMAND", "GPU_CAPACITY", "CHOICES", "check_gpu_job", "check_greedy_job", "reset"]
 
 #: The Job that should run on the GPU node.
 JOB = "gpu-train"
 #: The Job that asks for too many GPUs.
 GREEDY_JOB = "gpu-greedy"
+#: The Jobs' container image and command (a stand-in for training that ends after 5 seconds).
+IMAGE = JOB_IMAGE
+COMMAND = JOB_COMMAND
 #: GPUs the course's GPU node advertises.
 GPU_CAPACITY = 4
 #: The taint on the GPU node: (key, value, effect).
@@ -77,8 +82,8 @@ def _job(result: CheckResult, cluster, name: str):
             result.wrong(f"there is no Job {name} in namespace {NAMESPACE}, but there is {elsewhere}; the "
                          f"task asks for a Job (kind Job, apiVersion batch/v1) in namespace {NAMESPACE}")
         else:
-            result.wrong(f"there is no Job named {name} in namespace {NAMESPACE} yet: run the cell that "
-                         f"creates it")
+            result.wrong(f"there is no Job named {name} in namespace {NAMESPACE} yet: uncomment the "
+                         f"batch.create_namespaced_job line in the cell that builds it, then run that cell")
         return None
     result.ok(f"the Job {name} exists in namespace {NAMESPACE}")
     label_finding(result, f"the Job {name}", job.metadata.labels)
@@ -136,7 +141,8 @@ def check_gpu_job(timeout: float = 30) -> CheckResult:
         result.ok("the Job succeeded (status.succeeded = 1)")
     else:
         result.wrong(f"the Job has not succeeded after {timeout:g} s (status.succeeded = "
-                     f"{job.status.succeeded or 0}, active = {job.status.active or 0})")
+                     f"{job.status.succeeded or 0}, active = {job.status.active or 0})"
+                     f"{job_never_ends_hint(job)}")
     return result
 
 

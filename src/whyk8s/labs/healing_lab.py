@@ -1,15 +1,18 @@
-"""Lab 3, "A training service that heals itself": a Deployment keeps its Pods alive.
+"""Lab 3, "A model server that heals itself": a Deployment keeps its Pods alive.
 
 The task: a Deployment :data:`DEPLOYMENT` in the namespace ``whyk8s`` (labelled
-``app.kubernetes.io/part-of=whyk8s``) with 3 replicas whose container has a ``readinessProbe``;
-then delete one of its Pods and see a new one replace it; then scale to 5.
+``app.kubernetes.io/part-of=whyk8s``) with 3 replicas whose container (:data:`IMAGE` running
+:data:`COMMAND`) has a ``readinessProbe`` (:data:`PROBE`); then delete one of its Pods and see a new
+one replace it; then scale to 5. (A Deployment keeps a long-running server alive; training, which
+ends, is a Job: lab 4.)
 
 The checks follow the owner chain the controllers write: each Pod's ``metadata.ownerReferences``
 names (by ``uid``) a ReplicaSet, whose own ``ownerReferences`` name the Deployment. Replica counts
 are read from ``spec.replicas`` and ``status.readyReplicas``.
 
-On the kwok cluster no container runs, so probes are **not executed**: kwok marks every Pod Ready
-itself. The check verifies that a probe is declared, not that it passes.
+On the kwok cluster no container runs, so probes are **not executed** and images are never pulled:
+kwok marks every Pod Ready itself. The check verifies that a probe is declared, not that it passes.
+On kind the kubelet runs the ``exec`` probe (``true`` inside the busybox container) and it passes.
 """
 
 from __future__ import annotations
@@ -18,11 +21,17 @@ from whyk8s.labs.common import (start, NAMESPACE, find_elsewhere, label_finding,
                                 reset_lab, unanswered, wait_for, NOT_ANSWERED)
 from whyk8s.labs.feedback import CheckResult
 
-__all__ = ["start", "DEPLOYMENT", "REPLICAS", "SCALED_REPLICAS", "check_deployment", "check_healed",
+__all__ = ["start", "DEPLOYMENT", "IMAGE", "COMMAND", "PROBE", "REPLICAS", "SCALED_REPLICAS", "check_deployment", "check_healed",
            "check_scaled", "owner_chain", "reset"]
 
-#: The Deployment's name; its Pods carry ``app=trainer-api``.
-DEPLOYMENT = "trainer-api"
+#: The Deployment's name; its Pods carry ``app=model-server``.
+DEPLOYMENT = "model-server"
+#: The container image: a small image with a shell, so that the probe and the command run on kind.
+IMAGE = "busybox:1.36"
+#: The container's command: a stand-in server that stays up for an hour.
+COMMAND = ["sh", "-c", "sleep 3600"]
+#: The readinessProbe: an ``exec`` probe that runs ``true`` in the container (passes on a real node).
+PROBE = {"exec": {"command": ["true"]}, "periodSeconds": 5}
 #: Replicas asked for in step 1.
 REPLICAS = 3
 #: Replicas asked for in step 3.
@@ -61,8 +70,9 @@ def _deployment(result: CheckResult, cluster):
                          f"{elsewhere}; the task asks for a Deployment (kind Deployment, apiVersion "
                          f"apps/v1) in namespace {NAMESPACE}")
         else:
-            result.wrong(f"there is no Deployment named {DEPLOYMENT} in namespace {NAMESPACE} yet: run "
-                         f"the cell that creates it")
+            result.wrong(f"there is no Deployment named {DEPLOYMENT} in namespace {NAMESPACE} yet: "
+                         f"uncomment the apps.create_namespaced_deployment line in the cell that builds it, "
+                         f"then run that cell")
         return None
     result.ok(f"the Deployment {DEPLOYMENT} exists in namespace {NAMESPACE}")
     return dep

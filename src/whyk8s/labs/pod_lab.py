@@ -14,15 +14,16 @@ from __future__ import annotations
 
 from kubernetes.utils.quantity import parse_quantity
 
-from whyk8s.labs.common import (start, NAMESPACE, cpu_text, find_elsewhere, label_finding, lab_cluster,
-                                memory_text, never_raise, read, reset_lab, wait_for)
+from whyk8s.labs.common import (start, NAMESPACE, NOT_ANSWERED, cpu_text, find_elsewhere, label_finding,
+                                lab_cluster, memory_text, never_raise, read, reset_lab, unanswered, wait_for)
 from whyk8s.labs.feedback import CheckResult
 
-__all__ = ["start", "POD_NAME", "IMAGE", "CPU", "MEMORY", "APP_LABEL", "check_pod", "reset"]
+__all__ = ["start", "POD_NAME", "IMAGE", "CPU", "MEMORY", "APP_LABEL", "check_pod", "check_read_back", "reset"]
 
 #: The Pod's name.
 POD_NAME = "first-pod"
-#: The container image (kwok never pulls it: no container runs on simulated nodes).
+#: The container image. It sleeps forever, so on kind (real containers) the Pod stays Running; kwok
+#: never pulls it: no container runs on simulated nodes.
 IMAGE = "registry.k8s.io/pause:3.10"
 #: The CPU request asked for (250 millicores).
 CPU = "250m"
@@ -53,8 +54,8 @@ def check_pod(timeout: float = 15) -> CheckResult:
             result.wrong(f"there is no Pod {POD_NAME} in namespace {NAMESPACE}, but there is {elsewhere}; "
                          f"the task asks for a Pod (kind Pod) in namespace {NAMESPACE}")
         else:
-            result.wrong(f"there is no Pod named {POD_NAME} in namespace {NAMESPACE} yet: run the cell "
-                         f"that creates it")
+            result.wrong(f"there is no Pod named {POD_NAME} in namespace {NAMESPACE} yet: uncomment the "
+                         f"core.create_namespaced_pod line in the cell that builds it, then run that cell")
         return result
     result.ok(f"the Pod {POD_NAME} exists in namespace {NAMESPACE}")
 
@@ -91,6 +92,49 @@ def check_pod(timeout: float = 15) -> CheckResult:
         result.wrong(f"the Pod is not scheduled to any node yet (phase {pod.status.phase}); look at its "
                      f"events: core.list_namespaced_event('{NAMESPACE}', "
                      f"field_selector='involvedObject.name={POD_NAME}')")
+    return result
+
+
+@never_raise("Step 2: read it back")
+def check_read_back(stored) -> CheckResult:
+    """Step 2: ``stored`` is what the learner read back with ``core.read_namespaced_pod`` (a
+    ``V1Pod``). Passes when it is the Pod :data:`POD_NAME` as the API server holds it now: same uid,
+    placed on a node (``spec.node_name``, compared with the live Pod) and with the requests stored
+    exactly as written in the task (CPU ``250m``, memory ``64Mi``: the API server keeps your
+    notation; the scheduler compares them as millicores and bytes). Never raises."""
+    result = CheckResult("Step 2: read it back")
+    if unanswered(stored):
+        result.wrong(f"stored: {NOT_ANSWERED}")
+        return result
+    if not hasattr(stored, "spec") or not hasattr(stored, "metadata") or isinstance(stored, dict):
+        result.wrong(f"stored is a {type(stored).__name__}; read the Pod with "
+                     f"core.read_namespaced_pod({POD_NAME!r}, {NAMESPACE!r}), which returns a V1Pod")
+        return result
+    if stored.metadata.name != POD_NAME:
+        result.wrong(f"stored is the Pod {stored.metadata.name!r}; the task reads back {POD_NAME!r}")
+        return result
+    cluster = lab_cluster(result)
+    if cluster is None:
+        return result
+    live = read(cluster.core.read_namespaced_pod, POD_NAME, NAMESPACE)
+    if live is None:
+        result.wrong(f"the Pod {POD_NAME} no longer exists in namespace {NAMESPACE}: create it again (step 1)")
+        return result
+    if live.metadata.uid != stored.metadata.uid:
+        result.wrong(f"stored comes from an earlier {POD_NAME} (its uid differs from the Pod that exists now): "
+                     f"read it again")
+        return result
+    result.ok(f"stored is the Pod {POD_NAME} as the API server holds it (same uid)")
+    if stored.spec.node_name:
+        result.ok(f"the scheduler wrote its decision into spec.node_name: {stored.spec.node_name}")
+    else:
+        result.wrong("stored.spec.node_name is empty: you read the Pod before the scheduler placed it; read it again")
+    requests = (stored.spec.containers[0].resources.requests or {}) if stored.spec.containers else {}
+    if requests.get("cpu") == CPU and requests.get("memory") == MEMORY:
+        result.ok(f"the requests come back as you wrote them (cpu {CPU}, memory {MEMORY}): the API server "
+                  f"stores your notation; the scheduler compares millicores and bytes")
+    else:
+        result.wrong(f"the stored requests are {requests}; the task asks for cpu {CPU} and memory {MEMORY} (step 1)")
     return result
 
 
