@@ -10,6 +10,8 @@ STAMP := $(VENV)/.installed
 PROVIDER ?= auto
 TEST_PROVIDER ?= kwok
 PYTEST_ARGS ?=
+# JupyterLab refuses to run as root unless told; containers and CI machines often are root
+LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: install cluster lab test unit notebooks book browser clean down doctor
 
@@ -25,7 +27,7 @@ cluster: install
 	$(BIN)/whyk8s cluster up --provider $(PROVIDER)
 
 lab: cluster
-	$(BIN)/jupyter lab notebooks/00-start-here.ipynb
+	$(BIN)/jupyter lab $(LAB_ARGS) notebooks/00-start-here.ipynb
 
 # Debian's chromium for the browser tests (only as root and only if missing; the tests skip
 # with a clear reason where no browser can be installed).

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
-PROCESSES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+PROCESSES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kwok-controller")
 
 
 def rss_mib() -> dict[str, float]:

@@ -141,6 +141,9 @@ def build(force: bool = False, log=print) -> dict[str, Path]:
         return binary_paths()
     v = versions()
     target.parent.mkdir(parents=True, exist_ok=True)
+    log(f"Building the test control plane (Kubernetes {v['KUBERNETES_VERSION']}, etcd {v['ETCD_VERSION']}, "
+        f"kwok {v['KWOK_VERSION']}) from the Go module proxy. This happens once per machine and takes "
+        f"about 10-15 minutes on 2 cores; later runs start the cluster in seconds.")
     started = time.monotonic()
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".build-") as tmp:
         out = Path(tmp)

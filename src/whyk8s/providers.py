@@ -82,10 +82,14 @@ def advertise_extended_resources(cluster: Cluster, layout=None, log=print) -> No
 
 
 def wait_for_nodes(cluster: Cluster, names: list[str], timeout: int = 120) -> None:
-    """Block until every named node reports condition Ready=True (watching Nodes, not polling).
+    """Block until every named node reports condition Ready=True and carries no
+    ``node.kubernetes.io/not-ready`` taint (watching Nodes, not polling).
     Raises TimeoutError naming the nodes that are not Ready."""
     def ready(node) -> bool:
-        return any(c.type == "Ready" and c.status == "True" for c in (node.status.conditions or []))
+        # Ready, and the node lifecycle controller has lifted its start-up taint (until then the
+        # scheduler places nothing there)
+        return any(c.type == "Ready" and c.status == "True" for c in (node.status.conditions or [])) \
+            and not any(t.key == "node.kubernetes.io/not-ready" for t in (node.spec.taints or []))
 
     pending = set(names)
     listing = cluster.core.list_node()

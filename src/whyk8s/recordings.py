@@ -61,7 +61,7 @@ def load(name: str) -> dict:
 
 def _label(rec: dict) -> str:
     return (f"Recorded run on the course's {rec.get('provider', 'kwok')} cluster "
-            f"(kwok simulates the nodes: no container ran). Run the cell above in JupyterLab to see it live.")
+            f"(kwok simulates the nodes: no container ran). In JupyterLab, the live cell above shows your own cluster instead.")
 
 
 def table_html(rec: dict) -> str:

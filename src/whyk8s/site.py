@@ -342,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Checked the links of {report.pages} pages: {len(report.broken)} broken.")
     for b in report.broken:
         print("  broken: " + b)
-    print(f"{len(report.external)} external links listed in {path.relative_to(res.html.parent.parent)} "
+    print(f"{len(report.external)} external links listed in {path} "
           f"(not fetched).")
     print(f"Open {res.html / 'index.html'}")
     return 1 if report.broken else 0
