@@ -136,6 +136,39 @@ def test_preemption_missing_objects(lab):
     rejected(result, "there is no Job urgent-train in namespace team-a yet")
 
 
+def test_preemption_high_job_in_the_wrong_namespace(lab):
+    make_teams(lab)
+    make_priorities(lab)
+    make_low(lab)
+    ns, name = fairness_lab.HIGH
+    lab.batch.create_namespaced_job("whyk8s", {
+        "metadata": {"name": name, "labels": LABELS},
+        "spec": {"backoffLimit": 0, "template": {"metadata": {"labels": LABELS},
+                                                 "spec": pod_spec("whyk8s-high", "Never")}}})
+    rejected(fairness_lab.check_preemption(timeout=0),
+             "there is no Job urgent-train in namespace team-a, but there is a Job named urgent-train in "
+             "namespace whyk8s")
+
+
+def test_preemption_low_as_a_job_and_unlabelled_high(lab):
+    make_teams(lab)
+    make_priorities(lab)
+    ns, name = fairness_lab.LOW
+    lab.batch.create_namespaced_job(ns, {  # wrong kind: a Job, which kwok finishes at once
+        "metadata": {"name": name, "labels": LABELS},
+        "spec": {"backoffLimit": 0, "template": {"metadata": {"labels": LABELS},
+                                                 "spec": pod_spec("whyk8s-low", "Never")}}})
+    high_ns, high_name = fairness_lab.HIGH
+    lab.batch.create_namespaced_job(high_ns, {  # missing label (a Job without labels copies its template's)
+        "metadata": {"name": high_name},
+        "spec": {"backoffLimit": 0, "template": {"metadata": {"labels": {"app": high_name}},
+                                                 "spec": pod_spec("whyk8s-high", "Never")}}})
+    result = fairness_lab.check_preemption(timeout=0)
+    rejected(result, "there is no Deployment batch-low in namespace team-b, but there is a Job named batch-low "
+                     "in namespace team-b")
+    rejected(result, "the Job urgent-train has no label app.kubernetes.io/part-of=whyk8s")
+
+
 def test_unreachable_cluster_is_one_finding(tmp_path, monkeypatch):
     unreachable_kubeconfig(tmp_path, monkeypatch)
     for check in (fairness_lab.check_teams, fairness_lab.check_priorities, fairness_lab.check_preemption):

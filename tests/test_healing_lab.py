@@ -79,6 +79,20 @@ def test_not_scaled(lab):
     rejected(healing_lab.check_scaled(timeout=3), "the Deployment asks for 3 replicas (spec.replicas); the task asks for 5")
 
 
+def test_scaled_in_the_wrong_namespace(lab):
+    ns = lab.ensure_namespace("lab3-elsewhere")
+    lab.apps.create_namespaced_deployment(ns, deployment(replicas=5))
+    rejected(healing_lab.check_scaled(timeout=3),
+             "there is no Deployment model-server in namespace whyk8s, but there is a Deployment named "
+             "model-server in namespace lab3-elsewhere")
+
+
+def test_scaled_wrong_kind_a_replicaset(lab):
+    body = deployment(replicas=5)
+    lab.apps.create_namespaced_replica_set("whyk8s", body)
+    rejected(healing_lab.check_scaled(timeout=3), "but there is a ReplicaSet named model-server in namespace whyk8s")
+
+
 def test_healed_wrong_answers(lab):
     lab.apps.create_namespaced_deployment("whyk8s", deployment())
     wait_for(lab.core.list_namespaced_pod, lambda ps: len(ps) == 3, timeout=20, namespace="whyk8s",

@@ -115,3 +115,12 @@ def test_read_back_passes_for_the_live_pod_and_names_a_stale_one(lab):
     pod_lab.reset()  # a new Pod with the same name has a new uid: the old read-back is stale
     lab.core.create_namespaced_pod("whyk8s", pod_body())
     rejected(pod_lab.check_read_back(stored), "comes from an earlier first-pod")
+
+
+def test_read_back_names_another_pod_and_wrong_requests(lab):
+    lab.core.create_namespaced_pod("whyk8s", pod_body(name="second-pod"))
+    other = lab.core.read_namespaced_pod("second-pod", "whyk8s")  # wrong object: another Pod
+    rejected(pod_lab.check_read_back(other), "stored is the Pod 'second-pod'; the task reads back 'first-pod'")
+    lab.core.create_namespaced_pod("whyk8s", pod_body(memory="128Mi"))  # wrong value: not the task's request
+    stored = lab.core.read_namespaced_pod(pod_lab.POD_NAME, "whyk8s")
+    rejected(pod_lab.check_read_back(stored), "the stored requests are {'cpu': '250m', 'memory': '128Mi'}")
