@@ -16,7 +16,6 @@ is named together with what was expected. Messages never contain local paths.
 
 from __future__ import annotations
 
-import functools
 import gzip
 import hashlib
 import json
@@ -25,6 +24,7 @@ from pathlib import Path
 
 from whyk8s import oci
 from whyk8s.labs.feedback import CheckResult
+from whyk8s.labs.common import never_raise
 
 __all__ = [
     "IMAGE_DIR",
@@ -119,25 +119,6 @@ def reset(workdir) -> CheckResult:
 # ----------------------------------------------------------------------------- helpers
 
 
-def _never_raise(title: str):
-    """Turn any unexpected exception inside a check into one finding instead of a traceback."""
-
-    def wrap(fn):
-        @functools.wraps(fn)
-        def inner(*args, **kwargs):
-            try:
-                return fn(*args, **kwargs)
-            except Exception as exc:  # noqa: BLE001 - a check must never raise at the learner
-                result = CheckResult(title)
-                result.wrong(f"the check could not finish ({type(exc).__name__}); re-run the set-up "
-                             f"cell, then this step's cells in order")
-                return result
-
-        return inner
-
-    return wrap
-
-
 def _unanswered(value) -> bool:
     return value is None or value is Ellipsis
 
@@ -227,7 +208,7 @@ def _digest_format(answer, name: str, facts: _Facts) -> tuple[str | None, str | 
 # ----------------------------------------------------------------------------- step 1
 
 
-@_never_raise("Step 1: find the config")
+@never_raise("Step 1: find the config")
 def check_config(image_dir, config_digest) -> CheckResult:
     """Step 1: ``config_digest`` should be the digest of the image config blob."""
     result = CheckResult("Step 1: find the config")
@@ -249,7 +230,7 @@ def check_config(image_dir, config_digest) -> CheckResult:
 # ----------------------------------------------------------------------------- step 2
 
 
-@_never_raise("Step 2: list the layers")
+@never_raise("Step 2: list the layers")
 def check_layers(image_dir, layer_digests) -> CheckResult:
     """Step 2: ``layer_digests`` should list the manifest's layer digests, bottom layer first."""
     result = CheckResult("Step 2: list the layers")
@@ -302,7 +283,7 @@ def _text_hashes(facts: _Facts, digest: str) -> set[str]:
     return {oci.sha256_digest(t.encode()) for t in texts}
 
 
-@_never_raise("Step 3: verify layer 1 by hand")
+@never_raise("Step 3: verify layer 1 by hand")
 def check_by_hand(image_dir, my_layer_digest, my_diff_id) -> CheckResult:
     """Step 3: the sha256 of layer 1's blob as stored (compressed), and of its uncompressed tar."""
     result = CheckResult("Step 3: verify layer 1 by hand")
@@ -373,7 +354,7 @@ _WHY = {
 }
 
 
-@_never_raise("Step 4: predict which digests change")
+@never_raise("Step 4: predict which digests change")
 def check_prediction(prediction) -> CheckResult:
     """Step 4: ``prediction`` maps each key of :data:`PREDICTION_KEYS` to True (the digest changes
     when ``app/train.py`` changes) or False (it stays the same)."""
@@ -413,7 +394,7 @@ def _files_by_layer(root: Path) -> list[dict[str, bytes]]:
     return [oci.layer_files(root, d["digest"]) for d in manifest["layers"]]
 
 
-@_never_raise("Step 5: change a file and compare")
+@never_raise("Step 5: change a file and compare")
 def check_change(image_dir, changed_dir) -> CheckResult:
     """Step 5: ``changed_dir`` should hold a valid image equal to the lab image except for new
     content in ``app/train.py``; the findings then list which digests actually changed."""
