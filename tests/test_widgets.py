@@ -223,3 +223,32 @@ def test_rolling_update_shows_both_replicasets(cluster):
         assert "registry.k8s.io/pause:3.9" in ru.view.value
     finally:
         ru.close()
+
+
+@pytest.mark.parametrize("make", ["scale", "rollout"])
+def test_scale_and_rollout_survive_a_cluster_outage(cluster, make):
+    """The cluster goes away mid-demonstration: the click says so in place (no traceback), and the
+    same widget works again once the cluster is back."""
+    workloads.create(cluster, specs.deployment("web", replicas=1))
+    widget = ScaleControl("web", cluster) if make == "scale" else RollingUpdate("web", cluster)
+    real = cluster.api.configuration.host
+    try:
+        cluster.api.configuration.host = "https://127.0.0.1:1"
+        if make == "scale":
+            widget.replicas.value = "2"
+            widget.apply_button.click()
+        else:
+            widget.image.value = "registry.k8s.io/pause:3.9"
+            widget.update_button.click()
+        assert "did not answer" in widget.status.value, widget.status.value
+        cluster.api.configuration.host = real
+        if make == "scale":
+            widget.apply_button.click()
+            assert "Asked for 2 replicas" in widget.status.value
+            assert wait_until(widget, lambda: "running <b>2</b>" in widget.counts.value), widget.counts.value
+        else:
+            widget.update_button.click()
+            assert "now wants image registry.k8s.io/pause:3.9" in widget.status.value
+    finally:
+        cluster.api.configuration.host = real
+        widget.close()
