@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from kubernetes import client, watch
 
 from whyk8s import GPU_RESOURCE
+from whyk8s.errors import ClusterUnreachableError
 from whyk8s.guard import Cluster, connect
 from whyk8s.layout import kwok_node_manifest, load_layout, repo_root
 
@@ -111,6 +112,19 @@ def wait_for_nodes(cluster: Cluster, names: list[str], timeout: int = 120) -> No
                 break
     if pending:
         raise TimeoutError(f"Nodes not Ready after {timeout} s: {', '.join(sorted(pending))}.")
+
+
+def _wait_for_api(context: str, timeout: float = 60) -> Cluster:
+    """Connect to ``context`` once its API server answers; retry every second (no watch can run
+    before the API server does). Raises ClusterUnreachableError after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return connect(context=context)
+        except (ClusterUnreachableError, client.ApiException) as exc:  # not up, or still starting
+            if time.monotonic() > deadline:
+                raise ClusterUnreachableError(f"The API server of {context} did not become ready: {exc}") from exc
+            time.sleep(1)
 
 
 def restore_nodes(cluster: Cluster, log=print) -> list[str]:
@@ -214,13 +228,23 @@ class KwokProvider:
         exe, env, flags = self._kwokctl()
         running = cluster_name() in _run([exe, "get", "clusters"], env=env, log=lambda *_: None,
                                        check=False).stdout.split()
+        create = [exe, "create", "cluster", "--name", cluster_name(), "--runtime", "binary",
+                  "--wait", "3m", *flags]
         if running:
-            # kwokctl keeps the cluster's files; (re)start its processes after a reboot.
+            # kwokctl keeps the cluster's files; (re)start its processes (after a reboot, or when a
+            # session ended and its processes were killed). If the API server still does not
+            # answer, the cluster is created afresh: it holds nothing but course objects.
             _run([exe, "start", "cluster", "--name", cluster_name()], env=env, log=log, check=False)
+            try:
+                cluster = _wait_for_api(self.context, timeout=60)
+            except ClusterUnreachableError:
+                log(f"The kwok cluster {cluster_name()} did not come back; creating it afresh.")
+                _run([exe, "delete", "cluster", "--name", cluster_name()], env=env, log=log, check=False)
+                _run(create, env=env, log=log)
+                cluster = _wait_for_api(self.context, timeout=60)
         else:
-            _run([exe, "create", "cluster", "--name", cluster_name(), "--runtime", "binary",
-                  "--wait", "3m", *flags], env=env, log=log)
-        cluster = connect(context=self.context)
+            _run(create, env=env, log=log)
+            cluster = _wait_for_api(self.context, timeout=60)
         restore_nodes(cluster, log=log)
         wait_for_nodes(cluster, [w.name for w in load_layout().workers])
         return cluster
