@@ -192,17 +192,39 @@ def _resolve_pod(cluster: Cluster, name: str, namespace: str) -> client.V1Pod:
     return (pending or pods)[0]
 
 
+def _wait_for_pod(cluster: Cluster, name: str, namespace: str, timeout: float) -> client.V1Pod:
+    """:func:`_resolve_pod`, waiting up to ``timeout`` seconds (watching course pods) for a Job's or
+    Deployment's pod, which its controller creates a moment after the object itself."""
+    deadline = time.monotonic() + timeout
+    rv = cluster.core.list_namespaced_pod(namespace, label_selector=cluster.selector).metadata.resource_version
+    while True:
+        try:
+            return _resolve_pod(cluster, name, namespace)
+        except CourseError:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise
+        w = watch.Watch()
+        for event in w.stream(cluster.core.list_namespaced_pod, namespace, label_selector=cluster.selector,
+                              resource_version=rv, timeout_seconds=max(1, int(left))):
+            rv = event["object"].metadata.resource_version
+            if event["type"] == "ADDED":
+                w.stop()
+                break
+
+
 def why_pending(cluster: Cluster, pod: str, namespace: str | None = None, timeout: float = 15) -> str:
     """The scheduler's reason why ``pod`` (a pod name, or a Job/Deployment name) is not scheduled.
 
     Returns the message of the pod's ``PodScheduled=False`` condition (reason ``Unschedulable``),
     falling back to the newest ``FailedScheduling`` event; e.g. ``"0/4 nodes are available:
     1 Insufficient nvidia.com/gpu, 3 node(s) had untolerated taint ..."``. If the scheduler has not
-    reported yet, waits for it (watching the pod) up to ``timeout`` seconds. For a scheduled pod it
-    returns a sentence naming the node. Raises CourseError if no such pod exists.
+    reported yet, waits for it (watching the pod) up to ``timeout`` seconds; a Job's or Deployment's
+    pod that its controller has not created yet is waited for as well. For a scheduled pod it
+    returns a sentence naming the node. Raises CourseError if no such pod exists by then.
     """
     ns = _namespace(cluster, namespace)
-    p = _resolve_pod(cluster, pod, ns)
+    p = _wait_for_pod(cluster, pod, ns, timeout)
     name = p.metadata.name
 
     def verdict(obj) -> str | None:
