@@ -7,6 +7,7 @@ import pytest
 from whyk8s.labs import fairness_lab
 from whyk8s.labs.common import wait_for
 from test_pod_lab import unreachable_kubeconfig
+from labcheck import rejected
 
 LABELS = {"app.kubernetes.io/part-of": "whyk8s"}
 TOLERATION = {"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"}
@@ -56,11 +57,6 @@ def lab(cluster):
     fairness_lab.reset()
     yield cluster
     fairness_lab.reset()
-
-
-def rejected(result, fragment):
-    assert not result.passed
-    assert any(fragment in p for p in result.problems), result.problems
 
 
 def test_right_answers_pass_and_preemption_is_found(lab):

@@ -6,6 +6,7 @@ import pytest
 
 from whyk8s.labs import gpu_lab
 from test_pod_lab import unreachable_kubeconfig
+from labcheck import rejected
 
 LABELS = {"app.kubernetes.io/part-of": "whyk8s"}
 TOLERATION = {"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"}
@@ -26,11 +27,6 @@ def lab(cluster):
     gpu_lab.reset()
     yield cluster
     gpu_lab.reset()
-
-
-def rejected(result, fragment):
-    assert not result.passed
-    assert any(fragment in p for p in result.problems), result.problems
 
 
 def test_right_jobs_pass(lab):

@@ -7,6 +7,7 @@ import pytest
 from whyk8s.labs import healing_lab
 from whyk8s.labs.common import wait_for
 from test_pod_lab import unreachable_kubeconfig
+from labcheck import rejected
 
 NAME = healing_lab.DEPLOYMENT
 LABELS = {"app": NAME, "app.kubernetes.io/part-of": "whyk8s"}
@@ -26,11 +27,6 @@ def lab(cluster):
     healing_lab.reset()
     yield cluster
     healing_lab.reset()
-
-
-def rejected(result, fragment):
-    assert not result.passed
-    assert any(fragment in p for p in result.problems), result.problems
 
 
 def pod_names(cluster):

@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from whyk8s.labs import pod_lab
+from labcheck import rejected
 
 LABELS = {"app": "first-pod", "app.kubernetes.io/part-of": "whyk8s"}
 
@@ -33,11 +34,6 @@ def lab(cluster):
     pod_lab.reset()
     yield cluster
     pod_lab.reset()
-
-
-def rejected(result, fragment):
-    assert not result.passed
-    assert any(fragment in p for p in result.problems), result.problems
 
 
 def test_right_pod_passes_and_cpu_fraction_is_the_same(lab):
