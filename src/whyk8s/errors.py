@@ -103,7 +103,8 @@ def explain(exc: BaseException, namespace: str | None = None) -> str:
       requests 8000m CPU, the namespace already uses 500m CPU and may use at most 4000m CPU in
       total." (``namespace``, optional, is named in that sentence.)
     - Connection errors (urllib3, OSError): the cluster is unreachable, with the command that starts it.
-    - Course errors and ``ValueError``: their own message.
+    - Course errors, ``ValueError`` and the course's own ``TimeoutError`` (which pods or nodes it
+      waited for): their own message.
     """
     if isinstance(exc, ApiException):
         if exc.status == 403:
@@ -116,6 +117,8 @@ def explain(exc: BaseException, namespace: str | None = None) -> str:
         return sentence
     if isinstance(exc, (CourseError, ValueError)):
         return str(exc)
+    if type(exc) is TimeoutError and exc.errno is None and len(str(exc)) > 20:
+        return str(exc)  # the course's own waits say what they waited for (a socket's says "timed out")
     name = type(exc).__name__
     if name in {"MaxRetryError", "NewConnectionError", "ProtocolError", "ReadTimeoutError",
                 "ConnectTimeoutError"} or isinstance(exc, (ConnectionError, OSError, TimeoutError)):

@@ -102,7 +102,21 @@ def wait_for_pods(cluster: Cluster, predicate: Callable[[dict], bool], label_sel
                 w.stop()
                 return live()
     raise TimeoutError(f"Waited {timeout:.0f} s; the pods never reached the expected state "
-                       f"({len(live())} pods: {', '.join(sorted(live())) or 'none'}).")
+                       f"({len(live())} pods: {describe_pods(live()) or 'none'}).")
+
+
+def describe_pods(pods: dict) -> str:
+    """One line for ``pods`` (name → V1Pod): each name with its phase, its node and, when the scheduler
+    left one, its pending reason. Example: ``"greedy (Pending: 0/4 nodes are available: ...), web-1
+    (Running on whyk8s-worker)"``."""
+    parts = []
+    for name in sorted(pods):
+        pod = pods[name]
+        phase = (pod.status.phase if pod.status else None) or "Unknown"
+        where = f" on {pod.spec.node_name}" if pod.spec and pod.spec.node_name else ""
+        reason = pod_pending_reason(pod)
+        parts.append(f"{name} ({phase}{where}{': ' + reason if reason else ''})")
+    return ", ".join(parts)
 
 
 # -- stable names for recordings ---------------------------------------------------------------

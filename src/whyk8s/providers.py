@@ -27,7 +27,9 @@ from whyk8s.guard import Cluster, connect
 from whyk8s.layout import kwok_node_manifest, load_layout, repo_root
 
 __all__ = ["KindProvider", "KwokProvider", "get_provider", "advertise_extended_resources",
-           "wait_for_nodes", "restore_nodes", "CommandError"]
+           "wait_for_nodes", "restore_nodes", "hand_over_node_leases", "wait_for_leases", "kwok_controller_pid",
+           "kwok_controller_identity", "node_leases_need_hand_over",
+           "CommandError"]
 
 
 
@@ -125,6 +127,161 @@ def _wait_for_api(context: str, timeout: float = 60) -> Cluster:
             if time.monotonic() > deadline:
                 raise ClusterUnreachableError(f"The API server of {context} did not become ready: {exc}") from exc
             time.sleep(1)
+
+
+NODE_LEASE_NAMESPACE = "kube-node-lease"
+
+
+def kwok_cluster_dir() -> "os.PathLike":
+    """kwokctl's folder for the course cluster: ``$KWOK_WORKDIR/clusters/<name>`` (``~/.kwok`` by
+    default), holding its kubeconfig, logs and the ``pids/`` of its processes."""
+    from pathlib import Path
+    return Path(os.environ.get("KWOK_WORKDIR") or "~/.kwok").expanduser() / "clusters" / cluster_name()
+
+
+def kwok_controller_pid() -> int | None:
+    """The process id of the course cluster's running kwok controller, or None if it is not running.
+    Only a live process whose executable is kwokctl's own ``bin/kwok-controller`` for this cluster
+    counts, so a stale pid file never names somebody else's process."""
+    folder = kwok_cluster_dir()
+    try:
+        pid = int((folder / "pids" / "kwok-controller.pid").read_text().strip())
+        exe = os.path.realpath(f"/proc/{pid}/exe")
+    except (OSError, ValueError):
+        return None
+    expected = os.path.realpath(folder / "bin" / "kwok-controller")
+    return pid if exe == expected else None
+
+
+def kwok_controller_identity() -> str | None:
+    """The holder identity (``<hostname>_<uuid>``) that the running kwok controller writes into the
+    node Leases it holds, read from the ``"id"`` field of its JSON log (kwokctl starts a fresh log with
+    each process). None if no controller runs or its log names none."""
+    import json
+    if kwok_controller_pid() is None:
+        return None
+    identity = None
+    try:
+        with open(kwok_cluster_dir() / "logs" / "kwok-controller.log") as f:
+            for line in f:
+                try:
+                    identity = json.loads(line).get("id") or identity
+                except (ValueError, AttributeError):
+                    continue
+    except OSError:
+        return None
+    return identity
+
+
+def node_leases_need_hand_over(cluster: Cluster) -> bool:
+    """True when a layout worker's Lease is missing or held by another holder than the running kwok
+    controller (so that controller manages no pods there until the Lease expires). False when all
+    are held by it, or when its identity cannot be read (nothing is touched then)."""
+    identity = kwok_controller_identity()
+    if identity is None:
+        return False
+    holders = {l.metadata.name: l.spec.holder_identity for l in
+               client.CoordinationV1Api(cluster.api).list_namespaced_lease(NODE_LEASE_NAMESPACE).items}
+    return any(holders.get(w.name) != identity for w in load_layout().workers)
+
+
+def _stop_process(pid: int, grace: float = 10) -> bool:
+    """SIGTERM ``pid``, SIGKILL it after ``grace`` seconds, and return True once its pid is free
+    (False if it still exists ``grace`` seconds after SIGKILL, e.g. a zombie nobody reaps). kwokctl
+    starts a component again only when its pid no longer answers signal 0, as a zombie's does."""
+    import signal
+
+    def exists() -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return True
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:  # a process's exit can be neither watched nor waited on
+            if not exists():
+                return True
+            time.sleep(0.1)
+    return not exists()
+
+
+def hand_over_node_leases(cluster: Cluster, start: list[str], env: dict | None = None,
+                          timeout: float = 60, log=print) -> None:
+    """(kwok) After a restart, give the simulated nodes to the new kwok controller at once.
+
+    kwok manages a node only while it holds the node's Lease in ``kube-node-lease``. A controller
+    that was killed (a reboot, an ended session) leaves its Leases behind, and kwokctl's default
+    lease lasts 200 s; until they expire, the new controller manages no node and every new pod stays
+    Pending. So: stop the new controller, delete the layout workers' Leases (course cluster only),
+    start it again with ``start`` (kwokctl starts only what is not running) and watch until each
+    worker has a fresh Lease. Raises TimeoutError after ``timeout`` seconds.
+    """
+    names = {w.name for w in load_layout().workers}
+    pid = kwok_controller_pid()
+    if pid is not None:
+        _stop_process(pid)
+    leases = client.CoordinationV1Api(cluster.api)
+    t0 = time.time()
+    for lease in leases.list_namespaced_lease(NODE_LEASE_NAMESPACE).items:
+        if lease.metadata.name in names:
+            try:
+                leases.delete_namespaced_lease(lease.metadata.name, NODE_LEASE_NAMESPACE)
+            except client.ApiException as exc:
+                if exc.status != 404:
+                    raise
+    log("handing the simulated nodes to the restarted kwok controller")
+    _run(start, env=env, log=lambda *_: None, check=False)
+
+    wait_for_leases(cluster, {(NODE_LEASE_NAMESPACE, n) for n in names}, since=t0, timeout=timeout)
+
+
+def wait_for_leases(cluster: Cluster, leases: set[tuple[str, str]], since: float,
+                    timeout: float = 60, log=None) -> None:
+    """Watch Leases until each ``(namespace, name)`` in ``leases`` has a holder that acquired or
+    renewed it at or after ``since`` (a Unix time in seconds): proof that a live process holds it.
+    Used for kwok's node leases and for the leader-election leases of kube-scheduler and
+    kube-controller-manager (after a restart, a new instance waits up to 15 s for its predecessor's
+    lease to expire, and until then nothing is scheduled). Raises TimeoutError naming the leases
+    still waiting after ``timeout`` seconds. ``log`` (if given) gets one line when it has to wait."""
+    api = client.CoordinationV1Api(cluster.api)
+
+    def fresh(lease) -> bool:
+        renewed = lease.spec.renew_time or lease.spec.acquire_time
+        return bool(lease.spec.holder_identity) and renewed is not None \
+            and renewed.timestamp() >= since - 1
+
+    waiting = set(leases)
+    for namespace in sorted({ns for ns, _ in leases}):
+        listing = api.list_namespaced_lease(namespace)
+        waiting -= {(namespace, l.metadata.name) for l in listing.items if fresh(l)}
+        if log and any(ns == namespace for ns, _ in waiting):
+            log("waiting for " + ", ".join(n for ns, n in sorted(waiting) if ns == namespace)
+                + " to take over (after a restart, up to the old holder's lease duration)")
+        rv = listing.metadata.resource_version
+        deadline = time.monotonic() + timeout
+        while any(ns == namespace for ns, _ in waiting) and time.monotonic() < deadline:
+            w = watch.Watch()
+            for event in w.stream(api.list_namespaced_lease, namespace, resource_version=rv,
+                                  timeout_seconds=max(1, int(deadline - time.monotonic()))):
+                lease = event["object"]
+                rv = lease.metadata.resource_version
+                if event["type"] != "DELETED" and fresh(lease):
+                    waiting.discard((namespace, lease.metadata.name))
+                if not any(ns == namespace for ns, _ in waiting):
+                    w.stop()
+                    break
+    if waiting:
+        raise TimeoutError(f"No live holder for these leases after {timeout:.0f} s: "
+                           f"{', '.join(f'{ns}/{n}' for ns, n in sorted(waiting))}. "
+                           "Try `whyk8s cluster down`, then `whyk8s cluster up`.")
 
 
 def restore_nodes(cluster: Cluster, log=print) -> list[str]:
@@ -234,7 +391,10 @@ class KwokProvider:
             # kwokctl keeps the cluster's files; (re)start its processes (after a reboot, or when a
             # session ended and its processes were killed). If the API server still does not
             # answer, the cluster is created afresh: it holds nothing but course objects.
-            _run([exe, "start", "cluster", "--name", cluster_name()], env=env, log=log, check=False)
+            controller_was_running = kwok_controller_pid() is not None
+            t0 = time.time()
+            start = [exe, "start", "cluster", "--name", cluster_name()]
+            _run(start, env=env, log=log, check=False)
             try:
                 cluster = _wait_for_api(self.context, timeout=60)
             except ClusterUnreachableError:
@@ -242,9 +402,17 @@ class KwokProvider:
                 _run([exe, "delete", "cluster", "--name", cluster_name()], env=env, log=log, check=False)
                 _run(create, env=env, log=log)
                 cluster = _wait_for_api(self.context, timeout=60)
+            else:
+                if not controller_was_running or node_leases_need_hand_over(cluster):
+                    hand_over_node_leases(cluster, start, env, log=log)
         else:
+            t0 = time.time()
             _run(create, env=env, log=log)
             cluster = _wait_for_api(self.context, timeout=60)
+        # nothing is scheduled until the scheduler and the controller manager hold their leader
+        # leases (renewed every 2 s by a live instance)
+        wait_for_leases(cluster, {("kube-system", "kube-scheduler"),
+                                  ("kube-system", "kube-controller-manager")}, since=t0, log=log)
         restore_nodes(cluster, log=log)
         wait_for_nodes(cluster, [w.name for w in load_layout().workers])
         return cluster
