@@ -88,3 +88,34 @@ def test_cluster_going_away_is_reported_once_then_recovers(cluster):
     finally:
         cluster.api.configuration.host = real_host
         watcher.stop()
+
+
+def test_wait_until_gone_returns_when_the_last_labelled_pod_is_deleted(cluster):
+    from whyk8s.watching import wait_until_gone
+    for name in ("gone-1", "gone-2"):
+        workloads.create(cluster, specs.pod(name))
+    timer = threading.Timer(1.5, lambda: [workloads.delete_pod(cluster, n) for n in ("gone-1", "gone-2")])
+    timer.start()
+    try:
+        left = wait_until_gone(cluster.core.list_namespaced_pod, cluster.namespace,
+                               label_selector=cluster.selector, deadline=time.monotonic() + 30)
+    finally:
+        timer.join()
+    assert left == set()
+    assert cluster.core.list_namespaced_pod(cluster.namespace, label_selector=cluster.selector).items == []
+
+
+def test_wait_until_gone_names_what_is_left_at_the_deadline_and_sees_newcomers(cluster):
+    from whyk8s.watching import wait_until_gone
+    workloads.create(cluster, specs.pod("stays"))
+    seen = []
+    timer = threading.Timer(0.5, lambda: workloads.create(cluster, specs.pod("newcomer")))
+    timer.start()
+    try:
+        left = wait_until_gone(cluster.core.list_namespaced_pod, cluster.namespace,
+                               label_selector=cluster.selector, deadline=time.monotonic() + 3,
+                               on_present=lambda pod: seen.append(pod.metadata.name))
+    finally:
+        timer.join()
+    assert left == {"stays", "newcomer"}
+    assert seen == ["stays", "newcomer"]

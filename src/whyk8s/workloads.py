@@ -144,20 +144,44 @@ def cleanup(cluster: Cluster, wait: bool = True, timeout: float = 60,
 def wait_for_cleanup(cluster: Cluster, timeout: float = 60, include_namespaces: bool = True) -> None:
     """Wait until no course-labelled object is left; raise TimeoutError naming what remains.
 
-    Also deletes pods that a controller re-created in the meantime (a ReplicaSet racing its
-    Deployment's deletion).
+    Watches each kind in each course namespace in turn (Deployments, ReplicaSets, Jobs, Pods, quotas,
+    then PriorityClasses and namespaces) until its labelled objects are gone, with
+    :func:`whyk8s.watching.wait_until_gone`. Pods still there are deleted at once (grace period 0),
+    including one that a ReplicaSet re-creates meanwhile (racing its Deployment's deletion).
     """
+    from whyk8s.watching import wait_until_gone
+
+    def delete_pod(pod) -> None:
+        if pod.metadata.deletion_timestamp is not None and pod.metadata.deletion_grace_period_seconds == 0:
+            return  # already going at once
+        try:
+            cluster.core.delete_namespaced_pod(pod.metadata.name, pod.metadata.namespace,
+                                               grace_period_seconds=0)
+        except client.ApiException:
+            pass  # already gone
+
+    sel = cluster.selector
     deadline = time.monotonic() + timeout
     while True:
+        for ns in _course_namespaces(cluster):
+            listers = {
+                "Deployment": cluster.apps.list_namespaced_deployment,
+                "ReplicaSet": cluster.apps.list_namespaced_replica_set,
+                "Job": cluster.batch.list_namespaced_job,
+                "Pod": cluster.core.list_namespaced_pod,
+                "ResourceQuota": cluster.core.list_namespaced_resource_quota,
+            }
+            for kind in NAMESPACED_KINDS:
+                wait_until_gone(listers[kind], ns, label_selector=sel, deadline=deadline,
+                                on_present=delete_pod if kind == "Pod" else None)
+        wait_until_gone(cluster.scheduling.list_priority_class, label_selector=sel, deadline=deadline)
+        if include_namespaces:
+            wait_until_gone(cluster.core.list_namespace,
+                            label_selector=f"{sel},kubernetes.io/metadata.name!={cluster.namespace}",
+                            deadline=deadline)
+        # a last look: a controller may have re-created something in a kind already waited for
         left = course_objects(cluster, include_namespaces=include_namespaces)
         if not left:
             return
         if time.monotonic() > deadline:
             raise TimeoutError("Clean-up did not finish: still there: " + ", ".join(map(str, left[:10])))
-        for ref in left:
-            if ref.kind == "Pod":
-                try:
-                    cluster.core.delete_namespaced_pod(ref.name, ref.namespace, grace_period_seconds=0)
-                except client.ApiException:
-                    pass
-        time.sleep(0.5)
