@@ -2,7 +2,6 @@
 "start the cluster" panel, never a traceback (run with nbclient, no kubeconfig at all)."""
 
 import json
-import os
 from pathlib import Path
 
 import nbformat

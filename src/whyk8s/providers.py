@@ -21,7 +21,6 @@ from dataclasses import dataclass
 
 from kubernetes import client, watch
 
-from whyk8s import GPU_RESOURCE
 from whyk8s.errors import ClusterUnreachableError
 from whyk8s.guard import Cluster, connect
 from whyk8s.layout import kwok_node_manifest, load_layout, repo_root

@@ -430,7 +430,6 @@ def figure_explorer(metrics: Iterable[str] | None = None, years: tuple[int, int]
     """
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
-    from IPython.display import display
 
     chosen, _ = _validate(metrics, None)
     first, last = years if years is not None else (SURVEY_YEARS[0], SURVEY_YEARS[-1])

@@ -33,7 +33,7 @@ from kubernetes.utils.quantity import parse_quantity
 from whyk8s import COURSE_SELECTOR, GPU_RESOURCE, POOL_LABEL, specs, workloads
 from whyk8s.charts import PALETTE
 from whyk8s.display import cluster_panel_html
-from whyk8s.errors import CourseError, explain
+from whyk8s.errors import explain
 from whyk8s.events import pod_pending_reason
 from whyk8s.guard import Cluster, connect
 from whyk8s.watching import PodWatcher, WatchLoop
@@ -179,7 +179,7 @@ class PodLauncher(_ClusterWidget):
 
     def _connected(self) -> None:
         self.namespace.placeholder = self.cluster.namespace
-        self.status.value = _info(f"Connected to the course cluster. Fill in the fields and press Deploy.")
+        self.status.value = _info("Connected to the course cluster. Fill in the fields and press Deploy.")
 
     def _say(self, text: str, ok: bool = False) -> str:
         self.status.value = _message(text, ok)

@@ -82,6 +82,17 @@ def _course_namespaces(cluster: Cluster) -> list[str]:
     return sorted(names)
 
 
+def _listers(cluster: Cluster) -> dict:
+    """The official client's list function of each namespaced kind, in NAMESPACED_KINDS order."""
+    return {
+        "Deployment": cluster.apps.list_namespaced_deployment,
+        "ReplicaSet": cluster.apps.list_namespaced_replica_set,
+        "Job": cluster.batch.list_namespaced_job,
+        "Pod": cluster.core.list_namespaced_pod,
+        "ResourceQuota": cluster.core.list_namespaced_resource_quota,
+    }
+
+
 def course_objects(cluster: Cluster, include_namespaces: bool = False) -> list[ObjectRef]:
     """Every object carrying the course label: namespaced kinds in the course namespaces, priority
     classes, and (if ``include_namespaces``) the labelled namespaces other than the course's own.
@@ -89,15 +100,8 @@ def course_objects(cluster: Cluster, include_namespaces: bool = False) -> list[O
     sel = cluster.selector
     found: list[ObjectRef] = []
     for ns in _course_namespaces(cluster):
-        listers = {
-            "Deployment": cluster.apps.list_namespaced_deployment,
-            "ReplicaSet": cluster.apps.list_namespaced_replica_set,
-            "Job": cluster.batch.list_namespaced_job,
-            "Pod": cluster.core.list_namespaced_pod,
-            "ResourceQuota": cluster.core.list_namespaced_resource_quota,
-        }
-        for kind in NAMESPACED_KINDS:
-            for item in listers[kind](ns, label_selector=sel).items:
+        for kind, list_fn in _listers(cluster).items():
+            for item in list_fn(ns, label_selector=sel).items:
                 found.append(ObjectRef(kind, ns, item.metadata.name))
     for item in cluster.scheduling.list_priority_class(label_selector=sel).items:
         found.append(ObjectRef("PriorityClass", None, item.metadata.name))
@@ -164,15 +168,8 @@ def wait_for_cleanup(cluster: Cluster, timeout: float = 60, include_namespaces: 
     deadline = time.monotonic() + timeout
     while True:
         for ns in _course_namespaces(cluster):
-            listers = {
-                "Deployment": cluster.apps.list_namespaced_deployment,
-                "ReplicaSet": cluster.apps.list_namespaced_replica_set,
-                "Job": cluster.batch.list_namespaced_job,
-                "Pod": cluster.core.list_namespaced_pod,
-                "ResourceQuota": cluster.core.list_namespaced_resource_quota,
-            }
-            for kind in NAMESPACED_KINDS:
-                wait_until_gone(listers[kind], ns, label_selector=sel, deadline=deadline,
+            for kind, list_fn in _listers(cluster).items():
+                wait_until_gone(list_fn, ns, label_selector=sel, deadline=deadline,
                                 on_present=delete_pod if kind == "Pod" else None)
         wait_until_gone(cluster.scheduling.list_priority_class, label_selector=sel, deadline=deadline)
         if include_namespaces:

@@ -175,7 +175,7 @@ def check_healed(before, deleted, timeout: float = 20) -> CheckResult:
         result.wrong(f"the Pod {deleted} still exists: delete it with "
                      f"core.delete_namespaced_pod({deleted!r}, {NAMESPACE!r})")
         return result
-    result.ok(f"the Pod you deleted is gone")
+    result.ok("the Pod you deleted is gone")
 
     want = dep.spec.replicas or 0
 

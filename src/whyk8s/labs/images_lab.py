@@ -17,7 +17,6 @@ is named together with what was expected. Messages never contain local paths.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import shutil
 from pathlib import Path
