@@ -10,10 +10,12 @@ STAMP := $(VENV)/.installed
 PROVIDER ?= auto
 TEST_PROVIDER ?= kwok
 PYTEST_ARGS ?=
-# JupyterLab refuses to run as root unless told; containers and CI machines often are root
-LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
+# JupyterLab refuses to run as root unless told; containers and CI machines often are root.
+# LAB_ARGS adds your own options (e.g. LAB_ARGS="--no-browser --port 8899") without losing this one.
+LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+LAB_ARGS ?=
 
-.PHONY: install cluster lab test unit notebooks book browser clean down doctor
+.PHONY: install cluster lab test unit notebooks book browser clean stop down doctor
 
 install: $(STAMP)
 
@@ -27,7 +29,7 @@ cluster: install
 	$(BIN)/whyk8s cluster up --provider $(PROVIDER)
 
 lab: cluster
-	$(BIN)/jupyter lab $(LAB_ARGS) notebooks/00-start-here.ipynb
+	$(BIN)/jupyter lab $(LAB_ROOT) --ServerApp.root_dir=. $(LAB_ARGS) notebooks/00-start-here.ipynb
 
 # Debian's chromium for the browser tests (only as root and only if missing; the tests skip
 # with a clear reason where no browser can be installed).
@@ -56,6 +58,9 @@ doctor: install
 
 clean: install
 	$(BIN)/whyk8s cluster clean
+
+stop: install
+	$(BIN)/whyk8s cluster stop --provider $(PROVIDER)
 
 down: install
 	$(BIN)/whyk8s cluster down --provider $(PROVIDER)

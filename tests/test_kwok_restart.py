@@ -49,8 +49,9 @@ def test_pods_run_at_once_after_the_control_plane_was_killed(course_cluster):
     exe, env, _ = provider._kwokctl()
     old_controller = kwok_controller_pid()
     assert old_controller is not None, "the course cluster's kwok controller should be running"
-    _run([exe, "stop", "cluster", "--name", cluster_name()], env=env, log=lambda *_: None)
+    provider.stop(log=lambda *_: None)  # `whyk8s cluster stop`: what a reboot does to the processes
     assert kwok_controller_pid() is None
+    assert provider.exists()
     killed_at = time.time()
 
     cluster = provider.up(log=lambda *_: None)

@@ -15,6 +15,7 @@ KIND_STANDIN = """#!/usr/bin/env bash
 echo "kind $*" >> "$STANDIN_RECORD"
 case "$1 $2" in
   "get clusters") [ -f "$STANDIN_STATE" ] && echo whyk8s; exit 0 ;;
+  "get nodes") [ -f "$STANDIN_STATE" ] && printf 'whyk8s-control-plane\nwhyk8s-worker\n'; exit 0 ;;
   "create cluster") cp "$STANDIN_KUBECONFIG" "$KUBECONFIG"; touch "$STANDIN_STATE"; exit 0 ;;
   "delete cluster") rm -f "$STANDIN_STATE"; exit 0 ;;
 esac
@@ -22,6 +23,11 @@ exit 0
 """
 DOCKER_STANDIN = """#!/usr/bin/env bash
 echo "docker $*" >> "$STANDIN_RECORD"
+case "$1" in
+  stop) touch "$STANDIN_STATE.stopped" ;;
+  start) rm -f "$STANDIN_STATE.stopped" ;;
+  ps) [ -f "$STANDIN_STATE.stopped" ] && printf 'whyk8s-control-plane\nwhyk8s-worker\n' ;;
+esac
 exit 0
 """
 
@@ -60,6 +66,15 @@ def test_kind_provider_runs_kind_with_the_course_config(tmp_path, monkeypatch, m
 
     provider.up(log=lambda *_: None)  # second up: the cluster exists, no second create
     assert sum(c.startswith("kind create") for c in record.read_text().splitlines()) == 1
+    assert not any(c.startswith("docker start") for c in record.read_text().splitlines())
+
+    # stop keeps the cluster (its node containers are stopped); up starts them again
+    provider.stop(log=lambda *_: None)
+    assert record.read_text().splitlines()[-1] == "docker stop whyk8s-control-plane whyk8s-worker"
+    provider.up(log=lambda *_: None)
+    calls = record.read_text().splitlines()
+    assert "docker start whyk8s-control-plane whyk8s-worker" in calls
+    assert sum(c.startswith("kind create") for c in calls) == 1
     provider.down(log=lambda *_: None)
     assert record.read_text().splitlines()[-1] == "kind delete cluster --name whyk8s"
 

@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     csub = cl.add_subparsers(dest="action", required=True)
     up = csub.add_parser("up", help="create (or restart) the course cluster")
     up.add_argument("--provider", choices=["auto", "kind", "kwok"], default="auto")
+    stop = csub.add_parser("stop", help="stop the course cluster, keeping it (`up` starts it again)")
+    stop.add_argument("--provider", choices=["auto", "kind", "kwok"], default="auto")
     down = csub.add_parser("down", help="delete the course cluster")
     down.add_argument("--provider", choices=["auto", "kind", "kwok"], default="auto")
     csub.add_parser("status", help="show the context and the nodes")
@@ -75,6 +77,12 @@ def main(argv: list[str] | None = None) -> int:
                 print("Note: kwok simulates the nodes: pods are scheduled and reach Running, "
                       "but no container runs.")
             return _status()
+        if args.action == "stop":
+            from whyk8s.providers import get_provider
+            provider = get_provider(args.provider)
+            provider.stop()
+            print(f"The course cluster is stopped ({provider.name}); `whyk8s cluster up` starts it again.")
+            return 0
         if args.action == "down":
             from whyk8s.providers import get_provider
             provider = get_provider(args.provider)

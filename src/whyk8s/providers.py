@@ -315,14 +315,37 @@ class KindProvider:
         proc = _run(["kind", "get", "clusters"], log=lambda *_: None, check=False)
         return cluster_name() in proc.stdout.split()
 
+    def nodes(self) -> list[str]:
+        """The names of the cluster's node containers (``kind get nodes``)."""
+        proc = _run(["kind", "get", "nodes", "--name", cluster_name()], log=lambda *_: None, check=False)
+        return proc.stdout.split()
+
+    def _stopped_nodes(self) -> list[str]:
+        proc = _run(["docker", "ps", "--all", "--filter", f"label=io.x-k8s.kind.cluster={cluster_name()}",
+                     "--filter", "status=exited", "--format", "{{.Names}}"], log=lambda *_: None, check=False)
+        return proc.stdout.split()
+
     def up(self, log=print) -> Cluster:
-        """Create the cluster (if it does not exist), advertise the GPUs, return a connection."""
+        """Create the cluster (if it does not exist) or start its stopped node containers, advertise
+        the GPUs, return a connection."""
         if not self.exists():
             _run(["kind", "create", "cluster", "--name", cluster_name(), "--config",
                   str(repo_root() / "clusters" / "kind.yaml"), "--wait", "120s"], log=log)
-        cluster = connect(context=self.context)
+        else:
+            stopped = self._stopped_nodes()
+            if stopped:
+                _run(["docker", "start", *stopped], log=log)
+        cluster = _wait_for_api(self.context, timeout=120)
         advertise_extended_resources(cluster, log=log)
         return cluster
+
+    def stop(self, log=print) -> None:
+        """Stop the node containers (``docker stop``), keeping the cluster; ``up`` starts them again."""
+        nodes = self.nodes()
+        if nodes:
+            _run(["docker", "stop", *nodes], log=log)
+        else:
+            log(f"There is no kind cluster {cluster_name()} to stop.")
 
     def down(self, log=print) -> None:
         _run(["kind", "delete", "cluster", "--name", cluster_name()], log=log)
@@ -415,6 +438,15 @@ class KwokProvider:
         restore_nodes(cluster, log=log)
         wait_for_nodes(cluster, [w.name for w in load_layout().workers])
         return cluster
+
+    def stop(self, log=print) -> None:
+        """Stop the control plane's processes (``kwokctl stop cluster``), keeping the cluster and its
+        objects; ``up`` starts them again (about 20 s, see :func:`hand_over_node_leases`)."""
+        if not self.exists():
+            log(f"There is no kwok cluster {cluster_name()} to stop.")
+            return
+        exe, env, _ = self._kwokctl()
+        _run([exe, "stop", "cluster", "--name", cluster_name()], env=env, log=log)
 
     def down(self, log=print) -> None:
         exe, env, _ = self._kwokctl()
