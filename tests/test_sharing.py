@@ -162,10 +162,15 @@ def test_comparison_widget_builds_and_redraws():
     people, gpus, hours, seed = sliders
     assert people.value == 1 and gpus.value == sharing.MAX_GPUS  # clamped to slider bounds
     assert people.min == 1 and gpus.min == 1 and hours.min > 0
+    out = widget.children[3]
+    [before] = out.outputs
+    assert "image/png" in before["data"]
     gpus.value = 2  # triggers a redraw without raising
     message = widget.children[2]
     assert message.value == ""
-    plt.close("all")
+    [after] = out.outputs  # one chart, replaced, not appended
+    assert after["data"]["image/png"] != before["data"]["image/png"]
+    assert plt.get_fignums() == []  # each drawn figure is closed
 
 
 def test_comparison_widget_shows_errors_in_place(monkeypatch):
@@ -178,6 +183,7 @@ def test_comparison_widget_shows_errors_in_place(monkeypatch):
     monkeypatch.setattr(sharing, "compare", refuse)
     widget.children[0].children[1].value = 5  # the GPUs slider: redraw hits the error
     assert "gpus must be at least 1" in message.value
+    assert widget.children[3].outputs == ()  # no stale chart beside the message
     monkeypatch.undo()
     widget.children[0].children[1].value = 4
     assert message.value == ""

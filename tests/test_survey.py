@@ -201,8 +201,14 @@ def test_figure_explorer_redraws_and_handles_empty_choice():
     pick, span = box.controls
     assert set(pick.value) == set(survey.DEFAULT_METRICS)
     assert span.value == (2016, 2025)
+    [first] = box.output.outputs
+    assert first["output_type"] == "display_data" and "image/png" in first["data"]
     span.value = (2018, 2020)
+    [narrower] = box.output.outputs
+    assert narrower["data"]["image/png"] != first["data"]["image/png"]  # redrawn for 2018–2020
     pick.value = ()
+    [message] = box.output.outputs
+    assert message["output_type"] == "stream" and "Choose at least one metric" in message["text"]
     with pytest.raises(ValueError, match="Unknown metric"):
         survey.figure_explorer(metrics=["nope"])
 

@@ -39,3 +39,22 @@ def new_figure(width: float = 7.0, height: float = 4.0):
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     return fig, ax
+
+
+def show_in_output(out, fig) -> None:
+    """Replace what the ipywidgets ``Output`` widget ``out`` shows with ``fig`` as a PNG image
+    (100 dpi), then close ``fig``.
+
+    Widgets redraw charts this way rather than with ``with out:`` capture or ``interactive_output``:
+    captured display messages can leave a client without a browser (nbclient, in the tests) waiting
+    for the cell to end (jupyter/nbclient#312), and appending data is also safe from threads
+    (shared/cases "thread-output")."""
+    import io
+
+    from IPython.display import Image
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    plt.close(fig)
+    out.outputs = ()
+    out.append_display_data(Image(data=buf.getvalue(), format="png"))

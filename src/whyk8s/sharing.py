@@ -489,7 +489,8 @@ def comparison_widget(people: int = 6, gpus: int = 3, job_hours: float = 3.0, se
     import html
 
     import ipywidgets as w
-    import matplotlib.pyplot as plt
+
+    from whyk8s.charts import show_in_output
 
     def clamp(value, low, high):
         try:
@@ -513,15 +514,11 @@ def comparison_widget(people: int = 6, gpus: int = 3, job_hours: float = 3.0, se
         try:
             a, b = compare(**values)
         except ValueError as exc:
-            out.clear_output()
+            out.outputs = ()
             message.value = f"<span style='color:#D55E00'>⚠ {html.escape(str(exc))}</span>"
             return
         message.value = ""
-        out.clear_output(wait=True)
-        with out:
-            fig = plot_timeline(a, b)
-            plt.show()
-            plt.close(fig)
+        show_in_output(out, plot_timeline(a, b))
 
     for s in sliders.values():
         s.observe(redraw, names="value")

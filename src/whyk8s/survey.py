@@ -426,10 +426,13 @@ def figure_explorer(metrics: Iterable[str] | None = None, years: tuple[int, int]
     ``metrics``: initially selected metrics (default :data:`DEFAULT_METRICS`); ``years``: initial
     ``(first, last)`` survey years (default the whole range). The chart is redrawn by
     :func:`plot_headlines` whenever a control changes; an empty selection shows a short message
-    instead of raising. Returns an ``ipywidgets.VBox``. Raises ``ValueError`` for bad initial values.
+    instead of raising. Returns an ``ipywidgets.VBox`` whose ``controls`` are (metric list, year
+    slider) and whose ``output`` holds the chart as a PNG image (or the message). Raises
+    ``ValueError`` for bad initial values.
     """
     import ipywidgets as widgets
-    import matplotlib.pyplot as plt
+
+    from whyk8s.charts import show_in_output
 
     chosen, _ = _validate(metrics, None)
     first, last = years if years is not None else (SURVEY_YEARS[0], SURVEY_YEARS[-1])
@@ -443,15 +446,21 @@ def figure_explorer(metrics: Iterable[str] | None = None, years: tuple[int, int]
         description="Years", continuous_update=False, layout=widgets.Layout(width="460px"),
     )
 
-    def draw(metric_choice, year_span):
-        if not metric_choice:
-            print("Choose at least one metric (Ctrl/Cmd-click to select several).")
-            return
-        plot_headlines(list(metric_choice), range(year_span[0], year_span[1] + 1))
-        plt.show()
+    out = widgets.Output()
 
-    out = widgets.interactive_output(draw, {"metric_choice": pick, "year_span": span})
+    def redraw(_change=None) -> None:
+        if not pick.value:
+            out.outputs = ()
+            out.append_stdout("Choose at least one metric (Ctrl/Cmd-click to select several).\n")
+            return
+        ax = plot_headlines(list(pick.value), range(span.value[0], span.value[1] + 1))
+        show_in_output(out, ax.figure)
+
+    pick.observe(redraw, names="value")
+    span.observe(redraw, names="value")
+    redraw()
     box = widgets.VBox([widgets.HBox([pick, span]), out])
+    box.output = out
     box.controls = (pick, span)  # handy for tests and for learners poking at it
     return box
 
