@@ -159,17 +159,18 @@ def kwok_controller_identity() -> str | None:
     import json
     if kwok_controller_pid() is None:
         return None
-    identity = None
     try:
         with open(kwok_cluster_dir() / "logs" / "kwok-controller.log") as f:
-            for line in f:
+            for line in f:  # every line of one process's log carries the same id: take the first
                 try:
-                    identity = json.loads(line).get("id") or identity
+                    identity = json.loads(line).get("id")
                 except (ValueError, AttributeError):
                     continue
+                if identity:
+                    return identity
     except OSError:
         return None
-    return identity
+    return None
 
 
 def node_leases_need_hand_over(cluster: Cluster) -> bool:
