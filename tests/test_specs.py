@@ -86,8 +86,10 @@ def test_container_name_is_a_label_even_for_dotted_pod_names():
 
 
 def test_explain_keeps_the_course_s_own_timeout_message_but_not_a_socket_s():
-    from whyk8s.errors import explain
-    waited = TimeoutError("Waited 60 s; the pods never reached the expected state (1 pods: web (Pending)).")
+    from whyk8s.errors import WaitTimeoutError, explain
+    waited = WaitTimeoutError("Waited 60 s; the pods never reached the expected state (1 pods: web (Pending)).")
+    assert isinstance(waited, TimeoutError)  # callers catching TimeoutError still catch it
     assert explain(waited) == str(waited)
+    assert "did not answer" in explain(TimeoutError("Waited 60 s for a socket somewhere"))
     assert "did not answer" in explain(TimeoutError("timed out"))
     assert "did not answer" in explain(TimeoutError(110, "Connection timed out after a long while"))

@@ -15,6 +15,11 @@ class CourseError(Exception):
     """Base of the course's own errors; its message is written for a learner."""
 
 
+class WaitTimeoutError(CourseError, TimeoutError):
+    """A course wait (pods, nodes, leases, a rollout, a clean-up) ran out of time; the message says
+    what it waited for and what it saw. A :class:`TimeoutError`, so ``except TimeoutError`` catches it."""
+
+
 class NotCourseClusterError(CourseError):
     """The kubeconfig context is not a course cluster and was not opted in."""
 
@@ -103,8 +108,8 @@ def explain(exc: BaseException, namespace: str | None = None) -> str:
       requests 8000m CPU, the namespace already uses 500m CPU and may use at most 4000m CPU in
       total." (``namespace``, optional, is named in that sentence.)
     - Connection errors (urllib3, OSError): the cluster is unreachable, with the command that starts it.
-    - Course errors, ``ValueError`` and the course's own ``TimeoutError`` (which pods or nodes it
-      waited for): their own message.
+    - Course errors (including :class:`WaitTimeoutError`, which says what a wait waited for) and
+      ``ValueError``: their own message.
     """
     if isinstance(exc, ApiException):
         if exc.status == 403:
@@ -117,8 +122,6 @@ def explain(exc: BaseException, namespace: str | None = None) -> str:
         return sentence
     if isinstance(exc, (CourseError, ValueError)):
         return str(exc)
-    if type(exc) is TimeoutError and exc.errno is None and len(str(exc)) > 20:
-        return str(exc)  # the course's own waits say what they waited for (a socket's says "timed out")
     name = type(exc).__name__
     if name in {"MaxRetryError", "NewConnectionError", "ProtocolError", "ReadTimeoutError",
                 "ConnectTimeoutError"} or isinstance(exc, (ConnectionError, OSError, TimeoutError)):

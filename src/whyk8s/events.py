@@ -28,6 +28,7 @@ from typing import Callable
 
 from kubernetes import client, watch
 
+from whyk8s.errors import WaitTimeoutError
 from whyk8s.guard import Cluster
 from whyk8s.watching import WatchLoop
 
@@ -101,7 +102,7 @@ def wait_for_pods(cluster: Cluster, predicate: Callable[[dict], bool], label_sel
             if predicate(live()):
                 w.stop()
                 return live()
-    raise TimeoutError(f"Waited {timeout:.0f} s; the pods never reached the expected state "
+    raise WaitTimeoutError(f"Waited {timeout:.0f} s; the pods never reached the expected state "
                        f"({len(live())} pods: {describe_pods(live()) or 'none'}).")
 
 

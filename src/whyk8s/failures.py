@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 from kubernetes import client, watch
 
-from whyk8s.errors import CourseError
+from whyk8s.errors import CourseError, WaitTimeoutError
 from whyk8s.guard import Cluster, connect
 from whyk8s.layout import load_layout
 from whyk8s.providers import restore_nodes, wait_for_nodes
@@ -177,7 +177,7 @@ def _wait_gone(cluster: Cluster, node: str, names: set[str], deadline: float) ->
                 w.stop()
                 break
     if left:
-        raise TimeoutError(f"Pods still on {node} after the drain's time limit: {', '.join(sorted(left))}.")
+        raise WaitTimeoutError(f"Pods still on {node} after the drain's time limit: {', '.join(sorted(left))}.")
 
 
 @dataclass

@@ -28,7 +28,7 @@ import pandas as pd
 from kubernetes import client, watch
 
 from whyk8s import GPU_RESOURCE, POOL_LABEL, specs
-from whyk8s.errors import CourseError
+from whyk8s.errors import CourseError, WaitTimeoutError
 from whyk8s.guard import Cluster
 from whyk8s.quantities import parse_gpus
 
@@ -171,7 +171,7 @@ def wait_placed(cluster: Cluster, names, count: int, namespace: str | None = Non
                 w.stop()
                 break
     if got < count:
-        raise TimeoutError(f"Only {got} of {count} pods were placed after {timeout:.0f} s.")
+        raise WaitTimeoutError(f"Only {got} of {count} pods were placed after {timeout:.0f} s.")
     return where(cluster, names, ns)
 
 

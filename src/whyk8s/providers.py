@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from kubernetes import client, watch
 
-from whyk8s.errors import ClusterUnreachableError
+from whyk8s.errors import ClusterUnreachableError, WaitTimeoutError
 from whyk8s.guard import Cluster, connect
 from whyk8s.layout import kwok_node_manifest, load_layout, repo_root
 
@@ -112,7 +112,7 @@ def wait_for_nodes(cluster: Cluster, names: list[str], timeout: int = 120) -> No
                 w.stop()
                 break
     if pending:
-        raise TimeoutError(f"Nodes not Ready after {timeout} s: {', '.join(sorted(pending))}.")
+        raise WaitTimeoutError(f"Nodes not Ready after {timeout} s: {', '.join(sorted(pending))}.")
 
 
 def _wait_for_api(context: str, timeout: float = 60) -> Cluster:
@@ -279,7 +279,7 @@ def wait_for_leases(cluster: Cluster, leases: set[tuple[str, str]], since: float
                     w.stop()
                     break
     if waiting:
-        raise TimeoutError(f"No live holder for these leases after {timeout:.0f} s: "
+        raise WaitTimeoutError(f"No live holder for these leases after {timeout:.0f} s: "
                            f"{', '.join(f'{ns}/{n}' for ns, n in sorted(waiting))}. "
                            "Try `whyk8s cluster down`, then `whyk8s cluster up`.")
 

@@ -24,7 +24,7 @@ from kubernetes import client, watch
 from kubernetes.utils.quantity import parse_quantity
 
 from whyk8s import GPU_RESOURCE
-from whyk8s.errors import CourseError
+from whyk8s.errors import CourseError, WaitTimeoutError
 from whyk8s.guard import Cluster, connect
 from whyk8s.quantities import parse_cpu, parse_gpus, parse_memory
 from whyk8s.specs import validate_name
@@ -90,7 +90,7 @@ def _wait_enforced(cluster: Cluster, ns: str, hard: dict, timeout: float) -> Non
         if q.status is not None and _same(q.status.hard or {}, hard):
             w.stop()
             return
-    raise TimeoutError(f"The ResourceQuota {QUOTA_NAME} in namespace {ns} was not in force after "
+    raise WaitTimeoutError(f"The ResourceQuota {QUOTA_NAME} in namespace {ns} was not in force after "
                        f"{timeout:.0f} s (kube-controller-manager's quota controller did not fill "
                        f"status.hard).")
 

@@ -33,7 +33,7 @@ from kubernetes.utils.quantity import parse_quantity
 from whyk8s import COURSE_SELECTOR, GPU_RESOURCE, POOL_LABEL, specs, workloads
 from whyk8s.charts import PALETTE
 from whyk8s.display import cluster_panel_html
-from whyk8s.errors import explain
+from whyk8s.errors import WaitTimeoutError, explain
 from whyk8s.events import pod_pending_reason
 from whyk8s.guard import Cluster, connect
 from whyk8s.watching import PodWatcher, WatchLoop
@@ -643,7 +643,7 @@ def rollout(cluster: Cluster, deployment: str, image: str, timeout: float = 60) 
             if time.monotonic() > deadline:
                 wt.stop()
                 break
-    raise TimeoutError(f"The rollout of {deployment!r} did not finish within {timeout:.0f} s.")
+    raise WaitTimeoutError(f"The rollout of {deployment!r} did not finish within {timeout:.0f} s.")
 
 
 class RollingUpdate(_ClusterWidget):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from kubernetes import client
 
+from whyk8s.errors import WaitTimeoutError
 from whyk8s.guard import Cluster
 
 __all__ = ["create", "course_objects", "cleanup", "wait_for_cleanup", "delete_pod", "scale",
@@ -181,4 +182,4 @@ def wait_for_cleanup(cluster: Cluster, timeout: float = 60, include_namespaces: 
         if not left:
             return
         if time.monotonic() > deadline:
-            raise TimeoutError("Clean-up did not finish: still there: " + ", ".join(map(str, left[:10])))
+            raise WaitTimeoutError("Clean-up did not finish: still there: " + ", ".join(map(str, left[:10])))
