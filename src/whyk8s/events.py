@@ -26,7 +26,7 @@ import threading
 import time
 from typing import Callable
 
-from kubernetes import client, watch
+from kubernetes import client
 
 from whyk8s.errors import WaitTimeoutError
 from whyk8s.guard import Cluster
@@ -76,34 +76,21 @@ def wait_for_pods(cluster: Cluster, predicate: Callable[[dict], bool], label_sel
                   timeout: float = 60, namespace: str | None = None) -> dict:
     """Watch the course pods (or those matching ``label_selector``) until ``predicate(pods)`` holds,
     where ``pods`` maps name → V1Pod of the pods that exist and are not being deleted. Returns that
-    dict. Uses :class:`kubernetes.watch.Watch` (2 s windows), not polling. Raises TimeoutError after
-    ``timeout`` seconds, saying how many pods there were."""
-    ns = namespace or cluster.namespace
-    sel = label_selector or cluster.selector
-    deadline = time.monotonic() + timeout
-    listing = cluster.core.list_namespaced_pod(ns, label_selector=sel)
-    pods = {p.metadata.name: p for p in listing.items}
-    rv = listing.metadata.resource_version
+    dict. Watches with :func:`whyk8s.watching.watch_until` (2 s windows), never polls. Raises
+    :class:`~whyk8s.errors.WaitTimeoutError` after ``timeout`` seconds, naming each pod's state."""
+    from whyk8s.watching import watch_until
 
-    def live():
+    def live(pods: dict) -> dict:
         return {n: p for n, p in pods.items() if p.metadata.deletion_timestamp is None}
-    if predicate(live()):
-        return live()
-    while time.monotonic() < deadline:
-        w = watch.Watch()
-        for ev in w.stream(cluster.core.list_namespaced_pod, ns, label_selector=sel, resource_version=rv,
-                           timeout_seconds=2, _request_timeout=10):
-            obj = ev["object"]
-            rv = obj.metadata.resource_version
-            if ev["type"] == "DELETED":
-                pods.pop(obj.metadata.name, None)
-            elif ev["type"] in ("ADDED", "MODIFIED"):
-                pods[obj.metadata.name] = obj
-            if predicate(live()):
-                w.stop()
-                return live()
+
+    pods = live(watch_until(cluster.core.list_namespaced_pod, namespace or cluster.namespace,
+                            label_selector=label_selector or cluster.selector,
+                            done=lambda objs: predicate(live(objs)),
+                            deadline=time.monotonic() + timeout))
+    if predicate(pods):
+        return pods
     raise WaitTimeoutError(f"Waited {timeout:.0f} s; the pods never reached the expected state "
-                       f"({len(live())} pods: {describe_pods(live()) or 'none'}).")
+                           f"({len(pods)} pods: {describe_pods(pods) or 'none'}).")
 
 
 def describe_pods(pods: dict) -> str:

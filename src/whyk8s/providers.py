@@ -19,11 +19,12 @@ import subprocess
 import time
 from dataclasses import dataclass
 
-from kubernetes import client, watch
+from kubernetes import client
 
 from whyk8s.errors import ClusterUnreachableError, WaitTimeoutError
 from whyk8s.guard import Cluster, connect
 from whyk8s.layout import kwok_node_manifest, load_layout, repo_root
+from whyk8s.watching import watch_until
 
 __all__ = ["KindProvider", "KwokProvider", "get_provider", "advertise_extended_resources",
            "wait_for_nodes", "restore_nodes", "hand_over_node_leases", "wait_for_leases", "kwok_controller_pid",
@@ -86,33 +87,20 @@ def advertise_extended_resources(cluster: Cluster, layout=None, log=print) -> No
 def wait_for_nodes(cluster: Cluster, names: list[str], timeout: int = 120) -> None:
     """Block until every named node reports condition Ready=True and carries no
     ``node.kubernetes.io/not-ready`` taint (watching Nodes, not polling).
-    Raises TimeoutError naming the nodes that are not Ready."""
+    Raises WaitTimeoutError naming the nodes that are not Ready."""
     def ready(node) -> bool:
         # Ready, and the node lifecycle controller has lifted its start-up taint (until then the
         # scheduler places nothing there)
         return any(c.type == "Ready" and c.status == "True" for c in (node.status.conditions or [])) \
             and not any(t.key == "node.kubernetes.io/not-ready" for t in (node.spec.taints or []))
 
-    pending = set(names)
-    listing = cluster.core.list_node()
-    pending -= {n.metadata.name for n in listing.items if ready(n)}
-    if not pending:
-        return
-    deadline = time.monotonic() + timeout
-    rv = listing.metadata.resource_version
-    while pending and time.monotonic() < deadline:
-        w = watch.Watch()
-        for event in w.stream(cluster.core.list_node, resource_version=rv,
-                              timeout_seconds=max(1, int(deadline - time.monotonic()))):
-            node = event["object"]
-            rv = node.metadata.resource_version
-            if ready(node):
-                pending.discard(node.metadata.name)
-            if not pending:
-                w.stop()
-                break
-    if pending:
-        raise WaitTimeoutError(f"Nodes not Ready after {timeout} s: {', '.join(sorted(pending))}.")
+    def not_ready(nodes: dict) -> set[str]:
+        return {n for n in names if n not in nodes or not ready(nodes[n])}
+
+    nodes = watch_until(cluster.core.list_node, done=lambda nodes: not not_ready(nodes),
+                        deadline=time.monotonic() + timeout)
+    if not_ready(nodes):
+        raise WaitTimeoutError(f"Nodes not Ready after {timeout} s: {', '.join(sorted(not_ready(nodes)))}.")
 
 
 def _wait_for_api(context: str, timeout: float = 60) -> Cluster:
@@ -249,7 +237,7 @@ def wait_for_leases(cluster: Cluster, leases: set[tuple[str, str]], since: float
     renewed it at or after ``since`` (a Unix time in seconds): proof that a live process holds it.
     Used for kwok's node leases and for the leader-election leases of kube-scheduler and
     kube-controller-manager (after a restart, a new instance waits up to 15 s for its predecessor's
-    lease to expire, and until then nothing is scheduled). Raises TimeoutError naming the leases
+    lease to expire, and until then nothing is scheduled). Raises WaitTimeoutError naming the leases
     still waiting after ``timeout`` seconds. ``log`` (if given) gets one line when it has to wait."""
     api = client.CoordinationV1Api(cluster.api)
 
@@ -258,30 +246,25 @@ def wait_for_leases(cluster: Cluster, leases: set[tuple[str, str]], since: float
         return bool(lease.spec.holder_identity) and renewed is not None \
             and renewed.timestamp() >= since - 1
 
-    waiting = set(leases)
+    deadline = time.monotonic() + timeout
+    waiting: set[tuple[str, str]] = set()
     for namespace in sorted({ns for ns, _ in leases}):
-        listing = api.list_namespaced_lease(namespace)
-        waiting -= {(namespace, l.metadata.name) for l in listing.items if fresh(l)}
-        if log and any(ns == namespace for ns, _ in waiting):
-            log("waiting for " + ", ".join(n for ns, n in sorted(waiting) if ns == namespace)
-                + " to take over (after a restart, up to the old holder's lease duration)")
-        rv = listing.metadata.resource_version
-        deadline = time.monotonic() + timeout
-        while any(ns == namespace for ns, _ in waiting) and time.monotonic() < deadline:
-            w = watch.Watch()
-            for event in w.stream(api.list_namespaced_lease, namespace, resource_version=rv,
-                                  timeout_seconds=max(1, int(deadline - time.monotonic()))):
-                lease = event["object"]
-                rv = lease.metadata.resource_version
-                if event["type"] != "DELETED" and fresh(lease):
-                    waiting.discard((namespace, lease.metadata.name))
-                if not any(ns == namespace for ns, _ in waiting):
-                    w.stop()
-                    break
+        wanted = {n for ns, n in leases if ns == namespace}
+
+        def stale(objs: dict) -> set[str]:
+            return {n for n in wanted if n not in objs or not fresh(objs[n])}
+
+        behind = stale({l.metadata.name: l for l in api.list_namespaced_lease(namespace).items})
+        if log and behind:
+            log("waiting for " + ", ".join(sorted(behind)) + " to take over "
+                "(after a restart, up to the old holder's lease duration)")
+        objs = watch_until(api.list_namespaced_lease, namespace, done=lambda objs: not stale(objs),
+                           deadline=deadline)
+        waiting |= {(namespace, n) for n in stale(objs)}
     if waiting:
         raise WaitTimeoutError(f"No live holder for these leases after {timeout:.0f} s: "
-                           f"{', '.join(f'{ns}/{n}' for ns, n in sorted(waiting))}. "
-                           "Try `whyk8s cluster down`, then `whyk8s cluster up`.")
+                               f"{', '.join(f'{ns}/{n}' for ns, n in sorted(waiting))}. "
+                               "Try `whyk8s cluster down`, then `whyk8s cluster up`.")
 
 
 def restore_nodes(cluster: Cluster, log=print) -> list[str]:

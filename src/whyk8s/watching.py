@@ -23,7 +23,7 @@ from kubernetes import client, watch
 from whyk8s.errors import explain
 from whyk8s.guard import Cluster
 
-__all__ = ["WatchLoop", "PodWatcher", "PodEvent", "wait_until_gone"]
+__all__ = ["WatchLoop", "PodWatcher", "PodEvent", "watch_until", "wait_until_gone"]
 
 log = logging.getLogger(__name__)
 
@@ -198,44 +198,58 @@ class PodWatcher(WatchLoop):
             self._call(self._on_sync, pods)
 
 
+def watch_until(list_fn: Callable, *args, done: Callable[[dict], bool], deadline: float,
+                on_present: Callable[[object], None] | None = None, window: int = 2, **kwargs) -> dict:
+    """List the collection ``list_fn(*args, **kwargs)``, then watch it from the list's
+    resourceVersion until ``done(objects)`` holds or ``time.monotonic()`` passes ``deadline``.
+
+    ``objects`` maps name → object for what exists now (updated from ADDED/MODIFIED/DELETED events).
+    Returns that dict, whether ``done`` held or time ran out: the caller decides what a timeout
+    means. ``on_present(obj)`` runs, on the caller's thread, for each object listed and for each
+    that appears meanwhile. Server-side windows are ``window`` seconds; a compacted resourceVersion
+    (HTTP 410 Gone) leads to a fresh list. Raises ApiException for other API errors and connection
+    errors when the API server does not answer. The course's waits (pods, nodes, leases, clean-up)
+    are all built on this one loop."""
+    import time
+
+    def relist():
+        listing = list_fn(*args, **kwargs)
+        if on_present is not None:
+            for obj in listing.items:
+                on_present(obj)
+        return {o.metadata.name: o for o in listing.items}, listing.metadata.resource_version
+
+    objects, rv = relist()
+    while not done(objects) and time.monotonic() < deadline:
+        w = watch.Watch()
+        seconds = max(1, min(window, int(deadline - time.monotonic()) + 1))
+        try:
+            for event in w.stream(list_fn, *args, resource_version=rv, timeout_seconds=seconds,
+                                  _request_timeout=seconds + 8, **kwargs):
+                obj = event["object"]
+                rv = obj.metadata.resource_version
+                if event["type"] == "DELETED":
+                    objects.pop(obj.metadata.name, None)
+                elif event["type"] in ("ADDED", "MODIFIED"):
+                    if event["type"] == "ADDED" and on_present is not None:
+                        on_present(obj)
+                    objects[obj.metadata.name] = obj
+                if done(objects):
+                    w.stop()
+                    break
+        except client.ApiException as exc:
+            if exc.status != 410:
+                raise
+            objects, rv = relist()
+    return objects
+
+
 def wait_until_gone(list_fn: Callable, *args, label_selector: str, deadline: float,
                     on_present: Callable[[object], None] | None = None, window: int = 2) -> set[str]:
     """Watch the collection that ``list_fn(*args, label_selector=...)`` lists until it is empty or
     ``time.monotonic()`` passes ``deadline``; return the names still there (empty set when all are
     gone). ``on_present(obj)`` runs, on the caller's thread, for each object listed and for each
     that appears meanwhile (e.g. to delete at once a pod that a ReplicaSet re-created while its
-    Deployment was being deleted).
-    A compacted resourceVersion (HTTP 410 Gone) leads to a fresh list. Raises ApiException for
-    other API errors and connection errors when the API server does not answer."""
-    import time
-
-    def relist():
-        listing = list_fn(*args, label_selector=label_selector)
-        if on_present is not None:
-            for obj in listing.items:
-                on_present(obj)
-        return {o.metadata.name for o in listing.items}, listing.metadata.resource_version
-
-    left, rv = relist()
-    while left and time.monotonic() < deadline:
-        w = watch.Watch()
-        seconds = max(1, min(window, int(deadline - time.monotonic()) + 1))
-        try:
-            for event in w.stream(list_fn, *args, label_selector=label_selector, resource_version=rv,
-                                  timeout_seconds=seconds, _request_timeout=seconds + 8):
-                obj = event["object"]
-                rv = obj.metadata.resource_version
-                if event["type"] == "DELETED":
-                    left.discard(obj.metadata.name)
-                elif event["type"] == "ADDED":
-                    left.add(obj.metadata.name)
-                    if on_present is not None:
-                        on_present(obj)
-                if not left:
-                    w.stop()
-                    break
-        except client.ApiException as exc:
-            if exc.status != 410:
-                raise
-            left, rv = relist()
-    return left
+    Deployment was being deleted). Errors as :func:`watch_until`."""
+    return set(watch_until(list_fn, *args, label_selector=label_selector, done=lambda objs: not objs,
+                           deadline=deadline, on_present=on_present, window=window))
