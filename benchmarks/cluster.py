@@ -55,22 +55,22 @@ def main() -> None:
     subprocess.run([whyk8s, "cluster", "down", "--provider", "kwok"], capture_output=True)
     warm = timed([whyk8s, "cluster", "up", "--provider", "kwok"])
     again = timed([whyk8s, "cluster", "up", "--provider", "kwok"])
-    from whyk8s.providers import KwokProvider, cluster_name
+    from whyk8s.cluster.providers import KwokProvider, cluster_name
     exe, env, _ = KwokProvider()._kwokctl()
     subprocess.run([exe, "stop", "cluster", "--name", cluster_name()], env={**os.environ, **env},
                    capture_output=True, check=True)
     after_kill = timed([whyk8s, "cluster", "up", "--provider", "kwok"])
     time.sleep(5)
     idle = rss_mib()
-    from whyk8s import specs, workloads
-    from whyk8s.events import wait_for_pods
-    from whyk8s.guard import connect
+    from whyk8s.k8s import objects, specs
+    from whyk8s.lessons.events import wait_for_pods
+    from whyk8s.k8s.guard import connect
     cluster = connect()
-    workloads.create(cluster, specs.deployment("bench", replicas=100, cpu="10m", memory="16Mi"))
+    objects.create(cluster, specs.deployment("bench", replicas=100, cpu="10m", memory="16Mi"))
     wait_for_pods(cluster, lambda pods: sum(p.status.phase == "Running" for p in pods.values()) == 100,
                   label_selector="app=bench", timeout=180)
     loaded = rss_mib()
-    workloads.cleanup(cluster)
+    objects.cleanup(cluster)
     print(f"| {datetime.date.today()} | {platform.node()} ({os.cpu_count()} cores) | {warm:.1f} s | {again:.1f} s "
           f"| {after_kill:.1f} s | {sum(idle.values()):.0f} MiB ({', '.join(f'{k} {v:.0f}' for k, v in sorted(idle.items()))}) "
           f"| {sum(loaded.values()):.0f} MiB |")

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from whyk8s.guard import connect
-from whyk8s.workloads import cleanup
+from whyk8s.k8s.guard import connect
+from whyk8s.k8s.objects import cleanup
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,7 +28,7 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def course_cluster():
-    from whyk8s.providers import get_provider
+    from whyk8s.cluster.providers import get_provider
     provider = get_provider(os.environ.get("WHYK8S_PROVIDER", "kwok"))
     cluster = provider.up(log=lambda *_: None)
     yield cluster
@@ -37,7 +37,7 @@ def course_cluster():
 
 @pytest.fixture
 def cluster(course_cluster):
-    from whyk8s.providers import restore_nodes
+    from whyk8s.cluster.providers import restore_nodes
     c = connect(context=course_cluster.context)
     cleanup(c)
     restore_nodes(c, log=lambda *_: None)

@@ -300,12 +300,12 @@ def test_notebook_cleans_up(cluster, notebook):
     import nbformat
     from nbclient import NotebookClient
 
-    from whyk8s import specs, workloads
-    workloads.create(cluster, specs.pod("left-over"))
-    assert workloads.course_objects(cluster)
+    from whyk8s.k8s import objects, specs
+    objects.create(cluster, specs.pod("left-over"))
+    assert objects.course_objects(cluster)
     nb = nbformat.read(ROOT / notebook, as_version=4)
     NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()
-    assert workloads.course_objects(cluster, include_namespaces=True) == []
+    assert objects.course_objects(cluster, include_namespaces=True) == []
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors
 

@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from whyk8s import controlplane
+from whyk8s.cluster import controlplane
 
 
 def test_committed_replacements_match_the_proxy_gomod():

@@ -8,8 +8,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from whyk8s import specs, workloads
-from whyk8s.events import EventRecorder, normalise_names, pending_reason
+from whyk8s.k8s import objects, specs
+from whyk8s.lessons.events import EventRecorder, normalise_names, pending_reason
 
 
 def _until(recorder, predicate, timeout=30):
@@ -32,7 +32,7 @@ def _has(events, what, obj_prefix=""):
 
 
 def test_old_events_are_skipped_and_self_healing_is_recorded(cluster):
-    workloads.create(cluster, specs.pod("before"))
+    objects.create(cluster, specs.pod("before"))
     # wait until the earlier pod's own Scheduled event exists, so it is "old" for the recorder
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not cluster.core.list_namespaced_event(
@@ -40,16 +40,16 @@ def test_old_events_are_skipped_and_self_healing_is_recorded(cluster):
         time.sleep(0.3)
     rec = EventRecorder(cluster).start()
     try:
-        workloads.create(cluster, specs.deployment("web", replicas=3))
+        objects.create(cluster, specs.deployment("web", replicas=3))
         assert _until(rec, lambda es: sum(e["what"] == "Running" for e in es) >= 3), rec.events
         victim = sorted(p for p in (e["object"] for e in rec.events) if p.startswith("pod/web-"))[0]
-        workloads.delete_pod(cluster, victim.split("/", 1)[1])
+        objects.delete_pod(cluster, victim.split("/", 1)[1])
         assert _until(rec, lambda es: _has(es, "Deleted", victim) and
                       sum(e["what"] == "SuccessfulCreate" for e in es) >= 4), rec.events
     finally:
         assert rec.stop(5)
-    objects = {e["object"] for e in rec.events}
-    assert "pod/before" not in objects, "an event from before start() was recorded"
+    recorded = {e["object"] for e in rec.events}
+    assert "pod/before" not in recorded, "an event from before start() was recorded"
     assert {"Scheduled", "SuccessfulCreate", "ScalingReplicaSet", "Created", "Running", "Deleted"} <= \
         {e["what"] for e in rec.events}
     for e in rec.events:
@@ -59,8 +59,8 @@ def test_old_events_are_skipped_and_self_healing_is_recorded(cluster):
     pods = [o for o in dict.fromkeys(e["object"] for e in stable) if o.startswith("pod/")]
     assert pods == ["pod/web-1", "pod/web-2", "pod/web-3", "pod/web-4"]
     assert [e["t"] for e in stable] == sorted(e["t"] for e in stable)
-    # no random hash is left anywhere, neither in objects nor in details
-    raw = {o.split("/", 1)[1] for o in objects if o.startswith(("pod/web-", "replicaset/web-"))}
+    # no random hash is left anywhere, neither in recorded nor in details
+    raw = {o.split("/", 1)[1] for o in recorded if o.startswith(("pod/web-", "replicaset/web-"))}
     text = " ".join(e["object"] + " " + e["detail"] for e in stable)
     assert raw and not any(name in text for name in raw)
     assert "replicaset/web-rs1" in {e["object"] for e in stable}
@@ -69,8 +69,8 @@ def test_old_events_are_skipped_and_self_healing_is_recorded(cluster):
 
 
 def test_pending_reason_names_the_missing_resource(cluster):
-    workloads.create(cluster, specs.pod("greedy", gpus=9))  # the GPU node has 4
-    workloads.create(cluster, specs.pod("small"))
+    objects.create(cluster, specs.pod("greedy", gpus=9))  # the GPU node has 4
+    objects.create(cluster, specs.pod("small"))
     deadline = time.monotonic() + 30
     reason = ""
     while time.monotonic() < deadline:

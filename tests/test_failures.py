@@ -3,8 +3,10 @@
 import pytest
 from kubernetes import watch
 
-from whyk8s import GPU_RESOURCE, failures, placement, specs, workloads
-from whyk8s.failures import NodeRefused
+from whyk8s import GPU_RESOURCE
+from whyk8s.k8s import objects, specs
+from whyk8s.lessons import failures, placement
+from whyk8s.lessons.failures import NodeRefused
 
 
 def wait_all_scheduled(cluster, app, n, timeout=60):
@@ -40,20 +42,20 @@ def test_control_plane_and_unknown_nodes_are_refused(cluster, action):
 
 
 def test_drain_moves_pods_off_and_none_land_back_while_cordoned(cluster):
-    workloads.create(cluster, specs.deployment("serve", replicas=4, pool="cpu"))
+    objects.create(cluster, specs.deployment("serve", replicas=4, pool="cpu"))
     assert len(wait_all_scheduled(cluster, "serve", 4)) == 4
     result = failures.drain(cluster, "whyk8s-worker")
     assert cluster.core.read_node("whyk8s-worker").spec.unschedulable
     placed = wait_all_scheduled(cluster, "serve", 4)
     assert set(placed.values()) == {"whyk8s-worker2"}
     assert all(e.startswith("whyk8s/serve-") for e in result.evicted)
-    workloads.scale(cluster, "serve", 8)
+    objects.scale(cluster, "serve", 8)
     placed = wait_all_scheduled(cluster, "serve", 8)
     assert len(placed) == 8 and set(placed.values()) == {"whyk8s-worker2"}
 
 
 def test_drain_refuses_standalone_pods_and_changes_nothing(cluster):
-    workloads.create(cluster, specs.pod("solo", pool="highmem"))
+    objects.create(cluster, specs.pod("solo", pool="highmem"))
     pod = None
     w = watch.Watch()
     for event in w.stream(cluster.core.list_namespaced_pod, cluster.namespace,
@@ -70,7 +72,7 @@ def test_drain_refuses_standalone_pods_and_changes_nothing(cluster):
 
 def test_fail_node_pods_are_recreated_elsewhere(cluster):
     failures.cordon(cluster, "whyk8s-worker")  # so that all replicas start on worker2
-    workloads.create(cluster, specs.deployment("serve", replicas=3, pool="cpu"))
+    objects.create(cluster, specs.deployment("serve", replicas=3, pool="cpu"))
     assert set(wait_all_scheduled(cluster, "serve", 3).values()) == {"whyk8s-worker2"}
     failures.uncordon(cluster, "whyk8s-worker")
     result = failures.fail_node(cluster, "whyk8s-worker2", timeout=150)

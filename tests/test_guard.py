@@ -1,7 +1,7 @@
 import pytest
 
 from whyk8s.errors import ClusterUnreachableError, NotCourseClusterError
-from whyk8s.guard import check_context, connect
+from whyk8s.k8s.guard import check_context, connect
 
 
 def test_foreign_context_is_refused_before_any_request(foreign_kubeconfig, course_cluster):

@@ -7,7 +7,7 @@ import hashlib
 
 import pytest
 
-from whyk8s import oci
+from whyk8s.lessons import oci
 from whyk8s.labs import images_lab
 from whyk8s.labs.feedback import CheckResult
 

@@ -9,10 +9,10 @@ import os
 import subprocess
 import time
 
-from whyk8s import specs, workloads
-from whyk8s.events import wait_for_pods
-from whyk8s.layout import load_layout
-from whyk8s.providers import (NODE_LEASE_NAMESPACE, KwokProvider, _run, _stop_process, cluster_name,
+from whyk8s.k8s import objects, specs
+from whyk8s.lessons.events import wait_for_pods
+from whyk8s.cluster.layout import load_layout
+from whyk8s.cluster.providers import (NODE_LEASE_NAMESPACE, KwokProvider, _run, _stop_process, cluster_name,
                               kwok_controller_pid)
 
 
@@ -69,12 +69,12 @@ def test_pods_run_at_once_after_the_control_plane_was_killed(course_cluster):
     # and the nodes are managed: a pod is scheduled and reaches Running well before the old
     # Leases (200 s) would have expired
     try:
-        workloads.create(cluster, specs.pod("after-restart"))
+        objects.create(cluster, specs.pod("after-restart"))
         pods = wait_for_pods(cluster, lambda ps: ps.get("after-restart") is not None
                              and ps["after-restart"].status.phase == "Running", timeout=30)
         assert pods["after-restart"].spec.node_name in workers
     finally:
-        workloads.cleanup(cluster)
+        objects.cleanup(cluster)
 
 
 def test_cluster_up_repairs_a_cluster_restarted_without_it(course_cluster):
@@ -85,16 +85,16 @@ def test_cluster_up_repairs_a_cluster_restarted_without_it(course_cluster):
     _run([exe, "stop", "cluster", "--name", cluster_name()], env=env, log=lambda *_: None)
     _run([exe, "start", "cluster", "--name", cluster_name()], env=env, log=lambda *_: None)
     stale_since = time.time()
-    from whyk8s.guard import connect
-    from whyk8s.providers import _wait_for_api, node_leases_need_hand_over
+    from whyk8s.k8s.guard import connect
+    from whyk8s.cluster.providers import _wait_for_api, node_leases_need_hand_over
     assert node_leases_need_hand_over(_wait_for_api(provider.context))
 
     cluster = provider.up(log=lambda *_: None)
     assert not node_leases_need_hand_over(cluster)
     try:
-        workloads.create(cluster, specs.pod("after-repair"))
+        objects.create(cluster, specs.pod("after-repair"))
         pods = wait_for_pods(cluster, lambda ps: ps.get("after-repair") is not None
                              and ps["after-repair"].status.phase == "Running", timeout=30)
         assert pods["after-repair"].status.start_time.timestamp() >= stale_since - 1
     finally:
-        workloads.cleanup(connect(context=provider.context))
+        objects.cleanup(connect(context=provider.context))

@@ -70,7 +70,7 @@ def jupyterlab(course_cluster, tmp_path_factory):
 def test_orchestration_chapter_in_jupyterlab(jupyterlab, course_cluster):
     from playwright.sync_api import expect, sync_playwright
 
-    from whyk8s.workloads import course_objects
+    from whyk8s.k8s.objects import course_objects
 
     with sync_playwright() as pw:
         browser = launch_chromium(pw)

@@ -9,7 +9,7 @@ import pytest
 from nbclient import NotebookClient
 
 from whyk8s.labs import fairness_lab, gpu_lab, healing_lab, pod_lab
-from whyk8s.workloads import course_objects
+from whyk8s.k8s.objects import course_objects
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / "labs" / "solutions").glob("lab*-solution.ipynb"))

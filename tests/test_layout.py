@@ -1,9 +1,10 @@
-from whyk8s import layout
-from whyk8s.layout import kwok_node_manifest, load_layout, render_kind_config
+from whyk8s.cluster import layout
+from whyk8s.paths import repo_root
+from whyk8s.cluster.layout import kwok_node_manifest, load_layout, render_kind_config
 
 
 def test_committed_kind_config_is_generated_from_layout():
-    committed = (layout.repo_root() / "clusters" / "kind.yaml").read_text()
+    committed = (repo_root() / "clusters" / "kind.yaml").read_text()
     assert committed == render_kind_config(), "run: whyk8s cluster render-kind > clusters/kind.yaml"
 
 

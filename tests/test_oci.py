@@ -10,7 +10,7 @@ import tarfile
 
 import pytest
 
-from whyk8s import oci
+from whyk8s.lessons import oci
 
 LAYERS = [
     {"etc/os-release": b'NAME="test"\n', "usr/lib/python3/site-packages/numpy/version.py": b"v = 1\n"},

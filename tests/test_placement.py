@@ -3,7 +3,8 @@
 import pytest
 from kubernetes import watch
 
-from whyk8s import placement, specs, workloads
+from whyk8s.k8s import objects, specs
+from whyk8s.lessons import placement
 from whyk8s.errors import CourseError
 
 
@@ -28,7 +29,7 @@ def test_training_job_lands_on_gpu_node(cluster):
     tpl = job.spec.template.spec
     assert tpl.containers[0].resources.requests["nvidia.com/gpu"] == "2"
     assert any(t.key == "nvidia.com/gpu" and t.effect == "NoSchedule" for t in tpl.tolerations)
-    workloads.create(cluster, job)
+    objects.create(cluster, job)
     pod = wait_scheduled(cluster, lambda p: p.metadata.labels.get("job-name") == "train")
     assert pod is not None and pool_of(cluster, pod.spec.node_name) == "gpu"
     table = placement.where(cluster, "train")
@@ -37,7 +38,7 @@ def test_training_job_lands_on_gpu_node(cluster):
 
 
 def test_preprocessing_pod_lands_on_highmem_node(cluster):
-    workloads.create(cluster, placement.preprocessing_pod("prep"))
+    objects.create(cluster, placement.preprocessing_pod("prep"))
     pod = wait_scheduled(cluster, lambda p: p.metadata.name == "prep")
     assert pod.spec.node_name == "whyk8s-worker4"
     assert pool_of(cluster, pod.spec.node_name) == "highmem"
@@ -45,13 +46,13 @@ def test_preprocessing_pod_lands_on_highmem_node(cluster):
 
 def test_96gi_request_alone_fits_only_the_highmem_node(cluster):
     # Without the nodeSelector, the request by itself rules out the 16 GiB and 64 GiB workers.
-    workloads.create(cluster, specs.pod("big-mem", memory="96Gi", tolerate_gpu=True))
+    objects.create(cluster, specs.pod("big-mem", memory="96Gi", tolerate_gpu=True))
     pod = wait_scheduled(cluster, lambda p: p.metadata.name == "big-mem")
     assert pod.spec.node_name == "whyk8s-worker4"
 
 
 def test_pod_that_fits_nowhere_gets_the_schedulers_reason(cluster):
-    workloads.create(cluster, placement.training_job("greedy", gpus=8))
+    objects.create(cluster, placement.training_job("greedy", gpus=8))
     message = placement.why_pending(cluster, "greedy", timeout=30)
     assert message.startswith("0/4 nodes are available")
     assert "Insufficient nvidia.com/gpu" in message
@@ -63,7 +64,7 @@ def test_pod_that_fits_nowhere_gets_the_schedulers_reason(cluster):
 
 
 def test_why_pending_names_the_node_of_a_scheduled_pod(cluster):
-    workloads.create(cluster, placement.preprocessing_pod("prep"))
+    objects.create(cluster, placement.preprocessing_pod("prep"))
     wait_scheduled(cluster, lambda p: p.metadata.name == "prep")
     assert placement.why_pending(cluster, "prep") == \
         "Pod prep is not pending: it was scheduled to node whyk8s-worker4."

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import yaml
 
-from whyk8s.layout import repo_root
-from whyk8s.providers import KindProvider, get_provider
+from whyk8s.paths import repo_root
+from whyk8s.cluster.providers import KindProvider, get_provider
 
 KIND_STANDIN = """#!/usr/bin/env bash
 echo "kind $*" >> "$STANDIN_RECORD"

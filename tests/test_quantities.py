@@ -1,6 +1,6 @@
 import pytest
 
-from whyk8s.quantities import format_bytes, parse_cpu, parse_gpus, parse_memory
+from whyk8s.k8s.quantities import format_bytes, parse_cpu, parse_gpus, parse_memory
 
 
 @pytest.mark.parametrize("value, milli", [("500m", 500), ("0.5", 500), (0.5, 500), ("2", 2000), (1, 1000), ("250m", 250)])

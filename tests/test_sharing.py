@@ -11,8 +11,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
-from whyk8s import sharing  # noqa: E402
-from whyk8s.charts import PALETTE, SERIES_COLOURS  # noqa: E402
+from whyk8s.lessons import gpu_sharing  # noqa: E402
+from whyk8s.notebook.charts import PALETTE, SERIES_COLOURS  # noqa: E402
 
 
 def _overlaps(runs):
@@ -47,21 +47,21 @@ def _overlaps(runs):
     ],
 )
 def test_bad_input_raises_clear_value_error(kwargs, fragment):
-    for policy in sharing.POLICIES:
+    for policy in gpu_sharing.POLICIES:
         with pytest.raises(ValueError, match=fragment):
-            sharing.simulate(policy, **kwargs)
+            gpu_sharing.simulate(policy, **kwargs)
     with pytest.raises(ValueError, match=fragment):
-        sharing.compare(**kwargs)
+        gpu_sharing.compare(**kwargs)
 
 
 def test_unknown_policy_is_refused():
     with pytest.raises(ValueError, match="policy must be one of"):
-        sharing.simulate("round robin")
+        gpu_sharing.simulate("round robin")
 
 
 @pytest.mark.parametrize("seed", range(8))
 def test_scheduler_never_collides_and_is_fifo(seed):
-    result = sharing.simulate("scheduler", people=7, gpus=3, job_hours=2.5, seed=seed)
+    result = gpu_sharing.simulate("scheduler", people=7, gpus=3, job_hours=2.5, seed=seed)
     assert _overlaps(result.runs) == []
     assert all(r.outcome == "completed" for r in result.runs)
     assert result.metrics.jobs_lost == 0 and result.incidents == []
@@ -75,10 +75,10 @@ def test_scheduler_never_collides_and_is_fifo(seed):
 
 @pytest.mark.parametrize("seed", range(8))
 def test_ad_hoc_runs_are_consistent(seed):
-    result = sharing.simulate("ad hoc", people=6, gpus=3, job_hours=3, seed=seed)
+    result = gpu_sharing.simulate("ad hoc", people=6, gpus=3, job_hours=3, seed=seed)
     for r in result.runs:
         assert r.ready <= r.start <= r.end
-        assert r.outcome in sharing.OUTCOMES
+        assert r.outcome in gpu_sharing.OUTCOMES
         assert (r.cause == "") == (r.outcome == "completed")
     # A machine never runs two jobs at once: a collision ends the earlier run when the new one starts.
     assert _overlaps(result.runs) == []
@@ -89,14 +89,14 @@ def test_ad_hoc_runs_are_consistent(seed):
 
 
 def test_every_job_is_accounted_for_in_both_policies():
-    ad_hoc, sched = sharing.compare(people=5, gpus=2, job_hours=2, seed=3, jobs_per_person=3)
+    ad_hoc, sched = gpu_sharing.compare(people=5, gpus=2, job_hours=2, seed=3, jobs_per_person=3)
     assert {r.job for r in sched.runs} == set(range(1, 16))
     completed = {r.job for r in ad_hoc.runs if r.outcome == "completed"}
     assert len(completed) + ad_hoc.metrics.jobs_given_up == 15
 
 
 def test_ad_hoc_loses_jobs_and_the_scheduler_does_better_on_defaults():
-    ad_hoc, sched = sharing.compare()
+    ad_hoc, sched = gpu_sharing.compare()
     assert ad_hoc.metrics.jobs_lost > 0
     assert any(i.kind == "collision" for i in ad_hoc.incidents)
     assert sched.metrics.utilisation_pct > ad_hoc.metrics.utilisation_pct
@@ -105,20 +105,20 @@ def test_ad_hoc_loses_jobs_and_the_scheduler_does_better_on_defaults():
 
 
 def test_upgrades_break_jobs_on_other_machines_for_some_seed():
-    incidents = [i for seed in range(20) for i in sharing.simulate("ad hoc", seed=seed).incidents]
+    incidents = [i for seed in range(20) for i in gpu_sharing.simulate("ad hoc", seed=seed).incidents]
     upgrades = [i for i in incidents if i.kind == "upgrade"]
     assert upgrades, "no seed in 0..19 produced a package-upgrade incident"
     assert all("upgraded" in i.text and i.culprit != "" for i in upgrades)
 
 
 def test_more_gpus_never_make_the_scheduler_slower():
-    spans = [sharing.simulate("scheduler", people=8, gpus=g, job_hours=3, seed=4).metrics.makespan_hours
+    spans = [gpu_sharing.simulate("scheduler", people=8, gpus=g, job_hours=3, seed=4).metrics.makespan_hours
              for g in range(1, 7)]
     assert spans == sorted(spans, reverse=True)
 
 
 def test_single_gpu_scheduler_metrics_by_hand():
-    result = sharing.simulate("scheduler", people=1, gpus=1, job_hours=2, seed=0, jobs_per_person=2)
+    result = gpu_sharing.simulate("scheduler", people=1, gpus=1, job_hours=2, seed=0, jobs_per_person=2)
     a, b = sorted(result.runs, key=lambda r: r.job)
     expected_busy = a.hours + b.hours
     assert result.metrics.makespan_hours == pytest.approx(b.end)
@@ -128,13 +128,13 @@ def test_single_gpu_scheduler_metrics_by_hand():
 
 
 def test_same_inputs_same_result_and_seed_matters():
-    assert sharing.compare(seed=5) == sharing.compare(seed=5)
-    assert sharing.simulate("ad hoc", seed=5).runs != sharing.simulate("ad hoc", seed=6).runs
+    assert gpu_sharing.compare(seed=5) == gpu_sharing.compare(seed=5)
+    assert gpu_sharing.simulate("ad hoc", seed=5).runs != gpu_sharing.simulate("ad hoc", seed=6).runs
 
 
 def test_plot_timeline_draws_both_policies_with_palette_and_hatching():
-    ad_hoc, sched = sharing.compare()
-    fig = sharing.plot_timeline(ad_hoc, sched)
+    ad_hoc, sched = gpu_sharing.compare()
+    fig = gpu_sharing.plot_timeline(ad_hoc, sched)
     try:
         axes = fig.axes
         assert len(axes) == 2
@@ -153,15 +153,15 @@ def test_plot_timeline_draws_both_policies_with_palette_and_hatching():
 
 def test_plot_timeline_rejects_wrong_arguments():
     with pytest.raises(ValueError, match="SimulationResult"):
-        sharing.plot_timeline({"policy": "ad hoc"}, None)
+        gpu_sharing.plot_timeline({"policy": "ad hoc"}, None)
 
 
 def test_comparison_widget_builds_and_redraws():
     open_before = set(plt.get_fignums())
-    widget = sharing.comparison_widget(people=-4, gpus=100)
+    widget = gpu_sharing.comparison_widget(people=-4, gpus=100)
     sliders = [c for box in widget.children[:2] for c in box.children]
     people, gpus, hours, seed = sliders
-    assert people.value == 1 and gpus.value == sharing.MAX_GPUS  # clamped to slider bounds
+    assert people.value == 1 and gpus.value == gpu_sharing.MAX_GPUS  # clamped to slider bounds
     assert people.min == 1 and gpus.min == 1 and hours.min > 0
     out = widget.children[3]
     [before] = out.outputs
@@ -175,13 +175,13 @@ def test_comparison_widget_builds_and_redraws():
 
 
 def test_comparison_widget_shows_errors_in_place(monkeypatch):
-    widget = sharing.comparison_widget()
+    widget = gpu_sharing.comparison_widget()
     message = widget.children[2]
 
     def refuse(**kwargs):
         raise ValueError("gpus must be at least 1, got 0")
 
-    monkeypatch.setattr(sharing, "compare", refuse)
+    monkeypatch.setattr(gpu_sharing, "compare", refuse)
     widget.children[0].children[1].value = 5  # the GPUs slider: redraw hits the error
     assert "gpus must be at least 1" in message.value
     assert widget.children[3].outputs == ()  # no stale chart beside the message

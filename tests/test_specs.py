@@ -1,6 +1,6 @@
 import pytest
 
-from whyk8s import specs
+from whyk8s.k8s import specs
 
 
 @pytest.mark.parametrize("name, fragment", [

@@ -1,4 +1,4 @@
-"""Unit tests of whyk8s.survey: the figures table, the footnotes, the chart and the recomputation."""
+"""Unit tests of whyk8s.lessons.survey: the figures table, the footnotes, the chart and the recomputation."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.colors import to_rgba  # noqa: E402
 
-from whyk8s import survey  # noqa: E402
+from whyk8s.lessons import survey  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -3,14 +3,15 @@
 import pytest
 from kubernetes import client, watch
 
-from whyk8s import placement, specs, tenancy, workloads
+from whyk8s.k8s import objects, specs
+from whyk8s.lessons import placement, tenancy
 from whyk8s.errors import explain
 
 
 def test_quota_refusal_is_one_readable_sentence(cluster):
     ns = tenancy.team_namespace(cluster, "team-a", cpu="4", memory="16Gi", gpus=1)
     with pytest.raises(client.ApiException) as err:
-        workloads.create(cluster, specs.pod("big", cpu="8", memory="1Gi"), namespace=ns)
+        objects.create(cluster, specs.pod("big", cpu="8", memory="1Gi"), namespace=ns)
     assert err.value.status == 403
     assert explain(err.value, ns) == (
         "Refused by ResourceQuota team-quota in namespace team-a: the pod big requests 8000m CPU, "
@@ -20,7 +21,7 @@ def test_quota_refusal_is_one_readable_sentence(cluster):
 
 def test_quota_usage_counts_requests(cluster):
     ns = tenancy.team_namespace(cluster, "team-b", cpu="2", memory="4Gi", gpus=1)
-    workloads.create(cluster, specs.pod("small", cpu="500m", memory="1Gi"), namespace=ns)
+    objects.create(cluster, specs.pod("small", cpu="500m", memory="1Gi"), namespace=ns)
     w = watch.Watch()  # the quota controller fills status.used; wait for it
     for event in w.stream(cluster.core.list_namespaced_resource_quota, ns, timeout_seconds=30):
         used = (event["object"].status.used or {}) if event["object"].status else {}
@@ -58,7 +59,7 @@ def test_high_priority_job_preempts_and_who_killed_says_so(cluster):
     research = tenancy.team_namespace(cluster, "research", cpu="16", memory="64Gi", gpus=4)
     prod = tenancy.team_namespace(cluster, "production", cpu="8", memory="32Gi", gpus=2)
     for i in range(1, 5):
-        workloads.create(cluster, placement.training_pod(f"sweep-{i}", priority_class="whyk8s-low"),
+        objects.create(cluster, placement.training_pod(f"sweep-{i}", priority_class="whyk8s-low"),
                          namespace=research)
     running = set()
     w = watch.Watch()
@@ -69,7 +70,7 @@ def test_high_priority_job_preempts_and_who_killed_says_so(cluster):
             w.stop()
     assert len(running) == 4
     rv = cluster.core.list_namespaced_event(research).metadata.resource_version
-    workloads.create(cluster, placement.training_job("urgent", priority_class="whyk8s-high"), namespace=prod)
+    objects.create(cluster, placement.training_job("urgent", priority_class="whyk8s-high"), namespace=prod)
     victims = []
     w = watch.Watch()
     for event in w.stream(cluster.core.list_namespaced_event, research, resource_version=rv,
@@ -90,7 +91,7 @@ def test_high_priority_job_preempts_and_who_killed_says_so(cluster):
 
 
 def test_who_killed_without_preemption_says_so(cluster):
-    workloads.create(cluster, specs.pod("calm"))
+    objects.create(cluster, specs.pod("calm"))
     assert tenancy.who_killed(cluster, "calm") == (
         "No preemption of calm is recorded in namespace whyk8s: the scheduler did not evict it "
         "(events are kept for about an hour).")
@@ -99,9 +100,9 @@ def test_who_killed_without_preemption_says_so(cluster):
 def test_cleanup_removes_team_namespaces_and_priority_classes(cluster):
     tenancy.priority_classes(cluster)
     ns = tenancy.team_namespace(cluster, "team-a", gpus=2)
-    workloads.create(cluster, specs.pod("p", cpu="100m"), namespace=ns)
-    workloads.cleanup(cluster, timeout=90)
-    assert workloads.course_objects(cluster, include_namespaces=True) == []
+    objects.create(cluster, specs.pod("p", cpu="100m"), namespace=ns)
+    objects.cleanup(cluster, timeout=90)
+    assert objects.course_objects(cluster, include_namespaces=True) == []
     assert cluster.scheduling.list_priority_class(label_selector=cluster.selector).items == []
     remaining = cluster.core.list_namespace(label_selector=cluster.selector).items
     assert [n.metadata.name for n in remaining] == [cluster.namespace]

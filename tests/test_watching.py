@@ -3,8 +3,8 @@
 import threading
 import time
 
-from whyk8s import specs, workloads
-from whyk8s.watching import PodWatcher
+from whyk8s.k8s import objects, specs
+from whyk8s.k8s.informer import PodWatcher
 
 
 def _watcher_threads():
@@ -12,7 +12,7 @@ def _watcher_threads():
 
 
 def test_idle_watch_reconnects_and_still_sees_deletion(cluster):
-    workloads.create(cluster, specs.pod("idle"))
+    objects.create(cluster, specs.pod("idle"))
     deleted = threading.Event()
     watcher = PodWatcher(cluster, window=30, read_timeout=1,
                          on_event=lambda k, p: deleted.set() if k == "DELETED" and p.metadata.name == "idle" else None)
@@ -22,7 +22,7 @@ def test_idle_watch_reconnects_and_still_sees_deletion(cluster):
         while watcher.reconnects < 2 and time.monotonic() < deadline:
             time.sleep(0.2)
         assert watcher.reconnects >= 2, "the client read timeout never fired"
-        workloads.delete_pod(cluster, "idle")
+        objects.delete_pod(cluster, "idle")
         assert deleted.wait(15)
         assert "idle" not in watcher.pods
     finally:
@@ -30,7 +30,7 @@ def test_idle_watch_reconnects_and_still_sees_deletion(cluster):
 
 
 def test_compacted_resource_version_relists(cluster):
-    workloads.create(cluster, specs.pod("a"))
+    objects.create(cluster, specs.pod("a"))
     watcher = PodWatcher(cluster)
     watcher.resource_version = "1"  # long compacted away: the API server answers 410 Gone
     watcher.start()
@@ -39,7 +39,7 @@ def test_compacted_resource_version_relists(cluster):
         while watcher.relists < 1 and time.monotonic() < deadline:
             time.sleep(0.2)
         assert watcher.relists >= 1
-        workloads.create(cluster, specs.pod("b"))
+        objects.create(cluster, specs.pod("b"))
         deadline = time.monotonic() + 15
         while set(watcher.pods) != {"a", "b"} and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -91,10 +91,10 @@ def test_cluster_going_away_is_reported_once_then_recovers(cluster):
 
 
 def test_wait_until_gone_returns_when_the_last_labelled_pod_is_deleted(cluster):
-    from whyk8s.watching import wait_until_gone
+    from whyk8s.k8s.informer import wait_until_gone
     for name in ("gone-1", "gone-2"):
-        workloads.create(cluster, specs.pod(name))
-    timer = threading.Timer(1.5, lambda: [workloads.delete_pod(cluster, n) for n in ("gone-1", "gone-2")])
+        objects.create(cluster, specs.pod(name))
+    timer = threading.Timer(1.5, lambda: [objects.delete_pod(cluster, n) for n in ("gone-1", "gone-2")])
     timer.start()
     try:
         left = wait_until_gone(cluster.core.list_namespaced_pod, cluster.namespace,
@@ -106,10 +106,10 @@ def test_wait_until_gone_returns_when_the_last_labelled_pod_is_deleted(cluster):
 
 
 def test_wait_until_gone_names_what_is_left_at_the_deadline_and_sees_newcomers(cluster):
-    from whyk8s.watching import wait_until_gone
-    workloads.create(cluster, specs.pod("stays"))
+    from whyk8s.k8s.informer import wait_until_gone
+    objects.create(cluster, specs.pod("stays"))
     seen = []
-    timer = threading.Timer(0.5, lambda: workloads.create(cluster, specs.pod("newcomer")))
+    timer = threading.Timer(0.5, lambda: objects.create(cluster, specs.pod("newcomer")))
     timer.start()
     try:
         left = wait_until_gone(cluster.core.list_namespaced_pod, cluster.namespace,

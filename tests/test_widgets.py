@@ -8,8 +8,8 @@ import time
 import pytest
 from kubernetes import client
 
-from whyk8s import specs, workloads
-from whyk8s.widgets import PlacementBoard, PodBoard, PodLauncher, RollingUpdate, ScaleControl
+from whyk8s.k8s import objects, specs
+from whyk8s.notebook.widgets import PlacementBoard, PodBoard, PodLauncher, RollingUpdate, ScaleControl
 
 
 def wait_until(widget, predicate, timeout=30):
@@ -127,14 +127,14 @@ def test_cluster_gone_mid_demo_then_back(cluster, board):
 
 
 def test_board_clean_up_empties_board_and_cluster(cluster, board):
-    workloads.create(cluster, specs.deployment("web", replicas=2))
-    workloads.create(cluster, specs.pod("solo"))
+    objects.create(cluster, specs.deployment("web", replicas=2))
+    objects.create(cluster, specs.pod("solo"))
     assert wait_until(board, lambda: len(board.data()) == 3 and set(board.data()["phase"]) == {"Running"})
     board.cleanup_button.click()
     assert "Cleaned up" in board.status.value
     assert wait_until(board, lambda: board.data().empty), board.data()
     assert "No course pods" in board.table.value
-    assert workloads.course_objects(cluster, include_namespaces=True) == []
+    assert objects.course_objects(cluster, include_namespaces=True) == []
 
 
 def test_no_cluster_shows_panel_then_retry_works(course_cluster, tmp_path, monkeypatch):
@@ -159,7 +159,7 @@ def test_no_cluster_shows_panel_then_retry_works(course_cluster, tmp_path, monke
         assert wait_until(board, lambda: phase_of(board, "after-retry") == "Running")
     finally:
         board.close()
-        workloads.cleanup(launcher.cluster)
+        objects.cleanup(launcher.cluster)
 
 
 def test_foreign_context_is_refused_in_a_panel(foreign_kubeconfig):
@@ -172,8 +172,8 @@ def test_foreign_context_is_refused_in_a_panel(foreign_kubeconfig):
 def test_placement_board_shows_columns_and_pending_reason(cluster):
     pb = PlacementBoard(cluster)
     try:
-        workloads.create(cluster, specs.pod("gpu-job", gpus=1))
-        workloads.create(cluster, specs.pod("greedy", gpus=9))
+        objects.create(cluster, specs.pod("gpu-job", gpus=1))
+        objects.create(cluster, specs.pod("greedy", gpus=9))
         ok = wait_until(pb, lambda: "Insufficient nvidia.com/gpu" in pb.view.value and
                         "gpu-job" in pb.pods and pb.pods["gpu-job"].spec.node_name)
         assert ok, pb.view.value
@@ -189,7 +189,7 @@ def test_placement_board_shows_columns_and_pending_reason(cluster):
 
 
 def test_scale_control_refuses_bad_values_and_scales(cluster):
-    workloads.create(cluster, specs.deployment("web", replicas=1))
+    objects.create(cluster, specs.deployment("web", replicas=1))
     sc = ScaleControl("web", cluster)
     try:
         for bad, text in [("-1", "negative"), ("51", "more than this course allows"), ("three", "not a whole number")]:
@@ -207,7 +207,7 @@ def test_scale_control_refuses_bad_values_and_scales(cluster):
 
 
 def test_rolling_update_shows_both_replicasets(cluster):
-    workloads.create(cluster, specs.deployment("web", replicas=3))
+    objects.create(cluster, specs.deployment("web", replicas=3))
     ru = RollingUpdate("web", cluster)
     try:
         assert wait_until(ru, lambda: [r["ready"] for r in ru.data()] == [3])
@@ -229,7 +229,7 @@ def test_rolling_update_shows_both_replicasets(cluster):
 def test_scale_and_rollout_survive_a_cluster_outage(cluster, make):
     """The cluster goes away mid-demonstration: the click says so in place (no traceback), and the
     same widget works again once the cluster is back."""
-    workloads.create(cluster, specs.deployment("web", replicas=1))
+    objects.create(cluster, specs.deployment("web", replicas=1))
     widget = ScaleControl("web", cluster) if make == "scale" else RollingUpdate("web", cluster)
     real = cluster.api.configuration.host
     try:

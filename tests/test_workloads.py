@@ -5,9 +5,9 @@ import threading
 import pytest
 from kubernetes import client, watch
 
-from whyk8s import specs, workloads
+from whyk8s.k8s import objects, specs
 from whyk8s.errors import explain
-from whyk8s.watching import PodWatcher
+from whyk8s.k8s.informer import PodWatcher
 
 
 def wait_for_pod(cluster, predicate, timeout=60):
@@ -32,7 +32,7 @@ def test_deploy_and_watch_to_running(cluster):
 
     watcher = PodWatcher(cluster, on_event=on_event).start()
     try:
-        workloads.create(cluster, specs.pod("hello", cpu="250m", memory="64Mi"))
+        objects.create(cluster, specs.pod("hello", cpu="250m", memory="64Mi"))
         assert running.wait(30), f"pod never reached Running; saw {seen}"
     finally:
         assert watcher.stop(5)
@@ -42,7 +42,7 @@ def test_deploy_and_watch_to_running(cluster):
 
 
 def test_gpu_pod_lands_on_gpu_node(cluster):
-    workloads.create(cluster, specs.pod("train", gpus=1))
+    objects.create(cluster, specs.pod("train", gpus=1))
     pod = wait_for_pod(cluster, lambda p: p.metadata.name == "train" and p.spec.node_name)
     node = cluster.core.read_node(pod.spec.node_name)
     assert node.metadata.labels["whyk8s.io/pool"] == "gpu"
@@ -50,7 +50,7 @@ def test_gpu_pod_lands_on_gpu_node(cluster):
 
 
 def test_too_many_gpus_stays_pending_with_scheduler_reason(cluster):
-    workloads.create(cluster, specs.pod("greedy", gpus=5))
+    objects.create(cluster, specs.pod("greedy", gpus=5))
 
     def unschedulable(p):
         return p.metadata.name == "greedy" and any(
@@ -64,7 +64,7 @@ def test_too_many_gpus_stays_pending_with_scheduler_reason(cluster):
 
 def test_pod_without_toleration_avoids_gpu_node(cluster):
     d = specs.deployment("web", replicas=6, cpu="100m")
-    workloads.create(cluster, d)
+    objects.create(cluster, d)
     w = watch.Watch()
     placed = {}
     for event in w.stream(cluster.core.list_namespaced_pod, cluster.namespace,
@@ -79,13 +79,13 @@ def test_pod_without_toleration_avoids_gpu_node(cluster):
 
 
 def test_replicaset_replaces_deleted_pod(cluster):
-    workloads.create(cluster, specs.deployment("svc", replicas=2))
+    objects.create(cluster, specs.deployment("svc", replicas=2))
     first = wait_for_pod(cluster, lambda p: p.metadata.labels.get("app") == "svc" and p.status.phase == "Running")
     owner = first.metadata.owner_references[0]
     assert owner.kind == "ReplicaSet"
     originals = {p.metadata.name for p in cluster.core.list_namespaced_pod(
         cluster.namespace, label_selector="app=svc").items}
-    workloads.delete_pod(cluster, first.metadata.name)
+    objects.delete_pod(cluster, first.metadata.name)
     replacement = wait_for_pod(cluster, lambda p: p.metadata.labels.get("app") == "svc"
                                and p.metadata.name not in originals)
     assert replacement is not None
@@ -93,26 +93,26 @@ def test_replicaset_replaces_deleted_pod(cluster):
 
 
 def test_scale_rejects_negative_and_scales(cluster):
-    workloads.create(cluster, specs.deployment("svc", replicas=1))
+    objects.create(cluster, specs.deployment("svc", replicas=1))
     with pytest.raises(ValueError, match="whole number"):
-        workloads.scale(cluster, "svc", -1)
-    workloads.scale(cluster, "svc", 3)
+        objects.scale(cluster, "svc", -1)
+    objects.scale(cluster, "svc", 3)
     assert cluster.apps.read_namespaced_deployment_scale("svc", cluster.namespace).spec.replicas == 3
 
 
 def test_cleanup_leaves_zero_labelled_objects(cluster):
-    workloads.create(cluster, specs.deployment("svc", replicas=2))
-    workloads.create(cluster, specs.job("train", gpus=1))
-    workloads.create(cluster, specs.pod("solo"))
+    objects.create(cluster, specs.deployment("svc", replicas=2))
+    objects.create(cluster, specs.job("train", gpus=1))
+    objects.create(cluster, specs.pod("solo"))
     cluster.ensure_namespace("team-a")
-    workloads.create(cluster, specs.pod("other"), namespace="team-a")
+    objects.create(cluster, specs.pod("other"), namespace="team-a")
     # something the course did not create stays untouched
     cluster.core.create_namespaced_config_map(
         cluster.namespace, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="not-ours"), data={"a": "b"}))
     try:
-        counts = workloads.cleanup(cluster)
+        counts = objects.cleanup(cluster)
         assert counts["Deployment"] == 1 and counts["Job"] == 1 and counts["Namespace"] == 1
-        assert workloads.course_objects(cluster, include_namespaces=True) == []
+        assert objects.course_objects(cluster, include_namespaces=True) == []
         assert cluster.core.read_namespaced_config_map("not-ours", cluster.namespace).data == {"a": "b"}
     finally:
         cluster.core.delete_namespaced_config_map("not-ours", cluster.namespace)

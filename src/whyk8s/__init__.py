@@ -2,7 +2,7 @@
 
 A thin, safe layer over the official ``kubernetes`` client: every object the course creates lives in
 the course namespace and carries the label ``app.kubernetes.io/part-of=whyk8s``, and nothing acts on a
-cluster unless its kubeconfig context is the course's own (see :mod:`whyk8s.guard`).
+cluster unless its kubeconfig context is the course's own (see :mod:`whyk8s.k8s.guard`).
 """
 
 __version__ = "0.1.0"

@@ -21,8 +21,8 @@ __all__ = ["main"]
 
 def _status() -> int:
     from whyk8s.errors import explain
-    from whyk8s.guard import connect
-    from whyk8s.nodes import node_table
+    from whyk8s.k8s.guard import connect
+    from whyk8s.k8s.nodes import node_table
     try:
         cluster = connect(create_namespace=False)
         print(f"context: {cluster.context}   API server: {cluster.api.configuration.host}")
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     from whyk8s.errors import explain
     try:
         if args.group == "controlplane":
-            from whyk8s import controlplane
+            from whyk8s.cluster import controlplane
             if args.action == "build":
                 controlplane.build()
             elif args.action == "path":
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
                 controlplane.pin_kubernetes()
             return 0
         if args.action == "up":
-            from whyk8s.providers import get_provider
+            from whyk8s.cluster.providers import get_provider
             provider = get_provider(args.provider)
             started = time.monotonic()
             provider.up()
@@ -78,31 +78,31 @@ def main(argv: list[str] | None = None) -> int:
                       "but no container runs.")
             return _status()
         if args.action == "stop":
-            from whyk8s.providers import get_provider
+            from whyk8s.cluster.providers import get_provider
             provider = get_provider(args.provider)
             provider.stop()
             print(f"The course cluster is stopped ({provider.name}); `whyk8s cluster up` starts it again.")
             return 0
         if args.action == "down":
-            from whyk8s.providers import get_provider
+            from whyk8s.cluster.providers import get_provider
             provider = get_provider(args.provider)
             provider.down()
             return 0
         if args.action == "status":
             return _status()
         if args.action == "doctor":
-            from whyk8s.doctor import format_checks, run_checks
+            from whyk8s.cluster.doctor import format_checks, run_checks
             checks = run_checks()
             print(format_checks(checks))
             return 0
         if args.action == "clean":
-            from whyk8s.guard import connect
-            from whyk8s.workloads import cleanup
+            from whyk8s.k8s.guard import connect
+            from whyk8s.k8s.objects import cleanup
             counts = cleanup(connect())
             print("Deleted: " + (", ".join(f"{n} {k}" for k, n in counts.items()) or "nothing"))
             return 0
         if args.action == "render-kind":
-            from whyk8s.layout import render_kind_config
+            from whyk8s.cluster.layout import render_kind_config
             sys.stdout.write(render_kind_config())
             return 0
     except Exception as exc:

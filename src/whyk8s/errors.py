@@ -79,7 +79,7 @@ _QUOTA = re.compile(r'^(\w+) "([^"]+)" is forbidden: exceeded quota: ([^,]+), re
 
 
 def _format_bytes(n: int) -> str:
-    from whyk8s.quantities import format_bytes
+    from whyk8s.k8s.quantities import format_bytes
     return format_bytes(n)
 
 

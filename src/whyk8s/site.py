@@ -28,7 +28,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from whyk8s.layout import repo_root
+from whyk8s.paths import repo_root
 
 __all__ = ["LINKS", "SOLUTIONS_PREFIX", "SOLUTION_TAG", "LITE_CONTENTS", "BuildResult", "LinkReport",
            "book_dir", "ensure_links", "toc_files", "build", "check_links", "external_links",
@@ -51,7 +51,7 @@ LITE_CONTENTS = ("notebooks/01-mlops-without-orchestration.ipynb",
 
 
 def book_dir() -> Path:
-    """``book/`` of the checkout (see :func:`whyk8s.layout.repo_root`)."""
+    """``book/`` of the checkout (see :func:`whyk8s.paths.repo_root`)."""
     return repo_root() / "book"
 
 

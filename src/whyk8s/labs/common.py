@@ -1,6 +1,6 @@
 """Shared helpers for the cluster labs (2 to 5): connecting, reading objects back, waiting, resetting.
 
-Every check and every reset goes through :func:`whyk8s.guard.connect`, so it acts only on the course
+Every check and every reset goes through :func:`whyk8s.k8s.guard.connect`, so it acts only on the course
 cluster. The learner's own cells use the official client (``kubernetes.config.load_kube_config``);
 :func:`start` gives them the guarded context name to load.
 
@@ -18,12 +18,12 @@ from kubernetes import client, watch
 from kubernetes.utils.quantity import parse_quantity
 
 from whyk8s import COURSE_SELECTOR, DEFAULT_NAMESPACE, PART_OF_LABEL
-from whyk8s.display import install_panel_handler, mark_offline
+from whyk8s.notebook.display import install_panel_handler, mark_offline
 from whyk8s.errors import ClusterUnreachableError, CourseError, NotCourseClusterError, explain
-from whyk8s.guard import COURSE_CONTEXTS, Cluster, check_context, connect, current_context
+from whyk8s.k8s.guard import COURSE_CONTEXTS, Cluster, check_context, connect, current_context
 from whyk8s.labs.feedback import CheckResult
-from whyk8s import specs
-from whyk8s.specs import DEFAULT_IMAGE
+from whyk8s.k8s import specs
+from whyk8s.k8s.specs import DEFAULT_IMAGE
 
 __all__ = ["NAMESPACE", "COURSE_LABEL", "start", "lab_cluster", "never_raise", "unanswered",
            "label_finding", "read", "find_elsewhere", "wait_for", "delete_quietly", "reset_lab",
@@ -35,7 +35,7 @@ NAMESPACE = DEFAULT_NAMESPACE
 #: The course label every lab object must carry: ``{"app.kubernetes.io/part-of": "whyk8s"}``.
 COURSE_LABEL = {PART_OF_LABEL[0]: PART_OF_LABEL[1]}
 #: Image and command the labs' Jobs use: they finish after 5 s on kind (where containers really run)
-#: and on kwok (which ignores both and marks the Pod Succeeded itself). Same as :mod:`whyk8s.specs`.
+#: and on kwok (which ignores both and marks the Pod Succeeded itself). Same as :mod:`whyk8s.k8s.specs`.
 JOB_IMAGE = specs.JOB_IMAGE
 JOB_COMMAND = list(specs.JOB_COMMAND)
 NOT_ANSWERED = "not answered yet: replace the ... with your answer and run the cell again"
@@ -233,10 +233,10 @@ def delete_quietly(fn, *args, **kwargs) -> bool:
 def reset_lab(title: str, names: dict, timeout: float = 90) -> CheckResult:
     """Delete a lab's objects by their known names (``names`` maps a kind to ``[(namespace, name)]``;
     ``namespace`` None for cluster-scoped kinds) whatever their labels, then every object carrying
-    the course label (:func:`whyk8s.workloads.cleanup`), and wait until they are gone.
+    the course label (:func:`whyk8s.k8s.objects.cleanup`), and wait until they are gone.
 
     Returns a CheckResult listing what was removed; an unreachable cluster is one finding."""
-    from whyk8s.workloads import cleanup, wait_for_cleanup
+    from whyk8s.k8s.objects import cleanup, wait_for_cleanup
 
     result = CheckResult(title)
     cluster = lab_cluster(result)

@@ -21,7 +21,7 @@ import json
 import shutil
 from pathlib import Path
 
-from whyk8s import oci
+from whyk8s.lessons import oci
 from whyk8s.labs.feedback import CheckResult
 from whyk8s.labs.common import never_raise
 

@@ -7,7 +7,7 @@ a placeholder ``...`` or ``None`` is "not answered yet", text or a table instead
 said so, and the usual slips (wrong denominator, fraction instead of percent, the two header rows
 counted as respondents, swapped counts) are named with what was expected.
 
-Expected values are recomputed from the data (:func:`whyk8s.survey.recompute_kubernetes_in_production`);
+Expected values are recomputed from the data (:func:`whyk8s.lessons.survey.recompute_kubernetes_in_production`);
 for 2019 they are 1,019 in production, 280 evaluating, 1,337 respondents, 78.4% and 76.2%.
 """
 
@@ -58,7 +58,7 @@ _WHY_WRONG: dict[str, str] = {
 @lru_cache(maxsize=1)
 def expected() -> dict:
     """The right answers for :data:`YEAR`, recomputed from the raw responses (a dict, shares in percent)."""
-    from whyk8s.survey import recompute_kubernetes_in_production
+    from whyk8s.lessons.survey import recompute_kubernetes_in_production
 
     r = dict(recompute_kubernetes_in_production(YEAR))
     r["evaluating_share"] = 100 * r["evaluating"] / r["answered"]

@@ -27,10 +27,11 @@ import time
 import pandas as pd
 from kubernetes import client, watch
 
-from whyk8s import GPU_RESOURCE, POOL_LABEL, specs
+from whyk8s import GPU_RESOURCE, POOL_LABEL
+from whyk8s.k8s import specs
 from whyk8s.errors import CourseError, WaitTimeoutError
-from whyk8s.guard import Cluster
-from whyk8s.quantities import parse_gpus
+from whyk8s.k8s.guard import Cluster
+from whyk8s.k8s.quantities import parse_gpus
 
 __all__ = ["training_job", "training_pod", "preprocessing_pod", "where", "why_pending", "explain_reasons",
            "reasons_table", "pods_of", "count_by_node", "gpu_capacity", "wait_placed"]
@@ -38,13 +39,13 @@ __all__ = ["training_job", "training_pod", "preprocessing_pod", "where", "why_pe
 
 def training_job(name: str, gpus=1, cpu="2", memory="8Gi", *, priority_class: str | None = None,
                  labels: dict | None = None) -> client.V1Job:
-    """A course-labelled training Job on the GPU pool (built with :func:`whyk8s.specs.job`).
+    """A course-labelled training Job on the GPU pool (built with :func:`whyk8s.k8s.specs.job`).
 
     ``gpus``: whole ``nvidia.com/gpu`` (≥ 1; request = limit, as for every extended resource);
     ``cpu``: CPU quantity (cores or millicores, e.g. ``"2"`` = 2000m); ``memory``: memory quantity
     (bytes, e.g. ``"8Gi"``). The pod template tolerates ``nvidia.com/gpu=present:NoSchedule`` and
     selects ``whyk8s.io/pool=gpu``. ``priority_class`` names a PriorityClass (see
-    :func:`whyk8s.tenancy.priority_classes`). Raises ValueError for a bad name or quantity, or
+    :func:`whyk8s.lessons.tenancy.priority_classes`). Raises ValueError for a bad name or quantity, or
     ``gpus`` < 1 (a training Job on the GPU pool without a GPU would only waste the node).
     """
     n = parse_gpus(gpus)

@@ -115,7 +115,7 @@ class Cluster:
 
         Returns the name. Raises :class:`kubernetes.client.ApiException` (e.g. 403) on refusal.
         """
-        from whyk8s.specs import validate_name  # local import: specs imports nothing from here
+        from whyk8s.k8s.specs import validate_name  # local import: specs imports nothing from here
 
         name = validate_name(name or self.namespace, kind="namespace")
         try:

@@ -15,22 +15,12 @@ from pathlib import Path
 import yaml
 
 from whyk8s import POOL_LABEL
+from whyk8s.paths import repo_root
 
-__all__ = ["repo_root", "Worker", "Layout", "load_layout", "kind_config", "render_kind_config",
+__all__ = ["Worker", "Layout", "load_layout", "kind_config", "render_kind_config",
            "kwok_node_manifest"]
 
 
-def repo_root() -> Path:
-    """The course checkout: ``$WHYK8S_HOME``, else the nearest folder above this package holding
-    ``clusters/layout.yaml``. Raises FileNotFoundError if neither exists."""
-    env = os.environ.get("WHYK8S_HOME")
-    if env:
-        return Path(env).resolve()
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        if (parent / "clusters" / "layout.yaml").is_file():
-            return parent
-    raise FileNotFoundError("Cannot find the course checkout (clusters/layout.yaml); set WHYK8S_HOME.")
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,11 @@
   about 60 s: quarantine plus one 20 s period).
   Job pods lost this way count as failed for their Job (not re-created when ``backoffLimit`` is 0).
 - :func:`restore` re-creates missing workers, uncordons the rest and re-advertises the GPUs
-  (:func:`whyk8s.providers.restore_nodes`), then waits until all four workers are Ready.
+  (:func:`whyk8s.cluster.providers.restore_nodes`), then waits until all four workers are Ready.
 
 Only layout workers (``clusters/layout.yaml``) may be cordoned, drained or failed: the control plane
 and unknown nodes are refused with one sentence. Every function takes a guarded
-:class:`~whyk8s.guard.Cluster` (or None: connect to the course cluster), so it acts only on a course
+:class:`~whyk8s.k8s.guard.Cluster` (or None: connect to the course cluster), so it acts only on a course
 cluster. On **kind**, deleting a Node object does not stop its kubelet, which registers the node
 again within seconds: the pods usually survive. The demonstration is made for kwok, where the Node
 object *is* the machine. Sources: kubernetes.io "Safely Drain a Node", "API-initiated Eviction",
@@ -31,9 +31,9 @@ import pandas as pd
 from kubernetes import client, watch
 
 from whyk8s.errors import CourseError, WaitTimeoutError
-from whyk8s.guard import Cluster, connect
-from whyk8s.layout import load_layout
-from whyk8s.providers import restore_nodes, wait_for_nodes
+from whyk8s.k8s.guard import Cluster, connect
+from whyk8s.cluster.layout import load_layout
+from whyk8s.cluster.providers import restore_nodes, wait_for_nodes
 
 __all__ = ["NodeRefused", "check_worker", "cordon", "uncordon", "drain", "fail_node", "restore",
            "NodeFailure", "DrainResult"]
@@ -188,7 +188,7 @@ class NodeFailure:
     pod name → node for pods their ReplicaSets created instead; ``gone_after`` / ``replaced_after``:
     seconds from the Node's deletion until the last lost pod was deleted / the last replacement was
     scheduled (None if not seen within the time limit); ``complete``: everything expected happened;
-    ``timeline``: ``[{"t", "object", "what", "detail"}]`` for :mod:`whyk8s.recordings`.
+    ``timeline``: ``[{"t", "object", "what", "detail"}]`` for :mod:`whyk8s.notebook.recordings`.
     """
 
     node: str

@@ -7,11 +7,11 @@
 - :class:`ScaleControl`: replicas slider + Apply for a Deployment; desired vs actual pods, live.
 - :class:`RollingUpdate`: change a Deployment's image and watch its two ReplicaSets trade replicas.
 
-Live views are fed by watches (:class:`whyk8s.watching.PodWatcher`, :class:`whyk8s.watching.WatchLoop`),
+Live views are fed by watches (:class:`whyk8s.k8s.informer.PodWatcher`, :class:`whyk8s.k8s.informer.WatchLoop`),
 never by polling. Watch threads only set widget ``.value``s (shared/cases *thread-output*). Every
 problem is shown in place as one sentence (:func:`whyk8s.errors.explain`); without a reachable
 course cluster (or with a foreign kubeconfig context) a widget shows one short panel
-(:func:`whyk8s.display.cluster_panel_html`) with a Retry button instead of raising. Each part carries
+(:func:`whyk8s.notebook.display.cluster_panel_html`) with a Retry button instead of raising. Each part carries
 a CSS class ``whyk8s-...`` so browser tests can find it. Units: CPU in millicores, memory in bytes
 (shown in MiB/GiB), GPUs as whole ``nvidia.com/gpu``.
 """
@@ -30,13 +30,14 @@ import pandas as pd
 from kubernetes import client
 from kubernetes.utils.quantity import parse_quantity
 
-from whyk8s import COURSE_SELECTOR, GPU_RESOURCE, POOL_LABEL, specs, workloads
-from whyk8s.charts import PALETTE
-from whyk8s.display import cluster_panel_html
+from whyk8s import COURSE_SELECTOR, GPU_RESOURCE, POOL_LABEL
+from whyk8s.k8s import objects, specs
+from whyk8s.notebook.charts import PALETTE
+from whyk8s.notebook.display import cluster_panel_html
 from whyk8s.errors import WaitTimeoutError, explain
-from whyk8s.events import pod_pending_reason
-from whyk8s.guard import Cluster, connect
-from whyk8s.watching import PodWatcher, WatchLoop
+from whyk8s.lessons.events import pod_pending_reason
+from whyk8s.k8s.guard import Cluster, connect
+from whyk8s.k8s.informer import PodWatcher, WatchLoop
 
 __all__ = ["PodLauncher", "PodBoard", "PlacementBoard", "ScaleControl", "RollingUpdate",
            "set_image", "rollout", "pod_rows", "MAX_REPLICAS"]
@@ -143,7 +144,7 @@ class PodLauncher(_ClusterWidget):
     sentence. CPU is a quantity such as ``250m`` or ``0.5`` (millicores/cores), memory ``512Mi`` or
     ``1Gi`` (bytes with a unit), GPUs a whole number of ``nvidia.com/gpu``.
 
-    Input is checked with :mod:`whyk8s.specs` before anything is sent; API refusals (an existing
+    Input is checked with :mod:`whyk8s.k8s.specs` before anything is sent; API refusals (an existing
     name, a missing or terminating namespace) are shown with :func:`whyk8s.errors.explain`. The
     namespace must be the course namespace or one the course created (labelled
     ``app.kubernetes.io/part-of=whyk8s``). ``created`` lists ``(namespace, name)`` of created pods.
@@ -225,7 +226,7 @@ class PodLauncher(_ClusterWidget):
             if problem:
                 return self._say(problem)
             target = dataclasses.replace(self.cluster, namespace=ns)
-            workloads.create(target, pod)
+            objects.create(target, pod)
         except client.ApiException as exc:
             if exc.status == 409:
                 return self._say(f"A Pod named {name!r} already exists in namespace {ns!r}: "
@@ -373,7 +374,7 @@ class PodBoard(_WatchedPods):
     a per-node view (node → its pods, with the node's pool), fed by :class:`PodWatcher` callbacks.
 
     ``table`` and ``by_node`` are HTML widgets, ``cleanup_button`` deletes every course object
-    (:func:`whyk8s.workloads.cleanup`), ``status`` reports connection trouble and recovery in one
+    (:func:`whyk8s.k8s.objects.cleanup`), ``status`` reports connection trouble and recovery in one
     sentence. :meth:`data` gives the table as a DataFrame. Call :meth:`stop` (or ``close()``) when done.
     """
 
@@ -426,7 +427,7 @@ class PodBoard(_WatchedPods):
             return "Not connected to the course cluster: press Retry."
         self.status.value = _info("Cleaning up ...")
         try:
-            counts = workloads.cleanup(self.cluster)
+            counts = objects.cleanup(self.cluster)
         except Exception as exc:
             text = explain(exc)
             self.status.value = _message(text)
@@ -566,7 +567,7 @@ class ScaleControl(_WatchedPods):
             return "Not connected to the course cluster: press Retry."
         try:
             n = parse_replicas(self.replicas.value if value is None else value, self.max_replicas)
-            workloads.scale(self.cluster, self.deployment, n)
+            objects.scale(self.cluster, self.deployment, n)
         except Exception as exc:
             text = explain(exc)
             self.status.value = _message(text)
@@ -648,7 +649,7 @@ def rollout(cluster: Cluster, deployment: str, image: str, timeout: float = 60) 
 
 class RollingUpdate(_ClusterWidget):
     """Change Deployment ``deployment``'s image (``image`` Text, ``update_button``) and watch its
-    ReplicaSets (a :class:`whyk8s.watching.WatchLoop` on ReplicaSets with label ``app=<deployment>``):
+    ReplicaSets (a :class:`whyk8s.k8s.informer.WatchLoop` on ReplicaSets with label ``app=<deployment>``):
     ``view`` (HTML) shows each ReplicaSet's image, desired and ready replicas, old above new, live.
     Problems go to ``status`` in one sentence."""
 

@@ -6,10 +6,9 @@ import pandas as pd
 from kubernetes.utils.quantity import parse_quantity
 
 from whyk8s import GPU_RESOURCE, POOL_LABEL
-from whyk8s.display import live
-from whyk8s.guard import Cluster, connect
+from whyk8s.k8s.guard import Cluster, connect
 
-__all__ = ["node_table", "runtime_table", "pods_by_node", "show_nodes", "show_runtimes"]
+__all__ = ["node_table", "runtime_table", "pods_by_node"]
 
 
 def _ready(node) -> bool:
@@ -19,7 +18,7 @@ def _ready(node) -> bool:
 def node_table(cluster: Cluster | None = None) -> pd.DataFrame:
     """One row per node: ``node``, ``pool``, ``taints``, ``cpu`` (cores), ``memory_gib`` (GiB),
     ``gpus`` (``nvidia.com/gpu`` allocatable), ``ready``, ``schedulable``. Sorted by node name.
-    Raises ClusterUnreachableError / NotCourseClusterError from :func:`whyk8s.guard.connect`."""
+    Raises ClusterUnreachableError / NotCourseClusterError from :func:`whyk8s.k8s.guard.connect`."""
     cluster = cluster or connect(create_namespace=False)
     rows = []
     for n in cluster.core.list_node().items:
@@ -61,15 +60,3 @@ def pods_by_node(cluster: Cluster | None = None, namespace: str | None = None) -
                                               label_selector=cluster.selector).items:
         out.setdefault(p.spec.node_name or "(pending)", []).append(p.metadata.name)
     return {k: sorted(v) for k, v in sorted(out.items())}
-
-
-@live
-def show_nodes():
-    """Notebook: display :func:`node_table` (or the start-the-cluster panel)."""
-    return node_table()
-
-
-@live
-def show_runtimes():
-    """Notebook: display :func:`runtime_table` (or the start-the-cluster panel)."""
-    return runtime_table()

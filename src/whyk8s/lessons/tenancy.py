@@ -10,7 +10,7 @@
 - :func:`who_killed` finds the scheduler's ``Preempted`` event for a pod ("Preempted by pod <uid> on
   node <node>") and says which pod took its place: the answer to "who killed my process?".
 
-All objects carry ``app.kubernetes.io/part-of=whyk8s``, so :func:`whyk8s.workloads.cleanup` removes
+All objects carry ``app.kubernetes.io/part-of=whyk8s``, so :func:`whyk8s.k8s.objects.cleanup` removes
 the team namespaces (with everything in them) and the PriorityClasses. Sources: kubernetes.io
 "Resource Quotas", "Pod Priority and Preemption", "Namespaces".
 """
@@ -25,9 +25,9 @@ from kubernetes.utils.quantity import parse_quantity
 
 from whyk8s import GPU_RESOURCE
 from whyk8s.errors import CourseError, WaitTimeoutError
-from whyk8s.guard import Cluster, connect
-from whyk8s.quantities import parse_cpu, parse_gpus, parse_memory
-from whyk8s.specs import validate_name
+from whyk8s.k8s.guard import Cluster, connect
+from whyk8s.k8s.quantities import parse_cpu, parse_gpus, parse_memory
+from whyk8s.k8s.specs import validate_name
 
 __all__ = ["QUOTA_NAME", "PRIORITY_CLASSES", "team_namespace", "priority_classes", "quota_usage",
            "who_killed", "preemptions"]

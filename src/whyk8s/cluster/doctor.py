@@ -49,7 +49,7 @@ def _sysctl(name: str) -> int | None:
 
 
 def check_docker() -> Check:
-    from whyk8s.providers import docker_available
+    from whyk8s.cluster.providers import docker_available
     if not shutil.which("docker"):
         return Check("Docker", "warn", "not installed",
                      "Install Docker for the kind provider, or use the kwok provider (no Docker needed).")
@@ -69,7 +69,7 @@ def check_kind() -> Check:
 
 
 def check_kubectl() -> Check:
-    from whyk8s import controlplane
+    from whyk8s.cluster import controlplane
     built = controlplane.binary_paths()["kubectl"]
     if built.exists():
         return Check("kubectl", "ok", "built with the control plane (course cache)")
@@ -102,7 +102,7 @@ def check_inotify() -> Check:
         return Check("inotify limits", "warn", "unknown (not Linux?)", "")
     found = f"max_user_watches={watches}, max_user_instances={instances}"
     if watches < 524288 or instances < 512:
-        from whyk8s.providers import docker_available
+        from whyk8s.cluster.providers import docker_available
         if not docker_available():
             return Check("inotify limits", "ok", found + " (low, but only kind needs more)")
         return Check("inotify limits", "warn", found,
@@ -124,7 +124,7 @@ def check_go() -> Check:
 
 
 def check_context() -> Check:
-    from whyk8s.guard import allowed_contexts, current_context
+    from whyk8s.k8s.guard import allowed_contexts, current_context
     ctx = current_context()
     if ctx is None:
         return Check("kubeconfig context", "warn", "none", "Run `whyk8s cluster up`.")
@@ -136,7 +136,7 @@ def check_context() -> Check:
 
 def check_cluster() -> Check:
     from whyk8s.errors import explain
-    from whyk8s.guard import connect
+    from whyk8s.k8s.guard import connect
     try:
         cluster = connect(create_namespace=False)
         nodes = cluster.core.list_node(_request_timeout=5).items

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from whyk8s.charts import HATCHES, LINESTYLES, PALETTE, SERIES_COLOURS, new_figure
+from whyk8s.paths import data_dir
+from whyk8s.notebook.charts import HATCHES, LINESTYLES, PALETTE, SERIES_COLOURS, new_figure
 
 __all__ = [
     "FOOTNOTES",
@@ -136,10 +137,6 @@ _URL = re.compile(r"https?://[^\s)]+")
 
 
 # --------------------------------------------------------------------------------------------- data
-def data_dir() -> Path:
-    """The course's ``data/`` folder: ``$WHYK8S_DATA_DIR`` if set, else ``data/`` at the repository root."""
-    env = os.environ.get("WHYK8S_DATA_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "data"
 
 
 def _parse_percent(text) -> tuple[float, bool]:
@@ -325,7 +322,7 @@ def plot_headlines(
 ):
     """Draw the chosen metrics by survey year and return the matplotlib ``Axes``.
 
-    Each metric is one colour and line style (from :data:`whyk8s.charts.SERIES_COLOURS` and
+    Each metric is one colour and line style (from :data:`whyk8s.notebook.charts.SERIES_COLOURS` and
     ``LINESTYLES``). CNCF's own figures are filled markers joined by a thin line (artist ``gid``
     ``"primary:<metric>"``); figures from press or blog coverage are **hollow** markers with a
     "sec." label and are not joined (``gid`` ``"secondary:<metric>"``). A year without any figure
@@ -432,7 +429,7 @@ def figure_explorer(metrics: Iterable[str] | None = None, years: tuple[int, int]
     """
     import ipywidgets as widgets
 
-    from whyk8s.charts import show_in_output
+    from whyk8s.notebook.charts import show_in_output
 
     chosen, _ = _validate(metrics, None)
     first, last = years if years is not None else (SURVEY_YEARS[0], SURVEY_YEARS[-1])

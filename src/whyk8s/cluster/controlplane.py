@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from whyk8s.layout import repo_root
+from whyk8s.paths import repo_root
 
 __all__ = ["BINARIES", "versions", "cache_dir", "binary_paths", "missing", "build",
            "staging_replacements", "pin_kubernetes", "version_ldflags"]

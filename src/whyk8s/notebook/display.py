@@ -13,7 +13,7 @@ import html
 from whyk8s.errors import ClusterUnreachableError, CourseError, NotCourseClusterError, explain
 
 __all__ = ["cluster_panel_html", "show_cluster_panel", "live", "CLUSTER_PANEL_TITLE", "OfflineCluster",
-           "install_panel_handler", "notebook_cluster", "mark_offline"]
+           "install_panel_handler", "notebook_cluster", "mark_offline", "show_nodes", "show_runtimes"]
 
 CLUSTER_PANEL_TITLE = "This cell needs the course cluster"
 
@@ -172,12 +172,12 @@ def mark_offline(reason: str) -> None:
 def notebook_cluster(namespace: str | None = None):
     """Connect a chapter or lab to the course cluster: the first live cell of a notebook.
 
-    Installs :func:`install_panel_handler`, then returns a :class:`whyk8s.guard.Cluster` for the
+    Installs :func:`install_panel_handler`, then returns a :class:`whyk8s.k8s.guard.Cluster` for the
     course namespace (default ``whyk8s``), or, when no course cluster answers or the context is
     foreign, shows the panel once and returns an :class:`OfflineCluster`.
     """
     from whyk8s import DEFAULT_NAMESPACE
-    from whyk8s.guard import connect
+    from whyk8s.k8s.guard import connect
     install_panel_handler()
     try:
         cluster = connect(namespace or DEFAULT_NAMESPACE)
@@ -187,3 +187,17 @@ def notebook_cluster(namespace: str | None = None):
         return OfflineCluster(explain(exc))
     _offline.clear()
     return cluster
+
+
+@live
+def show_nodes():
+    """Notebook: display :func:`whyk8s.k8s.nodes.node_table` (or the start-the-cluster panel)."""
+    from whyk8s.k8s.nodes import node_table
+    return node_table()
+
+
+@live
+def show_runtimes():
+    """Notebook: display :func:`whyk8s.k8s.nodes.runtime_table` (or the start-the-cluster panel)."""
+    from whyk8s.k8s.nodes import runtime_table
+    return runtime_table()

@@ -21,7 +21,7 @@ from typing import Callable
 from kubernetes import client, watch
 
 from whyk8s.errors import explain
-from whyk8s.guard import Cluster
+from whyk8s.k8s.guard import Cluster
 
 __all__ = ["WatchLoop", "PodWatcher", "PodEvent", "watch_until", "wait_until_gone"]
 

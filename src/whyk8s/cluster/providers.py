@@ -1,6 +1,6 @@
 """Bring the course cluster up and down: kind (a learner with Docker) or kwok (no Docker).
 
-Both providers build the same layout (:mod:`whyk8s.layout`): a control plane and four workers, two
+Both providers build the same layout (:mod:`whyk8s.cluster.layout`): a control plane and four workers, two
 CPU workers, a tainted GPU worker advertising ``nvidia.com/gpu: 4`` and a high-memory worker.
 
 - **kind** runs real nodes as Docker containers: ``kind create cluster --name whyk8s --config
@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from kubernetes import client
 
 from whyk8s.errors import ClusterUnreachableError, WaitTimeoutError
-from whyk8s.guard import Cluster, connect
-from whyk8s.layout import kwok_node_manifest, load_layout, repo_root
-from whyk8s.watching import watch_until
+from whyk8s.k8s.guard import Cluster, connect
+from whyk8s.cluster.layout import kwok_node_manifest, load_layout
+from whyk8s.paths import repo_root
+from whyk8s.k8s.informer import watch_until
 
 __all__ = ["KindProvider", "KwokProvider", "get_provider", "advertise_extended_resources",
            "wait_for_nodes", "restore_nodes", "hand_over_node_leases", "wait_for_leases", "kwok_controller_pid",
@@ -340,7 +341,7 @@ class KwokProvider:
     """A real control plane as local processes, nodes simulated by kwok, through ``kwokctl``.
 
     ``binaries``: ``"build"`` (default where kwokctl is not on PATH) builds every binary from the Go
-    module proxy into the cache (:mod:`whyk8s.controlplane`); ``"download"`` lets a kwokctl on PATH
+    module proxy into the cache (:mod:`whyk8s.cluster.controlplane`); ``"download"`` lets a kwokctl on PATH
     download release binaries itself (a learner's laptop with internet).
     """
 
@@ -357,13 +358,13 @@ class KwokProvider:
             if mode not in ("build", "download"):
                 raise ValueError(f"WHYK8S_KWOK_BINARIES={mode!r}: use 'build' or 'download'.")
             return mode
-        from whyk8s import controlplane
+        from whyk8s.cluster import controlplane
         if not controlplane.missing():
             return "build"  # already built: use the cache
         return "download" if shutil.which("kwokctl") else "build"
 
     def _kwokctl(self) -> tuple[str, dict, list[str]]:
-        from whyk8s import controlplane
+        from whyk8s.cluster import controlplane
         if self._mode() == "download":
             return "kwokctl", {}, []
         paths = controlplane.build()

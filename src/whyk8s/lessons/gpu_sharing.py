@@ -433,7 +433,7 @@ def plot_timeline(result_a: SimulationResult, result_b: SimulationResult, fig=No
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
 
-    from whyk8s.charts import HATCHES, PALETTE, SERIES_COLOURS
+    from whyk8s.notebook.charts import HATCHES, PALETTE, SERIES_COLOURS
 
     for r in (result_a, result_b):
         if not isinstance(r, SimulationResult):
@@ -490,7 +490,7 @@ def comparison_widget(people: int = 6, gpus: int = 3, job_hours: float = 3.0, se
 
     import ipywidgets as w
 
-    from whyk8s.charts import show_in_output
+    from whyk8s.notebook.charts import show_in_output
 
     def clamp(value, low, high):
         try:

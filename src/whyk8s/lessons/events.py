@@ -13,7 +13,7 @@ Each thing it sees becomes one dict::
      "detail": "Successfully assigned whyk8s/web-7c9d-x2b4q to whyk8s-worker2"}
 
 :func:`pending_reason` gives the scheduler's reason for a Pending pod. Both watches are
-:class:`whyk8s.watching.WatchLoop` threads.
+:class:`whyk8s.k8s.informer.WatchLoop` threads.
 
 Sources: kubernetes.io, "Efficient detection of changes" (API concepts: watch, resourceVersion, 410
 Gone) and the ``Event`` (core/v1) API reference.
@@ -29,8 +29,8 @@ from typing import Callable
 from kubernetes import client
 
 from whyk8s.errors import WaitTimeoutError
-from whyk8s.guard import Cluster
-from whyk8s.watching import WatchLoop
+from whyk8s.k8s.guard import Cluster
+from whyk8s.k8s.informer import WatchLoop
 
 __all__ = ["EventRecorder", "WatchLoop", "pending_reason", "pod_pending_reason", "normalise_names",
            "wait_for_pods"]
@@ -76,9 +76,9 @@ def wait_for_pods(cluster: Cluster, predicate: Callable[[dict], bool], label_sel
                   timeout: float = 60, namespace: str | None = None) -> dict:
     """Watch the course pods (or those matching ``label_selector``) until ``predicate(pods)`` holds,
     where ``pods`` maps name → V1Pod of the pods that exist and are not being deleted. Returns that
-    dict. Watches with :func:`whyk8s.watching.watch_until` (2 s windows), never polls. Raises
+    dict. Watches with :func:`whyk8s.k8s.informer.watch_until` (2 s windows), never polls. Raises
     :class:`~whyk8s.errors.WaitTimeoutError` after ``timeout`` seconds, naming each pod's state."""
-    from whyk8s.watching import watch_until
+    from whyk8s.k8s.informer import watch_until
 
     def live(pods: dict) -> dict:
         return {n: p for n, p in pods.items() if p.metadata.deletion_timestamp is None}
@@ -293,9 +293,9 @@ class EventRecorder:
         return pd.DataFrame(self.timeline_records(), columns=["t", "object", "what", "detail"])
 
     def plot(self, title: str = "", ax=None):
-        """Draw :meth:`timeline_records` with :func:`whyk8s.recordings.plot_events`; returns the Axes.
+        """Draw :meth:`timeline_records` with :func:`whyk8s.notebook.recordings.plot_events`; returns the Axes.
         Raises ValueError if nothing was recorded."""
-        from whyk8s.recordings import plot_events
+        from whyk8s.notebook.recordings import plot_events
         recs = self.timeline_records()
         if not recs:
             raise ValueError("Nothing was recorded yet: start the recorder before acting on the cluster.")

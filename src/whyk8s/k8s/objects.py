@@ -1,6 +1,6 @@
 """Create, list and clean up the course's objects, always labelled and in the course namespace.
 
-All functions take a :class:`whyk8s.guard.Cluster` (from :func:`whyk8s.guard.connect`), so they can
+All functions take a :class:`whyk8s.k8s.guard.Cluster` (from :func:`whyk8s.k8s.guard.connect`), so they can
 only act on a course cluster. Errors from the API server propagate as
 :class:`kubernetes.client.ApiException`; use :func:`whyk8s.errors.explain` to show them.
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from kubernetes import client
 
 from whyk8s.errors import WaitTimeoutError
-from whyk8s.guard import Cluster
+from whyk8s.k8s.guard import Cluster
 
 __all__ = ["create", "course_objects", "cleanup", "wait_for_cleanup", "delete_pod", "scale",
            "NAMESPACED_KINDS", "CLUSTER_KINDS"]
@@ -151,10 +151,10 @@ def wait_for_cleanup(cluster: Cluster, timeout: float = 60, include_namespaces: 
 
     Watches each kind in each course namespace in turn (Deployments, ReplicaSets, Jobs, Pods, quotas,
     then PriorityClasses and namespaces) until its labelled objects are gone, with
-    :func:`whyk8s.watching.wait_until_gone`. Pods still there are deleted at once (grace period 0),
+    :func:`whyk8s.k8s.informer.wait_until_gone`. Pods still there are deleted at once (grace period 0),
     including one that a ReplicaSet re-creates meanwhile (racing its Deployment's deletion).
     """
-    from whyk8s.watching import wait_until_gone
+    from whyk8s.k8s.informer import wait_until_gone
 
     def delete_pod(pod) -> None:
         if pod.metadata.deletion_timestamp is not None and pod.metadata.deletion_grace_period_seconds == 0:

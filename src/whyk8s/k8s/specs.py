@@ -12,7 +12,7 @@ import re
 from kubernetes import client
 
 from whyk8s import GPU_RESOURCE, PART_OF_LABEL, POOL_LABEL
-from whyk8s.quantities import parse_cpu, parse_gpus, parse_memory
+from whyk8s.k8s.quantities import parse_cpu, parse_gpus, parse_memory
 
 __all__ = ["validate_name", "resources", "pod", "deployment", "job", "gpu_toleration", "DEFAULT_IMAGE",
            "JOB_IMAGE", "JOB_COMMAND"]

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from whyk8s.charts import PALETTE, SERIES_COLOURS, new_figure
-from whyk8s.layout import repo_root
+from whyk8s.notebook.charts import PALETTE, SERIES_COLOURS, new_figure
+from whyk8s.paths import repo_root
 
 __all__ = ["recordings_dir", "save", "load", "show", "table_html", "plot_events"]
 
