@@ -37,7 +37,7 @@ def course_cluster():
 
 @pytest.fixture
 def cluster(course_cluster):
-    from whyk8s.cluster.providers import restore_nodes
+    from whyk8s.cluster.workers import restore_nodes
     c = connect(context=course_cluster.context)
     cleanup(c)
     restore_nodes(c, log=lambda *_: None)

@@ -1,14 +1,32 @@
-"""Turn any error the Kubernetes client raises into one sentence a learner can act on."""
+"""The course's errors, the one classifier of what went wrong, and one sentence a learner can act on.
+
+:func:`classify` is the only place that decides what kind of failure an exception is. Everything
+that shows an error (the notebook panel, the widgets' status lines, the labs' checks, the CLI, the
+watches' retry logic) asks it, so a missing file is never reported as "start the cluster" and a
+read timeout on an idle watch is never reported at all.
+
+:func:`explain` turns any exception into one sentence: for a refusal of the API server it is built
+from the ``Status`` object's ``message`` and ``causes`` (kubernetes.io, "API Concepts": responses
+carry a Status), with the real cause named for the refusals learners meet most often (a quota, a
+namespace being deleted, a missing PriorityClass, RBAC).
+"""
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
+import socket
+import ssl
 
+import urllib3.exceptions as u3
 from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
 from kubernetes.utils.quantity import parse_quantity
 
-__all__ = ["CourseError", "ClusterUnreachableError", "NotCourseClusterError", "explain"]
+__all__ = ["CourseError", "ClusterUnreachableError", "NotCourseClusterError", "WaitTimeoutError",
+           "NamespaceRefused", "classify", "is_connection_error", "is_read_timeout", "explain",
+           "UNREACHABLE", "FOREIGN", "KUBECONFIG", "API", "COURSE", "INPUT", "FILE", "OTHER"]
 
 
 class CourseError(Exception):
@@ -21,20 +39,94 @@ class WaitTimeoutError(CourseError, TimeoutError):
 
 
 class NotCourseClusterError(CourseError):
-    """The kubeconfig context is not a course cluster and was not opted in."""
+    """The kubeconfig context is not a course cluster (or its server is not on this machine) and was
+    not opted in with ``WHYK8S_ALLOW_CONTEXT``."""
 
 
 class ClusterUnreachableError(CourseError):
-    """No API server answered (no kubeconfig, cluster stopped, wrong address)."""
+    """No API server answered (no kubeconfig, no current context, cluster stopped, wrong address)."""
+
+
+class NamespaceRefused(CourseError):
+    """A course function was asked to create or delete in a namespace the course did not create."""
+
+
+# -- the classifier ------------------------------------------------------------------------------
+#: No API server answered (connection refused or reset, DNS, TLS handshake, no kubeconfig context).
+UNREACHABLE = "unreachable"
+#: The context is not the course's: the guard refused before any request.
+FOREIGN = "foreign"
+#: The kubeconfig exists but cannot be used (malformed, unknown context, missing certificate file).
+KUBECONFIG = "kubeconfig"
+#: The API server answered and refused (:class:`ApiException`).
+API = "api"
+#: Another course error (a wait that ran out of time, a refused node, ...): its message is the sentence.
+COURSE = "course"
+#: Bad input (``ValueError``): its message is the sentence.
+INPUT = "input"
+#: A local file could not be read or written (missing, no permission): not a cluster problem.
+FILE = "file"
+#: Anything else: a bug, shown as its type and message.
+OTHER = "other"
+
+_READ_TIMEOUTS = (u3.ReadTimeoutError, socket.timeout)
+_CONNECTION_ERRORS = (ConnectionError, u3.MaxRetryError, u3.NewConnectionError, u3.ConnectTimeoutError,
+                      u3.ProtocolError, u3.SSLError, ssl.SSLError, socket.gaierror, http.client.HTTPException)
+
+
+def is_read_timeout(exc: BaseException) -> bool:
+    """True when a read from the API server timed out: on a watch this is an idle or dead connection,
+    which the watch reopens from its last resourceVersion (shared/cases *watch-idle*)."""
+    if isinstance(exc, u3.MaxRetryError):
+        return isinstance(exc.reason, _READ_TIMEOUTS)
+    return isinstance(exc, _READ_TIMEOUTS) and not isinstance(exc, CourseError)
+
+
+def classify(exc: BaseException) -> str:
+    """What kind of failure ``exc`` is: one of :data:`UNREACHABLE`, :data:`FOREIGN`,
+    :data:`KUBECONFIG`, :data:`API`, :data:`COURSE`, :data:`INPUT`, :data:`FILE`, :data:`OTHER`.
+
+    By exception type, never by message text. A read timeout counts as :data:`UNREACHABLE`
+    (:func:`is_read_timeout` tells it apart where a watch must simply reconnect)."""
+    if isinstance(exc, NotCourseClusterError):
+        return FOREIGN
+    if isinstance(exc, ClusterUnreachableError):
+        return UNREACHABLE
+    if isinstance(exc, CourseError):
+        return COURSE
+    if isinstance(exc, ApiException):
+        # the client raises ApiException(status=0) for some transport failures
+        return API if exc.status else UNREACHABLE
+    if isinstance(exc, ConfigException):
+        return KUBECONFIG
+    if is_read_timeout(exc) or isinstance(exc, _CONNECTION_ERRORS):
+        return UNREACHABLE
+    if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)):
+        return FILE
+    if isinstance(exc, ValueError):
+        return INPUT
+    return OTHER
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """True when no course cluster answered or the context is not the course's: the cases where a
+    notebook shows the start-the-cluster panel."""
+    return classify(exc) in (UNREACHABLE, FOREIGN)
+
+
+# -- sentences -----------------------------------------------------------------------------------
+def _status(exc: ApiException) -> dict:
+    try:
+        status = json.loads(exc.body or "")
+    except (TypeError, ValueError):
+        return {}
+    return status if isinstance(status, dict) else {}
 
 
 def _status_sentence(exc: ApiException) -> str:
     """The Status object's ``message`` (and the ``causes``), or the HTTP reason if the body is not JSON."""
-    try:
-        status = json.loads(exc.body or "")
-    except (TypeError, ValueError):
-        status = None
-    if not isinstance(status, dict) or not status.get("message"):
+    status = _status(exc)
+    if not status.get("message"):
         return f"The API server answered {exc.status} {exc.reason or ''}".strip() + "."
     message = str(status["message"]).strip()
     causes = (status.get("details") or {}).get("causes") or []
@@ -53,80 +145,156 @@ def _status_sentence(exc: ApiException) -> str:
     return sentence
 
 
-def _readable(pairs: str) -> str:
-    """``requests.cpu=8,requests.memory=1Gi`` → ``8000m CPU and 1 GiB of memory``."""
-    out = []
-    for pair in pairs.split(","):
-        key, _, value = pair.strip().partition("=")
-        try:
-            number = parse_quantity(value)
-        except (ValueError, ArithmeticError):
-            out.append(f"{key}={value}")
-            continue
-        if key.endswith("cpu"):
-            out.append(f"{int(number * 1000)}m CPU")
-        elif key.endswith("memory"):
-            out.append(f"{_format_bytes(int(number))} of memory")
-        elif "nvidia.com/gpu" in key:
-            out.append(f"{int(number)} GPU{'s' if number != 1 else ''}")
-        else:
-            out.append(f"{key}={value}")
-    return " and ".join(out)
-
-
-_QUOTA = re.compile(r'^(\w+) "([^"]+)" is forbidden: exceeded quota: ([^,]+), requested: (.+?), '
-                    r"used: (.+?), limited: (.+)$")
-
-
-def _format_bytes(n: int) -> str:
-    from whyk8s.k8s.quantities import format_bytes
-    return format_bytes(n)
-
-
-def _quota_sentence(exc: ApiException, namespace: str | None) -> str | None:
+def _amount(key: str, value: str) -> str:
+    """One quota amount in readable units: CPU in millicores, memory in binary units, GPUs counted."""
+    from whyk8s.k8s.quantities import format_bytes, format_cpu
     try:
-        status = json.loads(exc.body or "")
-    except (TypeError, ValueError):
-        return None
-    m = _QUOTA.search(str(status.get("message", ""))) if isinstance(status, dict) else None
-    if not m:
-        return None
-    kind, name, quota, requested, used, limited = m.groups()
+        number = parse_quantity(value)
+    except (ValueError, ArithmeticError):
+        return value
+    if key.endswith("cpu"):
+        return format_cpu(int(number * 1000))
+    if key.endswith("memory") or key.endswith("storage"):
+        return format_bytes(int(number))
+    return f"{number:f}".rstrip("0").rstrip(".") if "." in f"{number:f}" else f"{number:f}"
+
+
+def _what(key: str) -> str:
+    """``requests.cpu`` → ``CPU requests``; ``limits.memory`` → ``memory limits``; ``pods`` → ``pods``."""
+    kind, _, resource = key.partition(".")
+    if kind not in ("requests", "limits"):
+        kind, resource = "requests", key  # "cpu" and "memory" alone mean requests
+        if key not in ("cpu", "memory", "ephemeral-storage"):
+            return {"pods": "pods", "count/jobs.batch": "Jobs"}.get(key, key)
+    name = {"cpu": "CPU", "memory": "memory", "nvidia.com/gpu": "GPU"}.get(resource, resource)
+    return f"{name} {kind}"
+
+
+def _pairs(text: str) -> dict[str, str]:
+    return dict(p.strip().partition("=")[::2] for p in text.split(",") if "=" in p)
+
+
+_QUOTA = re.compile(r'^(\w+)(?:\.[\w.]+)? "([^"]+)" is forbidden: exceeded quota: ([^,]+), requested: (.+?), '
+                    r"used: (.+?), limited: (.+)$")
+_MUST_SPECIFY = re.compile(r'^(\w+) "([^"]+)" is forbidden: failed quota: ([^:]+): must specify (.+)$')
+_TERMINATING = re.compile(r"unable to create new content in namespace (\S+) because it is being terminated")
+_NO_PRIORITY_CLASS = re.compile(r"no PriorityClass with name (\S+) was found")
+_RBAC = re.compile(r'User "([^"]*)" cannot (\w+) (?:resource "([^"]*)"(?: in API group "([^"]*)")?'
+                   r'(?: in the namespace "([^"]*)"| at the cluster scope)?|path "([^"]*)")')
+
+
+def _quota_sentence(message: str, namespace: str | None) -> str | None:
     where = f" in namespace {namespace}" if namespace else ""
-    return (f"Refused by ResourceQuota {quota}{where}: the {kind.rstrip('s')} {name} requests "
-            f"{_readable(requested)}, the namespace already uses {_readable(used)} and may use at "
-            f"most {_readable(limited)} in total.")
+    m = _QUOTA.search(message)
+    if m:
+        kind, name, quota, requested, used, limited = m.groups()
+        asked, now, hard = _pairs(requested), _pairs(used), _pairs(limited)
+        parts = [f"{_what(k)}: it asks for {_amount(k, v)}, the namespace already uses "
+                 f"{_amount(k, now.get(k, '0'))} of at most {_amount(k, hard.get(k, '0'))}"
+                 for k, v in asked.items()]
+        return (f"Refused by ResourceQuota {quota}{where}: the {kind.rstrip('s')} {name} would go over it. "
+                + "; ".join(parts) + ".")
+    m = _MUST_SPECIFY.search(message)
+    if m:
+        kind, name, quota, missing = m.groups()
+        items = [p.strip().partition(" for: ") for p in missing.split(";")]
+        parts = [f"{_what(res)} (containers {who})" for res, _, who in items]
+        return (f"Refused by ResourceQuota {quota}{where}: it caps " + ", ".join(_what(res) for res, _, _ in items)
+                + f", so every container of the {kind.rstrip('s')} {name} must state them; missing: "
+                + "; ".join(parts) + ". Add them under resources.requests / resources.limits.")
+    return None
+
+
+def _forbidden_sentence(exc: ApiException, namespace: str | None) -> str:
+    message = str(_status(exc).get("message") or "")
+    quota = _quota_sentence(message, namespace)
+    if quota:
+        return quota
+    m = _TERMINATING.search(message)
+    if m:
+        return (f"Namespace {m.group(1)} is being deleted (Terminating): the API server accepts nothing "
+                f"new there until it is gone. Wait a moment, or use another namespace.")
+    m = _NO_PRIORITY_CLASS.search(message)
+    if m:
+        return (f"There is no PriorityClass named {m.group(1)}: create it first (e.g. "
+                f"tenancy.priority_classes() or `kubectl create priorityclass`), or fix the name in "
+                f"priorityClassName.")
+    m = _RBAC.search(message)
+    if m:
+        user, verb, resource, group, ns, path = m.groups()
+        what = f"{resource}" + (f" ({group})" if group else "") if resource else f"the path {path}"
+        scope = f" in namespace {ns}" if ns else (" across the cluster" if resource else "")
+        return (f"Not allowed: the user {user} may not {verb} {what}{scope} (RBAC). This is a permission "
+                f"of your kubeconfig's user; whoever runs the cluster can grant it.")
+    return _status_sentence(exc) + " (Refused by an admission check of the API server, not by permissions.)"
+
+
+_PLURALS = {"pods": "Pod", "deployments": "Deployment", "replicasets": "ReplicaSet", "jobs": "Job",
+            "namespaces": "Namespace", "nodes": "Node", "resourcequotas": "ResourceQuota",
+            "priorityclasses": "PriorityClass", "services": "Service", "events": "Event",
+            "limitranges": "LimitRange", "configmaps": "ConfigMap"}
+
+
+def _api_sentence(exc: ApiException, namespace: str | None) -> str:
+    status = _status(exc)
+    details = status.get("details") or {}
+    kind = _PLURALS.get(str(details.get("kind", "")), str(details.get("kind", "")).rstrip("s").capitalize())
+    name = details.get("name")
+    where = f" in namespace {namespace}" if namespace else ""
+    if exc.status == 403:
+        return _forbidden_sentence(exc, namespace)
+    if exc.status == 401:
+        return ("The API server did not accept the kubeconfig's credentials (401 Unauthorized): the "
+                "certificate or token is not valid for this cluster (expired, or written for an earlier "
+                "cluster). Run `whyk8s cluster up` to write fresh ones.")
+    if exc.status == 404 and kind and name:
+        return f"There is no {kind} named {name!r}{where} (deleted, cleaned up, or not created yet)."
+    if exc.status == 409 and status.get("reason") == "AlreadyExists" and kind and name:
+        return (f"A {kind} named {name!r} already exists{where}: choose another name, or delete the "
+                f"existing one first.")
+    if exc.status == 429:
+        return "The API server is busy (429 Too Many Requests); try again in a moment."
+    return _status_sentence(exc)
 
 
 def explain(exc: BaseException, namespace: str | None = None) -> str:
     """Return one readable sentence for ``exc``, never a traceback or a raw HTTP dump.
 
-    - :class:`ApiException`: built from the Status object's ``message`` and ``causes``; 403 adds that
-      the course lacks permission; a quota refusal (403 "exceeded quota") names the ResourceQuota
-      and what was requested, used and allowed, in readable units (CPU in millicores, memory in
-      binary units), e.g. "Refused by ResourceQuota team-quota in namespace team-a: the pod big
-      requests 8000m CPU, the namespace already uses 500m CPU and may use at most 4000m CPU in
-      total." (``namespace``, optional, is named in that sentence.)
-    - Connection errors (urllib3, OSError): the cluster is unreachable, with the command that starts it.
-    - Course errors (including :class:`WaitTimeoutError`, which says what a wait waited for) and
-      ``ValueError``: their own message.
+    - :class:`ApiException` (:data:`API`): built from the Status object's ``message`` and ``causes``.
+      A 403 names its real cause: a ResourceQuota (each number tied to what it counts, e.g. "CPU
+      requests: it asks for 2000m, the namespace already uses 500m of at most 4000m"; CPU in
+      millicores, memory in binary units), a quota that needs every container to state a request or
+      limit, a namespace being deleted, a missing PriorityClass, or RBAC ("Not allowed: the user …
+      may not …"); any other 403 is an admission check, not a permission. 404 and 409 name the kind
+      and the object. ``namespace`` (optional) is named in the sentence.
+    - :data:`UNREACHABLE`: the cluster did not answer, with the command that starts it (a TLS
+      failure says the kubeconfig does not match the cluster).
+    - :data:`KUBECONFIG`, :data:`FILE`: what could not be read, never "start the cluster".
+    - Course errors and ``ValueError``: their own message.
     """
-    if isinstance(exc, ApiException):
-        if exc.status == 403:
-            quota = _quota_sentence(exc, namespace)
-            if quota:
-                return quota
-        sentence = _status_sentence(exc)
-        if exc.status == 403:
-            sentence += " The course is not allowed to do this here (forbidden)."
-        return sentence
-    if isinstance(exc, (CourseError, ValueError)):
+    kind = classify(exc)
+    if kind == API:
+        return _api_sentence(exc, namespace)
+    if kind in (FOREIGN, COURSE, INPUT):
         return str(exc)
-    name = type(exc).__name__
-    if name in {"MaxRetryError", "NewConnectionError", "ProtocolError", "ReadTimeoutError",
-                "ConnectTimeoutError"} or isinstance(exc, (ConnectionError, OSError, TimeoutError)):
-        return (
-            "The course cluster did not answer. Start it with `whyk8s cluster up` "
-            "(or `make lab`), then try again."
-        )
-    return f"{name}: {exc}"
+    if kind == UNREACHABLE:
+        reason = exc.reason if isinstance(exc, u3.MaxRetryError) else exc
+        if isinstance(reason, (u3.SSLError, ssl.SSLError)):
+            return ("The course cluster's API server answered, but its TLS certificate does not match the "
+                    "kubeconfig (was the cluster re-created?). Run `whyk8s cluster up` to write a fresh "
+                    "kubeconfig, then try again.")
+        if is_read_timeout(exc):
+            return ("The course cluster did not answer in time. Check it with `whyk8s cluster status` "
+                    "(or start it with `whyk8s cluster up`), then try again.")
+        return ("The course cluster did not answer. Start it with `whyk8s cluster up` "
+                "(or `make lab`), then try again.")
+    if kind == KUBECONFIG:
+        return f"The kubeconfig could not be used: {exc}. Run `whyk8s cluster up` to write the course's context."
+    if kind == FILE:
+        what = getattr(exc, "filename", None)
+        if isinstance(exc, PermissionError):
+            return f"Permission denied: {what or exc} cannot be read or written by you."
+        if isinstance(exc, FileNotFoundError):
+            return f"A file is missing: {what}." if what else f"A file is missing: {exc}."
+        return f"{type(exc).__name__}: {exc}"
+    return f"{type(exc).__name__}: {exc}"

@@ -21,14 +21,14 @@ from dataclasses import dataclass
 
 from kubernetes import client
 
-from whyk8s.errors import ClusterUnreachableError, WaitTimeoutError
-from whyk8s.k8s.guard import Cluster, connect
-from whyk8s.cluster.layout import kwok_node_manifest, load_layout
+from whyk8s.errors import ClusterUnreachableError
+from whyk8s.k8s.guard import Cluster, check_provider_context, connect
+from whyk8s.cluster.layout import load_layout
 from whyk8s.paths import repo_root
-from whyk8s.k8s.informer import watch_until
+from whyk8s.k8s.waits import wait_for_leases, wait_for_nodes
+from whyk8s.cluster.workers import advertise_extended_resources, restore_nodes
 
-__all__ = ["KindProvider", "KwokProvider", "get_provider", "advertise_extended_resources",
-           "wait_for_nodes", "restore_nodes", "hand_over_node_leases", "wait_for_leases", "kwok_controller_pid",
+__all__ = ["KindProvider", "KwokProvider", "get_provider", "hand_over_node_leases", "kwok_controller_pid",
            "kwok_controller_identity", "node_leases_need_hand_over",
            "CommandError"]
 
@@ -38,6 +38,20 @@ def cluster_name() -> str:
     """The cluster's name: ``whyk8s``, or ``$WHYK8S_CLUSTER`` (for developers running several test
     clusters side by side; their contexts must then be opted in with ``WHYK8S_ALLOW_CONTEXT``)."""
     return os.environ.get("WHYK8S_CLUSTER", "whyk8s")
+
+
+def kubeconfig_flags() -> list[str]:
+    """``["--kubeconfig", <file>]`` when ``$KUBECONFIG`` names a file (its first), so that kind and
+    kwokctl write the course's context where kubectl and the course read it; else ``[]`` (they then
+    write ``~/.kube/config``, kubectl's default). Either way they make that context current."""
+    first = (os.environ.get("KUBECONFIG") or "").split(os.pathsep)[0].strip()
+    return ["--kubeconfig", os.path.expanduser(first)] if first else []
+
+
+def guard(provider) -> None:
+    """The guard of every provider act: the context it would create, start, stop or delete must be a
+    course context (or opted in by name, :func:`whyk8s.k8s.guard.check_provider_context`)."""
+    check_provider_context(provider.context)
 
 
 class CommandError(RuntimeError):
@@ -55,53 +69,6 @@ def _run(cmd: list[str], env: dict | None = None, log=print, check: bool = True,
     if check and proc.returncode != 0:
         raise CommandError(f"`{' '.join(cmd)}` failed ({proc.returncode}):\n{(proc.stderr or proc.stdout)[-3000:]}")
     return proc
-
-
-def advertise_extended_resources(cluster: Cluster, layout=None, log=print) -> None:
-    """Advertise each worker's extended resources (the GPU node's ``nvidia.com/gpu: 4``) by a JSON
-    patch of the Node's **status subresource** (``/status/capacity/nvidia.com~1gpu``), as the
-    kubernetes.io task "Advertise Extended Resources for a Node" does; then read each node back and
-    check ``allocatable``. Raises RuntimeError if the node does not report it."""
-    layout = layout or load_layout()
-    for worker in layout.workers:
-        if not worker.extended_resources:
-            continue
-        ops = []
-        for name, value in worker.extended_resources.items():
-            escaped = name.replace("~", "~0").replace("/", "~1")
-            ops.append({"op": "add", "path": f"/status/capacity/{escaped}", "value": str(value)})
-            ops.append({"op": "add", "path": f"/status/allocatable/{escaped}", "value": str(value)})
-        log(f"advertising {worker.extended_resources} on {worker.name}")
-        deadline = time.monotonic() + 60
-        while True:
-            cluster.core.patch_node_status(worker.name, ops)
-            node = cluster.core.read_node(worker.name)
-            alloc = node.status.allocatable or {}
-            if all(alloc.get(k) == str(v) for k, v in worker.extended_resources.items()):
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"Node {worker.name} does not report {worker.extended_resources} "
-                                   f"as allocatable (it reports {alloc}).")
-            time.sleep(1)  # a kubelet or kwok may rewrite status once right after registering
-
-
-def wait_for_nodes(cluster: Cluster, names: list[str], timeout: int = 120) -> None:
-    """Block until every named node reports condition Ready=True and carries no
-    ``node.kubernetes.io/not-ready`` taint (watching Nodes, not polling).
-    Raises WaitTimeoutError naming the nodes that are not Ready."""
-    def ready(node) -> bool:
-        # Ready, and the node lifecycle controller has lifted its start-up taint (until then the
-        # scheduler places nothing there)
-        return any(c.type == "Ready" and c.status == "True" for c in (node.status.conditions or [])) \
-            and not any(t.key == "node.kubernetes.io/not-ready" for t in (node.spec.taints or []))
-
-    def not_ready(nodes: dict) -> set[str]:
-        return {n for n in names if n not in nodes or not ready(nodes[n])}
-
-    nodes = watch_until(cluster.core.list_node, done=lambda nodes: not not_ready(nodes),
-                        deadline=time.monotonic() + timeout)
-    if not_ready(nodes):
-        raise WaitTimeoutError(f"Nodes not Ready after {timeout} s: {', '.join(sorted(not_ready(nodes)))}.")
 
 
 def _wait_for_api(context: str, timeout: float = 60) -> Cluster:
@@ -213,7 +180,7 @@ def hand_over_node_leases(cluster: Cluster, start: list[str], env: dict | None =
     start it again with ``start`` (kwokctl starts only what is not running) and watch until each
     worker has a fresh Lease. Raises TimeoutError after ``timeout`` seconds.
     """
-    names = {w.name for w in load_layout().workers}
+    names = {w.name for w in load_layout().workers} & {n.metadata.name for n in cluster.core.list_node().items}
     pid = kwok_controller_pid()
     if pid is not None:
         _stop_process(pid)
@@ -230,60 +197,6 @@ def hand_over_node_leases(cluster: Cluster, start: list[str], env: dict | None =
     _run(start, env=env, log=lambda *_: None, check=False)
 
     wait_for_leases(cluster, {(NODE_LEASE_NAMESPACE, n) for n in names}, since=t0, timeout=timeout)
-
-
-def wait_for_leases(cluster: Cluster, leases: set[tuple[str, str]], since: float,
-                    timeout: float = 60, log=None) -> None:
-    """Watch Leases until each ``(namespace, name)`` in ``leases`` has a holder that acquired or
-    renewed it at or after ``since`` (a Unix time in seconds): proof that a live process holds it.
-    Used for kwok's node leases and for the leader-election leases of kube-scheduler and
-    kube-controller-manager (after a restart, a new instance waits up to 15 s for its predecessor's
-    lease to expire, and until then nothing is scheduled). Raises WaitTimeoutError naming the leases
-    still waiting after ``timeout`` seconds. ``log`` (if given) gets one line when it has to wait."""
-    api = client.CoordinationV1Api(cluster.api)
-
-    def fresh(lease) -> bool:
-        renewed = lease.spec.renew_time or lease.spec.acquire_time
-        return bool(lease.spec.holder_identity) and renewed is not None \
-            and renewed.timestamp() >= since - 1
-
-    deadline = time.monotonic() + timeout
-    waiting: set[tuple[str, str]] = set()
-    for namespace in sorted({ns for ns, _ in leases}):
-        wanted = {n for ns, n in leases if ns == namespace}
-
-        def stale(objs: dict) -> set[str]:
-            return {n for n in wanted if n not in objs or not fresh(objs[n])}
-
-        behind = stale({l.metadata.name: l for l in api.list_namespaced_lease(namespace).items})
-        if log and behind:
-            log("waiting for " + ", ".join(sorted(behind)) + " to take over "
-                "(after a restart, up to the old holder's lease duration)")
-        objs = watch_until(api.list_namespaced_lease, namespace, done=lambda objs: not stale(objs),
-                           deadline=deadline)
-        waiting |= {(namespace, n) for n in stale(objs)}
-    if waiting:
-        raise WaitTimeoutError(f"No live holder for these leases after {timeout:.0f} s: "
-                               f"{', '.join(f'{ns}/{n}' for ns, n in sorted(waiting))}. "
-                               "Try `whyk8s cluster down`, then `whyk8s cluster up`.")
-
-
-def restore_nodes(cluster: Cluster, log=print) -> list[str]:
-    """(kwok) Re-create layout workers that are missing (e.g. deleted in a node-failure demo),
-    uncordon the rest, and re-advertise extended resources. Returns the names re-created."""
-    layout = load_layout()
-    existing = {n.metadata.name: n for n in cluster.core.list_node().items}
-    created = []
-    for worker in layout.workers:
-        if worker.name not in existing:
-            cluster.core.create_node(kwok_node_manifest(worker))
-            created.append(worker.name)
-        elif existing[worker.name].spec.unschedulable:
-            cluster.core.patch_node(worker.name, {"spec": {"unschedulable": False}})
-    if created:
-        wait_for_nodes(cluster, created)
-    advertise_extended_resources(cluster, layout, log=log)
-    return created
 
 
 @dataclass
@@ -313,9 +226,10 @@ class KindProvider:
     def up(self, log=print) -> Cluster:
         """Create the cluster (if it does not exist) or start its stopped node containers, advertise
         the GPUs, return a connection."""
+        guard(self)
         if not self.exists():
             _run(["kind", "create", "cluster", "--name", cluster_name(), "--config",
-                  str(repo_root() / "clusters" / "kind.yaml"), "--wait", "120s"], log=log)
+                  str(repo_root() / "clusters" / "kind.yaml"), "--wait", "120s", *kubeconfig_flags()], log=log)
         else:
             stopped = self._stopped_nodes()
             if stopped:
@@ -326,6 +240,7 @@ class KindProvider:
 
     def stop(self, log=print) -> None:
         """Stop the node containers (``docker stop``), keeping the cluster; ``up`` starts them again."""
+        guard(self)
         nodes = self.nodes()
         if nodes:
             _run(["docker", "stop", *nodes], log=log)
@@ -333,7 +248,10 @@ class KindProvider:
             log(f"There is no kind cluster {cluster_name()} to stop.")
 
     def down(self, log=print) -> None:
-        _run(["kind", "delete", "cluster", "--name", cluster_name()], log=log)
+        """Delete the kind cluster (``kind delete cluster``) and its kubeconfig entries. Refused by the
+        guard unless its context is a course context or opted in."""
+        guard(self)
+        _run(["kind", "delete", "cluster", "--name", cluster_name(), *kubeconfig_flags()], log=log)
 
 
 @dataclass
@@ -389,11 +307,12 @@ class KwokProvider:
     def up(self, log=print) -> Cluster:
         """Start the control plane (if not running), create the simulated nodes of the layout,
         advertise the GPUs, wait for Ready, and return a connection."""
+        guard(self)
         exe, env, flags = self._kwokctl()
         running = cluster_name() in _run([exe, "get", "clusters"], env=env, log=lambda *_: None,
                                        check=False).stdout.split()
         create = [exe, "create", "cluster", "--name", cluster_name(), "--runtime", "binary",
-                  "--wait", "3m", *flags]
+                  "--wait", "3m", *kubeconfig_flags(), *flags]
         if running:
             # kwokctl keeps the cluster's files; (re)start its processes (after a reboot, or when a
             # session ended and its processes were killed). If the API server still does not
@@ -406,7 +325,8 @@ class KwokProvider:
                 cluster = _wait_for_api(self.context, timeout=60)
             except ClusterUnreachableError:
                 log(f"The kwok cluster {cluster_name()} did not come back; creating it afresh.")
-                _run([exe, "delete", "cluster", "--name", cluster_name()], env=env, log=log, check=False)
+                _run([exe, "delete", "cluster", "--name", cluster_name(), *kubeconfig_flags()], env=env,
+                     log=log, check=False)
                 _run(create, env=env, log=log)
                 cluster = _wait_for_api(self.context, timeout=60)
             else:
@@ -427,6 +347,7 @@ class KwokProvider:
     def stop(self, log=print) -> None:
         """Stop the control plane's processes (``kwokctl stop cluster``), keeping the cluster and its
         objects; ``up`` starts them again (about 20 s, see :func:`hand_over_node_leases`)."""
+        guard(self)
         if not self.exists():
             log(f"There is no kwok cluster {cluster_name()} to stop.")
             return
@@ -434,8 +355,11 @@ class KwokProvider:
         _run([exe, "stop", "cluster", "--name", cluster_name()], env=env, log=log)
 
     def down(self, log=print) -> None:
+        """Delete the kwok cluster (``kwokctl delete cluster``: its processes, files and kubeconfig
+        entries). Refused by the guard unless its context is a course context or opted in."""
+        guard(self)
         exe, env, _ = self._kwokctl()
-        _run([exe, "delete", "cluster", "--name", cluster_name()], env=env, log=log)
+        _run([exe, "delete", "cluster", "--name", cluster_name(), *kubeconfig_flags()], env=env, log=log)
 
 
 def docker_available() -> bool:

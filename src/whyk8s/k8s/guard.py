@@ -1,24 +1,37 @@
-"""The context guard: course code acts only on the course's own cluster.
+"""The context guard: course code acts only on the course's own cluster and its own namespaces.
 
 A learner's kubeconfig may point at production. Every function of the course that talks to a cluster
 gets its client from :func:`connect`, which refuses unless the kubeconfig context it would use is a
-course cluster (``kind-whyk8s`` or ``kwok-whyk8s``) or the user opted in to another context by name
-with the environment variable ``WHYK8S_ALLOW_CONTEXT=<context>``.
+course cluster (``kind-whyk8s`` or ``kwok-whyk8s``) whose API server is on this machine, or the user
+opted in to that context by name with ``WHYK8S_ALLOW_CONTEXT=<context>``. The providers' acts
+(``whyk8s cluster up/stop/down``) pass the same check (:func:`check_provider_context`).
+
+The kubeconfig is read as kubectl reads it: ``$KUBECONFIG`` may list several files; the current
+context is the first non-empty ``current-context`` in that order (kubernetes.io, "Organizing Cluster
+Access Using kubeconfig Files": "the first file to set a particular value or map key wins").
+
+Within a cluster, :meth:`Cluster.check_namespace` is the namespace half of the promise: the course
+creates, changes and deletes only in its own namespace (``whyk8s``) or in namespaces it created
+(labelled ``app.kubernetes.io/part-of=whyk8s``), never in ``default`` or ``kube-*``.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
+from urllib.parse import urlparse
 
+import yaml
 from kubernetes import client, config
 from kubernetes.config.config_exception import ConfigException
 
 from whyk8s import COURSE_SELECTOR, DEFAULT_NAMESPACE, PART_OF_LABEL
-from whyk8s.errors import ClusterUnreachableError, NotCourseClusterError
+from whyk8s.errors import ClusterUnreachableError, NamespaceRefused, NotCourseClusterError, explain
 
-__all__ = ["COURSE_CONTEXTS", "ALLOW_ENV", "allowed_contexts", "current_context", "check_context",
-           "connect", "Cluster"]
+__all__ = ["COURSE_CONTEXTS", "ALLOW_ENV", "allowed_contexts", "kubeconfig_files", "kubeconfig_path",
+           "current_context", "context_server", "check_context", "check_provider_context", "connect",
+           "Cluster", "is_course_labelled", "SYSTEM_NAMESPACES"]
 
 #: kubeconfig contexts that kind and kwokctl write for a cluster named ``whyk8s``.
 COURSE_CONTEXTS = ("kind-whyk8s", "kwok-whyk8s")
@@ -26,55 +39,137 @@ COURSE_CONTEXTS = ("kind-whyk8s", "kwok-whyk8s")
 ALLOW_ENV = "WHYK8S_ALLOW_CONTEXT"
 #: Seconds to wait for the API server when checking it is reachable.
 PROBE_TIMEOUT = 5
+#: Namespaces the course never creates into or deletes from, whatever their labels.
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 
 def allowed_contexts() -> set[str]:
     """The course contexts plus the one named in ``WHYK8S_ALLOW_CONTEXT`` (if set)."""
     allowed = set(COURSE_CONTEXTS)
-    extra = os.environ.get(ALLOW_ENV, "").strip()
+    extra = opted_in()
     if extra:
         allowed.add(extra)
     return allowed
 
 
+def opted_in() -> str | None:
+    """The context named in ``WHYK8S_ALLOW_CONTEXT``, or None."""
+    return os.environ.get(ALLOW_ENV, "").strip() or None
+
+
+def kubeconfig_files(kubeconfig: str | None = None) -> list[str]:
+    """The kubeconfig files kubectl would read, in order: ``kubeconfig`` (a path, or several joined by
+    ``os.pathsep``), else ``$KUBECONFIG``, else ``~/.kube/config``. Files that do not exist are left
+    out (kubectl skips them too)."""
+    spec = kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
+    paths = [os.path.expanduser(p) for p in spec.split(os.pathsep) if p.strip()]
+    return [p for p in paths if os.path.isfile(p)]
+
+
 def kubeconfig_path(kubeconfig: str | None = None) -> str:
-    """The kubeconfig to read: ``kubeconfig``, else ``$KUBECONFIG`` (read now, so a change made after
-    import counts; ``:``-separated lists are merged by the client), else ``~/.kube/config``."""
-    path = kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
-    return os.pathsep.join(os.path.expanduser(p) for p in path.split(os.pathsep))
+    """The same files as :func:`kubeconfig_files`, joined by ``os.pathsep`` for the official client."""
+    return os.pathsep.join(kubeconfig_files(kubeconfig))
+
+
+def _read(path: str) -> dict:
+    try:
+        with open(path) as f:
+            data = yaml.safe_load(f)
+    except (OSError, yaml.YAMLError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def current_context(kubeconfig: str | None = None) -> str | None:
-    """Name of the current context in ``kubeconfig`` (default: ``$KUBECONFIG`` or ``~/.kube/config``).
+    """The context kubectl would use: the first non-empty ``current-context`` among
+    :func:`kubeconfig_files`, or None when no file sets one."""
+    for path in kubeconfig_files(kubeconfig):
+        name = _read(path).get("current-context")
+        if name:
+            return str(name)
+    return None
 
-    Returns None when there is no kubeconfig or it has no current context.
-    """
-    try:
-        _, active = config.list_kube_config_contexts(config_file=kubeconfig_path(kubeconfig))
-    except (ConfigException, OSError, TypeError, ValueError):
+
+def context_server(context: str, kubeconfig: str | None = None) -> str | None:
+    """The API server URL of ``context`` as kubectl resolves it (the first file defining the context,
+    then the first defining its cluster), or None if the kubeconfig does not define it."""
+    files = [_read(p) for p in kubeconfig_files(kubeconfig)]
+    cluster_name = None
+    for data in files:
+        for ctx in data.get("contexts") or []:
+            if isinstance(ctx, dict) and ctx.get("name") == context:
+                cluster_name = (ctx.get("context") or {}).get("cluster")
+                break
+        if cluster_name:
+            break
+    if not cluster_name:
         return None
-    return (active or {}).get("name")
+    for data in files:
+        for cl in data.get("clusters") or []:
+            if isinstance(cl, dict) and cl.get("name") == cluster_name:
+                return (cl.get("cluster") or {}).get("server")
+    return None
 
 
-def check_context(context: str | None) -> str:
-    """Return ``context`` if the course may act on it, else raise :class:`NotCourseClusterError`.
+def _is_local(server: str) -> bool:
+    host = urlparse(server).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
-    The error says which context was refused and the two ways forward.
+
+def check_context(context: str | None, kubeconfig: str | None = None) -> str:
+    """Return ``context`` if the course may act on it, else raise.
+
+    Raises :class:`ClusterUnreachableError` when there is no context (no kubeconfig file, or files
+    with an empty ``current-context``: the message says which and the command that fixes it), and
+    :class:`NotCourseClusterError` for a context that is not a course context, or a course-named
+    context whose API server is not on this machine (kind and kwokctl always write a loopback
+    address), unless ``WHYK8S_ALLOW_CONTEXT`` names it. Each message says how to go on.
     """
     if context is None:
+        if kubeconfig_files(kubeconfig):
+            raise ClusterUnreachableError(
+                "Your kubeconfig has no current context. Choose the course's with "
+                "`kubectl config use-context kwok-whyk8s` (or kind-whyk8s), or run `whyk8s cluster up`, "
+                "which sets it.")
         raise ClusterUnreachableError(
-            "No kubeconfig context found. Start the course cluster with `whyk8s cluster up` "
-            "(or `make lab`); it writes the context kind-whyk8s or kwok-whyk8s."
-        )
-    if context not in allowed_contexts():
+            "No kubeconfig found. Start the course cluster with `whyk8s cluster up` "
+            "(or `make lab`); it writes the context kind-whyk8s or kwok-whyk8s.")
+    if context == opted_in():
+        return context
+    if context not in COURSE_CONTEXTS:
         raise NotCourseClusterError(
             f"Refusing to act on kubeconfig context {context!r}: it is not a course cluster "
             f"({', '.join(COURSE_CONTEXTS)}). A kubeconfig may point at production, so the course "
-            f"only touches its own cluster. Run `whyk8s cluster up` and use its context "
-            f"(`kubectl config use-context kwok-whyk8s` or `kind-whyk8s`), or, if you really mean "
-            f"this cluster, set {ALLOW_ENV}={context}."
-        )
+            f"only touches its own cluster. Run `whyk8s cluster up` (it makes the course's context "
+            f"current), or `kubectl config use-context kwok-whyk8s` (or kind-whyk8s); if you really "
+            f"mean this cluster, set {ALLOW_ENV}={context}.")
+    server = context_server(context, kubeconfig)
+    if server and not _is_local(server):
+        raise NotCourseClusterError(
+            f"Refusing to act on kubeconfig context {context!r}: it has a course cluster's name but its "
+            f"API server {server} is not on this machine (kind and kwok clusters listen on 127.0.0.1). "
+            f"If you really mean that cluster, set {ALLOW_ENV}={context}.")
     return context
+
+
+def check_provider_context(context: str, kubeconfig: str | None = None) -> str:
+    """The guard for the providers' acts (create, start, stop, delete a cluster): the context the
+    provider would write or remove must be a course context or opted in by name, and, where the
+    kubeconfig already defines it, point at this machine. Raises :class:`NotCourseClusterError`.
+    Example: ``WHYK8S_CLUSTER=mine whyk8s cluster down`` is refused unless
+    ``WHYK8S_ALLOW_CONTEXT=kind-mine`` says the user means that cluster."""
+    return check_context(context, kubeconfig)
+
+
+def is_course_labelled(obj) -> bool:
+    """True when ``obj`` (a client object with ``metadata``) carries ``app.kubernetes.io/part-of=whyk8s``."""
+    labels = (obj.metadata.labels if obj is not None and obj.metadata else None) or {}
+    return labels.get(PART_OF_LABEL[0]) == PART_OF_LABEL[1]
 
 
 @dataclass
@@ -83,7 +178,7 @@ class Cluster:
 
     Attributes: ``context`` (kubeconfig context name), ``namespace`` (where course objects live),
     ``api`` (:class:`kubernetes.client.ApiClient`), and the typed APIs ``core``, ``apps``, ``batch``,
-    ``scheduling``.
+    ``scheduling``, ``coordination``.
     """
 
     context: str
@@ -93,12 +188,14 @@ class Cluster:
     apps: client.AppsV1Api = field(init=False)
     batch: client.BatchV1Api = field(init=False)
     scheduling: client.SchedulingV1Api = field(init=False)
+    coordination: client.CoordinationV1Api = field(init=False)
 
     def __post_init__(self) -> None:
         self.core = client.CoreV1Api(self.api)
         self.apps = client.AppsV1Api(self.api)
         self.batch = client.BatchV1Api(self.api)
         self.scheduling = client.SchedulingV1Api(self.api)
+        self.coordination = client.CoordinationV1Api(self.api)
 
     @property
     def labels(self) -> dict[str, str]:
@@ -110,14 +207,41 @@ class Cluster:
         """Label selector matching exactly the course's objects."""
         return COURSE_SELECTOR
 
-    def ensure_namespace(self, name: str | None = None) -> str:
-        """Create namespace ``name`` (default: the course namespace) with the course label if missing.
+    def check_namespace(self, name: str | None = None) -> str:
+        """Return ``name`` (default: the course namespace) if the course may create, change or delete
+        there: the course namespace, or an existing namespace carrying the course label. A namespace
+        that does not exist yet is allowed (the course would create it, labelled).
 
-        Returns the name. Raises :class:`kubernetes.client.ApiException` (e.g. 403) on refusal.
+        Raises :class:`~whyk8s.errors.NamespaceRefused` for ``default``, ``kube-*`` and any existing
+        namespace the course did not create; ValueError for an invalid name; ApiException if the API
+        server refuses to say.
         """
-        from whyk8s.k8s.specs import validate_name  # local import: specs imports nothing from here
+        from whyk8s.k8s.specs import validate_name  # specs imports nothing from here
 
         name = validate_name(name or self.namespace, kind="namespace")
+        if name in SYSTEM_NAMESPACES or name.startswith("kube-"):
+            raise NamespaceRefused(f"Namespace {name!r} belongs to the cluster itself: the course never "
+                                   f"creates or deletes anything there. Use {self.namespace!r}.")
+        if name == self.namespace:
+            return name
+        try:
+            obj = self.core.read_namespace(name)
+        except client.ApiException as exc:
+            if exc.status == 404:
+                return name
+            raise
+        if not is_course_labelled(obj):
+            raise NamespaceRefused(
+                f"Namespace {name!r} was not created by the course (it lacks the label "
+                f"{COURSE_SELECTOR}): the course only acts in {self.namespace!r} or in namespaces it "
+                f"created.")
+        return name
+
+    def ensure_namespace(self, name: str | None = None) -> str:
+        """Create namespace ``name`` (default: the course namespace) with the course label if missing,
+        after :meth:`check_namespace`. Returns the name. Raises what :meth:`check_namespace` raises,
+        and ApiException (e.g. 403) if the API server refuses to create it."""
+        name = self.check_namespace(name)
         try:
             self.core.read_namespace(name)
         except client.ApiException as exc:
@@ -133,24 +257,25 @@ class Cluster:
 
 
 def connect(namespace: str = DEFAULT_NAMESPACE, context: str | None = None,
-            kubeconfig: str | None = None, create_namespace: bool = True) -> Cluster:
+            kubeconfig: str | None = None, create_namespace: bool = False) -> Cluster:
     """Connect to the course cluster and return a :class:`Cluster`.
 
-    ``context`` defaults to the kubeconfig's current context; ``kubeconfig`` to ``$KUBECONFIG`` or
-    ``~/.kube/config``. The context must pass :func:`check_context`. The API server is probed
-    (``/version``, :data:`PROBE_TIMEOUT` seconds) and the namespace created if missing.
+    ``context`` defaults to the kubeconfig's current context as kubectl picks it (:func:`current_context`);
+    ``kubeconfig`` to ``$KUBECONFIG`` or ``~/.kube/config``. The context must pass :func:`check_context`.
+    The API server is probed (``/version``, :data:`PROBE_TIMEOUT` seconds). With ``create_namespace``,
+    the course namespace is created (labelled) if missing; nothing else is written.
 
     Raises :class:`NotCourseClusterError` for a foreign context and :class:`ClusterUnreachableError`
-    when there is no kubeconfig or no API server answers.
+    when there is no kubeconfig context or no API server answers (the message says which).
     """
-    kubeconfig = kubeconfig_path(kubeconfig)
-    context = check_context(context or current_context(kubeconfig))
+    context = check_context(context or current_context(kubeconfig), kubeconfig)
+    files = kubeconfig_path(kubeconfig)
     try:
-        api = config.new_client_from_config(config_file=kubeconfig, context=context)
+        api = config.new_client_from_config(config_file=files or None, context=context)
     except (ConfigException, OSError, TypeError, ValueError) as exc:
         raise ClusterUnreachableError(
             f"Could not load the kubeconfig for context {context!r} ({exc}). "
-            "Start the course cluster with `whyk8s cluster up`."
+            "Run `whyk8s cluster up` to write it again."
         ) from exc
     cluster = Cluster(context=context, namespace=namespace, api=api)
     try:
@@ -158,10 +283,7 @@ def connect(namespace: str = DEFAULT_NAMESPACE, context: str | None = None,
     except client.ApiException:
         pass  # it answered: reachable, even if /version is forbidden
     except Exception as exc:  # urllib3 connection errors and friends
-        raise ClusterUnreachableError(
-            f"The course cluster (context {context}) did not answer at {api.configuration.host}. "
-            "Start it with `whyk8s cluster up` (or `make lab`), then try again."
-        ) from exc
+        raise ClusterUnreachableError(f"Context {context} ({api.configuration.host}): {explain(exc)}") from exc
     if create_namespace:
         cluster.ensure_namespace()
     return cluster

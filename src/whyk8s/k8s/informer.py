@@ -1,255 +1,388 @@
-"""Watch objects of the course with :class:`kubernetes.watch.Watch` on a background thread.
+"""The one list-then-watch mechanism of the course: :class:`ListWatch`, and :class:`Informer` on top.
 
-:class:`WatchLoop` lists one collection, then watches it from the list's resourceVersion. Server-side
-watch windows are short (``window`` seconds), so :meth:`WatchLoop.stop` returns within seconds even
-on an idle namespace; each window resumes from the last resourceVersion seen; a client read timeout
-(an idle or dead connection) is a normal reconnect; HTTP 410 Gone (a compacted resourceVersion)
-triggers a fresh list; when the API server stops answering, ``on_error`` gets one sentence and the
-loop lists again once it is back. :class:`PodWatcher` is a WatchLoop on the course's pods.
+Every wait and every live view of the course goes through :class:`ListWatch` (kubernetes.io, "API
+Concepts", *Efficient detection of changes*): list a collection, remember the list's
+``resourceVersion``, then watch from it with :class:`kubernetes.watch.Watch`. It handles:
 
-Callbacks run on the watch thread: they must not print into notebook cells (update widget values
-instead; shared/cases "thread-output"). Sources: kubernetes.io, "API Concepts" (efficient detection
-of changes: watch, resourceVersion, 410 Gone).
+- **410 Gone** (the resourceVersion was compacted away): list again, and report what changed
+  between the two lists as ADDED / MODIFIED / DELETED (shared/cases *watch-gone*);
+- **client read timeouts**: a watch whose connection goes silent for ``read_timeout`` seconds is
+  reopened from the last resourceVersion, as a normal reconnect (shared/cases *watch-idle*). With
+  ``allowWatchBookmarks`` the API server sends a BOOKMARK about once a minute on an idle watch
+  (k8s.io/apiserver ``cacheWatcher.nextBookmarkTime``), so the default 90 s only fires on a dead
+  connection;
+- **API-server loss**: ``on_error`` gets one sentence once per outage; the loop retries with a
+  growing delay (1 s, 2 s, … up to ``max_retry_delay``) and lists again when the server is back;
+- **long server windows**: each watch asks the server to end it after 30 to 60 minutes (as kubectl
+  gets by default from ``--min-request-timeout``), so an idle watch costs about one request per
+  45 minutes, not one per window of seconds;
+- **a stop that does not wait for a window**: :meth:`ListWatch.stop` shuts the watch's socket down
+  (:meth:`kubernetes.watch.Watch.stop`), so the loop ends within milliseconds (shared/cases
+  *watch-stop*).
+
+:class:`Informer` runs a ListWatch on a background thread and keeps the current objects; several
+views of the same collection share one (:func:`shared_informer`): one watch per collection, however
+many widgets show it. Subscribers' callbacks run on the informer's thread; they must only update
+their own state or widget values, never print into a cell (shared/cases *thread-output*).
+
+The official client's ``kubernetes.informer.SharedInformer`` (client 37) was considered: it sends no
+bookmarks, sets no client read timeout, retries a failed watch at once without backoff and joins its
+thread without a time limit, so the course keeps this loop (about 200 lines) instead.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import threading
-from typing import Callable
+import time
+from typing import Callable, Iterable
 
 from kubernetes import client, watch
 
-from whyk8s.errors import explain
-from whyk8s.k8s.guard import Cluster
+from whyk8s.errors import API, classify, explain, is_read_timeout
 
-__all__ = ["WatchLoop", "PodWatcher", "PodEvent", "watch_until", "wait_until_gone"]
+__all__ = ["ListWatch", "Informer", "Subscription", "shared_informer", "object_key", "READ_TIMEOUT",
+           "WINDOW"]
 
 log = logging.getLogger(__name__)
 
-#: A callback receives (event_type, pod): event_type is "ADDED", "MODIFIED", "DELETED" or "SYNC"
-#: ("SYNC" delivers each pod of a fresh list).
-PodEvent = Callable[[str, client.V1Pod], None]
+#: Client read timeout of a watch, in seconds: longer than the API server's bookmark interval (~60 s).
+READ_TIMEOUT = 90.0
+#: Server-side watch window, in seconds: a random length in this range for each watch request.
+WINDOW = (1800, 3600)
 
 
-class WatchLoop:
-    """List, then watch, one collection of objects on a background thread.
+def object_key(obj) -> str:
+    """``namespace/name`` for a namespaced object, ``name`` for a cluster-scoped one."""
+    meta = obj.metadata
+    return f"{meta.namespace}/{meta.name}" if meta.namespace else meta.name
 
-    ``list_fn`` is a list function of the official client (e.g. ``cluster.core.list_namespaced_pod``)
-    called with ``args``/``kwargs`` (e.g. namespace, ``label_selector``). Callbacks run on the watch
-    thread: ``on_event(type, obj)`` for ADDED/MODIFIED/DELETED, ``on_list(items)`` after each (re)list,
-    ``on_error(sentence)`` once when the API server stops answering (the loop retries every
-    ``retry_delay`` seconds and lists again when it is back). ``window`` is the server-side watch
-    timeout and ``read_timeout`` the client read timeout, both in seconds.
 
-    :meth:`prime` lists synchronously (raising :class:`kubernetes.client.ApiException` or a
-    connection error) so that a caller knows the watch starts from *now*.
+class _Stopped(Exception):
+    """Internal: the loop was asked to stop."""
+
+
+class ListWatch:
+    """List, then watch, one collection of the official client: ``list_fn(*args, **kwargs)``, e.g.
+    ``ListWatch(cluster.core.list_namespaced_pod, "whyk8s", label_selector="app=web")``.
+
+    ``items`` maps a key (``key(obj)``, default :func:`object_key`) to the current object.
+    ``resource_version`` is the last one seen (None before the first list). Counters: ``relists``
+    (lists made), ``reconnects`` (watches reopened after a read timeout or a closed window),
+    ``requests`` (list and watch requests sent). ``read_timeout`` and ``window`` are in seconds
+    (``window`` a number or a ``(low, high)`` range); ``retry_delay`` and ``max_retry_delay`` bound
+    the wait between attempts while the API server does not answer.
     """
 
-    def __init__(self, list_fn: Callable, *args, on_event: Callable | None = None,
-                 on_list: Callable | None = None, on_error: Callable[[str], None] | None = None,
-                 window: int = 2, read_timeout: float = 10, retry_delay: float = 1.0,
-                 name: str = "whyk8s-watch", **kwargs) -> None:
-        self.list_fn, self.args, self.kwargs = list_fn, args, kwargs
-        self.on_event, self.on_list, self.on_error = on_event, on_list, on_error
-        self.window, self.read_timeout, self.retry_delay, self.name = window, read_timeout, retry_delay, name
-        self.resource_version: str | None = None
+    def __init__(self, list_fn: Callable, *args, key: Callable = object_key,
+                 read_timeout: float = READ_TIMEOUT, window: float | tuple = WINDOW,
+                 retry_delay: float = 1.0, max_retry_delay: float = 5.0, **kwargs) -> None:
+        self.list_fn, self.args, self.kwargs, self.key = list_fn, args, kwargs, key
+        self.read_timeout, self.window = read_timeout, window
+        self.retry_delay, self.max_retry_delay = retry_delay, max_retry_delay
         self.items: dict[str, object] = {}
+        self.resource_version: str | None = None
+        self.relists = self.reconnects = self.requests = 0
         self.failing = False
-        self.relists = 0
-        self.reconnects = 0
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._watch: watch.Watch | None = None
+
+    # -- one list, one watch window ----------------------------------------------------------------
+    def relist(self) -> list[tuple[str, object]]:
+        """List now. Returns the changes against the previous items as ``(type, obj)`` pairs (every
+        object ADDED on the first list; then ADDED, MODIFIED for a new resourceVersion, DELETED).
+        Raises ApiException or a connection error."""
+        self.requests += 1
+        listing = self.list_fn(*self.args, **self.kwargs, _request_timeout=self.read_timeout)
+        fresh = {self.key(o): o for o in listing.items}
+        changes = []
+        for k, obj in fresh.items():
+            old = self.items.get(k)
+            if old is None:
+                changes.append(("ADDED", obj))
+            elif old.metadata.resource_version != obj.metadata.resource_version:
+                changes.append(("MODIFIED", obj))
+        changes += [("DELETED", obj) for k, obj in self.items.items() if k not in fresh]
+        self.items = fresh
+        self.resource_version = listing.metadata.resource_version
+        self.relists += 1
+        return changes
+
+    def _window_seconds(self, deadline: float | None) -> int:
+        low, high = self.window if isinstance(self.window, tuple) else (self.window, self.window)
+        seconds = random.uniform(low, high)
+        if deadline is not None:
+            seconds = min(seconds, deadline - time.monotonic() + 1)
+        return max(1, int(seconds))
+
+    def events(self, deadline: float | None = None) -> Iterable[tuple[str, object]]:
+        """Watch from :attr:`resource_version` for one server window (ending at ``deadline``, a
+        ``time.monotonic()`` value, if given); yield ``(type, obj)`` for ADDED, MODIFIED and DELETED,
+        with :attr:`items` already updated. BOOKMARKs only advance the resourceVersion. Raises
+        ApiException (410 when the resourceVersion is too old) and connection errors."""
+        self._watch = w = watch.Watch()
+        self.requests += 1
+        try:
+            for event in w.stream(self.list_fn, *self.args, **self.kwargs,
+                                  resource_version=self.resource_version, allow_watch_bookmarks=True,
+                                  timeout_seconds=self._window_seconds(deadline),
+                                  _request_timeout=self.read_timeout):
+                if self._stop.is_set():
+                    return
+                kind, obj = event["type"], event["object"]
+                if kind == "BOOKMARK":
+                    self.resource_version = w.resource_version or self.resource_version
+                    continue
+                self.resource_version = obj.metadata.resource_version
+                if kind == "DELETED":
+                    self.items.pop(self.key(obj), None)
+                else:
+                    self.items[self.key(obj)] = obj
+                yield kind, obj
+        finally:
+            self._watch = None
+            w.stop()
+
+    # -- the loop ------------------------------------------------------------------------------------
+    def run(self, on_change: Callable[[str, object], None] | None = None,
+            on_list: Callable[[list], None] | None = None,
+            on_error: Callable[[str], None] | None = None,
+            done: Callable[[], bool] = lambda: False, deadline: float | None = None,
+            raise_refusals: bool = True) -> bool:
+        """List (if not listed yet), then watch, until ``done()`` holds, ``deadline`` (a
+        ``time.monotonic()`` value) passes, or :meth:`stop` is called. Returns ``done()``.
+
+        ``on_change(type, obj)`` runs for every change, those found by a list included;
+        ``on_list(changes)`` after every list with the list of ``(type, obj)`` it found. While the
+        API server does not answer, ``on_error(sentence)`` runs once, the loop waits (growing delay,
+        never past ``deadline``) and lists again once it answers. An API refusal other than 410
+        (e.g. 403, 404) is raised when ``raise_refusals``, else reported like an outage.
+        """
+        delay = self.retry_delay
+        try:
+            while not done():
+                if self._stop.is_set():
+                    break
+                if deadline is not None and time.monotonic() >= deadline and (self.relists or self.failing):
+                    break  # out of time (but always list once, even with no time left)
+                try:
+                    if self.resource_version is None:
+                        changes = self.relist()
+                        if on_change is not None:
+                            for kind, obj in changes:
+                                on_change(kind, obj)
+                        self.failing = False
+                        delay = self.retry_delay
+                        if on_list is not None:
+                            on_list(changes)
+                        continue
+                    stream = self.events(deadline)
+                    try:
+                        for kind, obj in stream:
+                            if on_change is not None:
+                                on_change(kind, obj)
+                            if done():
+                                return True
+                    finally:
+                        stream.close()  # ends the request now, not when the generator is collected
+                    self.reconnects += 1  # the server closed its window: reopen from where we are
+                    self.failing, delay = False, self.retry_delay
+                except client.ApiException as exc:
+                    if self._stop.is_set():
+                        break
+                    if exc.status == 410:  # compacted: list again, report the difference
+                        self.resource_version = None
+                        continue
+                    if classify(exc) == API and raise_refusals:
+                        raise
+                    delay = self._fail(exc, on_error, delay, deadline)
+                except Exception as exc:  # noqa: BLE001 - classified below
+                    if self._stop.is_set():
+                        break
+                    if is_read_timeout(exc):  # idle or dead connection: reopen from the last version
+                        self.reconnects += 1
+                        continue
+                    if classify(exc) != "unreachable":
+                        raise
+                    delay = self._fail(exc, on_error, delay, deadline)
+        except _Stopped:
+            pass
+        return done()
+
+    def _fail(self, exc: BaseException, on_error, delay: float, deadline: float | None) -> float:
+        """The API server did not answer: report once, forget the resourceVersion (a restarted server
+        may not know it), wait ``delay`` seconds (not past ``deadline``); return the next delay."""
+        self.resource_version = None
+        if not self.failing and on_error is not None:
+            on_error(explain(exc))
+        self.failing = True
+        wait = delay if deadline is None else max(0.0, min(delay, deadline - time.monotonic()))
+        if self._stop.wait(wait):
+            raise _Stopped
+        return min(delay * 2, self.max_retry_delay)
+
+    def stop(self) -> None:
+        """End :meth:`run` as soon as possible, from any thread: the watch's socket is shut down, so a
+        blocked read returns at once instead of at the end of its window."""
+        self._stop.set()
+        w = self._watch
+        if w is not None:
+            w.stop()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+
+class Subscription:
+    """A subscriber of an :class:`Informer` (see :meth:`Informer.subscribe`); :meth:`close` ends it."""
+
+    def __init__(self, informer: "Informer", on_event, on_sync, on_error) -> None:
+        self.informer, self.on_event, self.on_sync, self.on_error = informer, on_event, on_sync, on_error
+
+    def close(self, timeout: float = 5) -> None:
+        """Stop receiving callbacks; the informer stops when its last subscriber leaves."""
+        self.informer._unsubscribe(self, timeout)
+
+
+class Informer:
+    """A :class:`ListWatch` on a background thread, keeping the current objects for its subscribers.
+
+    ``Informer(list_fn, *args, name=..., **kwargs)`` takes the same arguments as :class:`ListWatch`.
+    :meth:`subscribe` registers callbacks (run on the informer's thread): ``on_event(type, obj)`` for
+    each ADDED / MODIFIED / DELETED, ``on_sync(objects)`` with every current object after each list
+    (the first, and each after a 410 or an outage), ``on_error(sentence)`` once per outage. ``items``
+    is a snapshot of the current objects by key; ``synced`` is set once the first list is done.
+    """
+
+    def __init__(self, list_fn: Callable, *args, name: str = "whyk8s-informer", **kwargs) -> None:
+        self.lw = ListWatch(list_fn, *args, **kwargs)
+        self.name = name
+        self.synced = threading.Event()
+        self._subs: list[Subscription] = []
+        self._lock = threading.RLock()
+        self._thread: threading.Thread | None = None
+        self._registry_key = None
+
+    # -- state ---------------------------------------------------------------------------------------
+    @property
+    def items(self) -> dict:
+        """The current objects by key (a copy)."""
+        with self._lock:
+            return dict(self.lw.items)
 
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def prime(self) -> list:
-        """List now; remember the items and the list's resourceVersion; call ``on_list``."""
-        listing = self.list_fn(*self.args, **self.kwargs, _request_timeout=self.read_timeout)
-        self.items = {o.metadata.name: o for o in listing.items}
-        self.resource_version = listing.metadata.resource_version
-        self.relists += 1
-        if self.on_list is not None:
-            self._call(self.on_list, list(listing.items))
-        return listing.items
+    @property
+    def failing(self) -> bool:
+        return self.lw.failing
 
-    def start(self) -> "WatchLoop":
-        """Start the thread (no-op if running). Lists first on the thread if :meth:`prime` was not called."""
-        if self.running:
-            return self
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
-        self._thread.start()
+    # -- subscribers ---------------------------------------------------------------------------------
+    def subscribe(self, on_event: Callable[[str, object], None] | None = None,
+                  on_sync: Callable[[list], None] | None = None,
+                  on_error: Callable[[str], None] | None = None) -> Subscription:
+        """Add a subscriber. If the informer has listed already, ``on_sync`` runs at once (on the
+        caller's thread) with the current objects, so a new view starts complete."""
+        sub = Subscription(self, on_event, on_sync, on_error)
+        with self._lock:
+            self._subs.append(sub)
+            current = list(self.lw.items.values()) if self.synced.is_set() else None
+        if current is not None and on_sync is not None:
+            on_sync(current)
+        return sub
+
+    def _unsubscribe(self, sub: Subscription, timeout: float) -> None:
+        with self._lock:
+            if sub in self._subs:
+                self._subs.remove(sub)
+            last = not self._subs
+        if last:
+            self.stop(timeout)
+
+    def _each(self, attr: str, *args) -> None:
+        with self._lock:
+            subs = list(self._subs)
+        for sub in subs:
+            fn = getattr(sub, attr)
+            if fn is None:
+                continue
+            try:
+                fn(*args)
+            except Exception:  # noqa: BLE001 - one subscriber must not stop the others
+                log.exception("informer subscriber failed")
+
+    # -- life cycle ----------------------------------------------------------------------------------
+    def prime(self) -> list:
+        """List now, on the caller's thread (raising ApiException or a connection error), so that the
+        caller knows the watch starts from *now*. Returns the objects."""
+        with self._lock:
+            self.lw.relist()
+            objects = list(self.lw.items.values())
+        self.synced.set()
+        self._each("on_sync", objects)
+        return objects
+
+    def start(self) -> "Informer":
+        """Start the thread (no-op while it runs). It lists first unless :meth:`prime` did."""
+        with self._lock:
+            if self.running:
+                return self
+            self.lw._stop.clear()
+            self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+            self._thread.start()
         return self
 
     def stop(self, timeout: float = 5) -> bool:
-        """Ask the thread to end; wait up to ``timeout`` seconds. True if it ended."""
-        self._stop.set()
-        if self._watch is not None:
-            self._watch.stop()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            return not self._thread.is_alive()
-        return True
-
-    @staticmethod
-    def _call(fn, *args) -> None:
-        try:
-            fn(*args)
-        except Exception:  # a bad callback must not kill the loop
-            log.exception("watch callback failed")
+        """Stop the thread; wait up to ``timeout`` seconds. True if it ended."""
+        with _REGISTRY_LOCK:
+            if self._registry_key is not None and _REGISTRY.get(self._registry_key) is self:
+                del _REGISTRY[self._registry_key]
+        self.lw.stop()
+        thread = self._thread
+        if thread is None or thread is threading.current_thread():
+            return True
+        deadline = time.monotonic() + timeout
+        while thread.is_alive() and time.monotonic() < deadline:
+            thread.join(0.05)
+            self.lw.stop()  # a watch request sent just after the first stop() is shut down now
+        return not thread.is_alive()
 
     def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                if self.resource_version is None:
-                    self.prime()
-                self.failing = False
-                self._window()
-            except client.ApiException as exc:
-                if exc.status == 410:
-                    self.resource_version = None
-                    continue
-                self._fail(exc)
-            except Exception as exc:  # connection refused, read timeout, ...
-                if "ReadTimeout" in type(exc).__name__ or "timed out" in str(exc):
-                    self.reconnects += 1  # an idle or dead connection: reopen from the last resourceVersion
-                    continue
-                self._fail(exc)
+        def on_change(kind, obj):
+            self._each("on_event", kind, obj)
 
-    def _fail(self, exc: BaseException) -> None:
-        self.resource_version = None
-        if not self.failing and self.on_error is not None:
-            self._call(self.on_error, explain(exc))
-        self.failing = True
-        self._stop.wait(self.retry_delay)
+        def on_list(_changes):
+            self.synced.set()
+            self._each("on_sync", list(self.lw.items.values()))
 
-    def _window(self) -> None:
-        self._watch = w = watch.Watch()
+        def on_error(sentence):
+            self._each("on_error", sentence)
+
         try:
-            for event in w.stream(self.list_fn, *self.args, **self.kwargs,
-                                  resource_version=self.resource_version, timeout_seconds=self.window,
-                                  allow_watch_bookmarks=True, _request_timeout=self.read_timeout):
-                if self._stop.is_set():
-                    break
-                kind, obj = event["type"], event["object"]
-                if kind == "ERROR":
-                    raw = event.get("raw_object") or {}
-                    if raw.get("code") == 410:
-                        self.resource_version = None
-                        return
-                    raise client.ApiException(status=raw.get("code"), reason=raw.get("message"))
-                self.resource_version = obj.metadata.resource_version
-                if kind == "BOOKMARK":
-                    continue
-                if kind == "DELETED":
-                    self.items.pop(obj.metadata.name, None)
-                else:
-                    self.items[obj.metadata.name] = obj
-                if self.on_event is not None:
-                    self._call(self.on_event, kind, obj)
-        finally:
-            w.stop()
+            self.lw.run(on_change=on_change, on_list=on_list, on_error=on_error, raise_refusals=False)
+        except Exception as exc:  # noqa: BLE001 - never die silently
+            log.exception("informer %s ended", self.name)
+            on_error(explain(exc))
 
 
-class PodWatcher(WatchLoop):
-    """A :class:`WatchLoop` on the course pods of ``cluster.namespace`` (label
-    ``app.kubernetes.io/part-of=whyk8s`` unless ``label_selector`` says otherwise).
-
-    ``on_event`` (one callback or a list) receives ``(type, V1Pod)``, including one ``"SYNC"`` per pod
-    after each (re)list; ``on_sync`` receives the full pod list after each (re)list; ``on_error``
-    receives one readable sentence when the cluster goes away. ``pods`` holds the current pods by
-    name (updated before callbacks run). ``window`` and ``read_timeout`` are in seconds.
-    """
-
-    def __init__(self, cluster: Cluster, on_event: PodEvent | list[PodEvent] | None = None,
-                 on_sync: Callable[[list], None] | None = None,
-                 on_error: Callable[[str], None] | None = None,
-                 window: int = 2, read_timeout: float = 10, retry_delay: float = 1.0,
-                 label_selector: str | None = None) -> None:
-        self.cluster = cluster
-        self._pod_callbacks = list(on_event) if isinstance(on_event, (list, tuple)) else [on_event] if on_event else []
-        self._on_sync = on_sync
-        super().__init__(cluster.core.list_namespaced_pod, cluster.namespace,
-                         label_selector=label_selector or cluster.selector,
-                         on_event=self._dispatch, on_list=self._synced, on_error=on_error,
-                         window=window, read_timeout=read_timeout, retry_delay=retry_delay,
-                         name="whyk8s-pod-watcher")
-
-    @property
-    def pods(self) -> dict:
-        return self.items
-
-    def relist(self) -> list:
-        """List the pods now (resetting :attr:`pods` and the resourceVersion)."""
-        return self.prime()
-
-    def _dispatch(self, kind: str, pod) -> None:
-        for cb in self._pod_callbacks:
-            self._call(cb, kind, pod)
-
-    def _synced(self, pods: list) -> None:
-        for pod in pods:
-            self._dispatch("SYNC", pod)
-        if self._on_sync is not None:
-            self._call(self._on_sync, pods)
+_REGISTRY: dict[tuple, Informer] = {}
+_REGISTRY_LOCK = threading.Lock()
 
 
-def watch_until(list_fn: Callable, *args, done: Callable[[dict], bool], deadline: float,
-                on_present: Callable[[object], None] | None = None, window: int = 2, **kwargs) -> dict:
-    """List the collection ``list_fn(*args, **kwargs)``, then watch it from the list's
-    resourceVersion until ``done(objects)`` holds or ``time.monotonic()`` passes ``deadline``.
-
-    ``objects`` maps name → object for what exists now (updated from ADDED/MODIFIED/DELETED events).
-    Returns that dict, whether ``done`` held or time ran out: the caller decides what a timeout
-    means. ``on_present(obj)`` runs, on the caller's thread, for each object listed and for each
-    that appears meanwhile. Server-side windows are ``window`` seconds; a compacted resourceVersion
-    (HTTP 410 Gone) leads to a fresh list. Raises ApiException for other API errors and connection
-    errors when the API server does not answer. The course's waits (pods, nodes, leases, clean-up)
-    are all built on this one loop."""
-    import time
-
-    def relist():
-        listing = list_fn(*args, **kwargs)
-        if on_present is not None:
-            for obj in listing.items:
-                on_present(obj)
-        return {o.metadata.name: o for o in listing.items}, listing.metadata.resource_version
-
-    objects, rv = relist()
-    while not done(objects) and time.monotonic() < deadline:
-        w = watch.Watch()
-        seconds = max(1, min(window, int(deadline - time.monotonic()) + 1))
-        try:
-            for event in w.stream(list_fn, *args, resource_version=rv, timeout_seconds=seconds,
-                                  _request_timeout=seconds + 8, **kwargs):
-                obj = event["object"]
-                rv = obj.metadata.resource_version
-                if event["type"] == "DELETED":
-                    objects.pop(obj.metadata.name, None)
-                elif event["type"] in ("ADDED", "MODIFIED"):
-                    if event["type"] == "ADDED" and on_present is not None:
-                        on_present(obj)
-                    objects[obj.metadata.name] = obj
-                if done(objects):
-                    w.stop()
-                    break
-        except client.ApiException as exc:
-            if exc.status != 410:
-                raise
-            objects, rv = relist()
-    return objects
-
-
-def wait_until_gone(list_fn: Callable, *args, label_selector: str, deadline: float,
-                    on_present: Callable[[object], None] | None = None, window: int = 2) -> set[str]:
-    """Watch the collection that ``list_fn(*args, label_selector=...)`` lists until it is empty or
-    ``time.monotonic()`` passes ``deadline``; return the names still there (empty set when all are
-    gone). ``on_present(obj)`` runs, on the caller's thread, for each object listed and for each
-    that appears meanwhile (e.g. to delete at once a pod that a ReplicaSet re-created while its
-    Deployment was being deleted). Errors as :func:`watch_until`."""
-    return set(watch_until(list_fn, *args, label_selector=label_selector, done=lambda objs: not objs,
-                           deadline=deadline, on_present=on_present, window=window))
+def shared_informer(api_fn: Callable, *args, **kwargs) -> Informer:
+    """The running :class:`Informer` of this collection (same API client, list function, arguments
+    and selectors), started if there is none: one watch per collection in the kernel, however many
+    views show it. It stops when its last subscriber closes."""
+    owner = getattr(api_fn, "__self__", None)
+    api_client = getattr(owner, "api_client", None)
+    key = (id(api_client), getattr(api_fn, "__name__", repr(api_fn)), args, tuple(sorted(kwargs.items())))
+    with _REGISTRY_LOCK:
+        inf = _REGISTRY.get(key)
+        if inf is None or (inf.lw.stopped and not inf.running):
+            inf = Informer(api_fn, *args, name=f"whyk8s-informer-{getattr(api_fn, '__name__', '')}", **kwargs)
+            inf._registry_key = key
+            _REGISTRY[key] = inf
+    return inf

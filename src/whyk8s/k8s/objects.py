@@ -1,27 +1,83 @@
-"""Create, list and clean up the course's objects, always labelled and in the course namespace.
+"""Create, change and delete the course's objects: always labelled, only in the course's namespaces.
 
-All functions take a :class:`whyk8s.k8s.guard.Cluster` (from :func:`whyk8s.k8s.guard.connect`), so they can
-only act on a course cluster. Errors from the API server propagate as
-:class:`kubernetes.client.ApiException`; use :func:`whyk8s.errors.explain` to show them.
+One small function per API act, as in the official client's examples (``create``, ``delete_pod``,
+``scale``, ``set_image``, ``rollout``, ``cleanup``). Each takes a :class:`whyk8s.k8s.guard.Cluster`
+(from :func:`whyk8s.k8s.guard.connect`), so it can only reach a course cluster, and each checks the
+namespace itself (:meth:`~whyk8s.k8s.guard.Cluster.check_namespace`): the course creates only in its
+own namespace or in namespaces it created, and changes or deletes only objects carrying its label
+``app.kubernetes.io/part-of=whyk8s``. The same acts with kubectl are named in each docstring.
+
+Errors from the API server propagate as :class:`kubernetes.client.ApiException`; refusals of the
+course's own rules as :class:`~whyk8s.errors.NamespaceRefused` or :class:`~whyk8s.errors.CourseError`.
+Show any of them with :func:`whyk8s.errors.explain`.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 
 from kubernetes import client
 
-from whyk8s.errors import WaitTimeoutError
-from whyk8s.k8s.guard import Cluster
+from whyk8s.errors import CourseError, WaitTimeoutError
+from whyk8s.k8s import specs
+from whyk8s.k8s.guard import Cluster, is_course_labelled
+from whyk8s.k8s.waits import RolloutResult, wait_for_rollout, wait_until_gone
 
-__all__ = ["create", "course_objects", "cleanup", "wait_for_cleanup", "delete_pod", "scale",
-           "NAMESPACED_KINDS", "CLUSTER_KINDS"]
+__all__ = ["create", "delete_pod", "scale", "set_image", "rollout", "course_namespaces", "course_objects",
+           "cleanup", "wait_for_cleanup", "ObjectRef", "KINDS", "NAMESPACED_KINDS", "CLUSTER_KINDS",
+           "api_of", "delete_labelled"]
 
-#: Namespaced kinds the course creates, in the order cleanup deletes them (owners first).
-NAMESPACED_KINDS = ("Deployment", "ReplicaSet", "Job", "Pod", "ResourceQuota")
-#: Cluster-scoped kinds the course creates (besides namespaces).
+
+@dataclass(frozen=True)
+class Kind:
+    """How the official client reaches one kind: the typed API attribute of :class:`Cluster`
+    (``core``, ``apps``, ``batch``, ``scheduling``) and the kind's name in its method names
+    (``pod`` → ``list_namespaced_pod``, ``read_namespaced_pod``, ``delete_namespaced_pod``)."""
+
+    kind: str
+    api: str
+    method: str
+    namespaced: bool = True
+
+    def fn(self, cluster: Cluster, verb: str):
+        """The bound method for ``verb`` (``list``, ``read``, ``delete``, ``create``, ``patch``)."""
+        scope = "namespaced_" if self.namespaced else ""
+        return getattr(getattr(cluster, self.api), f"{verb}_{scope}{self.method}")
+
+    def list_all(self, cluster: Cluster):
+        """The ``list_<kind>_for_all_namespaces`` method (namespaced kinds only)."""
+        return getattr(getattr(cluster, self.api), f"list_{self.method}_for_all_namespaces")
+
+
+#: Every kind the course or a learner in a lab creates, owners before what they own (the order in
+#: which clean-up deletes them).
+KINDS = {k.kind: k for k in (
+    Kind("Deployment", "apps", "deployment"),
+    Kind("ReplicaSet", "apps", "replica_set"),
+    Kind("Job", "batch", "job"),
+    Kind("Pod", "core", "pod"),
+    Kind("ResourceQuota", "core", "resource_quota"),
+    Kind("LimitRange", "core", "limit_range"),
+    Kind("PriorityClass", "scheduling", "priority_class", namespaced=False),
+    Kind("Namespace", "core", "namespace", namespaced=False),
+)}
+NAMESPACED_KINDS = tuple(k for k, v in KINDS.items() if v.namespaced)
 CLUSTER_KINDS = ("PriorityClass",)
+
+_TYPES = {client.V1Pod: "Pod", client.V1Deployment: "Deployment", client.V1Job: "Job",
+          client.V1ResourceQuota: "ResourceQuota", client.V1LimitRange: "LimitRange",
+          client.V1PriorityClass: "PriorityClass"}
+
+
+def api_of(kind: str) -> Kind:
+    """The :class:`Kind` entry for ``kind`` (e.g. ``"Pod"``). Raises CourseError for a kind the course
+    does not handle."""
+    try:
+        return KINDS[kind]
+    except KeyError:
+        raise CourseError(f"The course does not handle {kind} objects.") from None
 
 
 @dataclass(frozen=True)
@@ -36,62 +92,162 @@ class ObjectRef:
         return f"{self.kind} {self.namespace + '/' if self.namespace else ''}{self.name}"
 
 
-def _stamp(cluster: Cluster, obj) -> None:
+def create(cluster: Cluster, obj, namespace: str | None = None):
+    """Create ``obj`` (V1Pod, V1Deployment, V1Job, V1ResourceQuota, V1LimitRange or V1PriorityClass)
+    with the course label. Namespaced objects go to ``namespace`` (default: the course namespace),
+    which must be the course's or one it created; a missing one is created, labelled.
+    kubectl: ``kubectl create -f obj.yaml -n <namespace>``.
+
+    Returns the created object. Raises NamespaceRefused for ``default``, ``kube-*`` or a namespace the
+    course did not create (nothing is sent then), ApiException (409 if it exists, 403 if refused),
+    CourseError for a kind the course does not create.
+    """
+    kind = _TYPES.get(type(obj))
+    if kind is None:
+        raise CourseError(f"The course does not create {type(obj).__name__} objects.")
     meta = obj.metadata
     meta.labels = {**(meta.labels or {}), **cluster.labels}
+    entry = KINDS[kind]
+    if not entry.namespaced:
+        return entry.fn(cluster, "create")(obj)
+    ns = cluster.ensure_namespace(namespace or cluster.namespace)
+    return entry.fn(cluster, "create")(ns, obj)
 
 
-def create(cluster: Cluster, obj, namespace: str | None = None):
-    """Create ``obj`` (V1Pod, V1Deployment, V1Job, V1ResourceQuota or V1PriorityClass) on the cluster.
+def _read_labelled(cluster: Cluster, kind: str, name: str, namespace: str | None):
+    """Read a course object, refusing one without the course label (CourseError) or outside the
+    course's namespaces (NamespaceRefused). ApiException 404 if it does not exist."""
+    entry = api_of(kind)
+    if entry.namespaced:
+        namespace = cluster.check_namespace(namespace or cluster.namespace)
+        obj = entry.fn(cluster, "read")(name, namespace)
+    else:
+        obj = entry.fn(cluster, "read")(name)
+    if not is_course_labelled(obj):
+        where = f" in namespace {namespace}" if entry.namespaced else ""
+        raise CourseError(f"{kind} {name!r}{where} was not created by the course (it lacks the label "
+                          f"{cluster.selector}), so the course leaves it alone. Delete or change it yourself "
+                          f"if you mean to (kubectl delete {kind.lower()} {name}"
+                          f"{' -n ' + namespace if entry.namespaced else ''}).")
+    return obj
 
-    The course label is added, namespaced objects go to ``namespace`` (default: the course
-    namespace, created if missing). Returns the created object. Raises ApiException (e.g. 409 if it
-    exists, 403 if forbidden) and TypeError for an unsupported object.
-    """
-    _stamp(cluster, obj)
-    if isinstance(obj, client.V1PriorityClass):
-        return cluster.scheduling.create_priority_class(obj)
-    ns = cluster.ensure_namespace(namespace) if namespace else cluster.namespace
-    if isinstance(obj, client.V1Pod):
-        return cluster.core.create_namespaced_pod(ns, obj)
-    if isinstance(obj, client.V1Deployment):
-        return cluster.apps.create_namespaced_deployment(ns, obj)
-    if isinstance(obj, client.V1Job):
-        return cluster.batch.create_namespaced_job(ns, obj)
-    if isinstance(obj, client.V1ResourceQuota):
-        return cluster.core.create_namespaced_resource_quota(ns, obj)
-    raise TypeError(f"The course does not create {type(obj).__name__} objects.")
+
+def delete_labelled(cluster: Cluster, kind: str, name: str, namespace: str | None = None,
+                    grace_period_seconds: int | None = 0) -> bool:
+    """Delete one object of ``kind`` if it carries the course label (background propagation: a
+    Deployment's ReplicaSets and pods follow). Returns True if deleted, False if it did not exist.
+    The read and the delete are tied by the object's uid (a delete precondition), so an object
+    re-created meanwhile under the same name is not touched. Raises CourseError for an object
+    without the course label, NamespaceRefused outside the course's namespaces.
+    kubectl: ``kubectl delete <kind> <name> -n <namespace>``."""
+    entry = api_of(kind)
+    try:
+        obj = _read_labelled(cluster, kind, name, namespace)
+    except client.ApiException as exc:
+        if exc.status == 404:
+            return False
+        raise
+    body = client.V1DeleteOptions(propagation_policy="Background", grace_period_seconds=grace_period_seconds,
+                                  preconditions=client.V1Preconditions(uid=obj.metadata.uid))
+    try:
+        if entry.namespaced:
+            entry.fn(cluster, "delete")(name, obj.metadata.namespace, body=body)
+        else:
+            entry.fn(cluster, "delete")(name, body=body)
+    except client.ApiException as exc:
+        if exc.status in (404, 409):  # gone, or a new object of that name (uid precondition)
+            return False
+        raise
+    return True
 
 
 def delete_pod(cluster: Cluster, name: str, namespace: str | None = None) -> None:
-    """Delete one pod at once (grace period 0). Raises ApiException (404 if it does not exist)."""
-    cluster.core.delete_namespaced_pod(name, namespace or cluster.namespace, grace_period_seconds=0)
+    """Delete course pod ``name`` at once (grace period 0). Raises ApiException 404 if it does not
+    exist, CourseError if it lacks the course label. kubectl: ``kubectl delete pod <name> --now``."""
+    if not delete_labelled(cluster, "Pod", name, namespace):
+        raise client.ApiException(status=404, reason=f"Pod {name} not found")
 
 
 def scale(cluster: Cluster, deployment: str, replicas: int, namespace: str | None = None) -> None:
-    """Set a Deployment's replicas (a whole number ≥ 0). Raises ValueError for bad input."""
+    """Set a course Deployment's replicas (a whole number ≥ 0) through its ``scale`` subresource.
+    Raises ValueError for bad input, CourseError for a Deployment without the course label.
+    kubectl: ``kubectl scale deployment <name> --replicas=<n>``."""
     if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 0:
         raise ValueError(f"Replicas {replicas!r} must be a whole number, 0 or more.")
-    cluster.apps.patch_namespaced_deployment_scale(
-        deployment, namespace or cluster.namespace, {"spec": {"replicas": replicas}})
+    dep = _read_labelled(cluster, "Deployment", deployment, namespace)
+    cluster.apps.patch_namespaced_deployment_scale(deployment, dep.metadata.namespace,
+                                                   {"spec": {"replicas": replicas}})
 
 
-def _course_namespaces(cluster: Cluster) -> list[str]:
+def set_image(cluster: Cluster, deployment: str, image: str, namespace: str | None = None) -> bool:
+    """Set the image of course Deployment ``deployment``'s first container: a rolling update starts if
+    it differs. Returns True if the image changed, False if the Deployment already had it.
+    Raises ValueError for an empty image or one with spaces, CourseError for a Deployment without
+    the course label, ApiException from the API server.
+    kubectl: ``kubectl set image deployment/<name> <container>=<image>``."""
+    image = (image or "").strip()
+    if not image or any(c.isspace() for c in image):
+        raise ValueError(f"The image {image!r} is not valid: give one such as {specs.DEFAULT_IMAGE}.")
+    dep = _read_labelled(cluster, "Deployment", deployment, namespace)
+    container = dep.spec.template.spec.containers[0]
+    if container.image == image:
+        return False
+    cluster.apps.patch_namespaced_deployment(
+        deployment, dep.metadata.namespace,
+        {"spec": {"template": {"spec": {"containers": [{"name": container.name, "image": image}]}}}})
+    return True
+
+
+def rollout(cluster: Cluster, deployment: str, image: str, timeout: float = 60,
+            namespace: str | None = None) -> RolloutResult:
+    """Change Deployment ``deployment``'s image (:func:`set_image`) and wait until the rollout is
+    complete as ``kubectl rollout status`` decides (:func:`whyk8s.k8s.waits.wait_for_rollout`),
+    recording from a watch on its ReplicaSets each distinct ``(old ready, new ready)`` pair of pods.
+    If the Deployment already runs ``image``, returns at once with ``changed=False`` (and the
+    rollout already in progress, e.g. from a widget, is waited for too). Raises
+    :class:`WaitTimeoutError` after ``timeout`` seconds, ValueError for a bad image.
+    kubectl: ``kubectl set image …`` then ``kubectl rollout status deployment/<name>``."""
+    from whyk8s.k8s.informer import shared_informer
+
+    started = time.monotonic()
+    ns = namespace or cluster.namespace
+    before = {rs.metadata.name for rs in cluster.apps.list_namespaced_replica_set(
+        ns, label_selector=f"{cluster.selector},app={deployment}").items
+        if any(c.image != image for c in rs.spec.template.spec.containers)}
+    steps: list[tuple[int, int]] = []
+    lock = threading.Lock()
+    informer = shared_informer(cluster.apps.list_namespaced_replica_set, ns,
+                               label_selector=f"{cluster.selector},app={deployment}")
+
+    def record(*_args) -> None:
+        items = informer.items.values()
+        old = sum((rs.status.ready_replicas or 0) for rs in items if rs.metadata.name in before)
+        new = sum((rs.status.ready_replicas or 0) for rs in items if rs.metadata.name not in before)
+        with lock:
+            if not steps or steps[-1] != (old, new):
+                steps.append((old, new))
+
+    sub = informer.subscribe(on_event=record, on_sync=record)
+    try:
+        if not informer.running:
+            informer.prime()
+            informer.start()
+        changed = set_image(cluster, deployment, image, namespace)
+        _, message = wait_for_rollout(cluster, deployment, timeout=timeout, namespace=ns)
+        record()
+    finally:
+        sub.close()
+    with lock:
+        return RolloutResult(deployment, image, changed, list(steps), round(time.monotonic() - started, 2),
+                             message)
+
+
+def course_namespaces(cluster: Cluster) -> list[str]:
+    """The course namespace and every namespace carrying the course label, sorted."""
     names = {cluster.namespace}
     for ns in cluster.core.list_namespace(label_selector=cluster.selector).items:
         names.add(ns.metadata.name)
     return sorted(names)
-
-
-def _listers(cluster: Cluster) -> dict:
-    """The official client's list function of each namespaced kind, in NAMESPACED_KINDS order."""
-    return {
-        "Deployment": cluster.apps.list_namespaced_deployment,
-        "ReplicaSet": cluster.apps.list_namespaced_replica_set,
-        "Job": cluster.batch.list_namespaced_job,
-        "Pod": cluster.core.list_namespaced_pod,
-        "ResourceQuota": cluster.core.list_namespaced_resource_quota,
-    }
 
 
 def course_objects(cluster: Cluster, include_namespaces: bool = False) -> list[ObjectRef]:
@@ -100,9 +256,9 @@ def course_objects(cluster: Cluster, include_namespaces: bool = False) -> list[O
     Pods already being deleted are still listed until they are gone."""
     sel = cluster.selector
     found: list[ObjectRef] = []
-    for ns in _course_namespaces(cluster):
-        for kind, list_fn in _listers(cluster).items():
-            for item in list_fn(ns, label_selector=sel).items:
+    for ns in course_namespaces(cluster):
+        for kind in NAMESPACED_KINDS:
+            for item in KINDS[kind].fn(cluster, "list")(ns, label_selector=sel).items:
                 found.append(ObjectRef(kind, ns, item.metadata.name))
     for item in cluster.scheduling.list_priority_class(label_selector=sel).items:
         found.append(ObjectRef("PriorityClass", None, item.metadata.name))
@@ -117,25 +273,23 @@ def cleanup(cluster: Cluster, wait: bool = True, timeout: float = 60,
             delete_namespaces: bool = True) -> dict[str, int]:
     """Delete exactly the course-labelled objects; return how many of each kind were deleted.
 
-    Deployments and Jobs go with their ReplicaSets and pods (foreground propagation). Labelled
-    namespaces other than the course namespace are deleted too (if ``delete_namespaces``); the course
-    namespace itself stays. With ``wait``, returns when no labelled object is left (or raises
-    TimeoutError after ``timeout`` seconds, naming what is left).
+    Deployments and Jobs go with their ReplicaSets and pods (background propagation: the garbage
+    collector deletes what they own). Every namespace carrying the course label other than the
+    course namespace is deleted too, with everything in it (if ``delete_namespaces``); the course
+    namespace itself stays. With ``wait``, returns when no labelled object is left, or raises
+    :class:`WaitTimeoutError` after ``timeout`` seconds naming what is left.
+    kubectl: ``kubectl delete deploy,rs,job,pod,quota,limits -l app.kubernetes.io/part-of=whyk8s``
+    in each course namespace, then the labelled priority classes and namespaces.
     """
     counts: dict[str, int] = {}
     opts = client.V1DeleteOptions(propagation_policy="Background", grace_period_seconds=0)
     for ref in course_objects(cluster, include_namespaces=delete_namespaces):
-        deleters = {
-            "Deployment": lambda r: cluster.apps.delete_namespaced_deployment(r.name, r.namespace, body=opts),
-            "ReplicaSet": lambda r: cluster.apps.delete_namespaced_replica_set(r.name, r.namespace, body=opts),
-            "Job": lambda r: cluster.batch.delete_namespaced_job(r.name, r.namespace, body=opts),
-            "Pod": lambda r: cluster.core.delete_namespaced_pod(r.name, r.namespace, body=opts),
-            "ResourceQuota": lambda r: cluster.core.delete_namespaced_resource_quota(r.name, r.namespace),
-            "PriorityClass": lambda r: cluster.scheduling.delete_priority_class(r.name),
-            "Namespace": lambda r: cluster.core.delete_namespace(r.name),
-        }
+        entry = KINDS[ref.kind]
         try:
-            deleters[ref.kind](ref)
+            if entry.namespaced:
+                entry.fn(cluster, "delete")(ref.name, ref.namespace, body=opts)
+            else:
+                entry.fn(cluster, "delete")(ref.name, body=opts)
         except client.ApiException as exc:
             if exc.status not in (404, 409):
                 raise
@@ -147,31 +301,28 @@ def cleanup(cluster: Cluster, wait: bool = True, timeout: float = 60,
 
 
 def wait_for_cleanup(cluster: Cluster, timeout: float = 60, include_namespaces: bool = True) -> None:
-    """Wait until no course-labelled object is left; raise TimeoutError naming what remains.
+    """Wait until no course-labelled object is left; raise :class:`WaitTimeoutError` naming what remains.
 
-    Watches each kind in each course namespace in turn (Deployments, ReplicaSets, Jobs, Pods, quotas,
-    then PriorityClasses and namespaces) until its labelled objects are gone, with
-    :func:`whyk8s.k8s.informer.wait_until_gone`. Pods still there are deleted at once (grace period 0),
-    including one that a ReplicaSet re-creates meanwhile (racing its Deployment's deletion).
+    Watches each kind in each course namespace in turn until its labelled objects are gone
+    (:func:`whyk8s.k8s.waits.wait_until_gone`). Labelled pods still there are deleted at once
+    (grace period 0), including one that a ReplicaSet re-creates meanwhile (racing its Deployment's
+    deletion).
     """
-    from whyk8s.k8s.informer import wait_until_gone
-
-    def delete_pod(pod) -> None:
+    def delete_now(pod) -> None:
         if pod.metadata.deletion_timestamp is not None and pod.metadata.deletion_grace_period_seconds == 0:
             return  # already going at once
         try:
-            cluster.core.delete_namespaced_pod(pod.metadata.name, pod.metadata.namespace,
-                                               grace_period_seconds=0)
+            cluster.core.delete_namespaced_pod(pod.metadata.name, pod.metadata.namespace, grace_period_seconds=0)
         except client.ApiException:
             pass  # already gone
 
     sel = cluster.selector
     deadline = time.monotonic() + timeout
     while True:
-        for ns in _course_namespaces(cluster):
-            for kind, list_fn in _listers(cluster).items():
-                wait_until_gone(list_fn, ns, label_selector=sel, deadline=deadline,
-                                on_present=delete_pod if kind == "Pod" else None)
+        for ns in course_namespaces(cluster):
+            for kind in NAMESPACED_KINDS:
+                wait_until_gone(KINDS[kind].fn(cluster, "list"), ns, label_selector=sel, deadline=deadline,
+                                on_present=delete_now if kind == "Pod" else None)
         wait_until_gone(cluster.scheduling.list_priority_class, label_selector=sel, deadline=deadline)
         if include_namespaces:
             wait_until_gone(cluster.core.list_namespace,

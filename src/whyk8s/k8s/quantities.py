@@ -13,7 +13,8 @@ from decimal import Decimal, InvalidOperation
 
 from kubernetes.utils.quantity import parse_quantity
 
-__all__ = ["parse_cpu", "parse_memory", "parse_gpus", "format_bytes"]
+__all__ = ["parse_cpu", "parse_memory", "parse_gpus", "format_bytes", "format_cpu", "canonical_cpu",
+           "format_memory", "in_unit"]
 
 _MEMORY_HINTS = {"k": "Ki", "m": "Mi", "g": "Gi", "t": "Ti"}
 
@@ -92,3 +93,38 @@ def format_bytes(n: int) -> str:
             return f"{text} {unit}"
         value /= 1024
     raise AssertionError("unreachable")
+
+
+def format_cpu(millicores: int) -> str:
+    """Millicores → the course's CPU text, always in millicores: ``250`` → ``"250m"``, ``2000`` → ``"2000m"``."""
+    return f"{int(millicores)}m"
+
+
+def canonical_cpu(millicores: int) -> str:
+    """Millicores → the API server's canonical CPU quantity: ``2000`` → ``"2"``, ``250`` → ``"250m"``
+    (what it stores whatever the learner wrote: ``"0.25"`` and ``"250m"`` both become ``"250m"``)."""
+    return f"{millicores // 1000}" if millicores % 1000 == 0 else f"{millicores}m"
+
+
+def format_memory(n_bytes: int) -> str:
+    """Bytes → the exact quantity and the byte count: ``67108864`` → ``"64Mi (67,108,864 bytes)"``,
+    ``10**9`` → ``"1G (1,000,000,000 bytes)"``; a binary unit when one divides exactly."""
+    for unit, size in (("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10), ("G", 10**9), ("M", 10**6), ("k", 10**3)):
+        if n_bytes and n_bytes % size == 0:
+            return f"{n_bytes // size}{unit} ({n_bytes:,} bytes)"
+    return f"{n_bytes:,} bytes"
+
+
+def in_unit(resource: str, quantity) -> tuple[int | float, str]:
+    """A quota or request amount for a table: ``(value, unit)`` with CPU in ``millicores``, memory in
+    ``MiB`` (one decimal when not whole), ``nvidia.com/gpu`` in ``GPUs`` and anything else as a plain
+    number. ``resource`` is a name such as ``requests.cpu``, ``memory`` or ``requests.nvidia.com/gpu``."""
+    value = parse_quantity(str(quantity or "0"))
+    if resource.endswith("cpu"):
+        return int(value * 1000), "millicores"
+    if resource.endswith("memory"):
+        mib = float(value) / 2**20
+        return (int(mib) if mib.is_integer() else round(mib, 1)), "MiB"
+    if resource.endswith("nvidia.com/gpu"):
+        return int(value), "GPUs"
+    return float(value), ""

@@ -14,12 +14,14 @@ from __future__ import annotations
 import functools
 import time
 
-from kubernetes import client, watch
+from kubernetes import client
 from kubernetes.utils.quantity import parse_quantity
 
 from whyk8s import COURSE_SELECTOR, DEFAULT_NAMESPACE, PART_OF_LABEL
-from whyk8s.notebook.display import install_panel_handler, mark_offline
+from whyk8s.notebook.display import install_error_handler
 from whyk8s.errors import ClusterUnreachableError, CourseError, NotCourseClusterError, explain
+from whyk8s.k8s.informer import object_key
+from whyk8s.k8s.waits import watch_until
 from whyk8s.k8s.guard import COURSE_CONTEXTS, Cluster, check_context, connect, current_context
 from whyk8s.labs.feedback import CheckResult
 from whyk8s.k8s import specs
@@ -53,12 +55,11 @@ def start(lab: str = "this lab") -> str:
     client loads the course context or fails, never production); on an unreachable cluster it prints
     the command that starts the cluster and returns the context name.
     """
-    install_panel_handler()  # later cells that need the cluster show the panel, not a traceback
+    install_error_handler()  # later cells that need the cluster show the panel, not a traceback
     try:
         context = check_context(current_context())
     except CourseError as exc:
         print(f"⚠ {explain(exc)}")
-        mark_offline(explain(exc))
         return COURSE_CONTEXTS[1]
     try:
         cluster = connect(context=context)
@@ -66,7 +67,6 @@ def start(lab: str = "this lab") -> str:
                     if any(c.type == "Ready" and c.status == "True" for c in (n.status.conditions or [])))
     except Exception as exc:  # noqa: BLE001 - the set-up cell must not raise
         print(f"⚠ {explain(exc)}")
-        mark_offline(explain(exc))
         return context
     print(f"{lab}: the course cluster answers ({ready} nodes Ready); namespace {NAMESPACE!r} is ready.")
     return context
@@ -188,34 +188,10 @@ def find_elsewhere(cluster: Cluster, name: str, namespace: str, kinds=("Pod", "D
 def wait_for(list_fn, predicate, timeout: float = 10, **list_kwargs):
     """Watch ``list_fn`` (a ``list_*`` API function, with ``list_kwargs`` such as ``namespace`` or
     ``field_selector``) until ``predicate(items)`` is true for the current list of objects, or
-    ``timeout`` seconds pass. Uses :class:`kubernetes.watch.Watch` (no polling loop). Returns the
-    last list of items (a list of client objects)."""
-    listing = list_fn(**list_kwargs)
-    items = {i.metadata.uid: i for i in listing.items}
-    if predicate(list(items.values())) or timeout <= 0:
-        return list(items.values())
-    deadline = time.monotonic() + timeout
-    rv = listing.metadata.resource_version
-    while time.monotonic() < deadline:
-        w = watch.Watch()
-        try:
-            for event in w.stream(list_fn, resource_version=rv, _request_timeout=timeout + 5,
-                                  timeout_seconds=max(1, int(deadline - time.monotonic())), **list_kwargs):
-                obj = event["object"]
-                rv = obj.metadata.resource_version
-                if event["type"] == "DELETED":
-                    items.pop(obj.metadata.uid, None)
-                else:
-                    items[obj.metadata.uid] = obj
-                if predicate(list(items.values())):
-                    w.stop()
-                    return list(items.values())
-        except client.ApiException as exc:
-            if exc.status != 410:
-                raise
-            listing = list_fn(**list_kwargs)  # resourceVersion too old: list again
-            items = {i.metadata.uid: i for i in listing.items}
-            rv = listing.metadata.resource_version
+    ``timeout`` seconds pass (:func:`whyk8s.k8s.waits.watch_until`: a watch, never a polling loop).
+    Returns the last list of items (client objects)."""
+    items = watch_until(list_fn, done=lambda objs: predicate(list(objs.values())), timeout=timeout,
+                        key=object_key, **list_kwargs)
     return list(items.values())
 
 

@@ -1,22 +1,26 @@
-"""What happens in the course namespace, as a timeline: Kubernetes Events plus pod phase changes.
+"""What happens in the course's namespaces, as a timeline ordered by when it happened.
 
-:class:`EventRecorder` watches (with :class:`kubernetes.watch.Watch`, never a polling loop) the
-namespace's Events (CoreV1 ``list_namespaced_event``) and the course's pods, from the
-resourceVersion current when :meth:`EventRecorder.start` is called, so older events are skipped.
-Each thing it sees becomes one dict::
+:class:`EventRecorder` watches the objects that take part in self-healing, scaling, rolling updates
+and preemption — Deployments, ReplicaSets and Pods carrying the course label (and, if asked, the
+Nodes) — and writes down each step it sees, the moment its watch delivers the change. A watch
+delivers a change within milliseconds of the API server storing it, so the order of the records is
+the order of the steps: the Deployment scales its ReplicaSet *before* the ReplicaSet creates pods.
+(Kubernetes *Events* are no clock for this: the controllers send them asynchronously, in batches,
+often after the change they describe — which is why an earlier version of this timeline showed pods
+created before the ReplicaSet that created them.) Events are still recorded, for what no object
+change shows (``FailedCreate``, ``BackOff``, ``Pulled`` …).
 
-    {"t": 1.23,                  # seconds since start() (float, time of arrival at the recorder)
-     "object": "pod/web-7c9d-x2b4q",   # lower-case kind / name
-     "what": "Scheduled",        # an Event reason (Scheduled, SuccessfulCreate, Killing, Preempted,
-                                 # FailedScheduling, ScalingReplicaSet, ...) or a pod change
-                                 # (Created, Pending, Running, Succeeded, Failed, Terminating, Deleted)
-     "detail": "Successfully assigned whyk8s/web-7c9d-x2b4q to whyk8s-worker2"}
+Each record is one dict::
 
-:func:`pending_reason` gives the scheduler's reason for a Pending pod. Both watches are
-:class:`whyk8s.k8s.informer.WatchLoop` threads.
+    {"t": 1.23,                      # seconds since start() (when the watch delivered the change)
+     "object": "pod/web-7c9d-x2b4q",  # lower-case kind / name (namespace/kind/name across namespaces)
+     "what": "Scheduled",            # one of STEPS, or an Event's reason
+     "detail": "to whyk8s-worker2"}
 
-Sources: kubernetes.io, "Efficient detection of changes" (API concepts: watch, resourceVersion, 410
-Gone) and the ``Event`` (core/v1) API reference.
+The vocabulary :data:`STEPS` is shared by every timeline of the course, live or recorded, and
+:data:`whyk8s.notebook.charts.TIMELINE_STYLES` gives each step one marker and one colour everywhere.
+Sources: kubernetes.io, "API Concepts" (watch), "Pod Lifecycle" (phases, ``DisruptionTarget``),
+"Deployments" (ReplicaSets, rolling updates).
 """
 
 from __future__ import annotations
@@ -28,103 +32,31 @@ from typing import Callable
 
 from kubernetes import client
 
-from whyk8s.errors import WaitTimeoutError
+from whyk8s.k8s import pods as podfacts
 from whyk8s.k8s.guard import Cluster
-from whyk8s.k8s.informer import WatchLoop
+from whyk8s.k8s.informer import Informer, shared_informer
+from whyk8s.k8s.nodes import is_ready as node_is_ready
 
-__all__ = ["EventRecorder", "WatchLoop", "pending_reason", "pod_pending_reason", "normalise_names",
-           "wait_for_pods"]
+__all__ = ["EventRecorder", "STEPS", "normalise_names"]
 
-
-
-def pod_pending_reason(pod: client.V1Pod) -> str:
-    """The message of ``pod``'s ``PodScheduled=False`` condition ('' if it has none)."""
-    for cond in (pod.status.conditions if pod.status else None) or []:
-        if cond.type == "PodScheduled" and cond.status == "False":
-            return (cond.message or cond.reason or "").strip()
-    return ""
-
-
-def pending_reason(cluster: Cluster, pod_name: str, namespace: str | None = None) -> str:
-    """The scheduler's reason why Pod ``pod_name`` is Pending, as the scheduler wrote it.
-
-    The Pod's ``PodScheduled`` condition message if it is False, else the newest ``FailedScheduling``
-    Event about the Pod. Returns ``""`` when the Pod is already on a node, and
-    ``"waiting for the scheduler"`` when the scheduler has not written a reason yet. Raises
-    :class:`kubernetes.client.ApiException` (404 if the Pod does not exist).
-    Example: ``"0/5 nodes are available: 1 Insufficient nvidia.com/gpu, ..."``.
-    """
-    ns = namespace or cluster.namespace
-    pod = cluster.core.read_namespaced_pod(pod_name, ns)
-    if pod.spec.node_name:
-        return ""
-    reason = pod_pending_reason(pod)
-    if reason:
-        return reason
-    events = cluster.core.list_namespaced_event(
-        ns, field_selector=f"involvedObject.name={pod_name},reason=FailedScheduling").items
-
-    def when(e):
-        ts = e.last_timestamp or e.event_time or e.first_timestamp or e.metadata.creation_timestamp
-        return ts.timestamp() if ts else 0.0
-    if events:
-        return (max(events, key=when).message or "").strip() or "waiting for the scheduler"
-    return "waiting for the scheduler"
+#: The steps a timeline records, in the order they usually happen to an object.
+STEPS = ("Created", "Scaled", "Updated", "Scheduled", "Unschedulable", "Running", "Succeeded", "Failed",
+         "Preempted", "Evicted", "Terminating", "Deleted", "NodeNotReady", "NodeReady")
+#: Event reasons that repeat a step the object watches already show (left out of the timeline).
+_DUPLICATE_REASONS = {"ScalingReplicaSet", "SuccessfulCreate", "SuccessfulDelete", "Scheduled",
+                      "FailedScheduling", "Preempted", "Killing", "RegisteredNode", "RemovingNode"}
+#: ``DisruptionTarget`` condition reasons (kubernetes.io, "Pod disruption conditions") → step.
+_DISRUPTIONS = {"PreemptionByScheduler": "Preempted", "EvictionByEvictionAPI": "Evicted",
+                "DeletionByTaintManager": "Evicted", "DeletionByPodGC": "Evicted",
+                "TerminationByKubelet": "Evicted"}
 
 
-def wait_for_pods(cluster: Cluster, predicate: Callable[[dict], bool], label_selector: str | None = None,
-                  timeout: float = 60, namespace: str | None = None) -> dict:
-    """Watch the course pods (or those matching ``label_selector``) until ``predicate(pods)`` holds,
-    where ``pods`` maps name → V1Pod of the pods that exist and are not being deleted. Returns that
-    dict. Watches with :func:`whyk8s.k8s.informer.watch_until` (2 s windows), never polls. Raises
-    :class:`~whyk8s.errors.WaitTimeoutError` after ``timeout`` seconds, naming each pod's state."""
-    from whyk8s.k8s.informer import watch_until
-
-    def live(pods: dict) -> dict:
-        return {n: p for n, p in pods.items() if p.metadata.deletion_timestamp is None}
-
-    pods = live(watch_until(cluster.core.list_namespaced_pod, namespace or cluster.namespace,
-                            label_selector=label_selector or cluster.selector,
-                            done=lambda objs: predicate(live(objs)),
-                            deadline=time.monotonic() + timeout))
-    if predicate(pods):
-        return pods
-    raise WaitTimeoutError(f"Waited {timeout:.0f} s; the pods never reached the expected state "
-                           f"({len(pods)} pods: {describe_pods(pods) or 'none'}).")
-
-
-def describe_pods(pods: dict) -> str:
-    """One line for ``pods`` (name → V1Pod): each name with its phase, its node and, when the scheduler
-    left one, its pending reason. Example: ``"greedy (Pending: 0/4 nodes are available: ...), web-1
-    (Running on whyk8s-worker)"``."""
-    parts = []
-    for name in sorted(pods):
-        pod = pods[name]
-        phase = (pod.status.phase if pod.status else None) or "Unknown"
-        where = f" on {pod.spec.node_name}" if pod.spec and pod.spec.node_name else ""
-        reason = pod_pending_reason(pod)
-        parts.append(f"{name} ({phase}{where}{': ' + reason if reason else ''})")
-    return ", ".join(parts)
-
-
-# -- stable names for recordings ---------------------------------------------------------------
-# Generated suffixes use the API machinery's alphabet (no vowels, no 0/1/3: k8s.io/apimachinery rand).
-_ALPHABET = "[bcdfghjklmnpqrstvwxz2456789]"
-_POD_SUFFIX = re.compile(rf"^(?P<base>.+?)(-{_ALPHABET}{{6,10}})?-{_ALPHABET}{{5}}$")
-_RS_SUFFIX = re.compile(rf"^(?P<base>.+)-{_ALPHABET}{{6,10}}$")
-
-
+# -- stable names for recordings -------------------------------------------------------------------
 def _base_name(kind: str, name: str, generated: dict[str, str]) -> str | None:
     """Base of a generated name (Deployment/Job name), or None if the name was given by a person."""
     if name in generated:
         return generated[name]
-    if kind == "pod":
-        m = _POD_SUFFIX.match(name)
-    elif kind == "replicaset":
-        m = _RS_SUFFIX.match(name)
-    else:
-        return None
-    return m.group("base") if m else None
+    return podfacts.generated_base(name, kind) if kind in ("pod", "replicaset") else None
 
 
 def normalise_names(records: list[dict], generated: dict[str, str] | None = None) -> list[dict]:
@@ -136,78 +68,100 @@ def normalise_names(records: list[dict], generated: dict[str, str] | None = None
     mapping: dict[str, str] = {}
     counters: dict[tuple[str, str], int] = {}
     for rec in records:
-        kind, _, name = rec["object"].partition("/")
+        kind, name = rec["object"].split("/")[-2:]
         if name in mapping or kind not in ("pod", "replicaset"):
             continue
         base = _base_name(kind, name, generated)
         if base is None:
             continue
-        key = (kind, base)
-        counters[key] = counters.get(key, 0) + 1
-        mapping[name] = f"{base}-{'rs' if kind == 'replicaset' else ''}{counters[key]}"
+        counters[(kind, base)] = counters.get((kind, base), 0) + 1
+        mapping[name] = f"{base}-{'rs' if kind == 'replicaset' else ''}{counters[(kind, base)]}"
     if not mapping:
         return [dict(r) for r in records]
-    pattern = re.compile(r"\b(" + "|".join(re.escape(n) for n in sorted(mapping, key=len, reverse=True))
-                         + r")\b")
+    pattern = re.compile(r"\b(" + "|".join(re.escape(n) for n in sorted(mapping, key=len, reverse=True)) + r")\b")
     out = []
     for rec in records:
-        kind, _, name = rec["object"].partition("/")
-        out.append({**rec, "object": f"{kind}/{mapping.get(name, name)}",
+        parts = rec["object"].split("/")
+        parts[-1] = mapping.get(parts[-1], parts[-1])
+        out.append({**rec, "object": "/".join(parts),
                     "detail": pattern.sub(lambda m: mapping[m.group(1)], rec.get("detail") or "")})
     return out
 
 
 class EventRecorder:
-    """Record what happens in ``cluster.namespace`` from :meth:`start` on (see the module doc).
+    """Record the steps Kubernetes takes in ``cluster.namespace`` (or ``namespaces``) from
+    :meth:`start` on (see the module doc). ``nodes=True`` records Nodes joining, leaving and
+    changing readiness too.
 
-    ``events`` is the list of records (dicts with ``t`` seconds since start, ``object``, ``what``,
-    ``detail``) in order of arrival; ``errors`` holds sentences about connection trouble.
-    ``on_record`` callbacks (``fn(record)``) run on the watch threads: update widget values only.
-    Pod changes cover the course's pods (label ``app.kubernetes.io/part-of=whyk8s``); Events cover
-    every object of the namespace.
-
-    Use as a context manager, or call :meth:`start` / :meth:`stop`. :meth:`start` raises
-    :class:`kubernetes.client.ApiException` or a connection error if the API server does not answer.
+    ``events`` is the list of records in the order they were seen; ``errors`` holds sentences about
+    connection trouble. ``on_record`` callbacks (``fn(record)``) run on the watch threads: update
+    widget values only. Use as a context manager, or call :meth:`start` / :meth:`stop`.
+    :meth:`start` raises ApiException or a connection error if the API server does not answer.
     """
 
-    def __init__(self, cluster: Cluster, namespace: str | None = None, window: int = 2,
-                 read_timeout: float = 10, on_record: Callable[[dict], None] | None = None) -> None:
+    def __init__(self, cluster: Cluster, namespace: str | None = None, namespaces: list[str] | None = None,
+                 nodes: bool = False, on_record: Callable[[dict], None] | None = None) -> None:
         self.cluster = cluster
-        self.namespace = namespace or cluster.namespace
+        self.namespaces = list(namespaces or [namespace or cluster.namespace])
         self.events: list[dict] = []
         self.errors: list[str] = []
         self.on_record: list[Callable[[dict], None]] = [on_record] if on_record else []
         self._generated: dict[str, str] = {}
-        self._phases: dict[str, tuple[str, bool]] = {}
-        self._counts: dict[str, int] = {}
+        self._seen: dict[str, object] = {}
+        self._event_counts: dict[str, int] = {}
         self._lock = threading.Lock()
         self._t0 = time.monotonic()
-        common = dict(on_error=self._error, window=window, read_timeout=read_timeout)
-        self._event_loop = WatchLoop(cluster.core.list_namespaced_event, self.namespace,
-                                     on_event=self._on_event, name="whyk8s-event-recorder", **common)
-        self._pod_loop = WatchLoop(cluster.core.list_namespaced_pod, self.namespace,
-                                   label_selector=cluster.selector, on_event=self._on_pod,
-                                   on_list=self._on_pod_list, name="whyk8s-event-recorder-pods", **common)
+        self._subs: list = []
+        self._started = False
+        sel = cluster.selector
+        self._sources: list[tuple[Informer, Callable]] = []
+        for ns in self.namespaces:
+            self._sources += [
+                (shared_informer(cluster.apps.list_namespaced_deployment, ns, label_selector=sel), self._on_deployment),
+                (shared_informer(cluster.apps.list_namespaced_replica_set, ns, label_selector=sel), self._on_replicaset),
+                (shared_informer(cluster.core.list_namespaced_pod, ns, label_selector=sel), self._on_pod),
+                (shared_informer(cluster.core.list_namespaced_event, ns), self._on_event),
+            ]
+        if nodes:
+            self._sources.append((shared_informer(cluster.core.list_node), self._on_node))
 
-    # -- life cycle ----------------------------------------------------------------------------
+    # -- life cycle ----------------------------------------------------------------------------------
     def start(self) -> "EventRecorder":
-        """Note the current resourceVersions (so older events are skipped), then watch. Returns self."""
-        if self._event_loop.running:
+        """Take the current state as the starting point (nothing before it is recorded), then record
+        every change. Returns self."""
+        if self._started:
             return self
         self._t0 = time.monotonic()
-        self._event_loop.prime()
-        for e in self._event_loop.items.values():  # existing events: remember their counts only
-            self._counts[e.metadata.uid] = e.count or 1
-        self._pod_loop.prime()
-        self._event_loop.start()
-        self._pod_loop.start()
+        for informer, handler in self._sources:
+            baseline = threading.Event()
+
+            def on_sync(objs, handler=handler, baseline=baseline):
+                if not baseline.is_set():  # the state at start(): remember it, record nothing
+                    for obj in objs:
+                        self._remember(obj)
+                    baseline.set()
+                else:  # a list after an outage or a 410: record what changed meanwhile
+                    for obj in objs:
+                        handler("MODIFIED" if self._key(obj) in self._seen else "ADDED", obj)
+
+            sub = informer.subscribe(on_event=lambda kind, obj, handler=handler: handler(kind, obj),
+                                     on_sync=on_sync, on_error=self.errors.append)
+            self._subs.append(sub)
+            if not informer.running:
+                informer.prime()
+                informer.start()
+            else:
+                informer.synced.wait(10)
+        self._started = True
         return self
 
     def stop(self, timeout: float = 5) -> bool:
-        """Stop both watches (each ends within ``timeout`` seconds). True if both ended."""
-        a = self._event_loop.stop(timeout)
-        b = self._pod_loop.stop(timeout)
-        return a and b
+        """Stop recording (a shared watch ends when no view uses it). True once all are closed."""
+        for sub in self._subs:
+            sub.close(timeout)
+        self._subs.clear()
+        self._started = False
+        return True
 
     def __enter__(self) -> "EventRecorder":
         return self.start()
@@ -217,74 +171,143 @@ class EventRecorder:
 
     @property
     def running(self) -> bool:
-        return self._event_loop.running or self._pod_loop.running
+        return self._started
 
-    # -- recording -----------------------------------------------------------------------------
-    def _add(self, obj: str, what: str, detail: str) -> None:
-        rec = {"t": round(time.monotonic() - self._t0, 3), "object": obj, "what": what, "detail": detail}
-        with self._lock:
-            self.events.append(rec)
-        for fn in self.on_record:
-            WatchLoop._call(fn, rec)
+    # -- recording -----------------------------------------------------------------------------------
+    def _key(self, obj) -> str:
+        meta = obj.metadata
+        return f"{type(obj).__name__}/{meta.namespace or ''}/{meta.name}"
 
-    def _error(self, sentence: str) -> None:
-        self.errors.append(sentence)
+    def _object(self, kind: str, obj) -> str:
+        ns = obj.metadata.namespace
+        prefix = f"{ns}/" if ns and len(self.namespaces) > 1 else ""
+        return f"{prefix}{kind}/{obj.metadata.name}"
 
-    def _on_event(self, kind: str, ev: client.CoreV1Event) -> None:
-        if kind == "DELETED":
-            return
-        count = ev.count or 1
-        uid = ev.metadata.uid
-        if self._counts.get(uid, 0) >= count:
-            return  # an update that did not repeat the event
-        self._counts[uid] = count
-        inv = ev.involved_object
-        obj = f"{(inv.kind or 'object').lower()}/{inv.name}"
-        self._add(obj, ev.reason or "Event", (ev.message or "").strip())
-
-    def _remember(self, pod: client.V1Pod) -> None:
-        meta = pod.metadata
-        if meta.generate_name:
+    def _remember(self, obj) -> None:
+        meta = obj.metadata
+        if isinstance(obj, client.V1Pod) and meta.generate_name:
             base = meta.generate_name.rstrip("-")
             rs_hash = (meta.labels or {}).get("pod-template-hash")
             if rs_hash and base.endswith("-" + rs_hash):
                 base = base[: -len(rs_hash) - 1]
                 self._generated[base + "-" + rs_hash] = base  # the ReplicaSet
             self._generated[meta.name] = base
+        if isinstance(obj, client.CoreV1Event):
+            self._event_counts[meta.uid] = obj.count or 1
+        self._seen[self._key(obj)] = obj
 
-    def _on_pod_list(self, pods: list) -> None:
-        for p in pods:
-            self._remember(p)
-            self._phases[p.metadata.name] = (p.status.phase, p.metadata.deletion_timestamp is not None)
+    def _add(self, obj: str, what: str, detail: str) -> None:
+        rec = {"t": round(time.monotonic() - self._t0, 3), "object": obj, "what": what, "detail": detail}
+        with self._lock:
+            self.events.append(rec)
+        for fn in list(self.on_record):
+            try:
+                fn(rec)
+            except Exception:  # noqa: BLE001 - a bad hook must not stop the recording
+                pass
+
+    def _change(self, kind: str, obj) -> tuple[object | None, bool]:
+        """(the object as last seen or None, deleted?) and remember the new state."""
+        key = self._key(obj)
+        before = self._seen.get(key)
+        if kind == "DELETED":
+            self._seen.pop(key, None)
+        else:
+            self._remember(obj)
+        return before, kind == "DELETED"
+
+    def _on_deployment(self, kind: str, dep: client.V1Deployment) -> None:
+        before, deleted = self._change(kind, dep)
+        name, obj = dep.metadata.name, self._object("deployment", dep)
+        if deleted:
+            self._add(obj, "Deleted", f"Deployment {name} is gone from the API server.")
+        elif before is None:
+            self._add(obj, "Created", f"Deployment {name} wants {dep.spec.replicas} replicas.")
+        else:
+            if before.spec.replicas != dep.spec.replicas:
+                self._add(obj, "Scaled", f"Deployment {name} now wants {dep.spec.replicas} replicas "
+                                         f"(was {before.spec.replicas}).")
+            if before.spec.template != dep.spec.template:
+                images = ", ".join(c.image for c in dep.spec.template.spec.containers)
+                self._add(obj, "Updated", f"Deployment {name} has a new pod template (image {images}).")
+
+    def _on_replicaset(self, kind: str, rs: client.V1ReplicaSet) -> None:
+        before, deleted = self._change(kind, rs)
+        name, obj = rs.metadata.name, self._object("replicaset", rs)
+        if deleted:
+            self._add(obj, "Deleted", f"ReplicaSet {name} is gone from the API server.")
+        elif before is None:
+            owner = podfacts.controller_of(rs)
+            by = f" by {owner.kind} {owner.name}" if owner else ""
+            self._add(obj, "Created", f"ReplicaSet {name} was created{by}; it wants {rs.spec.replicas} pods.")
+        elif before.spec.replicas != rs.spec.replicas:
+            self._add(obj, "Scaled", f"ReplicaSet {name} now wants {rs.spec.replicas} pods (was {before.spec.replicas}).")
 
     def _on_pod(self, kind: str, pod: client.V1Pod) -> None:
-        self._remember(pod)
-        name = pod.metadata.name
-        phase = pod.status.phase if pod.status else None
-        terminating = pod.metadata.deletion_timestamp is not None
-        before = self._phases.get(name)
-        obj = f"pod/{name}"
-        if kind == "DELETED":
-            self._phases.pop(name, None)
+        before, deleted = self._change(kind, pod)
+        name, obj = pod.metadata.name, self._object("pod", pod)
+        if deleted:
             self._add(obj, "Deleted", f"Pod {name} is gone from the API server.")
             return
-        self._phases[name] = (phase, terminating)
         if before is None:
-            node = f" on {pod.spec.node_name}" if pod.spec.node_name else ""
-            self._add(obj, "Created", f"Pod {name} was created{node} (phase {phase}).")
-        elif before[0] != phase and phase:
-            self._add(obj, phase, f"Pod {name} is now {phase} (was {before[0]}).")
-        if terminating and not (before and before[1]):
+            owner = podfacts.controller_of(pod)
+            by = f" by {owner.kind} {owner.name}" if owner else ""
+            self._add(obj, "Created", f"Pod {name} was created{by}.")
+        if pod.spec.node_name and not (before is not None and before.spec.node_name):
+            self._add(obj, "Scheduled", f"Pod {name} was bound to node {pod.spec.node_name}.")
+        reason = podfacts.pending_reason(pod)
+        if reason and reason != (podfacts.pending_reason(before) if before is not None else ""):
+            self._add(obj, "Unschedulable", reason)
+        for cond in (pod.status.conditions if pod.status else None) or []:
+            if cond.type == "DisruptionTarget" and cond.status == "True":
+                had = before is not None and any(c.type == "DisruptionTarget" and c.status == "True"
+                                                 for c in (before.status.conditions or []))
+                if not had:
+                    self._add(obj, _DISRUPTIONS.get(cond.reason, "Evicted"), (cond.message or cond.reason or "").strip())
+        phase = (pod.status.phase if pod.status else None) or "Pending"
+        old_phase = ((before.status.phase if before.status else None) or "Pending") if before is not None else "Pending"
+        if phase != old_phase and phase in ("Running", "Succeeded", "Failed"):
+            self._add(obj, phase, f"Pod {name} is now {phase} (was {old_phase}).")
+        status = podfacts.status(pod)
+        old_status = podfacts.status(before) if before is not None else "Pending"
+        if status != old_status and status not in (phase, "Pending", "Terminating", "ContainerCreating",
+                                                   "Completed", "Running"):
+            self._add(obj, status, f"Pod {name} shows {status} (kubectl's STATUS; was {old_status}).")
+        if podfacts.is_terminating(pod) and not (before is not None and podfacts.is_terminating(before)):
             self._add(obj, "Terminating", f"Pod {name} was asked to stop (deletion requested).")
 
-    # -- output --------------------------------------------------------------------------------
+    def _on_node(self, kind: str, node: client.V1Node) -> None:
+        before, deleted = self._change(kind, node)
+        name, obj = node.metadata.name, f"node/{node.metadata.name}"
+        if deleted:
+            self._add(obj, "Deleted", f"Node {name} is gone from the API server.")
+        elif before is None:
+            self._add(obj, "Created", f"Node {name} joined the cluster.")
+        elif node_is_ready(before) != node_is_ready(node):
+            self._add(obj, "NodeReady" if node_is_ready(node) else "NodeNotReady",
+                      f"Node {name} is {'Ready' if node_is_ready(node) else 'not Ready'}.")
+
+    def _on_event(self, kind: str, ev: client.CoreV1Event) -> None:
+        if kind == "DELETED":
+            return
+        count = ev.count or 1
+        if self._event_counts.get(ev.metadata.uid, 0) >= count:
+            return  # an update that did not repeat the event
+        self._event_counts[ev.metadata.uid] = count
+        if ev.reason in _DUPLICATE_REASONS:
+            return
+        inv = ev.involved_object
+        obj = f"{(inv.namespace + '/') if inv.namespace and len(self.namespaces) > 1 else ''}" \
+              f"{(inv.kind or 'object').lower()}/{inv.name}"
+        self._add(obj, ev.reason or "Event", (ev.message or "").strip())
+
+    # -- output --------------------------------------------------------------------------------------
     def timeline_records(self, ndigits: int = 2) -> list[dict]:
-        """The records sorted by time, ``t`` rounded to ``ndigits``, generated names replaced by
-        stable ones (``pod/web-1``, ``replicaset/web-rs1`` ...; see :func:`normalise_names`): ready
-        for ``recordings.save(name, "events", {"events": ...}, caption)``."""
+        """The records in the order they happened, ``t`` rounded to ``ndigits``, generated names
+        replaced by stable ones (``pod/web-1``, ``replicaset/web-rs1`` ...; see
+        :func:`normalise_names`): ready for :func:`whyk8s.notebook.recordings.save`."""
         with self._lock:
-            recs = sorted(self.events, key=lambda r: r["t"])
-        recs = [{**r, "t": round(r["t"], ndigits)} for r in recs]
+            recs = [{**r, "t": round(r["t"], ndigits)} for r in self.events]
         return normalise_names(recs, dict(self._generated))
 
     def table(self):
@@ -293,10 +316,10 @@ class EventRecorder:
         return pd.DataFrame(self.timeline_records(), columns=["t", "object", "what", "detail"])
 
     def plot(self, title: str = "", ax=None):
-        """Draw :meth:`timeline_records` with :func:`whyk8s.notebook.recordings.plot_events`; returns the Axes.
+        """Draw :meth:`timeline_records` (:func:`whyk8s.notebook.charts.plot_timeline`); returns the Axes.
         Raises ValueError if nothing was recorded."""
-        from whyk8s.notebook.recordings import plot_events
+        from whyk8s.notebook.charts import plot_timeline
         recs = self.timeline_records()
         if not recs:
             raise ValueError("Nothing was recorded yet: start the recorder before acting on the cluster.")
-        return plot_events(recs, title, ax=ax)
+        return plot_timeline(recs, title, ax=ax)

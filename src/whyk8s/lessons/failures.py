@@ -10,15 +10,14 @@
   the course's kwok cluster: 41 to 50 seconds from deletion to replacements scheduled (at most
   about 60 s: quarantine plus one 20 s period).
   Job pods lost this way count as failed for their Job (not re-created when ``backoffLimit`` is 0).
-- :func:`restore` re-creates missing workers, uncordons the rest and re-advertises the GPUs
-  (:func:`whyk8s.cluster.providers.restore_nodes`), then waits until all four workers are Ready.
+- :func:`restore` re-creates missing workers (kwok only), uncordons the rest and re-advertises the
+  GPUs (:func:`whyk8s.cluster.workers.restore_nodes`), then waits until all four workers are Ready.
 
 Only layout workers (``clusters/layout.yaml``) may be cordoned, drained or failed: the control plane
 and unknown nodes are refused with one sentence. Every function takes a guarded
 :class:`~whyk8s.k8s.guard.Cluster` (or None: connect to the course cluster), so it acts only on a course
-cluster. On **kind**, deleting a Node object does not stop its kubelet, which registers the node
-again within seconds: the pods usually survive. The demonstration is made for kwok, where the Node
-object *is* the machine. Sources: kubernetes.io "Safely Drain a Node", "API-initiated Eviction",
+cluster. The node-failure demonstration is made for kwok, where the Node object *is* the machine;
+on kind a real kubelet runs behind each Node, and :func:`restore` never fakes one. Sources: kubernetes.io "Safely Drain a Node", "API-initiated Eviction",
 "Pod garbage collection" (Pods), and kube-controller-manager's podgc controller.
 """
 
@@ -28,18 +27,19 @@ import time
 from dataclasses import dataclass, field
 
 import pandas as pd
-from kubernetes import client, watch
+from kubernetes import client
 
-from whyk8s.errors import CourseError, WaitTimeoutError
-from whyk8s.k8s.guard import Cluster, connect
 from whyk8s.cluster.layout import load_layout
-from whyk8s.cluster.providers import restore_nodes, wait_for_nodes
+from whyk8s.cluster.workers import restore_nodes
+from whyk8s.errors import CourseError, WaitTimeoutError
+from whyk8s.k8s import pods as podfacts
+from whyk8s.k8s.guard import Cluster, connect
+from whyk8s.k8s.informer import object_key
+from whyk8s.k8s.nodes import CONTROL_PLANE_LABEL
+from whyk8s.k8s.waits import wait_for_nodes, wait_until_gone, watch_until
 
 __all__ = ["NodeRefused", "check_worker", "cordon", "uncordon", "drain", "fail_node", "restore",
            "NodeFailure", "DrainResult"]
-
-CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
-
 
 class NodeRefused(CourseError):
     """The node may not be cordoned, drained or failed (control plane, unknown, or standalone pods)."""
@@ -99,10 +99,6 @@ def _course_pods_on(cluster: Cluster, node: str) -> list[client.V1Pod]:
         if not p.metadata.deletion_timestamp]
 
 
-def _controller(pod) -> client.V1OwnerReference | None:
-    return next((o for o in (pod.metadata.owner_references or []) if o.controller), None)
-
-
 @dataclass
 class DrainResult:
     """What :func:`drain` did: ``node``, ``evicted`` (``namespace/pod`` names), ``seconds`` it took."""
@@ -132,7 +128,7 @@ def drain(cluster: Cluster | None, node: str, force: bool = False, timeout: floa
     check_worker(cluster, node)
     start = time.monotonic()
     pods = _course_pods_on(cluster, node)
-    bare = [p.metadata.name for p in pods if _controller(p) is None]
+    bare = [p.metadata.name for p in pods if podfacts.controller_of(p) is None]
     if bare and not force:
         raise NodeRefused(f"Not draining {node}: pod(s) {', '.join(bare)} have no controller, so "
                           f"nothing would re-create them; delete them first or pass force=True "
@@ -161,21 +157,8 @@ def drain(cluster: Cluster | None, node: str, force: bool = False, timeout: floa
 
 def _wait_gone(cluster: Cluster, node: str, names: set[str], deadline: float) -> None:
     """Watch the course pods bound to ``node`` until none of ``names`` is left."""
-    listing = cluster.core.list_pod_for_all_namespaces(label_selector=cluster.selector,
-                                                      field_selector=f"spec.nodeName={node}")
-    left = names & {p.metadata.name for p in listing.items}
-    rv = listing.metadata.resource_version
-    while left and time.monotonic() < deadline:
-        w = watch.Watch()
-        for event in w.stream(cluster.core.list_pod_for_all_namespaces, label_selector=cluster.selector,
-                              field_selector=f"spec.nodeName={node}", resource_version=rv,
-                              timeout_seconds=max(1, int(deadline - time.monotonic()))):
-            rv = event["object"].metadata.resource_version
-            if event["type"] == "DELETED":
-                left.discard(event["object"].metadata.name)
-            if not left:
-                w.stop()
-                break
+    left = wait_until_gone(cluster.core.list_pod_for_all_namespaces, label_selector=cluster.selector,
+                           field_selector=f"spec.nodeName={node}", deadline=deadline) & names
     if left:
         raise WaitTimeoutError(f"Pods still on {node} after the drain's time limit: {', '.join(sorted(left))}.")
 
@@ -224,68 +207,58 @@ def fail_node(cluster: Cluster | None, node: str, wait: bool = True, timeout: fl
     """Delete worker ``node``'s Node object (a machine vanishing) and, with ``wait``, watch until the
     course pods bound to it are gone and their ReplicaSets' replacements are scheduled elsewhere
     (at most ``timeout`` seconds; on kwok this took 41 to 50 s in our runs, set by the pod garbage
-    collector's 40 s quarantine). Returns a :class:`NodeFailure` with times in seconds.
+    collector's 40 s quarantine). Returns a :class:`NodeFailure` with times in seconds; its
+    ``timeline`` uses the steps of :data:`whyk8s.lessons.events.STEPS` (Deleted, Created, Scheduled).
 
     Raises :class:`NodeRefused` for the control plane, an unknown or already deleted node. Bring the
-    node back with :func:`restore`.
+    node back with :func:`restore`. kubectl: ``kubectl delete node <name>``.
     """
     cluster = _cluster(cluster)
     check_worker(cluster, node)
     before = _course_pods_on(cluster, node)
     lost = sorted(p.metadata.name for p in before)
-    rs_owned = {p.metadata.name: _controller(p).uid for p in before
-                if _controller(p) is not None and _controller(p).kind == "ReplicaSet"}
-    owners = set(rs_owned.values())
-    listing = cluster.core.list_pod_for_all_namespaces(label_selector=cluster.selector)
-    known = {p.metadata.name for p in listing.items}
-    rv = listing.metadata.resource_version
+    owners = {podfacts.controller_of(p).uid for p in before
+              if podfacts.controller_of(p) is not None and podfacts.controller_of(p).kind == "ReplicaSet"}
+    n_replaced = sum(1 for p in before if podfacts.controller_of(p) is not None
+                     and podfacts.controller_of(p).uid in owners)
+    known = {object_key(p) for p in cluster.core.list_pod_for_all_namespaces(label_selector=cluster.selector).items}
     cluster.core.delete_node(node)
     start = time.monotonic()
     result = NodeFailure(node=node, lost=lost)
-    result.timeline.append({"t": 0.0, "object": f"node/{node}", "what": "Node deleted", "detail": ""})
+    result.timeline.append({"t": 0.0, "object": f"node/{node}", "what": "Deleted",
+                            "detail": f"Node {node} was deleted: the machine is gone."})
     if not wait:
         return result
     left = set(lost)
     new_pods: dict[str, str | None] = {}
-    deadline = start + timeout
 
-    def done() -> bool:
-        placed = [n for n in new_pods.values() if n]
-        return not left and len(placed) >= len(rs_owned)
+    def done(_objs=None) -> bool:
+        return not left and sum(1 for n in new_pods.values() if n) >= n_replaced
 
-    while not done() and time.monotonic() < deadline:
-        w = watch.Watch()
-        try:
-            for event in w.stream(cluster.core.list_pod_for_all_namespaces, label_selector=cluster.selector,
-                                  resource_version=rv, timeout_seconds=max(1, int(min(30, deadline - time.monotonic())))):
-                p = event["object"]
-                rv = p.metadata.resource_version
-                name, t = p.metadata.name, round(time.monotonic() - start, 1)
-                if name in left and (event["type"] == "DELETED"):
-                    left.discard(name)
-                    result.timeline.append({"t": t, "object": f"pod/{name}", "what": "Pod deleted",
-                                            "detail": f"was on {node}"})
-                    if not left:
-                        result.gone_after = t
-                elif name not in known and _controller(p) is not None and _controller(p).uid in owners:
-                    if name not in new_pods:
-                        new_pods[name] = None
-                        result.timeline.append({"t": t, "object": f"pod/{name}", "what": "Pod created",
-                                                "detail": "by its ReplicaSet"})
-                    if p.spec.node_name and not new_pods[name]:
-                        new_pods[name] = p.spec.node_name
-                        result.timeline.append({"t": t, "object": f"pod/{name}", "what": "Pod scheduled",
-                                                "detail": p.spec.node_name})
-                if done():
-                    w.stop()
-                    break
-        except client.ApiException as exc:
-            if exc.status != 410:
-                raise
-            rv = None  # compacted: continue from now
+    def seen(kind: str, p) -> None:
+        name, t = p.metadata.name, round(time.monotonic() - start, 1)
+        if kind == "DELETED" and name in left:
+            left.discard(name)
+            result.timeline.append({"t": t, "object": f"pod/{name}", "what": "Deleted",
+                                    "detail": f"Pod {name} (was on {node}) removed by the pod garbage collector."})
+            if not left:
+                result.gone_after = t
+        elif kind != "DELETED" and object_key(p) not in known and podfacts.controller_of(p) is not None \
+                and podfacts.controller_of(p).uid in owners:
+            if name not in new_pods:
+                new_pods[name] = None
+                result.timeline.append({"t": t, "object": f"pod/{name}", "what": "Created",
+                                        "detail": f"Pod {name} was created by its ReplicaSet."})
+            if p.spec.node_name and not new_pods[name]:
+                new_pods[name] = p.spec.node_name
+                result.timeline.append({"t": t, "object": f"pod/{name}", "what": "Scheduled",
+                                        "detail": f"Pod {name} was bound to node {p.spec.node_name}."})
+
+    watch_until(cluster.core.list_pod_for_all_namespaces, label_selector=cluster.selector, key=object_key,
+                done=done, on_change=seen, deadline=start + timeout)
     result.replacements = {k: v for k, v in new_pods.items() if v}
-    if result.replacements and len(result.replacements) >= len(rs_owned):
-        result.replaced_after = max(e["t"] for e in result.timeline if e["what"] == "Pod scheduled")
+    if result.replacements and len(result.replacements) >= n_replaced:
+        result.replaced_after = max(e["t"] for e in result.timeline if e["what"] == "Scheduled")
     result.complete = done()
     return result
 

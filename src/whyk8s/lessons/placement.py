@@ -22,19 +22,22 @@ for Pods and Containers", "Taints and Tolerations", "Assigning Pods to Nodes".
 from __future__ import annotations
 
 import re
-import time
 
 import pandas as pd
-from kubernetes import client, watch
+from kubernetes import client
 
-from whyk8s import GPU_RESOURCE, POOL_LABEL
-from whyk8s.k8s import specs
+from whyk8s import GPU_RESOURCE
 from whyk8s.errors import CourseError, WaitTimeoutError
+from whyk8s.k8s import nodes as nodefacts
+from whyk8s.k8s import pods as podfacts
+from whyk8s.k8s import specs
+from whyk8s.k8s.event_log import newest_event
 from whyk8s.k8s.guard import Cluster
 from whyk8s.k8s.quantities import parse_gpus
+from whyk8s.k8s.waits import watch_until
 
 __all__ = ["training_job", "training_pod", "preprocessing_pod", "where", "why_pending", "explain_reasons",
-           "reasons_table", "pods_of", "count_by_node", "gpu_capacity", "wait_placed"]
+           "reasons_table", "pods_of", "count_by_node", "gpu_capacity", "wait_placed", "decided"]
 
 
 def training_job(name: str, gpus=1, cpu="2", memory="8Gi", *, priority_class: str | None = None,
@@ -89,40 +92,48 @@ def _namespace(cluster: Cluster, namespace: str | None) -> str:
     return namespace or cluster.namespace
 
 
+def _matches(pod: client.V1Pod, wanted: set[str]) -> bool:
+    labels = pod.metadata.labels or {}
+    return not wanted or pod.metadata.name in wanted or labels.get("job-name") in wanted \
+        or labels.get("app") in wanted
+
+
+def _wanted(names) -> set[str]:
+    return {names} if isinstance(names, str) else set(names or [])
+
+
 def pods_of(cluster: Cluster, names, namespace: str | None = None) -> list[client.V1Pod]:
     """Course pods matching ``names`` (a name or list of names): a pod's own name, its Job
     (label ``job-name``) or its Deployment (label ``app``). Sorted by pod name."""
-    wanted = {names} if isinstance(names, str) else set(names or [])
+    wanted = _wanted(names)
     pods = cluster.core.list_namespaced_pod(_namespace(cluster, namespace), label_selector=cluster.selector).items
-    hits = [p for p in pods if not wanted or p.metadata.name in wanted
-            or (p.metadata.labels or {}).get("job-name") in wanted
-            or (p.metadata.labels or {}).get("app") in wanted]
-    return sorted(hits, key=lambda p: p.metadata.name)
+    return sorted((p for p in pods if _matches(p, wanted)), key=lambda p: p.metadata.name)
 
 
 def _pools(cluster: Cluster) -> dict[str, str]:
-    return {n.metadata.name: (n.metadata.labels or {}).get(POOL_LABEL, "")
-            for n in cluster.core.list_node().items}
+    return {n.metadata.name: nodefacts.pool(n) for n in cluster.core.list_node().items}
+
+
+def _rows(pods, pools: dict[str, str]) -> pd.DataFrame:
+    rows = []
+    for p in sorted(pods, key=lambda p: p.metadata.name):
+        if podfacts.is_terminating(p):
+            continue
+        node = p.spec.node_name or ""
+        rows.append({"pod": p.metadata.name, "workload": podfacts.workload_of(p), "node": node,
+                     "pool": pools.get(node, ""), "phase": p.status.phase, "status": podfacts.status(p)})
+    return pd.DataFrame(rows, columns=["pod", "workload", "node", "pool", "phase", "status"])
 
 
 def where(cluster: Cluster, names=None, namespace: str | None = None) -> pd.DataFrame:
     """Where pods landed: one row per course pod matching ``names`` (see :func:`pods_of`; None = all).
 
     Columns: ``pod``, ``workload`` (its Job or Deployment name, else the pod name), ``node`` (``""``
-    while Pending), ``pool`` (the node's ``whyk8s.io/pool`` label), ``phase``. Pods being deleted are
-    left out. Raises ApiException if the API server refuses.
+    while Pending), ``pool`` (the node's ``whyk8s.io/pool`` label), ``phase``, ``status`` (what
+    kubectl shows, e.g. ``CrashLoopBackOff``). Pods being deleted are left out. Raises ApiException
+    if the API server refuses. kubectl: ``kubectl get pods -o wide -l app.kubernetes.io/part-of=whyk8s``.
     """
-    pools = _pools(cluster)
-    rows = []
-    for p in pods_of(cluster, names, namespace):
-        if p.metadata.deletion_timestamp:
-            continue
-        labels = p.metadata.labels or {}
-        node = p.spec.node_name or ""
-        rows.append({"pod": p.metadata.name,
-                     "workload": labels.get("job-name") or labels.get("app") or p.metadata.name,
-                     "node": node, "pool": pools.get(node, ""), "phase": p.status.phase})
-    return pd.DataFrame(rows, columns=["pod", "workload", "node", "pool", "phase"])
+    return _rows(pods_of(cluster, names, namespace), _pools(cluster))
 
 
 def count_by_node(cluster: Cluster, names=None, namespace: str | None = None) -> pd.DataFrame:
@@ -136,123 +147,84 @@ def count_by_node(cluster: Cluster, names=None, namespace: str | None = None) ->
     return out.sort_values("node").reset_index(drop=True)
 
 
+def decided(pod: client.V1Pod, running: bool = False) -> bool:
+    """True when the scheduler has decided about ``pod``: bound to a node (with ``running``: and in
+    phase Running or Succeeded), or marked Unschedulable with no node nominated for it (a nominated
+    pod waits for preemption to free that node, so it is not decided yet)."""
+    if podfacts.is_terminating(pod):
+        return False
+    if pod.spec.node_name:
+        return not running or (pod.status and pod.status.phase in ("Running", "Succeeded"))
+    cond = podfacts.scheduled_condition(pod)
+    return cond is not None and cond.reason == "Unschedulable" and not (pod.status and pod.status.nominated_node_name)
+
+
 def wait_placed(cluster: Cluster, names, count: int, namespace: str | None = None,
                 timeout: float = 60, running: bool = False) -> pd.DataFrame:
-    """Watch (no polling) until ``count`` live pods matching ``names`` (see :func:`pods_of`) are
-    decided: scheduled to a node (with ``running``: in phase Running or Succeeded), or marked
-    Unschedulable by the scheduler with no node nominated for it (a nominated pod waits for
-    preemption to free that node). Returns :func:`where` for them. Raises TimeoutError after
-    ``timeout`` seconds, saying how many were decided."""
+    """Watch the course pods until ``count`` live pods matching ``names`` (see :func:`pods_of`) are
+    decided (:func:`decided`). Returns :func:`where` for them. Raises :class:`WaitTimeoutError` after
+    ``timeout`` seconds, saying how many were decided and each pod's state."""
     ns = _namespace(cluster, namespace)
+    wanted = _wanted(names)
 
-    def decided() -> int:
-        n = 0
-        for p in pods_of(cluster, names, ns):
-            if p.metadata.deletion_timestamp:
-                continue
-            cond = _scheduled_condition(p)
-            if p.spec.node_name and (not running or p.status.phase in ("Running", "Succeeded")):
-                n += 1
-            elif (not p.spec.node_name and cond is not None and cond.reason == "Unschedulable"
-                  and not (p.status and p.status.nominated_node_name)):
-                n += 1  # a nominated pod is not decided: preemption is freeing a node for it
-        return n
+    def mine(objs: dict) -> dict:
+        return {n: p for n, p in objs.items() if _matches(p, wanted) and not podfacts.is_terminating(p)}
 
-    listing = cluster.core.list_namespaced_pod(ns, label_selector=cluster.selector)
-    rv = listing.metadata.resource_version
-    got = decided()
-    end = time.monotonic() + timeout
-    while got < count and time.monotonic() < end:
-        w = watch.Watch()
-        for event in w.stream(cluster.core.list_namespaced_pod, ns, label_selector=cluster.selector,
-                              resource_version=rv, timeout_seconds=2, _request_timeout=10):
-            rv = event["object"].metadata.resource_version
-            got = decided()
-            if got >= count:
-                w.stop()
-                break
-    if got < count:
-        raise WaitTimeoutError(f"Only {got} of {count} pods were placed after {timeout:.0f} s.")
-    return where(cluster, names, ns)
+    def enough(objs: dict) -> bool:
+        return sum(1 for p in mine(objs).values() if decided(p, running)) >= count
+
+    objs = watch_until(cluster.core.list_namespaced_pod, ns, label_selector=cluster.selector, done=enough,
+                       timeout=timeout)
+    if not enough(objs):
+        got = sum(1 for p in mine(objs).values() if decided(p, running))
+        raise WaitTimeoutError(f"Only {got} of {count} pods were placed after {timeout:.0f} s "
+                               f"({podfacts.describe(mine(objs)) or 'no such pod'}).")
+    return _rows(mine(objs).values(), _pools(cluster))
 
 
-def _scheduled_condition(pod):
-    return next((c for c in (pod.status.conditions or []) if c.type == "PodScheduled"), None)
-
-
-def _resolve_pod(cluster: Cluster, name: str, namespace: str) -> client.V1Pod:
-    try:
-        return cluster.core.read_namespaced_pod(name, namespace)
-    except client.ApiException as exc:
-        if exc.status != 404:
-            raise
-    pods = [p for p in pods_of(cluster, name, namespace) if not p.metadata.deletion_timestamp]
-    if not pods:
-        raise CourseError(f"There is no pod (or Job/Deployment pod) named {name!r} in namespace {namespace}.")
-    pending = [p for p in pods if not p.spec.node_name]
-    return (pending or pods)[0]
-
-
-def _wait_for_pod(cluster: Cluster, name: str, namespace: str, timeout: float) -> client.V1Pod:
-    """:func:`_resolve_pod`, waiting up to ``timeout`` seconds (watching course pods) for a Job's or
-    Deployment's pod, which its controller creates a moment after the object itself."""
-    deadline = time.monotonic() + timeout
-    rv = cluster.core.list_namespaced_pod(namespace, label_selector=cluster.selector).metadata.resource_version
-    while True:
-        try:
-            return _resolve_pod(cluster, name, namespace)
-        except CourseError:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise
-        w = watch.Watch()
-        for event in w.stream(cluster.core.list_namespaced_pod, namespace, label_selector=cluster.selector,
-                              resource_version=rv, timeout_seconds=max(1, int(left))):
-            rv = event["object"].metadata.resource_version
-            if event["type"] == "ADDED":
-                w.stop()
-                break
+def _pick(objs: dict, wanted: set[str]) -> client.V1Pod | None:
+    """The pod a name means: the pod of that name, else a pending pod of that Job/Deployment, else any."""
+    live = [p for p in objs.values() if _matches(p, wanted) and not podfacts.is_terminating(p)]
+    exact = [p for p in live if p.metadata.name in wanted]
+    pending = [p for p in live if not p.spec.node_name]
+    chosen = exact or pending or sorted(live, key=lambda p: p.metadata.name)
+    return chosen[0] if chosen else None
 
 
 def why_pending(cluster: Cluster, pod: str, namespace: str | None = None, timeout: float = 15) -> str:
     """The scheduler's reason why ``pod`` (a pod name, or a Job/Deployment name) is not scheduled.
 
     Returns the message of the pod's ``PodScheduled=False`` condition (reason ``Unschedulable``),
-    falling back to the newest ``FailedScheduling`` event; e.g. ``"0/4 nodes are available:
-    1 Insufficient nvidia.com/gpu, 3 node(s) had untolerated taint ..."``. If the scheduler has not
-    reported yet, waits for it (watching the pod) up to ``timeout`` seconds; a Job's or Deployment's
-    pod that its controller has not created yet is waited for as well. For a scheduled pod it
-    returns a sentence naming the node. Raises CourseError if no such pod exists by then.
+    e.g. ``"0/4 nodes are available: 1 Insufficient nvidia.com/gpu, 3 node(s) had untolerated taint
+    ..."``, falling back to the newest ``FailedScheduling`` event. Watches (up to ``timeout``
+    seconds) until the pod exists (a Job's or Deployment's pod comes a moment after the object) and
+    the scheduler has said something. For a scheduled pod it returns a sentence naming the node.
+    Raises CourseError if no such pod exists by then.
+    kubectl: ``kubectl describe pod <name>`` (Events) or ``kubectl get pod <name> -o
+    jsonpath='{.status.conditions}'``.
     """
     ns = _namespace(cluster, namespace)
-    p = _wait_for_pod(cluster, pod, ns, timeout)
-    name = p.metadata.name
+    wanted = {pod}
 
-    def verdict(obj) -> str | None:
-        if obj.spec.node_name:
-            return f"Pod {obj.metadata.name} is not pending: it was scheduled to node {obj.spec.node_name}."
-        cond = _scheduled_condition(obj)
-        if cond is not None and cond.status == "False" and cond.message:
-            return cond.message
-        return None
+    def verdict(p: client.V1Pod | None) -> str | None:
+        if p is None:
+            return None
+        if p.spec.node_name:
+            return f"Pod {p.metadata.name} is not pending: it was scheduled to node {p.spec.node_name}."
+        return podfacts.pending_reason(p) or None
 
-    answer = verdict(p)
-    if answer is None and timeout > 0:
-        w = watch.Watch()
-        for event in w.stream(cluster.core.list_namespaced_pod, ns, field_selector=f"metadata.name={name}",
-                              timeout_seconds=max(1, int(timeout))):
-            answer = verdict(event["object"])
-            if answer is not None:
-                w.stop()
-                break
+    objs = watch_until(cluster.core.list_namespaced_pod, ns, label_selector=cluster.selector,
+                       done=lambda objs: verdict(_pick(objs, wanted)) is not None, timeout=timeout)
+    chosen = _pick(objs, wanted)
+    if chosen is None:
+        raise CourseError(f"There is no pod (or Job/Deployment pod) named {pod!r} in namespace {ns}.")
+    answer = verdict(chosen)
     if answer is not None:
         return answer
-    events = cluster.core.list_namespaced_event(
-        ns, field_selector=f"involvedObject.name={name},reason=FailedScheduling").items
-    if events:
-        newest = max(events, key=lambda e: (e.last_timestamp or e.event_time or e.metadata.creation_timestamp))
-        return newest.message
-    return f"The scheduler has not reported on pod {name} yet; try again in a few seconds."
+    event = newest_event(cluster, ns, chosen.metadata.name, "FailedScheduling")
+    if event is not None and event.message:
+        return event.message.strip()
+    return f"The scheduler has not reported on pod {chosen.metadata.name} yet: it is waiting for the scheduler."
 
 
 #: (pattern, meaning) for the reasons kube-scheduler writes; ``{0}`` is the pattern's first group.

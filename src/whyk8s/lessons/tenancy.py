@@ -20,14 +20,16 @@ from __future__ import annotations
 import re
 
 import pandas as pd
-from kubernetes import client, watch
-from kubernetes.utils.quantity import parse_quantity
+from kubernetes import client
 
 from whyk8s import GPU_RESOURCE
-from whyk8s.errors import CourseError, WaitTimeoutError
+from whyk8s.errors import CourseError
+from whyk8s.k8s.event_log import event_time, events_about
 from whyk8s.k8s.guard import Cluster, connect
-from whyk8s.k8s.quantities import parse_cpu, parse_gpus, parse_memory
+from whyk8s.k8s.pods import generated_base
+from whyk8s.k8s.quantities import in_unit, parse_cpu, parse_gpus, parse_memory
 from whyk8s.k8s.specs import validate_name
+from whyk8s.k8s.waits import wait_for_event, wait_for_quota
 
 __all__ = ["QUOTA_NAME", "PRIORITY_CLASSES", "team_namespace", "priority_classes", "quota_usage",
            "who_killed", "preemptions"]
@@ -72,27 +74,8 @@ def team_namespace(cluster: Cluster | None, name: str, cpu="4", memory="16Gi", g
         if exc.status != 409:
             raise
         cluster.core.patch_namespaced_resource_quota(QUOTA_NAME, ns, {"spec": {"hard": hard}})
-    _wait_enforced(cluster, ns, hard, timeout)
+    wait_for_quota(cluster, ns, QUOTA_NAME, hard, timeout)
     return ns
-
-
-def _same(a: dict, b: dict) -> bool:
-    return set(a) == set(b) and all(parse_quantity(str(a[k])) == parse_quantity(str(b[k])) for k in a)
-
-
-def _wait_enforced(cluster: Cluster, ns: str, hard: dict, timeout: float) -> None:
-    """Watch the quota until the quota controller has copied ``hard`` into ``status.hard``: admission
-    enforces a ResourceQuota only from then on (a pod created earlier is not checked)."""
-    w = watch.Watch()
-    for event in w.stream(cluster.core.list_namespaced_resource_quota, ns,
-                          field_selector=f"metadata.name={QUOTA_NAME}", timeout_seconds=max(1, int(timeout))):
-        q = event["object"]
-        if q.status is not None and _same(q.status.hard or {}, hard):
-            w.stop()
-            return
-    raise WaitTimeoutError(f"The ResourceQuota {QUOTA_NAME} in namespace {ns} was not in force after "
-                       f"{timeout:.0f} s (kube-controller-manager's quota controller did not fill "
-                       f"status.hard).")
 
 
 def priority_classes(cluster: Cluster | None = None) -> pd.DataFrame:
@@ -115,18 +98,6 @@ def priority_classes(cluster: Cluster | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["name", "value", "preemption_policy", "description"])
 
 
-def _in_unit(resource: str, quantity) -> tuple[float, str]:
-    value = parse_quantity(str(quantity or "0"))
-    if resource.endswith("cpu"):
-        return int(value * 1000), "millicores"
-    if resource.endswith("memory"):
-        mib = float(value) / 2**20
-        return (int(mib) if mib.is_integer() else round(mib, 1)), "MiB"
-    if GPU_RESOURCE in resource:
-        return int(value), "GPUs"
-    return float(value), ""
-
-
 def quota_usage(cluster: Cluster | None, namespace: str) -> pd.DataFrame:
     """What each ResourceQuota of ``namespace`` allows and what is used: one row per resource with
     ``quota``, ``resource``, ``used``, ``hard``, ``unit`` (CPU in millicores, memory in MiB, GPUs as
@@ -141,15 +112,11 @@ def quota_usage(cluster: Cluster | None, namespace: str) -> pd.DataFrame:
         hard = (q.status.hard if q.status and q.status.hard else None) or q.spec.hard or {}
         used = (q.status.used if q.status else None) or {}
         for resource in sorted(hard):
-            h, unit = _in_unit(resource, hard[resource])
-            u, _ = _in_unit(resource, used.get(resource, "0"))
+            h, unit = in_unit(resource, hard[resource])
+            u, _ = in_unit(resource, used.get(resource, "0"))
             rows.append({"quota": q.metadata.name, "resource": resource, "used": u, "hard": h,
                          "unit": unit, "free": h - u if isinstance(h - u, int) else round(h - u, 1)})
     return pd.DataFrame(rows, columns=["quota", "resource", "used", "hard", "unit", "free"])
-
-
-def _events(cluster: Cluster, namespace: str, reason: str) -> list[client.CoreV1Event]:
-    return cluster.core.list_namespaced_event(namespace, field_selector=f"reason={reason}").items
 
 
 def preemptions(cluster: Cluster | None = None, namespace: str | None = None) -> pd.DataFrame:
@@ -158,21 +125,16 @@ def preemptions(cluster: Cluster | None = None, namespace: str | None = None) ->
     cluster = _cluster(cluster)
     ns = namespace or cluster.namespace
     rows = []
-    for e in sorted(_events(cluster, ns, "Preempted"), key=_when):
+    for e in events_about(cluster, ns, reason="Preempted"):
         victim = e.involved_object.name
         rows.append({"victim": victim, "victim_job": _job_of(victim), "preemptor": _preemptor(cluster, ns, e),
                      "node": _node_of(e.message), "message": e.message})
     return pd.DataFrame(rows, columns=["victim", "victim_job", "preemptor", "node", "message"])
 
 
-def _when(event):
-    return event.event_time or event.last_timestamp or event.metadata.creation_timestamp
-
-
 def _job_of(pod_name: str) -> str:
-    # Job pods are named <job>-<5 random characters>.
-    m = re.match(r"^(.+)-[a-z0-9]{5}$", pod_name)
-    return m.group(1) if m else ""
+    """The Job a pod name was generated for (``"sweep-4-x7k2p"`` → ``"sweep-4"``), else ``""``."""
+    return generated_base(pod_name) or ""
 
 
 def _node_of(message: str) -> str:
@@ -204,16 +166,6 @@ def _preemptor(cluster: Cluster, namespace: str, event) -> str:
     return name
 
 
-def _wait_for_event(cluster: Cluster, ns: str, pod_name: str, timeout: float) -> None:
-    w = watch.Watch()
-    for event in w.stream(cluster.core.list_namespaced_event, ns, field_selector="reason=Preempted",
-                          timeout_seconds=max(1, int(timeout))):
-        name = event["object"].involved_object.name
-        if name == pod_name or _job_of(name) == pod_name:
-            w.stop()
-            return
-
-
 def who_killed(cluster: Cluster | None, pod_name: str, namespace: str | None = None,
                timeout: float = 0) -> str:
     """Answer "who killed my process?" for ``pod_name`` (a pod, or a Job whose pod it was).
@@ -229,19 +181,20 @@ def who_killed(cluster: Cluster | None, pod_name: str, namespace: str | None = N
     cluster = _cluster(cluster)
     ns = namespace or cluster.namespace
     if timeout > 0:
-        _wait_for_event(cluster, ns, pod_name, timeout)
-    events = [e for e in _events(cluster, ns, "Preempted")
+        wait_for_event(cluster, ns, "Preempted", lambda name: name == pod_name or _job_of(name) == pod_name,
+                       timeout)
+    events = [e for e in events_about(cluster, ns, reason="Preempted")
               if e.involved_object.name == pod_name or _job_of(e.involved_object.name) == pod_name]
     try:  # a pod of that name that exists now was created after any event about an earlier namesake
         born = cluster.core.read_namespaced_pod(pod_name, ns).metadata.creation_timestamp
-        events = [e for e in events if _when(e) >= born]
+        events = [e for e in events if event_time(e) >= born]
     except client.ApiException as exc:
         if exc.status != 404:
             raise
     if not events:
         return (f"No preemption of {pod_name} is recorded in namespace {ns}: the scheduler did not "
                 f"evict it (events are kept for about an hour).")
-    e = max(events, key=_when)
+    e = max(events, key=event_time)
     victim = e.involved_object.name
     preemptor = _preemptor(cluster, ns, e)
     _, p = _preemptor_pod(cluster, e)

@@ -31,6 +31,29 @@ HATCHES: list[str] = ["", "//", "..", "xx", "\\\\", "++", "oo"]
 LINESTYLES: list[str] = ["-", "--", ":", "-."]
 
 
+#: One marker and one colour per step of a timeline, the same in every chart of the course (live
+#: timelines, recorded runs, the node-failure chart). Steps are those of :data:`whyk8s.lessons.events.STEPS`;
+#: anything else (an Event's reason such as ``BackOff``) is drawn with :data:`OTHER_STYLE`.
+TIMELINE_STYLES: dict[str, tuple[str, str]] = {
+    "Created": ("o", PALETTE["blue"]),
+    "Scaled": ("D", PALETTE["orange"]),
+    "Updated": ("d", PALETTE["yellow"]),
+    "Scheduled": ("^", PALETTE["sky_blue"]),
+    "Unschedulable": ("*", PALETTE["yellow"]),
+    "Running": ("s", PALETTE["bluish_green"]),
+    "Succeeded": ("P", PALETTE["bluish_green"]),
+    "Failed": ("X", PALETTE["vermillion"]),
+    "Preempted": ("v", PALETTE["vermillion"]),
+    "Evicted": ("v", PALETTE["orange"]),
+    "Terminating": (">", PALETTE["reddish_purple"]),
+    "Deleted": ("x", PALETTE["black"]),
+    "NodeNotReady": ("h", PALETTE["vermillion"]),
+    "NodeReady": ("h", PALETTE["bluish_green"]),
+}
+#: Marker and colour of a timeline entry that is not one of the steps above.
+OTHER_STYLE: tuple[str, str] = (".", "#777777")
+
+
 def new_figure(width: float = 7.0, height: float = 4.0):
     """Return ``(fig, ax)`` with the course style: size in inches, white background, light grid."""
     fig, ax = plt.subplots(figsize=(width, height), dpi=100)
@@ -58,3 +81,26 @@ def show_in_output(out, fig) -> None:
     plt.close(fig)
     out.outputs = ()
     out.append_display_data(Image(data=buf.getvalue(), format="png"))
+
+
+def plot_timeline(records: list[dict], title: str = "", ax=None):
+    """Draw timeline records (dicts with ``t`` seconds, ``object``, ``what``) as a chart: time across,
+    one row per object (top to bottom in order of first appearance), one marker per record styled by
+    :data:`TIMELINE_STYLES`, with a legend listing the steps in the order they first occur. Returns
+    the Axes."""
+    if ax is None:
+        _, ax = new_figure(8, 0.6 + 0.45 * max(1, len({r["object"] for r in records})))
+    objects = list(dict.fromkeys(r["object"] for r in records))
+    for what in dict.fromkeys(r["what"] for r in records):
+        pts = [r for r in records if r["what"] == what]
+        marker, colour = TIMELINE_STYLES.get(what, OTHER_STYLE)
+        ax.scatter([r["t"] for r in pts], [objects.index(r["object"]) for r in pts], marker=marker,
+                   color=colour, s=60, label=what, zorder=3, edgecolors=PALETTE["black"], linewidths=0.5)
+    ax.set_yticks(range(len(objects)), objects)
+    ax.invert_yaxis()
+    ax.set_xlabel("seconds since the recording started")
+    ax.grid(True, axis="x", color="#dddddd")
+    if title:
+        ax.set_title(title)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    return ax

@@ -1,19 +1,29 @@
-"""Showing things in a notebook: the "start the cluster" panel and the ``live`` decorator.
+"""Showing things in a notebook: the start-the-cluster panel, one-sentence errors, and ``live``.
 
-Notebook-facing functions that need the course cluster are wrapped with :func:`live`: when no course
-cluster answers (or the context is foreign), they display one short panel saying what to run and
-return None, so the rest of the chapter still reads well.
+- :func:`notebook_cluster` is the first live cell of a chapter: it installs the notebook's error
+  handler and returns a connection (or, without a course cluster, an :class:`OfflineCluster` after
+  showing the panel once).
+- :func:`install_error_handler` makes every later cell of the kernel — chapter or lab, the
+  learner's own raw-client code included — show one sentence instead of a traceback when the
+  cause is the cluster: the panel when no course cluster answers (:func:`whyk8s.errors.is_connection_error`),
+  and :func:`whyk8s.errors.explain` for a refusal of the API server (shared/cases *api-error-text*,
+  *lab-cell-api-error*). Jupyter still marks the cell as failed, so *Run All* stops there.
+- A ``NameError`` is the learner's own unless the missing name is one that an earlier cell would
+  have defined had the cluster answered: only then does it show the panel.
+- :func:`live` wraps a notebook-facing function that needs the cluster in the same way.
 """
 
 from __future__ import annotations
 
+import ast
 import functools
 import html
 
-from whyk8s.errors import ClusterUnreachableError, CourseError, NotCourseClusterError, explain
+from whyk8s.errors import API, classify, explain, is_connection_error
 
 __all__ = ["cluster_panel_html", "show_cluster_panel", "live", "CLUSTER_PANEL_TITLE", "OfflineCluster",
-           "install_panel_handler", "notebook_cluster", "mark_offline", "show_nodes", "show_runtimes"]
+           "install_error_handler", "notebook_cluster", "show_nodes",
+           "show_runtimes", "Message"]
 
 CLUSTER_PANEL_TITLE = "This cell needs the course cluster"
 
@@ -43,16 +53,33 @@ class _Panel:
         return f"{CLUSTER_PANEL_TITLE}. {self.reason} Start it with `make lab` or `whyk8s cluster up`."
 
 
+class Message:
+    """One sentence shown in place of a traceback (HTML for people, stable text for nbval)."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def _repr_html_(self) -> str:
+        return f"<div class='whyk8s-error' style='color:#D55E00'>⚠ {html.escape(self.text)}</div>"
+
+    def __repr__(self) -> str:
+        return f"⚠ {self.text}"
+
+
 _shown_in: set = set()
 
 
-def _execution_count():
+def _shell():
     try:
         from IPython import get_ipython
-        shell = get_ipython()
-        return shell.execution_count if shell is not None else None
     except ImportError:
         return None
+    return get_ipython()
+
+
+def _execution_count():
+    shell = _shell()
+    return shell.execution_count if shell is not None else None
 
 
 def show_cluster_panel(reason: str) -> None:
@@ -66,39 +93,38 @@ def show_cluster_panel(reason: str) -> None:
     display(_Panel(reason))
 
 
-def _is_connection_error(exc: BaseException) -> bool:
-    return isinstance(exc, (ClusterUnreachableError, NotCourseClusterError, ConnectionError)) or \
-        type(exc).__name__ in {"MaxRetryError", "NewConnectionError", "ConnectTimeoutError"}
+def _show_error(exc: BaseException) -> bool:
+    """Show ``exc`` as the panel or one sentence if its cause is the cluster or the API server.
+    Returns False for anything else (the caller shows the usual traceback)."""
+    from IPython.display import display
+    if is_connection_error(exc):
+        show_cluster_panel(explain(exc))
+        return True
+    if classify(exc) == API:
+        display(Message(explain(exc)))
+        return True
+    return False
 
 
 def live(func):
     """Decorate a notebook-facing function that needs the cluster: on a missing or foreign cluster
-    it shows the panel and returns None; other course errors are shown as one sentence."""
+    it shows the panel and returns None; an API refusal, a course error or bad input is shown as one
+    sentence and returns None; anything else is raised."""
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        install_error_handler()
         try:
             return func(*args, **kwargs)
         except Exception as exc:
-            if _is_connection_error(exc):
-                show_cluster_panel(explain(exc))
+            if _show_error(exc):
+                _remember_undefined()
                 return None
-            if isinstance(exc, (CourseError, ValueError)) or type(exc).__name__ == "ApiException":
+            if classify(exc) in ("course", "input"):
                 from IPython.display import display
-                display(_Message(explain(exc)))
+                display(Message(explain(exc)))
                 return None
             raise
     return wrapper
-
-
-class _Message:
-    def __init__(self, text: str):
-        self.text = text
-
-    def _repr_html_(self) -> str:
-        return f"<div style='color:#D55E00'>⚠ {html.escape(self.text)}</div>"
-
-    def __repr__(self) -> str:
-        return f"⚠ {self.text}"
 
 
 class OfflineCluster:
@@ -106,7 +132,7 @@ class OfflineCluster:
 
     Any use of it (``cluster.core``, ``cluster.namespace``, ...) raises
     :class:`~whyk8s.errors.ClusterUnreachableError` with the original reason, which the notebook's
-    handler (:func:`install_panel_handler`) shows as the short panel instead of a traceback. It is
+    handler (:func:`install_error_handler`) shows as the short panel instead of a traceback. It is
     falsy, so widgets given it try to connect themselves and offer a Retry button.
     """
 
@@ -114,6 +140,7 @@ class OfflineCluster:
         self.reason = reason
 
     def __getattr__(self, name):
+        from whyk8s.errors import ClusterUnreachableError
         raise ClusterUnreachableError(self.reason)
 
     def __bool__(self) -> bool:
@@ -123,69 +150,88 @@ class OfflineCluster:
         return "OfflineCluster (no course cluster answered)"
 
 
-_offline: list[str] = []  # the reason, once a cell of this kernel found no course cluster
+#: Names that a cell would have defined had the cluster answered: name → the reason it did not.
+_undefined: dict[str, str] = {}
 
 
-def _panel_handler(shell, etype, evalue, tb, tb_offset=None):
+def _assigned_names(source: str) -> set[str]:
+    """Top-level names a cell's code assigns (``x = …``, ``for x in``, ``import x``, ``def x``, …)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return names
+
+
+def _remember_undefined(reason: str | None = None) -> None:
+    """The current cell failed because of the cluster: the names it would have defined (and has not)
+    are remembered, so that a later NameError about one of them shows the panel."""
+    shell = _shell()
+    if shell is None:
+        return
+    try:
+        source = shell.history_manager.input_hist_raw[-1]
+    except (AttributeError, IndexError):
+        return
+    for name in _assigned_names(source):
+        if name not in shell.user_ns:
+            _undefined[name] = reason or "An earlier cell could not reach the course cluster."
+
+
+def _error_handler(shell, etype, evalue, tb, tb_offset=None):
     if issubclass(etype, NameError):
-        if not _offline:  # an ordinary NameError: the usual traceback
-            stb = shell.InteractiveTB.structured_traceback(etype, evalue, tb, tb_offset=tb_offset)
-            shell._showtraceback(etype, evalue, stb)
+        name = getattr(evalue, "name", None)
+        if name in _undefined:
+            show_cluster_panel(f"{_undefined[name]} This cell uses {name!r}, which that earlier cell "
+                               f"would have defined: run it again once the cluster answers.")
             return None
-        show_cluster_panel(f"{_offline[0]} (This cell uses the result of an earlier live cell.)")
+    elif _show_error(evalue):
+        _remember_undefined(explain(evalue) if is_connection_error(evalue) else None)
         return None
-    reason = explain(evalue)
-    if not _offline:
-        _offline.append(reason)
-    show_cluster_panel(reason)
+    stb = shell.InteractiveTB.structured_traceback(etype, evalue, tb, tb_offset=tb_offset)
+    shell._showtraceback(etype, evalue, stb)
     return None
 
 
-def install_panel_handler() -> bool:
-    """In IPython, show the panel (not a traceback) whenever a cell fails because the course cluster
-    is missing, foreign or stopped answering — and, once that happened, when a later cell fails with
-    a NameError because an earlier live cell could not define its result. Returns False outside IPython. Jupyter still marks the
-    cell as failed, so "Run all" stops there, at the panel that says what to run."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
+def install_error_handler() -> bool:
+    """In IPython, show one sentence (not a traceback) whenever a cell fails because no course
+    cluster answers (the panel), because the API server refused (:func:`whyk8s.errors.explain`), or
+    with a NameError for a name that such a failed cell would have defined. Every other error keeps
+    its usual traceback. Returns False outside IPython. Jupyter still marks the cell as failed."""
+    shell = _shell()
     if shell is None:
         return False
-    kinds = [ClusterUnreachableError, NotCourseClusterError, ConnectionRefusedError, NameError]
-    try:
-        from kubernetes.config.config_exception import ConfigException
-        from urllib3.exceptions import MaxRetryError, NewConnectionError
-        kinds += [MaxRetryError, NewConnectionError, ConfigException]
-    except ImportError:
-        pass
-    shell.set_custom_exc(tuple(kinds), _panel_handler)
+    shell.set_custom_exc((Exception,), _error_handler)
     return True
 
-
-def mark_offline(reason: str) -> None:
-    """Record that this kernel found no course cluster (so that later NameErrors show the panel)."""
-    _offline[:] = [reason]
 
 
 def notebook_cluster(namespace: str | None = None):
     """Connect a chapter or lab to the course cluster: the first live cell of a notebook.
 
-    Installs :func:`install_panel_handler`, then returns a :class:`whyk8s.k8s.guard.Cluster` for the
-    course namespace (default ``whyk8s``), or, when no course cluster answers or the context is
-    foreign, shows the panel once and returns an :class:`OfflineCluster`.
+    Installs :func:`install_error_handler`, then returns a :class:`whyk8s.k8s.guard.Cluster` for the
+    course namespace (default ``whyk8s``, created if missing), or, when no course cluster answers or
+    the context is foreign, shows the panel once and returns an :class:`OfflineCluster`.
     """
     from whyk8s import DEFAULT_NAMESPACE
     from whyk8s.k8s.guard import connect
-    install_panel_handler()
+    install_error_handler()
     try:
-        cluster = connect(namespace or DEFAULT_NAMESPACE)
-    except (ClusterUnreachableError, NotCourseClusterError) as exc:
-        _offline[:] = [explain(exc)]
+        cluster = connect(namespace or DEFAULT_NAMESPACE, create_namespace=True)
+    except Exception as exc:  # noqa: BLE001 - classified below
+        if not is_connection_error(exc) and classify(exc) != "kubeconfig":
+            raise
         show_cluster_panel(explain(exc))
         return OfflineCluster(explain(exc))
-    _offline.clear()
+    _undefined.clear()
     return cluster
 
 

@@ -20,13 +20,10 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from whyk8s.notebook.charts import PALETTE, SERIES_COLOURS, new_figure
+from whyk8s.notebook.charts import plot_timeline
 from whyk8s.paths import repo_root
 
-__all__ = ["recordings_dir", "save", "load", "show", "table_html", "plot_events"]
-
-_MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
-
+__all__ = ["recordings_dir", "save", "load", "show", "table_html"]
 
 def recordings_dir() -> Path:
     """``data/recordings`` of the checkout."""
@@ -89,28 +86,6 @@ class _Table:
                          [line(r) for r in self.rec["rows"]])
 
 
-def plot_events(events: list[dict], title: str = "", ax=None):
-    """Draw events as a timeline: x = seconds since start, one row per object, one marker shape and
-    colour per kind of event (``what``), with a legend. Returns the Axes."""
-    if ax is None:
-        _, ax = new_figure(8, 0.6 + 0.45 * max(1, len({e["object"] for e in events})))
-    objects = list(dict.fromkeys(e["object"] for e in events))
-    kinds = list(dict.fromkeys(e["what"] for e in events))
-    for k, what in enumerate(kinds):
-        pts = [e for e in events if e["what"] == what]
-        ax.scatter([e["t"] for e in pts], [objects.index(e["object"]) for e in pts],
-                   marker=_MARKERS[k % len(_MARKERS)], color=SERIES_COLOURS[k % len(SERIES_COLOURS)],
-                   s=60, label=what, zorder=3, edgecolors=PALETTE["black"], linewidths=0.5)
-    ax.set_yticks(range(len(objects)), objects)
-    ax.invert_yaxis()
-    ax.set_xlabel("seconds since the first event")
-    ax.grid(True, axis="x", color="#dddddd")
-    if title:
-        ax.set_title(title)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
-    return ax
-
-
 def show(name: str) -> None:
     """Display recording ``name``: a labelled HTML table, or a labelled timeline chart."""
     from IPython.display import Markdown, display
@@ -119,6 +94,6 @@ def show(name: str) -> None:
         display(_Table(rec))
         return
     display(Markdown(f"*{_label(rec)}*"))
-    ax = plot_events(rec["events"], rec["caption"])
+    ax = plot_timeline(rec["events"], rec["caption"])
     ax.figure.tight_layout()
     plt.show()
