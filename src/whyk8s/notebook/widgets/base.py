@@ -7,7 +7,7 @@ and only update the view's small records (O(1) per change).
 
 **Drawing.** One render thread per kernel (:class:`RenderLoop`) redraws views whose records changed.
 A view is drawn at once when it was last drawn long enough ago, else as soon as it may be: the gap
-after a draw is at least :data:`MIN_INTERVAL`, four times what that draw cost, and the time its bytes
+after a draw is at least :data:`MIN_INTERVAL`, twice what that draw cost, and the time its bytes
 take at :data:`BYTES_PER_SECOND`. A burst of a thousand changes thus becomes a few dozen draws, none
 of them on the watch thread, so the watch never falls behind (benchmarks/RESULTS.md has the figures
 against ``kubectl get -w``). Views that show ages ask to be drawn again after a few seconds.
@@ -37,7 +37,7 @@ __all__ = ["ClusterWidget", "LiveView", "RenderLoop", "RENDER_LOOP", "MIN_INTERV
 log = logging.getLogger(__name__)
 
 #: The shortest gap between two draws of one view, in seconds.
-MIN_INTERVAL = 0.01
+MIN_INTERVAL = 0.002
 #: The most bytes of widget values one view sends per second during a burst.
 BYTES_PER_SECOND = 250_000
 
@@ -101,7 +101,7 @@ class RenderLoop:
                     sent = 0
                 cost = time.perf_counter() - started
                 self.renders += 1
-                v._next_render = time.monotonic() + max(MIN_INTERVAL, 4 * cost, sent / BYTES_PER_SECOND)
+                v._next_render = time.monotonic() + max(MIN_INTERVAL, 2 * cost, sent / BYTES_PER_SECOND)
 
 
 #: The kernel's one render thread.
