@@ -55,15 +55,16 @@ def main() -> None:
     subprocess.run([whyk8s, "cluster", "down", "--provider", "kwok"], capture_output=True)
     warm = timed([whyk8s, "cluster", "up", "--provider", "kwok"])
     again = timed([whyk8s, "cluster", "up", "--provider", "kwok"])
-    from whyk8s.cluster.providers import KwokProvider, cluster_name
-    exe, env, _ = KwokProvider()._kwokctl()
+    from whyk8s.cluster.kwok import KwokProvider
+    from whyk8s.cluster.providers import cluster_name
+    exe, env, _ = KwokProvider().kwokctl()
     subprocess.run([exe, "stop", "cluster", "--name", cluster_name()], env={**os.environ, **env},
                    capture_output=True, check=True)
     after_kill = timed([whyk8s, "cluster", "up", "--provider", "kwok"])
     time.sleep(5)
     idle = rss_mib()
     from whyk8s.k8s import objects, specs
-    from whyk8s.lessons.events import wait_for_pods
+    from whyk8s.k8s.waits import wait_for_pods
     from whyk8s.k8s.guard import connect
     cluster = connect()
     objects.create(cluster, specs.deployment("bench", replicas=100, cpu="10m", memory="16Mi"))

@@ -1,9 +1,14 @@
 """Shared fixtures. Cluster tests run against a real kube-apiserver (kwok simulates only nodes).
 
-``course_cluster`` (session) brings the course cluster up through the provider named by
-``WHYK8S_PROVIDER`` (default ``kwok``): idempotent, seconds when it is already up, and it restores
-nodes a previous test deleted. ``cluster`` (function) gives a connection to the course namespace
-with no course object left before or after the test.
+``WHYK8S_PROVIDER`` names the provider the cluster tests bring the course cluster up with: ``kwok``
+(the default, and what CI and ``make test`` use: a real control plane whose nodes kwok simulates) or
+``kind`` (real nodes in Docker). Tests that only make sense on kwok (they stop and restart kwokctl's
+processes, or read its node Leases) carry the ``kwok`` marker and are skipped, with the reason, when
+``WHYK8S_PROVIDER`` is anything else.
+
+``course_cluster`` (session) brings the course cluster up through that provider: idempotent, seconds
+when it is already up, and it restores nodes a previous test deleted. ``cluster`` (function) gives a
+connection to the course namespace with no course object left before or after the test.
 """
 
 from __future__ import annotations
@@ -21,9 +26,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def pytest_collection_modifyitems(config, items):
+    provider = os.environ.get("WHYK8S_PROVIDER", "kwok")
     for item in items:
         if "course_cluster" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.cluster)
+        if provider != "kwok" and item.get_closest_marker("kwok"):
+            item.add_marker(pytest.mark.skip(reason=f"kwok only, and WHYK8S_PROVIDER={provider}"))
 
 
 @pytest.fixture(scope="session")

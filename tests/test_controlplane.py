@@ -1,12 +1,19 @@
+"""The kwok provider's control-plane build (clusters/controlplane/). The check against the Go module
+proxy needs Go and the network: it is marked ``go`` (``make unit`` leaves it out)."""
+
 import json
+import os
 import re
 import subprocess
+import time
 
 import pytest
+from standins import GO_HANGS, standins
 
 from whyk8s.cluster import controlplane
 
 
+@pytest.mark.go
 def test_committed_replacements_match_the_proxy_gomod():
     """The staging replacements in kubernetes/go.mod are what the kubernetes go.mod implies."""
     version = controlplane.versions()["KUBERNETES_VERSION"]
@@ -38,6 +45,7 @@ def test_cache_is_keyed_by_versions(monkeypatch, tmp_path):
     assert set(controlplane.missing()) == set(controlplane.BINARIES)
 
 
+@pytest.mark.kwok
 def test_built_binaries_report_the_pinned_versions(course_cluster):
     paths = controlplane.binary_paths()
     v = controlplane.versions()
@@ -48,3 +56,33 @@ def test_built_binaries_report_the_pinned_versions(course_cluster):
     assert f"etcd Version: {v['ETCD_VERSION'].lstrip('v')}" in etcd
     from kubernetes import client
     assert client.VersionApi(course_cluster.api).get_code().git_version == v["KUBERNETES_VERSION"]
+
+
+def test_a_hung_go_command_is_stopped_with_what_to_do(tmp_path, monkeypatch):
+    """A module download that never ends (a silent proxy) must not block `cluster up` forever: go and
+    what it started are killed after WHYK8S_GO_TIMEOUT seconds, and the message says what to check."""
+    record = standins(tmp_path, monkeypatch, "go", scripts={"go": GO_HANGS.replace(
+        "exec sleep", 'echo $$ > "$STANDIN_RECORD.pid"; exec sleep')})
+    monkeypatch.setenv("WHYK8S_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("WHYK8S_GO_TIMEOUT", "1")
+    started = time.monotonic()
+    with pytest.raises(RuntimeError) as err:
+        controlplane.build(log=lambda *_: None)
+    assert time.monotonic() - started < 30
+    text = str(err.value)
+    assert "did not finish within" in text and "GOPROXY" in text and "WHYK8S_GO_TIMEOUT" in text
+    assert record.calls()[0].startswith("go build")
+    pid = int((tmp_path / "standin-record.pid").read_text())
+    assert not os.path.exists(f"/proc/{pid}")  # killed and reaped, not left running
+    assert not list((tmp_path / "cache" / "bin").glob("*/*"))  # no half binary in the cache
+
+
+def test_go_timeout_must_be_a_positive_number(monkeypatch):
+    monkeypatch.delenv("WHYK8S_GO_TIMEOUT", raising=False)
+    assert controlplane.go_timeout() == controlplane.GO_TIMEOUT
+    monkeypatch.setenv("WHYK8S_GO_TIMEOUT", "90")
+    assert controlplane.go_timeout() == 90
+    for bad in ("0", "soon"):
+        monkeypatch.setenv("WHYK8S_GO_TIMEOUT", bad)
+        with pytest.raises(ValueError, match="WHYK8S_GO_TIMEOUT"):
+            controlplane.go_timeout()

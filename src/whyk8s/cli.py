@@ -1,13 +1,23 @@
-"""The ``whyk8s`` command: ``whyk8s cluster up | down | status | doctor``.
+"""The ``whyk8s`` command: the course cluster and the kwok provider's control plane.
 
-Examples::
+Commands::
 
-    whyk8s cluster up                 # kind if Docker and kind are there, else kwok
-    whyk8s cluster up --provider kwok # real control plane, simulated nodes
-    whyk8s cluster status
-    whyk8s cluster doctor
-    whyk8s cluster clean              # delete everything the course created
-    whyk8s cluster down
+    whyk8s cluster up [--provider auto|kind|kwok]   # create or restart the course cluster; auto: kind if
+                                                    # Docker and kind are there, else kwok. Makes the
+                                                    # course's context current in the kubeconfig
+    whyk8s cluster stop [--provider …]              # stop it, keeping it (`up` starts it again)
+    whyk8s cluster down [--provider …]              # delete it
+    whyk8s cluster status                           # the context and the nodes
+    whyk8s cluster doctor                           # check Docker, kind, kubectl, memory, inotify, Go,
+                                                    # context, cluster; exits 1 when a check fails
+    whyk8s cluster clean                            # delete every object the course created
+    whyk8s cluster render-kind                      # print clusters/kind.yaml as generated from the layout
+    whyk8s controlplane build                       # build the kwok provider's binaries (Go module proxy)
+    whyk8s controlplane path                        # print the folder of the built binaries
+    whyk8s controlplane pin                         # (maintainers) regenerate the kubernetes go.mod
+
+Every command that acts on a cluster goes through the context guard (:mod:`whyk8s.k8s.guard`): a
+refusal, like any failure, is printed as one sentence (:func:`whyk8s.errors.explain`) and exits 1.
 """
 
 from __future__ import annotations
@@ -16,99 +26,128 @@ import argparse
 import sys
 import time
 
-__all__ = ["main"]
+from whyk8s.errors import explain
+
+__all__ = ["main", "build_parser"]
+
+PROVIDERS = ["auto", "kind", "kwok"]
 
 
-def _status() -> int:
-    from whyk8s.errors import explain
+def _status(args: argparse.Namespace) -> int:
     from whyk8s.k8s.guard import connect
     from whyk8s.k8s.nodes import node_table
-    try:
-        cluster = connect(create_namespace=False)
-        print(f"context: {cluster.context}   API server: {cluster.api.configuration.host}")
-        print(node_table(cluster).to_string(index=False))
-    except Exception as exc:
-        print(explain(exc), file=sys.stderr)
-        return 1
+    cluster = connect(create_namespace=False)
+    print(f"context: {cluster.context}   API server: {cluster.api.configuration.host}")
+    print(node_table(cluster).to_string(index=False))
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def _up(args: argparse.Namespace) -> int:
+    from whyk8s.cluster.providers import get_provider
+    provider = get_provider(args.provider)
+    started = time.monotonic()
+    provider.up()
+    print(f"The course cluster is up ({provider.name}, context {provider.context}) "
+          f"in {time.monotonic() - started:.0f} s.")
+    if provider.name == "kwok":
+        print("Note: kwok simulates the nodes: pods are scheduled and reach Running, but no container runs.")
+    return _status(args)
+
+
+def _stop(args: argparse.Namespace) -> int:
+    from whyk8s.cluster.providers import get_provider
+    provider = get_provider(args.provider)
+    provider.stop()
+    print(f"The course cluster is stopped ({provider.name}); `whyk8s cluster up` starts it again.")
+    return 0
+
+
+def _down(args: argparse.Namespace) -> int:
+    from whyk8s.cluster.providers import get_provider
+    provider = get_provider(args.provider)
+    provider.down()
+    print(f"The course cluster is deleted ({provider.name}, context {provider.context}).")
+    return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from whyk8s.cluster.doctor import failed, format_checks, run_checks
+    checks = run_checks()
+    print(format_checks(checks))
+    return 1 if failed(checks) else 0
+
+
+def _clean(args: argparse.Namespace) -> int:
+    from whyk8s.k8s.guard import connect
+    from whyk8s.k8s.objects import cleanup
+    counts = cleanup(connect(create_namespace=False))
+    print("Deleted: " + (", ".join(f"{n} {k}" for k, n in counts.items()) or "nothing"))
+    return 0
+
+
+def _render_kind(args: argparse.Namespace) -> int:
+    from whyk8s.cluster.layout import render_kind_config
+    sys.stdout.write(render_kind_config())
+    return 0
+
+
+def _cp_build(args: argparse.Namespace) -> int:
+    from whyk8s.cluster import controlplane
+    controlplane.build()
+    return 0
+
+
+def _cp_path(args: argparse.Namespace) -> int:
+    from whyk8s.cluster import controlplane
+    print(controlplane.cache_dir())
+    return 0
+
+
+def _cp_pin(args: argparse.Namespace) -> int:
+    from whyk8s.cluster import controlplane
+    controlplane.pin_kubernetes()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser: each command sets ``func``, the function that runs it (returns the exit code)."""
     parser = argparse.ArgumentParser(prog="whyk8s", description="The course cluster of 'Why Kubernetes?'.")
     sub = parser.add_subparsers(dest="group", required=True)
+
     cl = sub.add_parser("cluster", help="bring the course cluster up or down, check it")
     csub = cl.add_subparsers(dest="action", required=True)
-    up = csub.add_parser("up", help="create (or restart) the course cluster")
-    up.add_argument("--provider", choices=["auto", "kind", "kwok"], default="auto")
-    stop = csub.add_parser("stop", help="stop the course cluster, keeping it (`up` starts it again)")
-    stop.add_argument("--provider", choices=["auto", "kind", "kwok"], default="auto")
-    down = csub.add_parser("down", help="delete the course cluster")
-    down.add_argument("--provider", choices=["auto", "kind", "kwok"], default="auto")
-    csub.add_parser("status", help="show the context and the nodes")
-    csub.add_parser("doctor", help="check Docker, kind, kubectl, memory, inotify, Go, context")
-    csub.add_parser("clean", help="delete every object the course created (label part-of=whyk8s)")
-    csub.add_parser("render-kind", help="print clusters/kind.yaml as generated from clusters/layout.yaml")
+    for name, func, text in (("up", _up, "create (or restart) the course cluster and make its context current"),
+                             ("stop", _stop, "stop the course cluster, keeping it (`up` starts it again)"),
+                             ("down", _down, "delete the course cluster")):
+        p = csub.add_parser(name, help=text)
+        p.add_argument("--provider", choices=PROVIDERS, default="auto")
+        p.set_defaults(func=func)
+    csub.add_parser("status", help="show the context and the nodes").set_defaults(func=_status)
+    csub.add_parser("doctor", help="check Docker, kind, kubectl, memory, inotify, Go, context, cluster "
+                                   "(exit 1 when a check fails)").set_defaults(func=_doctor)
+    csub.add_parser("clean", help="delete every object the course created (label part-of=whyk8s)"
+                    ).set_defaults(func=_clean)
+    csub.add_parser("render-kind", help="print clusters/kind.yaml as generated from clusters/layout.yaml"
+                    ).set_defaults(func=_render_kind)
+
     cp = sub.add_parser("controlplane", help="build the kwok provider's binaries from the Go module proxy")
     cpsub = cp.add_subparsers(dest="action", required=True)
-    cpsub.add_parser("build", help="build missing binaries into the cache")
-    cpsub.add_parser("path", help="print the cache folder")
-    cpsub.add_parser("pin", help="(maintainers) regenerate clusters/controlplane/kubernetes/go.mod")
-    args = parser.parse_args(argv)
+    cpsub.add_parser("build", help="build missing binaries into the cache").set_defaults(func=_cp_build)
+    cpsub.add_parser("path", help="print the cache folder").set_defaults(func=_cp_path)
+    cpsub.add_parser("pin", help="(maintainers) regenerate clusters/controlplane/kubernetes/go.mod"
+                     ).set_defaults(func=_cp_pin)
+    return parser
 
-    from whyk8s.errors import explain
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command ``argv`` (default: the process's arguments); return its exit code: 0, 1 when
+    it failed or was refused (one sentence on stderr), 2 for a usage error (argparse's)."""
+    args = build_parser().parse_args(argv)
     try:
-        if args.group == "controlplane":
-            from whyk8s.cluster import controlplane
-            if args.action == "build":
-                controlplane.build()
-            elif args.action == "path":
-                print(controlplane.cache_dir())
-            else:
-                controlplane.pin_kubernetes()
-            return 0
-        if args.action == "up":
-            from whyk8s.cluster.providers import get_provider
-            provider = get_provider(args.provider)
-            started = time.monotonic()
-            provider.up()
-            print(f"The course cluster is up ({provider.name}, context {provider.context}) "
-                  f"in {time.monotonic() - started:.0f} s.")
-            if provider.name == "kwok":
-                print("Note: kwok simulates the nodes: pods are scheduled and reach Running, "
-                      "but no container runs.")
-            return _status()
-        if args.action == "stop":
-            from whyk8s.cluster.providers import get_provider
-            provider = get_provider(args.provider)
-            provider.stop()
-            print(f"The course cluster is stopped ({provider.name}); `whyk8s cluster up` starts it again.")
-            return 0
-        if args.action == "down":
-            from whyk8s.cluster.providers import get_provider
-            provider = get_provider(args.provider)
-            provider.down()
-            return 0
-        if args.action == "status":
-            return _status()
-        if args.action == "doctor":
-            from whyk8s.cluster.doctor import format_checks, run_checks
-            checks = run_checks()
-            print(format_checks(checks))
-            return 0
-        if args.action == "clean":
-            from whyk8s.k8s.guard import connect
-            from whyk8s.k8s.objects import cleanup
-            counts = cleanup(connect())
-            print("Deleted: " + (", ".join(f"{n} {k}" for k, n in counts.items()) or "nothing"))
-            return 0
-        if args.action == "render-kind":
-            from whyk8s.cluster.layout import render_kind_config
-            sys.stdout.write(render_kind_config())
-            return 0
-    except Exception as exc:
+        return args.func(args)
+    except Exception as exc:  # noqa: BLE001 - every failure reaches the user as one sentence
         print(f"whyk8s: {explain(exc)}", file=sys.stderr)
         return 1
-    return 2
 
 
 if __name__ == "__main__":

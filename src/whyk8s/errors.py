@@ -267,16 +267,17 @@ def explain(exc: BaseException, namespace: str | None = None) -> str:
       limit, a namespace being deleted, a missing PriorityClass, or RBAC ("Not allowed: the user …
       may not …"); any other 403 is an admission check, not a permission. 404 and 409 name the kind
       and the object. ``namespace`` (optional) is named in the sentence.
-    - :data:`UNREACHABLE`: the cluster did not answer, with the command that starts it (a TLS
-      failure says the kubeconfig does not match the cluster).
+    - :data:`UNREACHABLE`: a :class:`ClusterUnreachableError` keeps its own message (e.g. "no
+      current context: `kubectl config use-context …`"); any other: the cluster did not answer, with
+      the command that starts it (a TLS failure says the kubeconfig does not match the cluster).
     - :data:`KUBECONFIG`, :data:`FILE`: what could not be read, never "start the cluster".
     - Course errors and ``ValueError``: their own message.
     """
     kind = classify(exc)
     if kind == API:
         return _api_sentence(exc, namespace)
-    if kind in (FOREIGN, COURSE, INPUT):
-        return str(exc)
+    if kind in (FOREIGN, COURSE, INPUT) or isinstance(exc, ClusterUnreachableError):
+        return str(exc)  # the course's own errors are written for a learner: keep their hint
     if kind == UNREACHABLE:
         reason = exc.reason if isinstance(exc, u3.MaxRetryError) else exc
         if isinstance(reason, (u3.SSLError, ssl.SSLError)):

@@ -22,6 +22,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -30,7 +31,8 @@ from pathlib import Path
 from whyk8s.paths import repo_root
 
 __all__ = ["BINARIES", "versions", "cache_dir", "binary_paths", "missing", "build",
-           "staging_replacements", "pin_kubernetes", "version_ldflags"]
+           "staging_replacements", "pin_kubernetes", "version_ldflags", "go_timeout", "GO_TIMEOUT",
+           "GO_TIMEOUT_ENV"]
 
 #: Every binary the kwok provider needs, by name.
 BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl",
@@ -90,16 +92,60 @@ def staging_replacements(kubernetes_gomod: str, kubernetes_version: str) -> dict
     return {mod: f"{mod}@{twin}" for mod in sorted(set(found))}
 
 
-def _go(args: list[str], cwd: Path, env: dict | None = None, log=print) -> str:
+#: Environment variable: the most seconds one ``go`` command may take (default :data:`GO_TIMEOUT`).
+GO_TIMEOUT_ENV = "WHYK8S_GO_TIMEOUT"
+#: Default limit of one ``go`` command, in seconds: a cold build of the kube binaries takes 10-15
+#: minutes on 2 cores; a module download that hangs (no network, a proxy that never answers) must not
+#: block ``cluster up`` forever.
+GO_TIMEOUT = 2700
+
+
+def go_timeout() -> float:
+    """Seconds one ``go`` command may take: ``$WHYK8S_GO_TIMEOUT`` or :data:`GO_TIMEOUT`. Raises
+    ValueError for a value that is not a positive number."""
+    text = os.environ.get(GO_TIMEOUT_ENV, "").strip()
+    if not text:
+        return GO_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ValueError(f"{GO_TIMEOUT_ENV}={text!r}: give the most seconds one go command may take, e.g. 3600.")
+    return value
+
+
+def _go(args: list[str], cwd: Path, env: dict | None = None, log=print, timeout: float | None = None) -> str:
+    """Run ``go <args>`` in ``cwd`` (CGO off, ``-mod=mod``) and return its output. Raises RuntimeError
+    when Go is missing, when go fails (with the end of its message), or when it runs longer than
+    ``timeout`` seconds (default :func:`go_timeout`): then go and every process it started are killed
+    and the message says what to check."""
     if shutil.which("go") is None:
         raise RuntimeError("The Go toolchain is not installed; it is needed to build the test control "
                            "plane (or install kind and Docker and use `whyk8s cluster up --provider kind`).")
+    timeout = go_timeout() if timeout is None else timeout
     full_env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod -buildvcs=false", **(env or {})}
     log("+ go " + " ".join(args))
-    proc = subprocess.run(["go", *args], cwd=cwd, env=full_env, text=True, capture_output=True)
+    # a session of its own, so that a timeout kills go's compilers and downloads with it
+    proc = subprocess.Popen(["go", *args], cwd=cwd, env=full_env, text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.communicate()
+        raise RuntimeError(
+            f"`go {' '.join(args[:2])} …` did not finish within {timeout / 60:.0f} min and was stopped. "
+            f"If it hangs downloading modules, check that this machine reaches the Go module proxy "
+            f"(`go env GOPROXY`; behind a proxy set HTTPS_PROXY, offline point GOPROXY at a mirror). On a "
+            f"slow machine, allow more time with {GO_TIMEOUT_ENV}=<seconds>. Or use kind with Docker: "
+            f"`whyk8s cluster up --provider kind`.") from None
     if proc.returncode != 0:
-        raise RuntimeError(f"`go {' '.join(args)}` failed in {cwd}:\n{proc.stderr[-4000:]}")
-    return proc.stdout
+        raise RuntimeError(f"`go {' '.join(args)}` failed in {cwd}:\n{stderr[-4000:]}")
+    return stdout
 
 
 def pin_kubernetes(log=print) -> dict[str, str]:
@@ -134,7 +180,8 @@ def build(force: bool = False, log=print) -> dict[str, Path]:
 
     Builds into a temporary folder beside the cache and moves the results in, so an interrupted
     build leaves no half binary. Takes tens of minutes cold on 2 cores (see the README's figures);
-    seconds when cached. Raises RuntimeError with go's message if a build fails.
+    seconds when cached. Raises RuntimeError with go's message if a build fails, or when one go
+    command runs longer than :func:`go_timeout` (``$WHYK8S_GO_TIMEOUT``, default 45 min).
     """
     target = cache_dir()
     if not force and not missing():

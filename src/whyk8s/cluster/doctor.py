@@ -1,4 +1,10 @@
-"""``whyk8s cluster doctor``: check what the course cluster needs, one line each with the fix."""
+"""``whyk8s cluster doctor``: check what the course cluster needs, one line each with the fix.
+
+Eight checks (:func:`run_checks`), each a :class:`Check` with status ``ok``, ``warn`` (the course can
+still run, e.g. no Docker: the kwok route needs none) or ``fail`` (it cannot, until the fix is
+applied). ``whyk8s cluster doctor`` prints them (:func:`format_checks`) and exits 1 when one fails
+(:func:`failed`), 0 otherwise. Chapter 0 shows the same table.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,14 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Check", "run_checks", "format_checks"]
+from whyk8s.cluster import controlplane
+from whyk8s.cluster.kind import inotify_limits, inotify_shortfall, read_proc, sysctl_fix
+from whyk8s.cluster.providers import docker_available
+from whyk8s.errors import CourseError, explain
+from whyk8s.k8s import guard
+
+__all__ = ["Check", "run_checks", "format_checks", "failed", "check_docker", "check_kind", "check_kubectl",
+           "check_memory", "check_inotify", "check_go", "check_context", "check_cluster"]
 
 
 @dataclass(frozen=True)
@@ -41,15 +54,9 @@ def _meminfo_kib(key: str, path: str = "/proc/meminfo") -> int | None:
     return None
 
 
-def _sysctl(name: str) -> int | None:
-    try:
-        return int(Path("/proc/sys/" + name.replace(".", "/")).read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def check_docker() -> Check:
-    from whyk8s.cluster.providers import docker_available
+    """Docker for the kind provider: ``ok`` when an engine answers ``docker info``; ``warn`` when
+    Docker is missing or its engine does not answer (the kwok provider needs no Docker)."""
     if not shutil.which("docker"):
         return Check("Docker", "warn", "not installed",
                      "Install Docker for the kind provider, or use the kwok provider (no Docker needed).")
@@ -60,6 +67,8 @@ def check_docker() -> Check:
 
 
 def check_kind() -> Check:
+    """The ``kind`` command for the kind provider: ``ok`` with ``kind version``'s line, ``warn`` when
+    it is not on PATH (the kwok provider does without)."""
     v = _version(["kind", "version"]) if shutil.which("kind") else None
     if v is None:
         return Check("kind", "warn", "not installed",
@@ -69,7 +78,9 @@ def check_kind() -> Check:
 
 
 def check_kubectl() -> Check:
-    from whyk8s.cluster import controlplane
+    """kubectl, for the learner's terminal: ``ok`` when the course built one with the control plane
+    (:func:`whyk8s.cluster.controlplane.binary_paths`) or ``kubectl version --client`` answers on
+    PATH; ``warn`` otherwise (the course itself talks to the API server through the Python client)."""
     built = controlplane.binary_paths()["kubectl"]
     if built.exists():
         return Check("kubectl", "ok", "built with the control plane (course cache)")
@@ -82,6 +93,9 @@ def check_kubectl() -> Check:
 
 
 def check_memory(meminfo: str = "/proc/meminfo") -> Check:
+    """Free memory (``MemAvailable`` of ``meminfo``, shown in GiB): ``fail`` below 1 GiB (the kwok
+    control plane needs about that), ``warn`` below 4 GiB (kind's five nodes want about 4 GiB),
+    ``warn`` when it cannot be read (not Linux), else ``ok``."""
     avail = _meminfo_kib("MemAvailable", meminfo)
     if avail is None:
         return Check("free memory", "warn", "unknown (no /proc/meminfo)", "kind needs about 4 GiB free.")
@@ -95,23 +109,27 @@ def check_memory(meminfo: str = "/proc/meminfo") -> Check:
     return Check("free memory", "ok", f"{gib:.1f} GiB available")
 
 
-def check_inotify() -> Check:
-    watches = _sysctl("fs.inotify.max_user_watches")
-    instances = _sysctl("fs.inotify.max_user_instances")
-    if watches is None or instances is None:
+def check_inotify(read=read_proc, docker=docker_available) -> Check:
+    """The inotify limits a multi-node kind cluster needs (:data:`whyk8s.cluster.kind.INOTIFY_MINIMUMS`,
+    read with ``read(path)`` from /proc): ``ok`` when high enough, or low while Docker does not answer
+    (only kind needs them); ``warn`` with the exact ``sysctl`` line when low and Docker answers
+    (``whyk8s cluster up --provider kind`` would stop there); ``warn`` when they cannot be read."""
+    limits = inotify_limits(read)
+    if any(v is None for v in limits.values()):
         return Check("inotify limits", "warn", "unknown (not Linux?)", "")
-    found = f"max_user_watches={watches}, max_user_instances={instances}"
-    if watches < 524288 or instances < 512:
-        from whyk8s.cluster.providers import docker_available
-        if not docker_available():
+    found = ", ".join(f"{name.rsplit('.', 1)[1]}={value}" for name, value in limits.items())
+    short = inotify_shortfall(limits)
+    if short:
+        if not docker():
             return Check("inotify limits", "ok", found + " (low, but only kind needs more)")
         return Check("inotify limits", "warn", found,
-                     "kind's known issue 'Pod errors due to too many open files': "
-                     "sudo sysctl fs.inotify.max_user_watches=524288 fs.inotify.max_user_instances=512")
+                     f"kind's known issue 'Pod errors due to too many open files': {sysctl_fix(short)}")
     return Check("inotify limits", "ok", found)
 
 
 def check_go() -> Check:
+    """The Go toolchain, needed only to build the kwok control plane (once per machine): ``ok`` with
+    ``go version``'s line when ≥ 1.26; ``warn`` when missing or older."""
     v = _version(["go", "version"]) if shutil.which("go") else None
     if v is None:
         return Check("Go toolchain", "warn", "not installed",
@@ -124,23 +142,31 @@ def check_go() -> Check:
 
 
 def check_context() -> Check:
-    from whyk8s.k8s.guard import allowed_contexts, current_context
-    ctx = current_context()
-    if ctx is None:
-        return Check("kubeconfig context", "warn", "none", "Run `whyk8s cluster up`.")
-    if ctx not in allowed_contexts():
-        return Check("kubeconfig context", "fail", f"{ctx} (not the course's)",
-                     "kubectl config use-context kwok-whyk8s   (or kind-whyk8s)")
+    """The kubeconfig's current context as kubectl picks it (:func:`whyk8s.k8s.guard.current_context`:
+    the first non-empty ``current-context`` in ``$KUBECONFIG`` order), judged by the course's guard
+    (:func:`whyk8s.k8s.guard.check_context`): ``ok`` for a course context (or the one opted in with
+    ``WHYK8S_ALLOW_CONTEXT``) on this machine; ``warn`` when there is no kubeconfig yet (``whyk8s
+    cluster up`` writes it); ``fail`` with the guard's sentence for no current context, a foreign
+    context, or a course-named context whose API server is elsewhere."""
+    ctx = guard.current_context()
+    files = guard.kubeconfig_files()
+    if ctx is None and not files:
+        return Check("kubeconfig context", "warn", "no kubeconfig yet", "Run `whyk8s cluster up`, which writes it.")
+    try:
+        guard.check_context(ctx)
+    except CourseError as exc:
+        return Check("kubeconfig context", "fail", f"{ctx or 'none'} (not the course's)", str(exc))
     return Check("kubeconfig context", "ok", ctx)
 
 
 def check_cluster() -> Check:
-    from whyk8s.errors import explain
-    from whyk8s.k8s.guard import connect
+    """The course cluster itself: ``ok`` with the node count when the guard lets the course connect
+    and the API server lists the nodes within 5 s; ``fail`` with the reason in one sentence
+    (:func:`whyk8s.errors.explain`) otherwise."""
     try:
-        cluster = connect(create_namespace=False)
+        cluster = guard.connect(create_namespace=False)
         nodes = cluster.core.list_node(_request_timeout=5).items
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure is this check's finding
         return Check("course cluster", "fail", explain(exc), "whyk8s cluster up")
     return Check("course cluster", "ok", f"{cluster.context}: {len(nodes)} nodes")
 
@@ -159,3 +185,9 @@ def format_checks(checks: list[Check]) -> str:
         if c.status != "ok" and c.fix:
             lines.append(f"       → {c.fix}")
     return "\n".join(lines)
+
+
+def failed(checks: list[Check]) -> list[Check]:
+    """The checks whose status is ``fail`` (``warn`` does not count): ``whyk8s cluster doctor``
+    exits 1 when there is one."""
+    return [c for c in checks if c.status == "fail"]

@@ -8,7 +8,6 @@ memory as quantities).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,8 +18,6 @@ from whyk8s.paths import repo_root
 
 __all__ = ["Worker", "Layout", "load_layout", "kind_config", "render_kind_config",
            "kwok_node_manifest"]
-
-
 
 
 @dataclass(frozen=True)
@@ -36,11 +33,16 @@ class Worker:
 
     @property
     def labels(self) -> dict[str, str]:
+        """The node labels that place work on this worker: ``{"whyk8s.io/pool": <pool>}``."""
         return {POOL_LABEL: self.pool}
 
 
 @dataclass(frozen=True)
 class Layout:
+    """The course cluster's layout (``clusters/layout.yaml``): ``cluster_name`` (``whyk8s``),
+    ``namespace`` (where course objects live), ``control_plane`` (its node's name) and ``workers``
+    (:class:`Worker`, in the file's order)."""
+
     cluster_name: str
     namespace: str
     control_plane: str

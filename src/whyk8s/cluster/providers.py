@@ -1,14 +1,21 @@
-"""Bring the course cluster up and down: kind (a learner with Docker) or kwok (no Docker).
+"""What the kind and kwok providers share, and the choice between them.
 
-Both providers build the same layout (:mod:`whyk8s.cluster.layout`): a control plane and four workers, two
-CPU workers, a tainted GPU worker advertising ``nvidia.com/gpu: 4`` and a high-memory worker.
+Both providers build the same layout (:mod:`whyk8s.cluster.layout`): a control plane and four workers,
+two CPU workers, a tainted GPU worker advertising ``nvidia.com/gpu: 4`` and a high-memory worker.
 
-- **kind** runs real nodes as Docker containers: ``kind create cluster --name whyk8s --config
-  clusters/kind.yaml``; context ``kind-whyk8s``.
-- **kwok** runs a real control plane (etcd, kube-apiserver, kube-controller-manager,
-  kube-scheduler) as local processes with ``kwokctl create cluster --runtime binary``; kwok simulates
-  the nodes, so pods are really scheduled and reach Running, but **no container ever runs**.
-  Context ``kwok-whyk8s``.
+- **kind** (:mod:`whyk8s.cluster.kind`) runs real nodes as Docker containers: ``kind create cluster
+  --name whyk8s --config clusters/kind.yaml``; context ``kind-whyk8s``.
+- **kwok** (:mod:`whyk8s.cluster.kwok`) runs a real control plane (etcd, kube-apiserver,
+  kube-controller-manager, kube-scheduler) as local processes with ``kwokctl create cluster --runtime
+  binary``; kwok simulates the nodes, so pods are really scheduled and reach Running, but **no
+  container ever runs**. Context ``kwok-whyk8s``.
+
+Here: the cluster's name (:func:`cluster_name`), where kind and kwokctl write the kubeconfig
+(:func:`kubeconfig_flags`), running their commands (:func:`run`, :class:`CommandError`), **the guard of
+every provider act** (:func:`guard`; :func:`act` = guard, then run a command that changes something),
+making the course's context current as ``kubectl config use-context`` does (:func:`make_current`),
+waiting for a new API server (:func:`wait_for_api`), whether Docker answers (:func:`docker_available`)
+and :func:`get_provider`.
 """
 
 from __future__ import annotations
@@ -16,27 +23,47 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 import time
-from dataclasses import dataclass
+from typing import Callable, Protocol
 
+import yaml
 from kubernetes import client
 
-from whyk8s.errors import ClusterUnreachableError
-from whyk8s.k8s.guard import Cluster, check_provider_context, connect
-from whyk8s.cluster.layout import load_layout
-from whyk8s.paths import repo_root
-from whyk8s.k8s.waits import wait_for_leases, wait_for_nodes
-from whyk8s.cluster.workers import advertise_extended_resources, restore_nodes
+from whyk8s.errors import ClusterUnreachableError, CourseError
+from whyk8s.k8s.guard import Cluster, check_provider_context, connect, current_context, kubeconfig_files
 
-__all__ = ["KindProvider", "KwokProvider", "get_provider", "hand_over_node_leases", "kwok_controller_pid",
-           "kwok_controller_identity", "node_leases_need_hand_over",
-           "CommandError"]
+__all__ = ["Provider", "CommandError", "run", "act", "cluster_name", "kubeconfig_flags", "guard",
+           "make_current", "wait_for_api", "docker_available", "get_provider", "quiet"]
 
+
+def quiet(*_args) -> None:
+    """A ``log`` that prints nothing."""
+
+
+class Provider(Protocol):
+    """What :func:`get_provider` returns: ``name`` (``"kind"`` or ``"kwok"``), ``context`` (the
+    kubeconfig context it writes), ``up``/``stop``/``down`` (each refused by :func:`guard` unless the
+    context is the course's or opted in) and ``exists``."""
+
+    name: str
+
+    @property
+    def context(self) -> str: ...
+
+    def exists(self) -> bool: ...
+
+    def up(self, log: Callable = print) -> Cluster: ...
+
+    def stop(self, log: Callable = print) -> None: ...
+
+    def down(self, log: Callable = print) -> None: ...
 
 
 def cluster_name() -> str:
     """The cluster's name: ``whyk8s``, or ``$WHYK8S_CLUSTER`` (for developers running several test
-    clusters side by side; their contexts must then be opted in with ``WHYK8S_ALLOW_CONTEXT``)."""
+    clusters side by side; their contexts, ``kind-<name>`` or ``kwok-<name>``, must then be opted in
+    with ``WHYK8S_ALLOW_CONTEXT``, or every provider act is refused)."""
     return os.environ.get("WHYK8S_CLUSTER", "whyk8s")
 
 
@@ -48,322 +75,113 @@ def kubeconfig_flags() -> list[str]:
     return ["--kubeconfig", os.path.expanduser(first)] if first else []
 
 
-def guard(provider) -> None:
-    """The guard of every provider act: the context it would create, start, stop or delete must be a
-    course context (or opted in by name, :func:`whyk8s.k8s.guard.check_provider_context`)."""
+def guard(provider: Provider) -> None:
+    """The guard of every provider act: the context the provider would create, start, stop or delete
+    must be a course context or opted in by name, and where the kubeconfig already defines it, its
+    API server must be on this machine (:func:`whyk8s.k8s.guard.check_provider_context`). Raises
+    :class:`~whyk8s.errors.NotCourseClusterError` before anything runs."""
     check_provider_context(provider.context)
 
 
-class CommandError(RuntimeError):
-    """An external command (kind, kwokctl, docker) failed; the message holds its output."""
+class CommandError(CourseError):
+    """An external command (kind, kwokctl, docker, go) failed or is missing; the message holds the
+    command, its exit code and the end of its output, and where one is known, the fix."""
 
 
-def _run(cmd: list[str], env: dict | None = None, log=print, check: bool = True,
-         timeout: float = 900) -> subprocess.CompletedProcess:
+def run(cmd: list[str], env: dict | None = None, log: Callable = print, check: bool = True,
+        timeout: float = 900) -> subprocess.CompletedProcess:
+    """Run ``cmd`` (an argument list, never a shell) with ``env`` added to the environment and its
+    output captured; ``log`` gets ``+ <command>`` first. Returns the CompletedProcess.
+
+    Raises :class:`CommandError` when the program is not on PATH, when it runs longer than
+    ``timeout`` seconds, or (with ``check``) when it exits non-zero. Use :func:`act` for a command
+    that changes a cluster: it passes the guard first."""
     log("+ " + " ".join(cmd))
     try:
         proc = subprocess.run(cmd, env={**os.environ, **(env or {})}, text=True, capture_output=True,
                               timeout=timeout)
     except FileNotFoundError:
         raise CommandError(f"`{cmd[0]}` is not installed or not on PATH.") from None
+    except subprocess.TimeoutExpired:
+        raise CommandError(f"`{' '.join(cmd)}` did not finish within {timeout:.0f} s.") from None
     if check and proc.returncode != 0:
         raise CommandError(f"`{' '.join(cmd)}` failed ({proc.returncode}):\n{(proc.stderr or proc.stdout)[-3000:]}")
     return proc
 
 
-def _wait_for_api(context: str, timeout: float = 60) -> Cluster:
-    """Connect to ``context`` once its API server answers; retry every second (no watch can run
-    before the API server does). Raises ClusterUnreachableError after ``timeout`` seconds."""
+def act(provider: Provider, cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
+    """Run ``cmd``, a command that creates, starts, stops or deletes the provider's cluster (``kind
+    create``, ``docker stop``, ``kwokctl delete``, ...), after :func:`guard`: refused, and nothing run,
+    unless the provider's context is the course's or opted in. Arguments as :func:`run`."""
+    guard(provider)
+    return run(cmd, **kwargs)
+
+
+def _write_yaml(path: str, data: dict) -> None:
+    """Replace ``path`` by ``data`` as YAML in one step, keeping the file's permission bits."""
+    folder = os.path.dirname(os.path.abspath(path))
+    mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o600
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".kubeconfig-")
+    try:
+        with os.fdopen(fd, "w") as f:
+            yaml.safe_dump(data, f, sort_keys=False, default_flow_style=False)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def make_current(context: str) -> str | None:
+    """Make ``context`` the kubeconfig's current context, as ``kubectl config use-context <context>``
+    does, and return the context that was current before (None if none was). Nothing is written when
+    it is current already.
+
+    kubectl takes the current context from the first file of ``$KUBECONFIG`` that sets one
+    (:func:`whyk8s.k8s.guard.current_context`) and writes ``use-context`` into the first file of the
+    list that exists (``~/.kube/config`` without ``$KUBECONFIG``); so does this. Raises CourseError
+    when no kubeconfig file defines ``context``."""
+    before = current_context()
+    if before == context:
+        return before
+    files = kubeconfig_files()
+    defined = set()
+    for path in files:
+        try:
+            with open(path) as f:
+                data = yaml.safe_load(f) or {}
+        except (OSError, yaml.YAMLError):
+            continue
+        defined |= {c.get("name") for c in data.get("contexts") or [] if isinstance(c, dict)}
+    if context not in defined:
+        raise CourseError(f"No kubeconfig file ({os.pathsep.join(files) or 'none found'}) defines the "
+                          f"context {context!r}; run `whyk8s cluster down`, then `whyk8s cluster up`.")
+    target = files[0]
+    with open(target) as f:
+        data = yaml.safe_load(f) or {}
+    data["current-context"] = context
+    _write_yaml(target, data)
+    return before
+
+
+def wait_for_api(context: str, timeout: float = 60) -> Cluster:
+    """Connect to ``context`` (through the guard) once its API server answers: a cluster that is
+    starting has no API to watch yet, so this retries every second. Raises ClusterUnreachableError
+    after ``timeout`` seconds, and NotCourseClusterError at once for a context the course may not use."""
     deadline = time.monotonic() + timeout
     while True:
         try:
             return connect(context=context)
         except (ClusterUnreachableError, client.ApiException) as exc:  # not up, or still starting
             if time.monotonic() > deadline:
-                raise ClusterUnreachableError(f"The API server of {context} did not become ready: {exc}") from exc
+                raise ClusterUnreachableError(f"The API server of {context} did not become ready within "
+                                              f"{timeout:.0f} s: {exc}") from exc
             time.sleep(1)
 
 
-NODE_LEASE_NAMESPACE = "kube-node-lease"
-
-
-def kwok_cluster_dir() -> "os.PathLike":
-    """kwokctl's folder for the course cluster: ``$KWOK_WORKDIR/clusters/<name>`` (``~/.kwok`` by
-    default), holding its kubeconfig, logs and the ``pids/`` of its processes."""
-    from pathlib import Path
-    return Path(os.environ.get("KWOK_WORKDIR") or "~/.kwok").expanduser() / "clusters" / cluster_name()
-
-
-def kwok_controller_pid() -> int | None:
-    """The process id of the course cluster's running kwok controller, or None if it is not running.
-    Only a live process whose executable is kwokctl's own ``bin/kwok-controller`` for this cluster
-    counts, so a stale pid file never names somebody else's process."""
-    folder = kwok_cluster_dir()
-    try:
-        pid = int((folder / "pids" / "kwok-controller.pid").read_text().strip())
-        exe = os.path.realpath(f"/proc/{pid}/exe")
-    except (OSError, ValueError):
-        return None
-    expected = os.path.realpath(folder / "bin" / "kwok-controller")
-    return pid if exe == expected else None
-
-
-def kwok_controller_identity() -> str | None:
-    """The holder identity (``<hostname>_<uuid>``) that the running kwok controller writes into the
-    node Leases it holds, read from the ``"id"`` field of its JSON log (kwokctl starts a fresh log with
-    each process). None if no controller runs or its log names none."""
-    import json
-    if kwok_controller_pid() is None:
-        return None
-    try:
-        with open(kwok_cluster_dir() / "logs" / "kwok-controller.log") as f:
-            for line in f:  # every line of one process's log carries the same id: take the first
-                try:
-                    identity = json.loads(line).get("id")
-                except (ValueError, AttributeError):
-                    continue
-                if identity:
-                    return identity
-    except OSError:
-        return None
-    return None
-
-
-def node_leases_need_hand_over(cluster: Cluster) -> bool:
-    """True when a layout worker's Lease is missing or held by another holder than the running kwok
-    controller (so that controller manages no pods there until the Lease expires). False when all
-    are held by it, or when its identity cannot be read (nothing is touched then)."""
-    identity = kwok_controller_identity()
-    if identity is None:
-        return False
-    holders = {l.metadata.name: l.spec.holder_identity for l in
-               client.CoordinationV1Api(cluster.api).list_namespaced_lease(NODE_LEASE_NAMESPACE).items}
-    return any(holders.get(w.name) != identity for w in load_layout().workers)
-
-
-def _stop_process(pid: int, grace: float = 10) -> bool:
-    """SIGTERM ``pid``, SIGKILL it after ``grace`` seconds, and return True once its pid is free
-    (False if it still exists ``grace`` seconds after SIGKILL, e.g. a zombie nobody reaps). kwokctl
-    starts a component again only when its pid no longer answers signal 0, as a zombie's does."""
-    import signal
-
-    def exists() -> bool:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
-
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            return True
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:  # a process's exit can be neither watched nor waited on
-            if not exists():
-                return True
-            time.sleep(0.1)
-    return not exists()
-
-
-def hand_over_node_leases(cluster: Cluster, start: list[str], env: dict | None = None,
-                          timeout: float = 60, log=print) -> None:
-    """(kwok) After a restart, give the simulated nodes to the new kwok controller at once.
-
-    kwok manages a node only while it holds the node's Lease in ``kube-node-lease``. A controller
-    that was killed (a reboot, an ended session) leaves its Leases behind, and kwokctl's default
-    lease lasts 200 s; until they expire, the new controller manages no node and every new pod stays
-    Pending. So: stop the new controller, delete the layout workers' Leases (course cluster only),
-    start it again with ``start`` (kwokctl starts only what is not running) and watch until each
-    worker has a fresh Lease. Raises TimeoutError after ``timeout`` seconds.
-    """
-    names = {w.name for w in load_layout().workers} & {n.metadata.name for n in cluster.core.list_node().items}
-    pid = kwok_controller_pid()
-    if pid is not None:
-        _stop_process(pid)
-    leases = client.CoordinationV1Api(cluster.api)
-    t0 = time.time()
-    for lease in leases.list_namespaced_lease(NODE_LEASE_NAMESPACE).items:
-        if lease.metadata.name in names:
-            try:
-                leases.delete_namespaced_lease(lease.metadata.name, NODE_LEASE_NAMESPACE)
-            except client.ApiException as exc:
-                if exc.status != 404:
-                    raise
-    log("handing the simulated nodes to the restarted kwok controller")
-    _run(start, env=env, log=lambda *_: None, check=False)
-
-    wait_for_leases(cluster, {(NODE_LEASE_NAMESPACE, n) for n in names}, since=t0, timeout=timeout)
-
-
-@dataclass
-class KindProvider:
-    """Real nodes in Docker containers, through the ``kind`` command."""
-
-    name: str = "kind"
-
-    @property
-    def context(self) -> str:
-        return f"kind-{cluster_name()}"
-
-    def exists(self) -> bool:
-        proc = _run(["kind", "get", "clusters"], log=lambda *_: None, check=False)
-        return cluster_name() in proc.stdout.split()
-
-    def nodes(self) -> list[str]:
-        """The names of the cluster's node containers (``kind get nodes``)."""
-        proc = _run(["kind", "get", "nodes", "--name", cluster_name()], log=lambda *_: None, check=False)
-        return proc.stdout.split()
-
-    def _stopped_nodes(self) -> list[str]:
-        proc = _run(["docker", "ps", "--all", "--filter", f"label=io.x-k8s.kind.cluster={cluster_name()}",
-                     "--filter", "status=exited", "--format", "{{.Names}}"], log=lambda *_: None, check=False)
-        return proc.stdout.split()
-
-    def up(self, log=print) -> Cluster:
-        """Create the cluster (if it does not exist) or start its stopped node containers, advertise
-        the GPUs, return a connection."""
-        guard(self)
-        if not self.exists():
-            _run(["kind", "create", "cluster", "--name", cluster_name(), "--config",
-                  str(repo_root() / "clusters" / "kind.yaml"), "--wait", "120s", *kubeconfig_flags()], log=log)
-        else:
-            stopped = self._stopped_nodes()
-            if stopped:
-                _run(["docker", "start", *stopped], log=log)
-        cluster = _wait_for_api(self.context, timeout=120)
-        advertise_extended_resources(cluster, log=log)
-        return cluster
-
-    def stop(self, log=print) -> None:
-        """Stop the node containers (``docker stop``), keeping the cluster; ``up`` starts them again."""
-        guard(self)
-        nodes = self.nodes()
-        if nodes:
-            _run(["docker", "stop", *nodes], log=log)
-        else:
-            log(f"There is no kind cluster {cluster_name()} to stop.")
-
-    def down(self, log=print) -> None:
-        """Delete the kind cluster (``kind delete cluster``) and its kubeconfig entries. Refused by the
-        guard unless its context is a course context or opted in."""
-        guard(self)
-        _run(["kind", "delete", "cluster", "--name", cluster_name(), *kubeconfig_flags()], log=log)
-
-
-@dataclass
-class KwokProvider:
-    """A real control plane as local processes, nodes simulated by kwok, through ``kwokctl``.
-
-    ``binaries``: ``"build"`` (default where kwokctl is not on PATH) builds every binary from the Go
-    module proxy into the cache (:mod:`whyk8s.cluster.controlplane`); ``"download"`` lets a kwokctl on PATH
-    download release binaries itself (a learner's laptop with internet).
-    """
-
-    name: str = "kwok"
-    binaries: str | None = None
-
-    @property
-    def context(self) -> str:
-        return f"kwok-{cluster_name()}"
-
-    def _mode(self) -> str:
-        mode = self.binaries or os.environ.get("WHYK8S_KWOK_BINARIES")
-        if mode:
-            if mode not in ("build", "download"):
-                raise ValueError(f"WHYK8S_KWOK_BINARIES={mode!r}: use 'build' or 'download'.")
-            return mode
-        from whyk8s.cluster import controlplane
-        if not controlplane.missing():
-            return "build"  # already built: use the cache
-        return "download" if shutil.which("kwokctl") else "build"
-
-    def _kwokctl(self) -> tuple[str, dict, list[str]]:
-        from whyk8s.cluster import controlplane
-        if self._mode() == "download":
-            return "kwokctl", {}, []
-        paths = controlplane.build()
-        env = {"KWOK_KUBECTL_BINARY": str(paths["kubectl"]),
-               "KWOK_KUBE_VERSION": controlplane.versions()["KUBERNETES_VERSION"],
-               "PATH": f"{paths['kubectl'].parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-        flags = ["--kube-apiserver-binary", str(paths["kube-apiserver"]),
-                 "--kube-controller-manager-binary", str(paths["kube-controller-manager"]),
-                 "--kube-scheduler-binary", str(paths["kube-scheduler"]),
-                 "--etcd-binary", str(paths["etcd"]),
-                 "--kwok-controller-binary", str(paths["kwok"])]
-        return str(paths["kwokctl"]), env, flags
-
-    def exists(self) -> bool:
-        try:
-            exe, env, _ = self._kwokctl()
-        except Exception:
-            return False
-        proc = _run([exe, "get", "clusters"], env=env, log=lambda *_: None, check=False)
-        return cluster_name() in proc.stdout.split()
-
-    def up(self, log=print) -> Cluster:
-        """Start the control plane (if not running), create the simulated nodes of the layout,
-        advertise the GPUs, wait for Ready, and return a connection."""
-        guard(self)
-        exe, env, flags = self._kwokctl()
-        running = cluster_name() in _run([exe, "get", "clusters"], env=env, log=lambda *_: None,
-                                       check=False).stdout.split()
-        create = [exe, "create", "cluster", "--name", cluster_name(), "--runtime", "binary",
-                  "--wait", "3m", *kubeconfig_flags(), *flags]
-        if running:
-            # kwokctl keeps the cluster's files; (re)start its processes (after a reboot, or when a
-            # session ended and its processes were killed). If the API server still does not
-            # answer, the cluster is created afresh: it holds nothing but course objects.
-            controller_was_running = kwok_controller_pid() is not None
-            t0 = time.time()
-            start = [exe, "start", "cluster", "--name", cluster_name()]
-            _run(start, env=env, log=log, check=False)
-            try:
-                cluster = _wait_for_api(self.context, timeout=60)
-            except ClusterUnreachableError:
-                log(f"The kwok cluster {cluster_name()} did not come back; creating it afresh.")
-                _run([exe, "delete", "cluster", "--name", cluster_name(), *kubeconfig_flags()], env=env,
-                     log=log, check=False)
-                _run(create, env=env, log=log)
-                cluster = _wait_for_api(self.context, timeout=60)
-            else:
-                if not controller_was_running or node_leases_need_hand_over(cluster):
-                    hand_over_node_leases(cluster, start, env, log=log)
-        else:
-            t0 = time.time()
-            _run(create, env=env, log=log)
-            cluster = _wait_for_api(self.context, timeout=60)
-        # nothing is scheduled until the scheduler and the controller manager hold their leader
-        # leases (renewed every 2 s by a live instance)
-        wait_for_leases(cluster, {("kube-system", "kube-scheduler"),
-                                  ("kube-system", "kube-controller-manager")}, since=t0, log=log)
-        restore_nodes(cluster, log=log)
-        wait_for_nodes(cluster, [w.name for w in load_layout().workers])
-        return cluster
-
-    def stop(self, log=print) -> None:
-        """Stop the control plane's processes (``kwokctl stop cluster``), keeping the cluster and its
-        objects; ``up`` starts them again (about 20 s, see :func:`hand_over_node_leases`)."""
-        guard(self)
-        if not self.exists():
-            log(f"There is no kwok cluster {cluster_name()} to stop.")
-            return
-        exe, env, _ = self._kwokctl()
-        _run([exe, "stop", "cluster", "--name", cluster_name()], env=env, log=log)
-
-    def down(self, log=print) -> None:
-        """Delete the kwok cluster (``kwokctl delete cluster``: its processes, files and kubeconfig
-        entries). Refused by the guard unless its context is a course context or opted in."""
-        guard(self)
-        exe, env, _ = self._kwokctl()
-        _run([exe, "delete", "cluster", "--name", cluster_name(), *kubeconfig_flags()], env=env, log=log)
-
-
 def docker_available() -> bool:
-    """True when a Docker engine answers (``docker info``), not just the client."""
+    """True when a Docker engine answers (``docker info`` within 20 s), not just the client."""
     if not shutil.which("docker"):
         return False
     try:
@@ -372,8 +190,14 @@ def docker_available() -> bool:
         return False
 
 
-def get_provider(name: str = "auto"):
-    """``"kind"``, ``"kwok"`` or ``"auto"`` (kind when Docker and kind are there, else kwok)."""
+def get_provider(name: str = "auto") -> Provider:
+    """``"kind"`` (:class:`~whyk8s.cluster.kind.KindProvider`), ``"kwok"``
+    (:class:`~whyk8s.cluster.kwok.KwokProvider`) or ``"auto"`` (kind when the ``kind`` command is on
+    PATH and a Docker engine answers, else kwok). Raises ValueError for another name."""
+    # imported here: kind.py and kwok.py import this module
+    from whyk8s.cluster.kind import KindProvider
+    from whyk8s.cluster.kwok import KwokProvider
+
     if name == "auto":
         name = "kind" if shutil.which("kind") and docker_available() else "kwok"
     if name == "kind":

@@ -30,8 +30,8 @@ from whyk8s import COURSE_SELECTOR, DEFAULT_NAMESPACE, PART_OF_LABEL
 from whyk8s.errors import ClusterUnreachableError, NamespaceRefused, NotCourseClusterError, explain
 
 __all__ = ["COURSE_CONTEXTS", "ALLOW_ENV", "allowed_contexts", "kubeconfig_files", "kubeconfig_path",
-           "current_context", "context_server", "check_context", "check_provider_context", "connect",
-           "Cluster", "is_course_labelled", "SYSTEM_NAMESPACES"]
+           "current_context", "kubeconfig_contexts", "context_server", "check_context", "check_provider_context",
+           "connect", "Cluster", "is_course_labelled", "SYSTEM_NAMESPACES"]
 
 #: kubeconfig contexts that kind and kwokctl write for a cluster named ``whyk8s``.
 COURSE_CONTEXTS = ("kind-whyk8s", "kwok-whyk8s")
@@ -121,21 +121,56 @@ def _is_local(server: str) -> bool:
         return False
 
 
+def kubeconfig_contexts(kubeconfig: str | None = None) -> list[str]:
+    """Names of the contexts the kubeconfig files define (:func:`kubeconfig_files`), in file order."""
+    names: list[str] = []
+    for path in kubeconfig_files(kubeconfig):
+        for ctx in _read(path).get("contexts") or []:
+            if isinstance(ctx, dict) and ctx.get("name") and str(ctx["name"]) not in names:
+                names.append(str(ctx["name"]))
+    return names
+
+
+def _switch_hint(kubeconfig: str | None) -> str:
+    """How to make a course context current: ``kubectl config use-context`` naming one the kubeconfig
+    defines (kubectl writes it into the first file of ``$KUBECONFIG``, so it wins), else ``whyk8s
+    cluster up``, which writes the course's context and makes it current."""
+    usable = [c for c in kubeconfig_contexts(kubeconfig) if c in allowed_contexts()]
+    if usable:
+        return (f"Choose the course's with `kubectl config use-context {usable[0]}`, or run "
+                f"`whyk8s cluster up` (it starts the course cluster and makes its context current)")
+    return ("Run `whyk8s cluster up`: it starts the course cluster and makes its context (kwok-whyk8s or "
+            "kind-whyk8s) current")
+
+
+def _source(kubeconfig: str | None) -> str:
+    """Where kubectl found the current context, when ``$KUBECONFIG`` lists several files."""
+    files = kubeconfig_files(kubeconfig)
+    if len(files) < 2:
+        return ""
+    for path in files:
+        if _read(path).get("current-context"):
+            return (f" (KUBECONFIG lists {len(files)} files; kubectl, and the course, take the current "
+                    f"context from the first that sets one: {path})")
+    return f" (none of the {len(files)} files in KUBECONFIG sets one)"
+
+
 def check_context(context: str | None, kubeconfig: str | None = None) -> str:
     """Return ``context`` if the course may act on it, else raise.
 
-    Raises :class:`ClusterUnreachableError` when there is no context (no kubeconfig file, or files
-    with an empty ``current-context``: the message says which and the command that fixes it), and
-    :class:`NotCourseClusterError` for a context that is not a course context, or a course-named
-    context whose API server is not on this machine (kind and kwokctl always write a loopback
-    address), unless ``WHYK8S_ALLOW_CONTEXT`` names it. Each message says how to go on.
+    Raises :class:`ClusterUnreachableError` when there is no context (no kubeconfig file: the hint is
+    ``whyk8s cluster up``; or files that set no ``current-context``: the hint is ``kubectl config
+    use-context`` with a course context they define), and :class:`NotCourseClusterError` for a context
+    that is not a course context, or a course-named context whose API server is not on this machine
+    (kind and kwokctl always write a loopback address), unless ``WHYK8S_ALLOW_CONTEXT`` names it.
+    Each message says how to go on, and which file the current context came from when ``$KUBECONFIG``
+    lists several.
     """
     if context is None:
         if kubeconfig_files(kubeconfig):
             raise ClusterUnreachableError(
-                "Your kubeconfig has no current context. Choose the course's with "
-                "`kubectl config use-context kwok-whyk8s` (or kind-whyk8s), or run `whyk8s cluster up`, "
-                "which sets it.")
+                f"Your kubeconfig has no current context{_source(kubeconfig)}, so neither kubectl nor the "
+                f"course knows which cluster to use. {_switch_hint(kubeconfig)}.")
         raise ClusterUnreachableError(
             "No kubeconfig found. Start the course cluster with `whyk8s cluster up` "
             "(or `make lab`); it writes the context kind-whyk8s or kwok-whyk8s.")
@@ -143,11 +178,10 @@ def check_context(context: str | None, kubeconfig: str | None = None) -> str:
         return context
     if context not in COURSE_CONTEXTS:
         raise NotCourseClusterError(
-            f"Refusing to act on kubeconfig context {context!r}: it is not a course cluster "
-            f"({', '.join(COURSE_CONTEXTS)}). A kubeconfig may point at production, so the course "
-            f"only touches its own cluster. Run `whyk8s cluster up` (it makes the course's context "
-            f"current), or `kubectl config use-context kwok-whyk8s` (or kind-whyk8s); if you really "
-            f"mean this cluster, set {ALLOW_ENV}={context}.")
+            f"Refusing to act on kubeconfig context {context!r}{_source(kubeconfig)}: it is not a course "
+            f"cluster ({', '.join(COURSE_CONTEXTS)}). A kubeconfig may point at production, so the course "
+            f"only touches its own cluster. {_switch_hint(kubeconfig)}; if you really mean this cluster, "
+            f"set {ALLOW_ENV}={context}.")
     server = context_server(context, kubeconfig)
     if server and not _is_local(server):
         raise NotCourseClusterError(
@@ -160,9 +194,15 @@ def check_context(context: str | None, kubeconfig: str | None = None) -> str:
 def check_provider_context(context: str, kubeconfig: str | None = None) -> str:
     """The guard for the providers' acts (create, start, stop, delete a cluster): the context the
     provider would write or remove must be a course context or opted in by name, and, where the
-    kubeconfig already defines it, point at this machine. Raises :class:`NotCourseClusterError`.
-    Example: ``WHYK8S_CLUSTER=mine whyk8s cluster down`` is refused unless
-    ``WHYK8S_ALLOW_CONTEXT=kind-mine`` says the user means that cluster."""
+    kubeconfig already defines it, point at this machine. Returns ``context``; raises
+    :class:`NotCourseClusterError` (before any command runs). Example: ``WHYK8S_CLUSTER=mine whyk8s
+    cluster down --provider kind`` is refused unless ``WHYK8S_ALLOW_CONTEXT=kind-mine`` says the user
+    means that cluster."""
+    if context != opted_in() and context not in COURSE_CONTEXTS:
+        raise NotCourseClusterError(
+            f"Refusing to create, start, stop or delete the cluster of context {context!r}: it is not a "
+            f"course cluster ({', '.join(COURSE_CONTEXTS)}), and WHYK8S_CLUSTER may name a cluster of "
+            f"yours. If you really mean that cluster, set {ALLOW_ENV}={context}.")
     return check_context(context, kubeconfig)
 
 
