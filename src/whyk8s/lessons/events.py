@@ -10,9 +10,17 @@ often after the change they describe — which is why an earlier version of this
 created before the ReplicaSet that created them.) Events are still recorded, for what no object
 change shows (``FailedCreate``, ``BackOff``, ``Pulled`` …).
 
+Each watch has its own thread, so two collections' changes can reach the recorder a few
+milliseconds out of order on a busy machine. :meth:`EventRecorder.timeline_records` therefore
+orders the records by the ``resourceVersion`` each change was stored at: on the course's clusters
+every resource lives in one etcd, whose revision is the cluster's clock (Kubernetes guarantees the
+comparison of resourceVersions only within one resource, KEP-5504, since v1.35; a cluster that
+splits resources over several etcds would need another clock).
+
 Each record is one dict::
 
-    {"t": 1.23,                      # seconds since start() (when the watch delivered the change)
+    {"t": 1.23,                      # seconds since start() when the watch delivered the change
+     "rv": 48213,                    # the resourceVersion the change was stored at
      "object": "pod/web-7c9d-x2b4q",  # lower-case kind / name (namespace/kind/name across namespaces)
      "what": "Scheduled",            # one of STEPS, or an Event's reason
      "detail": "to whyk8s-worker2"}
@@ -88,6 +96,12 @@ def normalise_names(records: list[dict], generated: dict[str, str] | None = None
     return out
 
 
+def _rv(obj) -> int:
+    """An object's resourceVersion as a number (0 when it has none or it is not a number)."""
+    rv = obj.metadata.resource_version or ""
+    return int(rv) if rv.isdigit() else 0
+
+
 class EventRecorder:
     """Record the steps Kubernetes takes in ``cluster.namespace`` (or ``namespaces``) from
     :meth:`start` on (see the module doc). ``nodes=True`` records Nodes joining, leaving and
@@ -110,6 +124,7 @@ class EventRecorder:
         self._seen: dict[str, object] = {}
         self._event_counts: dict[str, int] = {}
         self._lock = threading.Lock()
+        self._local = threading.local()  # the resourceVersion of the change being recorded, per watch thread
         self._t0 = time.monotonic()
         self._subs: list = []
         self._started = False
@@ -135,6 +150,10 @@ class EventRecorder:
         for informer, handler in self._sources:
             baseline = threading.Event()
 
+            def on_event(kind, obj, handler=handler):
+                self._local.rv = _rv(obj)
+                handler(kind, obj)
+
             def on_sync(objs, handler=handler, baseline=baseline):
                 if not baseline.is_set():  # the state at start(): remember it, record nothing
                     for obj in objs:
@@ -142,10 +161,9 @@ class EventRecorder:
                     baseline.set()
                 else:  # a list after an outage or a 410: record what changed meanwhile
                     for obj in objs:
-                        handler("MODIFIED" if self._key(obj) in self._seen else "ADDED", obj)
+                        on_event("MODIFIED" if self._key(obj) in self._seen else "ADDED", obj)
 
-            sub = informer.subscribe(on_event=lambda kind, obj, handler=handler: handler(kind, obj),
-                                     on_sync=on_sync, on_error=self.errors.append)
+            sub = informer.subscribe(on_event=on_event, on_sync=on_sync, on_error=self.errors.append)
             self._subs.append(sub)
             if not informer.running:
                 informer.prime()
@@ -197,7 +215,8 @@ class EventRecorder:
         self._seen[self._key(obj)] = obj
 
     def _add(self, obj: str, what: str, detail: str) -> None:
-        rec = {"t": round(time.monotonic() - self._t0, 3), "object": obj, "what": what, "detail": detail}
+        rec = {"t": round(time.monotonic() - self._t0, 3), "rv": getattr(self._local, "rv", 0), "object": obj,
+               "what": what, "detail": detail}
         with self._lock:
             self.events.append(rec)
         for fn in list(self.on_record):
@@ -303,11 +322,16 @@ class EventRecorder:
 
     # -- output --------------------------------------------------------------------------------------
     def timeline_records(self, ndigits: int = 2) -> list[dict]:
-        """The records in the order they happened, ``t`` rounded to ``ndigits``, generated names
-        replaced by stable ones (``pod/web-1``, ``replicaset/web-rs1`` ...; see
-        :func:`normalise_names`): ready for :func:`whyk8s.notebook.recordings.save`."""
+        """The records in the order they happened (by ``resourceVersion``; see the module doc), each
+        ``t`` no earlier than the one before and rounded to ``ndigits``, generated names replaced by
+        stable ones (``pod/web-1``, ``replicaset/web-rs1`` ...; see :func:`normalise_names`), without
+        the ``rv`` key: ready for :func:`whyk8s.notebook.recordings.save`."""
         with self._lock:
-            recs = [{**r, "t": round(r["t"], ndigits)} for r in self.events]
+            ordered = sorted(enumerate(self.events), key=lambda ir: (ir[1]["rv"], ir[0]))
+        recs, t = [], 0.0
+        for _, r in ordered:
+            t = max(t, r["t"])
+            recs.append({"t": round(t, ndigits), "object": r["object"], "what": r["what"], "detail": r["detail"]})
         return normalise_names(recs, dict(self._generated))
 
     def table(self):
