@@ -54,13 +54,21 @@ TIMELINE_STYLES: dict[str, tuple[str, str]] = {
 OTHER_STYLE: tuple[str, str] = (".", "#777777")
 
 
-def new_figure(width: float = 7.0, height: float = 4.0):
-    """Return ``(fig, ax)`` with the course style: size in inches, white background, light grid."""
-    fig, ax = plt.subplots(figsize=(width, height), dpi=100)
-    ax.grid(True, axis="y", color="#dddddd", linewidth=0.8)
+def style_axes(ax, grid: str = "y"):
+    """Give ``ax`` the course style: a light grid along ``grid`` (``"x"``, ``"y"`` or ``"both"``) drawn
+    below the data, no top or right frame line. Returns ``ax``."""
+    ax.grid(True, axis=grid, color="#dddddd", linewidth=0.8)
     ax.set_axisbelow(True)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
+    return ax
+
+
+def new_figure(width: float = 7.0, height: float = 4.0):
+    """Return ``(fig, ax)`` with the course style (:func:`style_axes`): size in inches, 100 dpi, white
+    background, light horizontal grid."""
+    fig, ax = plt.subplots(figsize=(width, height), dpi=100)
+    style_axes(ax)
     return fig, ax
 
 
