@@ -34,7 +34,8 @@ def _code(outputs=(), **meta) -> dict:
 
 # -- build-time changes ----------------------------------------------------------------------------
 def test_one_caption_per_figure_keeps_the_alt_text():
-    nb = _nb([_code(mystnb={"figure": {"caption": "x", "name": "f"}, "image": {"alt": "a chart"}}), _md("**Figure 1.** x")])
+    nb = _nb([_code(mystnb={"figure": {"caption": "x", "name": "f"}, "image": {"alt": "a chart"}}),
+              _md("**Figure 1.** x")])
     site.one_caption_per_figure(nb)
     assert nb["cells"][0]["metadata"]["mystnb"] == {"image": {"alt": "a chart"}}
     assert nb["cells"][1]["source"] == "**Figure 1.** x"
@@ -45,7 +46,8 @@ def test_one_caption_per_figure_keeps_the_alt_text():
     ("notebooks/00-start-here", "[notes](../book/instructors.md#timing)", "[notes](../instructors.md#timing)"),
     ("labs/solutions/lab1-x", "[Glossary](../../book/glossary.md)", "[Glossary](../../glossary.md)"),
     ("labs/solutions/lab1-x", "[a](../book/glossary.md)", "[a](../book/glossary.md)"),  # not the repository root
-    ("notebooks/00-start-here", "[ch1](01-mlops.ipynb) and <../book/glossary.md>", "[ch1](01-mlops.ipynb) and <../glossary.md>"),
+    ("notebooks/00-start-here", "[ch1](01-mlops.ipynb) and <../book/glossary.md>",
+     "[ch1](01-mlops.ipynb) and <../glossary.md>"),
 ])
 def test_book_relative_links(docname, before, after):
     nb = _nb([_md(before), {**_code(), "source": before}])
@@ -124,5 +126,6 @@ def test_local_links_work_in_jupyterlab_and_on_the_site(path):
 
 
 def test_start_here_links_the_glossary():
-    text = "".join("".join(c["source"]) for c in json.loads((ROOT / "notebooks/00-start-here.ipynb").read_text())["cells"])
+    cells = json.loads((ROOT / "notebooks/00-start-here.ipynb").read_text())["cells"]
+    text = "".join("".join(c["source"]) for c in cells)
     assert "](../book/glossary.md)" in text

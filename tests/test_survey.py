@@ -12,7 +12,6 @@ import pytest  # noqa: E402
 from matplotlib.colors import to_rgba  # noqa: E402
 
 from whyk8s.lessons import survey  # noqa: E402
-from whyk8s.lessons.survey import charts as survey_charts  # noqa: E402
 from whyk8s.lessons.survey import data as survey_data  # noqa: E402
 from whyk8s.notebook.charts import SERIES_COLOURS  # noqa: E402
 from whyk8s.notebook.survey_explorer import EMPTY_CHOICE, SurveyExplorer  # noqa: E402

@@ -17,7 +17,8 @@ from whyk8s.lessons.survey.data import (FOOTNOTES, GENERAL_NOTES, SOURCE_CREDIT,
 from whyk8s.lessons.survey.recompute import recompute_kubernetes_in_production
 from whyk8s.notebook.charts import HATCHES, LINESTYLES, PALETTE, SERIES_COLOURS, new_figure
 
-__all__ = ["plot_headlines", "plot_shares", "footnote_markers", "label_offsets", "dodge", "DODGE", "CLOSE"]
+__all__ = ["plot_headlines", "plot_shares", "footnote_markers", "label_offsets", "place_labels", "dodge", "DODGE",
+           "CLOSE", "CANDIDATES", "ValueLabel"]
 
 #: How far (in years) a secondary figure's hollow marker moves right, step by step, while another
 #: marker of that year is drawn within :data:`CLOSE` percentage points of it (so none hides another).
@@ -83,7 +84,7 @@ def label_offsets(series: dict[str, list[float]]) -> dict[tuple[str, int], tuple
     return offsets
 
 
-class _Label(NamedTuple):
+class ValueLabel(NamedTuple):
     """A value label to place: its text, the marker's data position, colour, metric, first choice of
     offset (points) and whether it belongs to a secondary figure (set in italics)."""
 
@@ -100,7 +101,7 @@ CANDIDATES: tuple[tuple[int, int], ...] = (_ABOVE, _BELOW, (15, 10), (15, -12), 
                                            (-20, 0), (0, 19), (0, -21))
 
 
-def place_labels(ax, labels: list) -> None:
+def place_labels(ax, labels: list[ValueLabel]) -> None:
     """Annotate ``ax`` with ``labels`` (call once the axes' limits and layout are set). Each label takes
     the first offset — its own first choice, then :data:`CANDIDATES` — where its box crosses no line of
     the chart, covers no marker and overlaps no label placed before it; where there is no such place,
@@ -168,11 +169,12 @@ def plot_headlines(
     ``LINESTYLES``) and is named by its readable label
     (:func:`~whyk8s.lessons.survey.data.metric_label`). CNCF's own figures are filled markers joined
     by a thin line (artist ``gid`` ``"primary:<metric>"``), labelled in whole percent on a white box
-    (``gid`` ``"label:<metric>"``) placed by :func:`label_offsets`. Figures from press or blog coverage are **hollow** markers
-    with a "sec." label, not joined (``gid`` ``"secondary:<metric>"``), moved right (:func:`dodge`)
-    where another marker of that year would hide it; a secondary figure that only repeats CNCF's own
-    figure for the same year is not drawn a second time (the sources table lists it). A year without any figure (2024) is a hatched
-    grey band (``gid`` ``"no-figure"``). Year tick labels carry note markers ``[n]``; with
+    (``gid`` ``"label:<metric>"``) placed by :func:`label_offsets` and :func:`place_labels`. Figures
+    from press or blog coverage are **hollow** markers with a "sec." label, not joined (``gid``
+    ``"secondary:<metric>"``), moved right (:func:`dodge`) where another marker of that year would
+    hide it; a secondary figure that only repeats CNCF's own figure for the same year is not drawn a
+    second time (the sources table lists it). A year without any figure (2024) is a hatched grey band
+    (``gid`` ``"no-figure"``). Year tick labels carry note markers ``[n]``; with
     ``footnotes=True`` the notes and the source are written under the chart (``gid`` ``"footnotes"``).
 
     ``metrics``: ids (default ``DEFAULT_METRICS``); ``years``: survey years (default all); ``ax`` draws
@@ -215,7 +217,7 @@ def plot_headlines(
         fig.subplots_adjust(left=0.08, right=0.97, top=1 - top_in / height,
                             bottom=(xlabel_in + legend_in + notes_in) / height)
     fig = ax.figure
-    requests: list[_Label] = []
+    requests: list[ValueLabel] = []
     for i, m in enumerate(metric_list):
         colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
         style = LINESTYLES[i % len(LINESTYLES)]
@@ -231,7 +233,7 @@ def plot_headlines(
                 label=label, gid=f"primary:{m}", zorder=2,
             )
             for _, r in prim.iterrows():
-                requests.append(_Label(percent_label(r["value_percent"], r["lower_bound"]),
+                requests.append(ValueLabel(percent_label(r["value_percent"], r["lower_bound"]),
                                        (r["survey_year"], r["value_percent"]), colour, m,
                                        offsets[(m, year_list.index(r["survey_year"]))]))
         if not sec.empty:
@@ -241,7 +243,7 @@ def plot_headlines(
                 label=f"{label} (secondary source)", gid=f"secondary:{m}", zorder=3,
             )
             for x, (_, r) in zip(xs, sec.iterrows()):
-                requests.append(_Label(f"{percent_label(r['value_percent'], r['lower_bound'])} sec.",
+                requests.append(ValueLabel(f"{percent_label(r['value_percent'], r['lower_bound'])} sec.",
                                        (x, r["value_percent"]), colour, m, (27, -2), secondary=True))
     years_with_rows = set(df["survey_year"])
     for y in year_list:

@@ -90,7 +90,8 @@ YEAR_NOTES: tuple[tuple[tuple[int, ...], str], ...] = (
                          "line of 'which CNCF projects are you using or evaluating', not of all respondents."),
     ((2021,), "2021: the survey was split in two parts; Part 1 asked 'Are you using Kubernetes?' directly "
               "(production, test/PoC and evaluating add up to 96%)."),
-    ((2022,), "2022: about half of the respondents came from a paid panel; the figure is a share of the entire sample."),
+    ((2022,), "2022: about half of the respondents came from a paid panel; the figure is a share of the "
+              "entire sample."),
     ((2023,), "2023: vendors were dropped from the adoption questions and CNCF warns against comparing with "
               "earlier years."),
     ((2024,), "2024: no figure — no primary source could be read."),

@@ -16,7 +16,8 @@ from whyk8s.lessons.survey.data import (DEFAULT_METRICS, DENOMINATOR_NOTES, FOOT
 __all__ = ["headline_table", "sources_table"]
 
 
-def headline_table(metrics: Iterable[str] | str | None = None, years: Iterable[int] | int | None = None) -> pd.DataFrame:
+def headline_table(metrics: Iterable[str] | str | None = None,
+                   years: Iterable[int] | int | None = None) -> pd.DataFrame:
     """Headline figures as a table: one row per survey year, one column per metric.
 
     Cells are text for reading, the value as published: ``"58%"``; ``"83% (secondary)"`` when only
@@ -58,8 +59,9 @@ def sources_table(metrics: Iterable[str] | str | None = None, years: Iterable[in
 
     Columns: year, metric (its readable label, :func:`~whyk8s.lessons.survey.data.metric_label`),
     value (percent or sample size), what it is a share of, source (a Markdown link named after the
-    site; secondary sources marked "secondary"), and the quoted phrase. ``metrics=None`` means every metric including ``sample_size``. Returns the Markdown
-    text (display with ``IPython.display.Markdown``). Raises ``ValueError`` for an unknown year or metric.
+    site; secondary sources marked "secondary"), and the quoted phrase. ``metrics=None`` means every
+    metric including ``sample_size``. Returns the Markdown text (display with
+    ``IPython.display.Markdown``). Raises ``ValueError`` for an unknown year or metric.
     """
     df = load_figures()
     if metrics is None:
