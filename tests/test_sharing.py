@@ -151,6 +151,26 @@ def test_plot_timeline_draws_both_policies_with_palette_and_hatching():
         plt.close(fig)
 
 
+def test_plot_timeline_panels_have_the_course_style_also_when_redrawn():
+    """Both panels look like every other chart of the course (whyk8s.notebook.charts.style_axes): a
+    light vertical grid under the bars and no top or right frame line, on a new figure and on a
+    figure that is cleared and drawn again (the widget's path)."""
+    ad_hoc, sched = gpu_sharing.compare()
+    fig = gpu_sharing.plot_timeline(ad_hoc, sched)
+    try:
+        for redraw in (False, True):
+            if redraw:
+                fig = gpu_sharing.plot_timeline(ad_hoc, sched, fig=fig)
+            for ax in fig.axes:
+                assert not ax.spines["top"].get_visible() and not ax.spines["right"].get_visible()
+                assert ax.get_axisbelow() is True
+                assert any(g.get_visible() for g in ax.xaxis.get_gridlines())
+                assert not any(g.get_visible() for g in ax.yaxis.get_gridlines())
+                assert matplotlib.colors.to_hex(ax.xaxis.get_gridlines()[0].get_color()) == "#dddddd"
+    finally:
+        plt.close(fig)
+
+
 def test_plot_timeline_rejects_wrong_arguments():
     with pytest.raises(ValueError, match="SimulationResult"):
         gpu_sharing.plot_timeline({"policy": "ad hoc"}, None)

@@ -1,4 +1,5 @@
-"""Unit tests of whyk8s.lessons.survey: the figures table, the footnotes, the chart and the recomputation."""
+"""Unit tests of whyk8s.lessons.survey (figures, notes, tables, charts, recomputation) and of chapter 5's
+explorer, whyk8s.notebook.survey_explorer."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ import pytest  # noqa: E402
 from matplotlib.colors import to_rgba  # noqa: E402
 
 from whyk8s.lessons import survey  # noqa: E402
+from whyk8s.lessons.survey import data as survey_data  # noqa: E402
+from whyk8s.notebook.charts import SERIES_COLOURS  # noqa: E402
+from whyk8s.notebook.survey_explorer import EMPTY_CHOICE, SurveyExplorer  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -165,9 +169,10 @@ def test_plot_draws_secondary_points_hollow_and_primary_filled():
     assert prim.get_markerfacecolor() != "none"
     assert sec.get_markerfacecolor() == "none"
     assert sec.get_linestyle() == "None"  # secondary points are not joined to CNCF's own
-    assert sorted(sec.get_xdata()) == [2017, 2019]
+    # 2017 has no CNCF figure; the press's 2019 figure repeats CNCF's own 78%, so it is not drawn twice
+    assert sorted(sec.get_xdata()) == [2017]
     assert "secondary" in sec.get_label()
-    assert to_rgba(prim.get_color()) == to_rgba(survey.SERIES_COLOURS[0])
+    assert to_rgba(prim.get_color()) == to_rgba(SERIES_COLOURS[0])
     assert "containers_in_production" not in " ".join(g for g in lines if g.startswith("secondary"))
 
 
@@ -196,21 +201,55 @@ def test_plot_shares_draws_both_bases():
     assert round(bars["all"].get_height(), 1) == 35.1
 
 
-def test_figure_explorer_redraws_and_handles_empty_choice():
-    box = survey.figure_explorer()
-    pick, span = box.controls
+def test_explorer_redraws_and_handles_empty_choice():
+    ex = SurveyExplorer()
+    pick, span = ex.controls
     assert set(pick.value) == set(survey.DEFAULT_METRICS)
     assert span.value == (2016, 2025)
-    [first] = box.output.outputs
-    assert first["output_type"] == "display_data" and "image/png" in first["data"]
+    first = ex.png
+    assert first.startswith(b"\x89PNG")
     span.value = (2018, 2020)
-    [narrower] = box.output.outputs
-    assert narrower["data"]["image/png"] != first["data"]["image/png"]  # redrawn for 2018–2020
+    assert ex.png.startswith(b"\x89PNG") and ex.png != first  # redrawn for 2018–2020
     pick.value = ()
-    [message] = box.output.outputs
-    assert message["output_type"] == "stream" and "Choose at least one metric" in message["text"]
+    assert ex.png is None and ex.message == EMPTY_CHOICE
+    assert type(ex.chart()).__name__ == "Markdown"
+    assert ex.redraws == 3
     with pytest.raises(ValueError, match="Unknown metric"):
-        survey.figure_explorer(metrics=["nope"])
+        SurveyExplorer(metrics=["nope"])
+
+
+def test_explorer_offers_readable_labels_and_says_what_each_is_a_share_of():
+    """learner-ux #18: no raw ids to choose from; the chosen metrics' bases are spelled out."""
+    ex = SurveyExplorer(["kubernetes_in_production", "ai_models_deployed_daily"])
+    labels = [label for label, _ in ex.pick.options]
+    assert {value for _, value in ex.pick.options} == set(survey.metrics())
+    assert not [label for label in labels if "_" in label], labels
+    assert "Kubernetes in production" in labels and "Deploy AI models daily" in labels
+    assert "share of 2025 organisations" in ex.about.value
+    assert "share of each year&#x27;s own base" in ex.about.value
+    legend = [t.get_text() for t in survey.plot_headlines(["ai_models_deployed_daily"]).figure.legends[0].get_texts()]
+    assert legend == ["Deploy AI models daily"]
+
+
+def test_explorer_chart_is_a_plain_output_updated_in_place():
+    """learner-ux #19: the chart is an ordinary PNG output (what the static site shows), and each
+    change of a control updates that same output (its display_id), not a widget."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.display import display
+    from IPython.utils.capture import capture_output
+
+    InteractiveShell.instance()
+    ex = SurveyExplorer()
+    with capture_output() as shown:
+        display(ex)
+        ex.span.value = (2019, 2023)
+        ex.pick.value = ()
+    widget, chart, update, message = shown.outputs
+    assert "application/vnd.jupyter.widget-view+json" in widget.data
+    assert "image/png" in chart.data and "application/vnd.jupyter.widget-view+json" not in chart.data
+    assert chart.transient["display_id"] == ex.display_id and not chart.update
+    assert update.update and update.transient["display_id"] == ex.display_id and "image/png" in update.data
+    assert message.update and EMPTY_CHOICE in message.data["text/markdown"]
 
 
 def test_sources_table_expands_denominator_notes():
@@ -218,3 +257,88 @@ def test_sources_table_expands_denominator_notes():
     assert "note D2: Kubernetes in production, 2018–2020" in md
     assert "note D1: containers in production" in md
     assert "see note D" not in md
+
+
+# ------------------------------------------------------------------------------ data, notes, readability
+def test_every_metric_of_the_figures_file_has_a_label_and_a_base():
+    assert set(survey.metrics()) == set(survey.METRICS)
+    for metric, meta in survey.METRICS.items():
+        assert meta.label and "_" not in meta.label, metric
+        assert meta.base, metric
+    assert survey.metric_label("sample_size") == "Number of respondents"
+
+
+def test_each_note_is_written_once():
+    notes = [note for _, note in survey.YEAR_NOTES]
+    assert len(notes) == len(set(notes))
+    assert survey.FOOTNOTES[2018] is survey.FOOTNOTES[2019] is survey.FOOTNOTES[2020]
+    assert [y for years, _ in survey.YEAR_NOTES for y in years] == list(survey.SURVEY_YEARS)
+
+
+def test_figures_file_is_read_once_and_each_caller_gets_its_own_copy(monkeypatch):
+    survey.load_figures()
+    reads = []
+    real = survey_data.pd.read_csv
+    monkeypatch.setattr(survey_data.pd, "read_csv", lambda *a, **k: reads.append(a) or real(*a, **k))
+    survey.plot_headlines()  # the explorer's redraw: validation, points and footnotes
+    survey.headline_table()
+    assert reads == []
+    mine = survey.load_figures()
+    mine.loc[:, "value_percent"] = -1
+    assert (survey.load_figures()["value_percent"].dropna() >= 0).all()
+
+
+def test_chart_labels_are_whole_percent():
+    ax = survey.plot_headlines(["kubernetes_in_production", "containers_in_production", "kubernetes_evaluating"])
+    texts = [t.get_text() for t in ax.texts if (t.get_gid() or "").startswith("label:")]
+    assert "60%" in texts and "64%" in texts and "10%" in texts  # 2021: 59.77, 63.62, 9.93
+    assert not [t for t in texts if "." in t.replace("sec.", "")], texts
+    assert survey_data.percent_label(90, lower_bound=True) == ">90%"
+
+
+def _segments(ax):
+    """Every straight piece of every drawn line, in display coordinates."""
+    import numpy as np
+    for line in ax.get_lines():
+        xy = ax.transData.transform(np.column_stack([line.get_xdata(), line.get_ydata()]).astype(float))
+        for a, b in zip(xy[:-1], xy[1:]):
+            if np.isfinite(a).all() and np.isfinite(b).all() and line.get_linestyle() not in ("None", "none"):
+                yield line, a, b
+
+
+def test_no_line_runs_through_a_value_label():
+    """learner-ux #18: the dashed line crossed the 2021 label. Labels sit where no line of the chart
+    passes, and every label is drawn on an opaque box above the lines."""
+    from matplotlib.path import Path as MplPath
+    for chosen in (["kubernetes_in_production", "containers_in_production"],
+                   ["kubernetes_in_production", "kubernetes_using_or_evaluating", "kubernetes_evaluating"]):
+        ax = survey.plot_headlines(chosen)
+        ax.figure.canvas.draw()
+        renderer = ax.figure.canvas.get_renderer()
+        labels = [t for t in ax.texts if (t.get_gid() or "").startswith("label:") and "sec." not in t.get_text()]
+        assert labels
+        for text in labels:
+            box = text.get_window_extent(renderer)
+            for line, a, b in _segments(ax):
+                assert not MplPath([a, b]).intersects_bbox(box, filled=False), (chosen, text.get_text(), line.get_gid())
+        for text in ax.texts:
+            if (text.get_gid() or "").startswith("label:"):
+                patch = text.get_bbox_patch()
+                assert patch is not None and patch.get_facecolor()[:3] == (1.0, 1.0, 1.0)
+                assert text.get_zorder() > max(line.get_zorder() for line in ax.get_lines())
+
+
+@pytest.mark.parametrize("chosen", [
+    ["kubernetes_in_production", "containers_in_production"],  # 2019: CNCF's 78% and the press's 78%
+    ["ai_genai_inference_on_kubernetes", "kubernetes_in_production_2023_comparator"],  # 2025: 66%, 66%, 66%
+])
+def test_markers_do_not_hide_each_other(chosen):
+    import numpy as np
+    ax = survey.plot_headlines(chosen)
+    centres = []
+    for line in ax.get_lines():
+        xy = np.column_stack([line.get_xdata(), line.get_ydata()]).astype(float)
+        centres += [tuple(p) for p in ax.transData.transform(xy[np.isfinite(xy).all(axis=1)])]
+    for i, a in enumerate(centres):
+        for b in centres[i + 1:]:
+            assert np.hypot(a[0] - b[0], a[1] - b[1]) >= 9, (a, b)  # markers are 7–10 pt wide

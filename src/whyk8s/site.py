@@ -6,9 +6,19 @@
 every local link and image in the built HTML resolves, and writes the external links it found to
 ``book/_build/external-links.txt`` (checking those needs a network; see :func:`external_links`).
 
-This module is also a Sphinx extension (``sphinx.extra_extensions`` in ``book/_config.yml``):
-:func:`setup` collapses the code cells of lab solutions at build time (tag ``hide-input``), so the
-solution notebooks themselves stay untouched.
+This module is also a Sphinx extension (``sphinx.extra_extensions`` in ``book/_config.yml``). At
+build time, without touching the notebooks themselves, :func:`setup`
+
+- collapses the code cells of lab solutions (tag ``hide-input``: :func:`collapse_solution_cells`);
+- keeps one caption per figure: the notebook's own "**Figure N.**" paragraph, which JupyterLab shows
+  too, and not also a numbered "Fig. N" caption per output from the cell's ``mystnb.figure``
+  metadata (:func:`one_caption_per_figure`);
+- rewrites the notebooks' links into ``book/`` (``../book/glossary.md``, which JupyterLab opens from
+  ``notebooks/``) to where those pages are in the book's source tree (``../glossary.md``:
+  :func:`book_relative_links`);
+- drops the widget views of saved outputs, which a static page cannot show, so that an output's
+  static alternative (a PNG, HTML or text shown next to the widget) appears
+  (:func:`static_outputs`).
 
 ``python -m whyk8s.site lite`` tries a JupyterLite build of the chapters that need no cluster (see
 :func:`build_lite`); what it can and cannot do offline is documented in ``book/site.md``.
@@ -30,9 +40,10 @@ from urllib.parse import unquote, urlsplit
 
 from whyk8s.paths import repo_root
 
-__all__ = ["LINKS", "SOLUTIONS_PREFIX", "SOLUTION_TAG", "LITE_CONTENTS", "BuildResult", "LinkReport",
+__all__ = ["LINKS", "SOLUTIONS_PREFIX", "SOLUTION_TAG", "LITE_CONTENTS", "WIDGET_VIEW", "BuildResult", "LinkReport",
            "book_dir", "ensure_links", "toc_files", "build", "check_links", "external_links",
-           "collapse_solution_cells", "build_lite", "setup", "main"]
+           "collapse_solution_cells", "one_caption_per_figure", "book_relative_links", "static_outputs",
+           "site_notebook", "build_lite", "setup", "main"]
 
 #: Symbolic links inside ``book/`` that bring the chapters and labs into the book's source tree.
 LINKS = {"notebooks": "../notebooks", "labs": "../labs"}
@@ -41,6 +52,8 @@ SOLUTIONS_PREFIX = "labs/solutions/"
 #: The tag added at build time to every code cell of a solution (Jupyter Book: input collapsed,
 #: a "Show code cell source" toggle opens it; the output stays visible).
 SOLUTION_TAG = "hide-input"
+#: The MIME type of a saved ipywidgets view (it needs a kernel, or saved widget state, to show anything).
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 #: Tags that already decide how a cell shows; a solution cell carrying one of them is left alone.
 _VISIBILITY_TAGS = {"remove-cell", "remove-input", "hide-cell", "hide-input"}
 #: Notebooks (relative to the repository) that need no cluster: candidates for a JupyterLite build.
@@ -229,22 +242,94 @@ def external_links(report: LinkReport, path: Path | str) -> Path:
 
 # ── Sphinx extension ───────────────────────────────────────────────────────────────────────────────
 
-def collapse_solution_cells(notebook_json: str, tag: str = SOLUTION_TAG) -> str:
-    """Return ``notebook_json`` (a notebook as JSON text) with ``tag`` added to every code cell that
-    has no visibility tag yet (``remove-*``/``hide-*``). Raises ValueError (json) if it is not JSON."""
-    nb = json.loads(notebook_json)
+def _collapse(nb: dict, tag: str = SOLUTION_TAG) -> dict:
     for cell in nb.get("cells", []):
         if cell.get("cell_type") != "code":
             continue
         tags = cell.setdefault("metadata", {}).setdefault("tags", [])
         if not _VISIBILITY_TAGS.intersection(tags):
             tags.append(tag)
+    return nb
+
+
+def collapse_solution_cells(notebook_json: str, tag: str = SOLUTION_TAG) -> str:
+    """Return ``notebook_json`` (a notebook as JSON text) with ``tag`` added to every code cell that
+    has no visibility tag yet (``remove-*``/``hide-*``). Raises ValueError (json) if it is not JSON."""
+    return json.dumps(_collapse(json.loads(notebook_json), tag))
+
+
+def one_caption_per_figure(nb: dict) -> dict:
+    """Drop ``mystnb.figure`` (caption and name) from every cell of ``nb`` (a notebook dict, changed in
+    place and returned), keeping ``mystnb.image`` (the alt text).
+
+    MyST-NB turns that metadata into a numbered "Fig. N" caption on *each* output of the cell, numbered
+    across the whole book, while the chapter's own "**Figure N.**" paragraph under the cell (what
+    JupyterLab shows) numbers figures per chapter: a recorded run (a label and a chart) got three
+    captions with three numbers. The paragraph stays the only caption, the same in both places."""
+    for cell in nb.get("cells", []):
+        meta = cell.get("metadata", {}).get("mystnb")
+        if isinstance(meta, dict):
+            meta.pop("figure", None)
+    return nb
+
+
+_BOOK_LINK = re.compile(r"(\]\(|<)((?:\.\./)+)book/")
+
+
+def book_relative_links(nb: dict, docname: str) -> dict:
+    """Rewrite Markdown links from a notebook into ``book/`` so that they resolve in the book's source
+    tree, where the notebook itself sits under ``book/``: in a document ``notebooks/x``,
+    ``[Glossary](../book/glossary.md)`` (right in JupyterLab, from ``notebooks/``) becomes
+    ``[Glossary](../glossary.md)``; in ``labs/solutions/x`` ``../../book/`` becomes ``../../``. Only
+    links climbing exactly to the repository root are changed. ``nb`` is changed in place and returned."""
+    up = "../" * docname.count("/")
+
+    def fix(m: re.Match) -> str:
+        return m.group(1) + m.group(2) if up and m.group(2) == up else m.group(0)
+
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "markdown":
+            text = "".join(cell.get("source", []))
+            new = _BOOK_LINK.sub(fix, text)
+            if new != text:
+                cell["source"] = new
+    return nb
+
+
+def static_outputs(nb: dict) -> dict:
+    """Remove widget views (:data:`WIDGET_VIEW`) from the saved outputs of ``nb`` (changed in place and
+    returned); an output that had nothing else is dropped. A static page cannot run a widget, and a
+    saved view without its state shows nothing (or its ``text/plain`` repr, e.g. ``VBox(children=…``),
+    while a static alternative saved beside it, such as chapter 5's chart, shows as it is."""
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        kept = []
+        for out in cell.get("outputs", []):
+            data = out.get("data")
+            if isinstance(data, dict) and WIDGET_VIEW in data:
+                continue  # the view and its text/plain repr ("VBox(children=...)") go together
+            kept.append(out)
+        cell["outputs"] = kept
+    return nb
+
+
+def site_notebook(notebook_json: str, docname: str) -> str:
+    """Everything the site changes in a notebook at build time (see the module doc), for document
+    ``docname`` (e.g. ``notebooks/03-what-an-orchestrator-does``). Returns the new JSON text; raises
+    ValueError (json) if ``notebook_json`` is not JSON."""
+    nb = json.loads(notebook_json)
+    if docname.startswith(SOLUTIONS_PREFIX):
+        _collapse(nb)
+    one_caption_per_figure(nb)
+    book_relative_links(nb, docname)
+    static_outputs(nb)
     return json.dumps(nb)
 
 
 def _source_read(app, docname: str, source: list[str]) -> None:
-    if docname.startswith(SOLUTIONS_PREFIX) and app.env.doc2path(docname).endswith(".ipynb"):
-        source[0] = collapse_solution_cells(source[0])
+    if app.env.doc2path(docname).endswith(".ipynb"):
+        source[0] = site_notebook(source[0], docname)
 
 
 def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
@@ -264,8 +349,9 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
 
 
 def setup(app):
-    """Sphinx entry point: collapse solution code cells (see :func:`collapse_solution_cells`) and
-    remove duplicated scripts from every page (see :func:`_dedupe_scripts`)."""
+    """Sphinx entry point: change each notebook as :func:`site_notebook` says (solutions collapsed, one
+    caption per figure, links into ``book/``, static outputs) and remove duplicated scripts from every
+    page (see :func:`_dedupe_scripts`)."""
     app.connect("source-read", _source_read)
     app.connect("html-page-context", _dedupe_scripts)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -433,7 +433,7 @@ def plot_timeline(result_a: SimulationResult, result_b: SimulationResult, fig=No
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
 
-    from whyk8s.notebook.charts import HATCHES, PALETTE, SERIES_COLOURS
+    from whyk8s.notebook.charts import HATCHES, PALETTE, SERIES_COLOURS, style_axes
 
     for r in (result_a, result_b):
         if not isinstance(r, SimulationResult):
@@ -465,10 +465,7 @@ def plot_timeline(result_a: SimulationResult, result_b: SimulationResult, fig=No
         ax.set_yticks(range(len(machines)), machines)
         ax.set_ylim(len(machines) - 0.5, -0.5)
         ax.set_xlim(0, end * 1.02)
-        ax.grid(True, axis="x", color="#dddddd", linewidth=0.8)
-        ax.set_axisbelow(True)
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
+        style_axes(ax, grid="x")
         ax.set_title(f"{_TITLES.get(result.policy, result.policy)}: {result.metrics.summary()}",
                      fontsize=9, loc="left")
     axes[-1].set_xlabel("hours since the start of the day")

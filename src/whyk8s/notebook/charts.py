@@ -8,6 +8,7 @@ so that no meaning rests on colour alone.
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+from matplotlib.markers import MarkerStyle
 
 #: Okabe–Ito colours by name (hex strings).
 PALETTE: dict[str, str] = {
@@ -54,13 +55,21 @@ TIMELINE_STYLES: dict[str, tuple[str, str]] = {
 OTHER_STYLE: tuple[str, str] = (".", "#777777")
 
 
-def new_figure(width: float = 7.0, height: float = 4.0):
-    """Return ``(fig, ax)`` with the course style: size in inches, white background, light grid."""
-    fig, ax = plt.subplots(figsize=(width, height), dpi=100)
-    ax.grid(True, axis="y", color="#dddddd", linewidth=0.8)
+def style_axes(ax, grid: str = "y"):
+    """Give ``ax`` the course style: a light grid along ``grid`` (``"x"``, ``"y"`` or ``"both"``) drawn
+    below the data, no top or right frame line. Returns ``ax``."""
+    ax.grid(True, axis=grid, color="#dddddd", linewidth=0.8)
     ax.set_axisbelow(True)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
+    return ax
+
+
+def new_figure(width: float = 7.0, height: float = 4.0):
+    """Return ``(fig, ax)`` with the course style (:func:`style_axes`): size in inches, 100 dpi, white
+    background, light horizontal grid."""
+    fig, ax = plt.subplots(figsize=(width, height), dpi=100)
+    style_axes(ax)
     return fig, ax
 
 
@@ -94,8 +103,10 @@ def plot_timeline(records: list[dict], title: str = "", ax=None):
     for what in dict.fromkeys(r["what"] for r in records):
         pts = [r for r in records if r["what"] == what]
         marker, colour = TIMELINE_STYLES.get(what, OTHER_STYLE)
+        # a black outline for filled markers; line markers ("x") are drawn in their colour only
+        outline = {"edgecolors": PALETTE["black"], "linewidths": 0.5} if MarkerStyle(marker).is_filled() else {}
         ax.scatter([r["t"] for r in pts], [objects.index(r["object"]) for r in pts], marker=marker,
-                   color=colour, s=60, label=what, zorder=3, edgecolors=PALETTE["black"], linewidths=0.5)
+                   color=colour, s=60, label=what, zorder=3, **outline)
     ax.set_yticks(range(len(objects)), objects)
     ax.invert_yaxis()
     ax.set_xlabel("seconds since the recording started")
