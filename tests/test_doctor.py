@@ -21,7 +21,8 @@ def test_every_check_has_a_docstring_naming_its_statuses():
 
 
 def test_low_inotify_limits_give_the_sysctl_line_when_kind_could_run():
-    check = doctor.check_inotify(read=proc(max_user_watches=524288, max_user_instances=128), docker=lambda: True)
+    check = doctor.check_inotify(read=proc(max_user_watches=524288, max_user_instances=128), docker=lambda: True,
+                                 context="kind-whyk8s")
     assert check.status == "warn"
     assert check.found == "max_user_watches=524288, max_user_instances=128"
     assert check.fix.endswith("sudo sysctl fs.inotify.max_user_instances=512")
@@ -30,6 +31,13 @@ def test_low_inotify_limits_give_the_sysctl_line_when_kind_could_run():
 def test_low_inotify_limits_do_not_matter_without_docker():
     check = doctor.check_inotify(read=proc(max_user_watches=8192, max_user_instances=128), docker=lambda: False)
     assert check.status == "ok" and "only kind needs more" in check.found
+
+
+def test_low_inotify_limits_do_not_matter_when_the_course_cluster_is_kwok():
+    """learner-ux #17: Docker answers, but the cluster in use is kwok: no sudo advice."""
+    check = doctor.check_inotify(read=proc(max_user_watches=8192, max_user_instances=128), docker=lambda: True,
+                                 context="kwok-whyk8s")
+    assert check.status == "ok" and "runs on kwok" in check.found and not check.fix
 
 
 def test_unreadable_inotify_limits_are_a_warning():
