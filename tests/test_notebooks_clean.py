@@ -147,12 +147,16 @@ def test_regenerate_runs_a_notebook_in_place_without_its_widget_output(cluster, 
 
 
 @pytest.mark.kernel
-def test_regenerate_does_not_write_a_notebook_whose_cell_failed(cluster, tmp_path):
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("1 / 0")]
-    path = tmp_path / "broken.ipynb"
-    nbformat.write(nb, path)
-    before = path.read_text()
-    with pytest.raises(RuntimeError, match="broken.ipynb: CellExecutionError"):
-        outputs.regenerate([path], log=lambda *_: None)
-    assert path.read_text() == before
+def test_regenerate_does_not_write_a_notebook_that_failed_or_leaks_a_local_path(cluster, tmp_path):
+    paths = []
+    for name, source in (("broken", "1 / 0"), ("warns", "import warnings, whyk8s\nwarnings.warn(whyk8s.__file__)")):
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell(source)]
+        paths.append(tmp_path / f"{name}.ipynb")
+        nbformat.write(nb, paths[-1])
+    before = [p.read_text() for p in paths]
+    with pytest.raises(RuntimeError) as refused:
+        outputs.regenerate(paths, log=lambda *_: None)
+    assert "broken.ipynb: CellExecutionError" in str(refused.value)
+    assert "warns.ipynb: cell 0 shows the local path" in str(refused.value)
+    assert [p.read_text() for p in paths] == before

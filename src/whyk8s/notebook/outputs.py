@@ -10,8 +10,8 @@ repr (shared/cases *committed-widget-output*). So :func:`regenerate` executes ea
 (nbclient, a fresh kernel in the notebook's folder, on a clean course cluster), then gives every cell
 that displayed a widget **no output** and the tag ``nbval-ignore-output`` (its source stays; the
 recorded run beside it shows what it showed), drops the notebook's saved widget state, and keeps
-every other output. A notebook in which a cell failed, or showed the start-the-cluster panel, is
-not written.
+every other output. A notebook in which a cell failed, showed the start-the-cluster panel, or
+printed a local path (the checkout's or the home folder, e.g. in a warning on stderr) is not written.
 
 Run it as one command (it acts only on the course cluster, through :func:`whyk8s.k8s.guard.connect`)::
 
@@ -76,6 +76,15 @@ def strip_widget_outputs(nb) -> list[int]:
     return cells
 
 
+def _local_path_cells(nb) -> list[tuple[int, str]]:
+    """``(cell index, path)`` for outputs that show this machine's checkout or home folder (most often a
+    warning on stderr naming a source file): committed outputs must not carry local paths."""
+    from whyk8s.paths import repo_root
+    places = {str(repo_root()), str(Path.home())} - {"/"}
+    return [(i, place) for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
+            for place in sorted(places) if any(place in str(out) for out in cell.get("outputs", []))]
+
+
 def _panel_cells(nb) -> list[int]:
     from whyk8s.notebook.display import CLUSTER_PANEL_TITLE
     return [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
@@ -108,9 +117,9 @@ def _clean(log: Callable[[str], None]) -> None:
 def regenerate(paths: list[Path | str], timeout: int = 600, log: Callable[[str], None] = print) -> list[Path]:
     """Re-execute each notebook in ``paths`` against the course cluster (cleaned and its nodes
     restored before each), strip its widget outputs (:func:`strip_widget_outputs`) and write it in
-    place. Returns the paths written. A notebook whose run failed or showed the start-the-cluster
-    panel is left as it was and named in the :class:`RuntimeError` raised at the end (the others are
-    still written). Raises :class:`whyk8s.errors.ClusterUnreachableError` /
+    place. Returns the paths written. A notebook whose run failed, showed the start-the-cluster panel
+    or printed a local path is left as it was and named in the :class:`RuntimeError` raised at the
+    end (the others are still written). Raises :class:`whyk8s.errors.ClusterUnreachableError` /
     :class:`~whyk8s.errors.NotCourseClusterError` before running anything when no course cluster answers.
     """
     from whyk8s.k8s.guard import connect
@@ -132,6 +141,12 @@ def regenerate(paths: list[Path | str], timeout: int = 600, log: Callable[[str],
             log(f"✗ {path}: not written (cells {panels} could not reach the cluster)")
             continue
         stripped = strip_widget_outputs(nb)
+        local = _local_path_cells(nb)
+        if local:
+            failed.append(f"{path}: " + "; ".join(f"cell {i} shows the local path {place}" for i, place in local)
+                          + " (a warning on stderr? fix its cause)")
+            log(f"✗ {path}: not written (local paths in outputs)")
+            continue
         nbformat.write(nb, path)
         written.append(path)
         log(f"✓ {path} in {time.monotonic() - started:.0f} s"
