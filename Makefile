@@ -1,7 +1,9 @@
 # whyk8s — the two commands a newcomer needs:
 #   make lab    installs into .venv if needed, brings up the course cluster, opens JupyterLab
-#   make test   installs, brings up the test cluster (kwok: real control plane, simulated nodes),
-#               runs every test: pytest for the package and nbval over every chapter and lab
+#   make test   installs, lints, brings up the test cluster (kwok: real control plane, simulated nodes),
+#               runs every test: pytest for the package and nbval over every chapter and lab (each
+#               notebook runs once; conftest.py checks after each that it left the cluster as it found it)
+#   make unit   the unit tests alone: seconds, no cluster, no kernel, no site build, no network
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -15,14 +17,21 @@ PYTEST_ARGS ?=
 LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 LAB_ARGS ?=
 
-.PHONY: install cluster lab test unit notebooks book browser clean stop down doctor
+# What `make unit` leaves out (markers registered in pyproject.toml).
+UNIT_MARKERS := not cluster and not browser and not kernel and not book and not go
+# `make unit` runs in a network namespace of its own where the system allows one (only loopback:
+# a unit test that reaches for the network fails instead of passing by luck), with KUBECONFIG naming
+# no file (a unit test that reaches for a cluster fails instead of using one).
+NO_NETWORK = $(shell unshare -rn true 2>/dev/null && echo unshare -rn)
+
+.PHONY: install cluster lab test unit lint notebooks book browser clean stop down doctor
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[browser]'
+	$(BIN)/python -m pip install --quiet -e '.[browser,lint]'
 	touch $(STAMP)
 
 cluster: install
@@ -40,13 +49,17 @@ browser:
 	  || echo "could not install chromium: browser tests will skip"; \
 	else echo "chromium not installed (sudo apt-get install chromium): browser tests will skip"; fi
 
-test: install browser
+test: lint browser
 	$(BIN)/whyk8s cluster up --provider $(TEST_PROVIDER)
 	$(BIN)/pytest tests notebooks labs --nbval --nbval-current-env \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg $(PYTEST_ARGS)
 
 unit: install
-	$(BIN)/pytest tests -m "not cluster and not browser" $(PYTEST_ARGS)
+	KUBECONFIG=/nonexistent/whyk8s-unit-tests $(NO_NETWORK) $(BIN)/pytest tests -m "$(UNIT_MARKERS)" $(PYTEST_ARGS)
+
+# ruff over the package, tests, benchmarks and notebooks (rules in pyproject.toml, [tool.ruff]).
+lint: install
+	$(BIN)/ruff check .
 
 # The site: links book/notebooks and book/labs to the notebooks, builds book/_build/html (no notebook
 # is executed: committed outputs are shown), checks every local link, lists external ones.

@@ -39,7 +39,7 @@ def rss_mib() -> dict[str, float]:
             continue
         name = os.path.basename(cmd)
         if name in PROCESSES:
-            kib = int(next(l for l in status.splitlines() if l.startswith("VmRSS")).split()[1])
+            kib = int(next(line for line in status.splitlines() if line.startswith("VmRSS")).split()[1])
             out[name] = out.get(name, 0) + kib / 1024
     return out
 
@@ -72,8 +72,9 @@ def main() -> None:
                   label_selector="app=bench", timeout=180)
     loaded = rss_mib()
     objects.cleanup(cluster)
+    per_process = ", ".join(f"{k} {v:.0f}" for k, v in sorted(idle.items()))
     print(f"| {datetime.date.today()} | {platform.node()} ({os.cpu_count()} cores) | {warm:.1f} s | {again:.1f} s "
-          f"| {after_kill:.1f} s | {sum(idle.values()):.0f} MiB ({', '.join(f'{k} {v:.0f}' for k, v in sorted(idle.items()))}) "
+          f"| {after_kill:.1f} s | {sum(idle.values()):.0f} MiB ({per_process}) "
           f"| {sum(loaded.values()):.0f} MiB |")
 
 

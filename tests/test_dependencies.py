@@ -1,4 +1,5 @@
-"""environment.yml and pyproject.toml must name the same runtime dependencies."""
+"""environment.yml and pyproject.toml must name the same runtime dependencies (and the same optional
+ones a learner may install); the contributors' extra ``lint`` is pyproject's alone."""
 
 import re
 import tomllib
@@ -11,6 +12,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CONDA_TO_PYPI = {"python-kubernetes": "kubernetes"}
 # conda-only tools that are not Python packages
 CONDA_ONLY = {"python", "pip", "kubernetes-client", "go"}
+# pyproject extras for contributors only (installed by `make install`, not part of the learner's environment)
+CONTRIBUTOR_EXTRAS = {"lint"}
 
 
 def _split(req: str) -> tuple[str, str]:
@@ -21,8 +24,9 @@ def _split(req: str) -> tuple[str, str]:
 def pyproject_deps() -> dict[str, str]:
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())
     deps = dict(_split(d) for d in data["project"]["dependencies"])
-    for extra in data["project"].get("optional-dependencies", {}).values():
-        deps.update(_split(d) for d in extra)
+    for name, extra in data["project"].get("optional-dependencies", {}).items():
+        if name not in CONTRIBUTOR_EXTRAS:
+            deps.update(_split(d) for d in extra)
     return deps
 
 
@@ -51,3 +55,11 @@ def test_python_floor_matches():
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     assert f"python{data['project']['requires-python']}" in env["dependencies"]
+
+
+def test_make_installs_the_contributor_extras():
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert CONTRIBUTOR_EXTRAS <= set(data["project"]["optional-dependencies"])
+    makefile = (ROOT / "Makefile").read_text()
+    installed = re.search(r"pip install --quiet -e '\.\[([a-z,]+)\]'", makefile).group(1).split(",")
+    assert CONTRIBUTOR_EXTRAS <= set(installed), installed

@@ -61,7 +61,7 @@ def test_every_digest_and_size_checked_with_hashlib(layout):
     assert sha(config_bytes) == manifest["config"]["digest"] and len(config_bytes) == manifest["config"]["size"]
     config = json.loads(config_bytes)
     assert config["rootfs"]["type"] == "layers"
-    for ldesc, diff_id, files in zip(manifest["layers"], config["rootfs"]["diff_ids"], LAYERS):
+    for ldesc, diff_id, files in zip(manifest["layers"], config["rootfs"]["diff_ids"], LAYERS, strict=True):
         compressed = blob(root, ldesc["digest"])
         assert sha(compressed) == ldesc["digest"] and len(compressed) == ldesc["size"]
         tar_bytes = gzip.decompress(compressed)
@@ -143,7 +143,7 @@ def test_changing_one_file_changes_only_its_layer(tmp_path):
 
 
 def test_layer_files_round_trip(layout):
-    for desc, files in zip(layout.layers, LAYERS):
+    for desc, files in zip(layout.layers, LAYERS, strict=True):
         assert oci.layer_files(layout.path, desc.digest) == files
     with pytest.raises(ValueError, match="lists no layer"):
         oci.layer_files(layout.path, layout.config.digest)

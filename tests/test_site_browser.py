@@ -18,7 +18,7 @@ import pytest
 from browser import SCREENSHOTS, launch_chromium, screenshot
 from test_book import CHAPTERS, LABS, SOLUTIONS, _exists, build_once
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.book]  # it builds the site, then drives chromium
 
 PAGES = [d for d in CHAPTERS + LABS + SOLUTIONS if _exists(d)]
 

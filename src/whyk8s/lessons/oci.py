@@ -424,7 +424,7 @@ def verify_layout(path) -> list[str]:
         if len(diff_ids) != len(layer_tars):
             problems.append(f"{name}: config lists {len(diff_ids)} diff_ids for {len(layer_tars)} layers")
             continue
-        for j, (tar, diff_id) in enumerate(zip(layer_tars, diff_ids), start=1):
+        for j, (tar, diff_id) in enumerate(zip(layer_tars, diff_ids, strict=True), start=1):
             if tar is not None and sha256_digest(tar) != diff_id:
                 problems.append(f"{name} → layer {j}: uncompressed tar has sha256 "
                                 f"{_short(sha256_digest(tar))}, config diff_id says {_short(diff_id)}")

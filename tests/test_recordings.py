@@ -1,0 +1,92 @@
+"""The recorded runs in ``data/recordings/`` are what the course's code produces now.
+
+Each recording is regenerated on the course cluster by its scenario (``whyk8s.notebook.recordings``,
+the same code ``python -m whyk8s.notebook.recordings refresh`` runs) and compared with the committed
+file: tables exactly (columns, rows, caption), timelines by structure (each object's sequence of
+steps; times ignored). When one differs, run the refresh and look at the new file.
+
+The node-failure scenario (``ch4-drain`` and ``ch4-fail-node``) waits for the pod garbage
+collector's 40 s quarantine; it runs as its own test, so ``-k "not node_failure"`` leaves it out.
+The pure helpers are unit-tested here too.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from whyk8s.lessons.events import STEPS
+from whyk8s.notebook import recordings
+
+NODE_FAILURE = ["ch4-drain", "ch4-fail-node"]
+QUICK = [n for n in recordings.SCENARIOS if n not in NODE_FAILURE]
+
+
+def test_every_committed_recording_has_a_scenario_and_vice_versa():
+    committed = {p.stem for p in recordings.recordings_dir().glob("*.json")}
+    assert committed == set(recordings.SCENARIOS)
+
+
+@pytest.mark.parametrize("name", sorted(recordings.SCENARIOS))
+def test_committed_recordings_use_the_timeline_vocabulary(name):
+    rec = recordings.load(name)
+    assert rec["provider"] == "kwok" and rec["caption"]
+    if rec["kind"] == "events":
+        assert rec["events"], name
+        assert [e for e in rec["events"] if e["what"] in STEPS], f"{name} has no step of events.STEPS"
+        assert [e["t"] for e in rec["events"]] == sorted(e["t"] for e in rec["events"]), "not in time order"
+    else:
+        assert rec["rows"] and all(len(r) == len(rec["columns"]) for r in rec["rows"])
+
+
+@pytest.mark.parametrize("name", QUICK)
+def test_recording_matches_a_fresh_run(cluster, name):
+    fresh = recordings.record([name], cluster)[name]
+    json.dumps(fresh)  # what refresh would write is plain JSON
+    assert recordings.differences(fresh, recordings.load(name)) == []
+
+
+def test_node_failure_recordings_match_a_fresh_run(cluster):
+    fresh = recordings.record(NODE_FAILURE, cluster)
+    assert [d for name in NODE_FAILURE for d in recordings.differences(fresh[name], recordings.load(name))] == []
+
+
+# -- the comparison itself (pure) -----------------------------------------------------------------------
+def _e(obj, what, t=0.0):
+    return {"t": t, "object": obj, "what": what, "detail": ""}
+
+
+def test_structure_ignores_times_generated_numbers_and_event_reasons():
+    a = [_e("deployment/web", "Created", 0.1), _e("pod/web-1", "Created", 0.2), _e("pod/web-2", "Created", 0.3),
+         _e("pod/web-1", "Running", 0.5), _e("pod/web-2", "Running", 0.6), _e("pod/web-2", "Deleted", 1.0),
+         _e("job/x", "Completed", 1.1)]
+    b = [_e("deployment/web", "Created", 3), _e("pod/web-1", "Created", 4), _e("pod/web-2", "Created", 4),
+         _e("pod/web-2", "Running", 5), _e("pod/web-1", "Running", 5), _e("pod/web-1", "Deleted", 9)]
+    assert recordings.timeline_structure(a) == recordings.timeline_structure(b) == {
+        "deployment/web": [("Created",)], "pod": [("Created", "Running"), ("Created", "Running", "Deleted")]}
+
+
+def test_structure_differs_when_a_step_is_missing_or_reordered():
+    base = [_e("research/pod/sweep-4", "Preempted"), _e("research/pod/sweep-4", "Deleted"),
+            _e("node/whyk8s-worker2", "Deleted")]
+    missing = base[:1] + base[2:]
+    reordered = [base[1], base[0], base[2]]
+    other_node = base[:2] + [_e("node/whyk8s-worker", "Deleted")]
+    for changed in (missing, reordered, other_node):
+        assert recordings.timeline_structure(changed) != recordings.timeline_structure(base)
+
+
+def test_differences_compare_tables_exactly_and_timeline_captions_without_numbers():
+    table = {"name": "t", "kind": "table", "caption": "c", "columns": ["a"], "rows": [[1]]}
+    assert recordings.differences(table, dict(table)) == []
+    assert recordings.differences({**table, "rows": [[2]]}, table) == ["t: rows now [[2]], committed [[1]]"]
+    events = {"name": "e", "kind": "events", "caption": "gone after about 41 s", "events": [_e("pod/a", "Created")]}
+    assert recordings.differences({**events, "caption": "gone after about 47 s"}, events) == []
+    assert recordings.differences({**events, "events": []}, events) == [
+        "e: pod/a steps now None, committed [('Created',)]"]
+
+
+def test_record_refuses_an_unknown_name():
+    with pytest.raises(ValueError, match="No scenario for ch9-nothing"):
+        recordings.record(["ch9-nothing"])
