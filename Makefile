@@ -37,8 +37,10 @@ $(STAMP): pyproject.toml
 cluster: install
 	$(BIN)/whyk8s cluster up --provider $(PROVIDER)
 
+# etc/jupyter holds the course's JupyterLab settings (no "news" prompt); yours still apply after it.
 lab: cluster
-	$(BIN)/jupyter lab $(LAB_ROOT) --ServerApp.root_dir=. $(LAB_ARGS) notebooks/00-start-here.ipynb
+	JUPYTER_CONFIG_PATH="$(CURDIR)/etc/jupyter$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
+	  $(BIN)/jupyter lab $(LAB_ROOT) --ServerApp.root_dir=. $(LAB_ARGS) notebooks/00-start-here.ipynb
 
 # Debian's chromium for the browser tests (only as root and only if missing; the tests skip
 # with a clear reason where no browser can be installed).

@@ -33,6 +33,12 @@ def test_lab_args_add_options_without_losing_allow_root():
     assert ("--allow-root" in cmd) == (os.getuid() == 0)
 
 
+def test_lab_uses_the_course_jupyter_settings_without_losing_the_learners():
+    """learner-ux #21a: the course's etc/jupyter (no news prompt) comes first on JUPYTER_CONFIG_PATH."""
+    cmd = _lab_command()
+    assert 'JUPYTER_CONFIG_PATH="' + str(ROOT) + '/etc/jupyter' in cmd and "${JUPYTER_CONFIG_PATH:+" in cmd
+
+
 def _markers() -> set[str]:
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())
     return {m.split(":")[0].strip() for m in data["tool"]["pytest"]["ini_options"]["markers"]}

@@ -96,6 +96,11 @@ def normalise_names(records: list[dict], generated: dict[str, str] | None = None
     return out
 
 
+def _count(n, noun: str) -> str:
+    """``3, "pod"`` → ``"3 pods"``; ``1, "pod"`` → ``"1 pod"``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _rv(obj) -> int:
     """An object's resourceVersion as a number (0 when it has none or it is not a number)."""
     rv = obj.metadata.resource_version or ""
@@ -241,10 +246,10 @@ class EventRecorder:
         if deleted:
             self._add(obj, "Deleted", f"Deployment {name} is gone from the API server.")
         elif before is None:
-            self._add(obj, "Created", f"Deployment {name} wants {dep.spec.replicas} replicas.")
+            self._add(obj, "Created", f"Deployment {name} wants {_count(dep.spec.replicas, 'replica')}.")
         else:
             if before.spec.replicas != dep.spec.replicas:
-                self._add(obj, "Scaled", f"Deployment {name} now wants {dep.spec.replicas} replicas "
+                self._add(obj, "Scaled", f"Deployment {name} now wants {_count(dep.spec.replicas, 'replica')} "
                                          f"(was {before.spec.replicas}).")
             if before.spec.template != dep.spec.template:
                 images = ", ".join(c.image for c in dep.spec.template.spec.containers)
@@ -258,9 +263,10 @@ class EventRecorder:
         elif before is None:
             owner = podfacts.controller_of(rs)
             by = f" by {owner.kind} {owner.name}" if owner else ""
-            self._add(obj, "Created", f"ReplicaSet {name} was created{by}; it wants {rs.spec.replicas} pods.")
+            self._add(obj, "Created", f"ReplicaSet {name} was created{by}; it wants {_count(rs.spec.replicas, 'pod')}.")
         elif before.spec.replicas != rs.spec.replicas:
-            self._add(obj, "Scaled", f"ReplicaSet {name} now wants {rs.spec.replicas} pods (was {before.spec.replicas}).")
+            self._add(obj, "Scaled", f"ReplicaSet {name} now wants {_count(rs.spec.replicas, 'pod')} "
+                                     f"(was {before.spec.replicas}).")
 
     def _on_pod(self, kind: str, pod: client.V1Pod) -> None:
         before, deleted = self._change(kind, pod)

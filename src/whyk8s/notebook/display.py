@@ -19,7 +19,7 @@ import ast
 import functools
 import html
 
-from whyk8s.errors import API, classify, explain, is_connection_error
+from whyk8s.errors import API, KUBECONFIG, classify, explain, is_connection_error
 
 __all__ = ["cluster_panel_html", "show_cluster_panel", "live", "CLUSTER_PANEL_TITLE", "OfflineCluster",
            "install_error_handler", "notebook_cluster", "show_nodes",
@@ -93,11 +93,18 @@ def show_cluster_panel(reason: str) -> None:
     display(_Panel(reason))
 
 
+def _needs_cluster(exc: BaseException) -> bool:
+    """True when ``exc`` means no course cluster can be used from here: none answered, the context is
+    not the course's, or the kubeconfig is missing or unusable (e.g. a learner's own
+    ``config.load_kube_config()`` with no kubeconfig)."""
+    return is_connection_error(exc) or classify(exc) == KUBECONFIG
+
+
 def _show_error(exc: BaseException) -> bool:
     """Show ``exc`` as the panel or one sentence if its cause is the cluster or the API server.
     Returns False for anything else (the caller shows the usual traceback)."""
     from IPython.display import display
-    if is_connection_error(exc):
+    if _needs_cluster(exc):
         show_cluster_panel(explain(exc))
         return True
     if classify(exc) == API:
@@ -190,11 +197,13 @@ def _error_handler(shell, etype, evalue, tb, tb_offset=None):
     if issubclass(etype, NameError):
         name = getattr(evalue, "name", None)
         if name in _undefined:
-            show_cluster_panel(f"{_undefined[name]} This cell uses {name!r}, which that earlier cell "
+            reason = _undefined[name]
+            show_cluster_panel(f"{reason} This cell uses {name!r}, which that earlier cell "
                                f"would have defined: run it again once the cluster answers.")
+            _remember_undefined(reason)  # what this cell would have defined is missing for the same reason
             return None
     elif _show_error(evalue):
-        _remember_undefined(explain(evalue) if is_connection_error(evalue) else None)
+        _remember_undefined(explain(evalue) if _needs_cluster(evalue) else None)
         return None
     stb = shell.InteractiveTB.structured_traceback(etype, evalue, tb, tb_offset=tb_offset)
     shell._showtraceback(etype, evalue, stb)
