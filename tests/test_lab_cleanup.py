@@ -1,4 +1,5 @@
-"""Every lab has a solution, and every lab's reset() deletes exactly what the course labelled: the
+"""Every lab has a solution and links the next step, and every lab's reset() deletes exactly what
+the course labelled: the
 objects of every lab carrying the course label are gone, those without it survive, and the reset
 names (with the lines that delete them) those its own task names.
 
@@ -7,8 +8,10 @@ Whether each lab notebook and solution leaves nothing behind is checked by the o
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from whyk8s.k8s.objects import course_objects
@@ -42,6 +45,28 @@ def test_every_lab_has_a_solution():
     for n in ("lab1-images-are-files", "lab2-first-pod", "lab3-self-healing", "lab4-gpu-job",
               "lab5-share-the-cluster", "lab6-read-the-survey"):
         assert f"{n}-solution.ipynb" in names
+
+
+#: Where each lab's "What's next" leads: the next lab (the last lab, the closing chapter).
+NEXT = {"lab1-images-are-files": "lab2-first-pod.ipynb", "lab2-first-pod": "lab3-self-healing.ipynb",
+        "lab3-self-healing": "lab4-gpu-job.ipynb", "lab4-gpu-job": "lab5-share-the-cluster.ipynb",
+        "lab5-share-the-cluster": "lab6-read-the-survey.ipynb", "lab6-read-the-survey": "06-summary.ipynb"}
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "labs").glob("lab*.ipynb")) + SOLUTIONS, ids=lambda p: p.stem)
+def test_whats_next_links_the_next_step(path):
+    """learner-ux #21d: "What's next" is a relative Markdown link (it works in JupyterLab and, through
+    the book's links to notebooks/ and labs/, on the site); every relative link of the lab resolves."""
+    nb = nbformat.read(path, as_version=4)
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    links = re.findall(r"\]\(([^)#\s]+\.ipynb)\)", text)
+    for link in links:
+        assert not link.startswith(("/", "http")), link
+        assert (path.parent / link).resolve().is_file(), f"{path.name}: {link} does not exist"
+    whats_next = text.split("## What's next", 1)
+    assert len(whats_next) == 2, f"{path.name} has no What's next"
+    targets = re.findall(r"\]\(([^)]+)\)", whats_next[1])
+    assert any(Path(t).name == NEXT[path.stem.removesuffix("-solution")] for t in targets), targets
 
 
 def _plant_everything(cluster):
