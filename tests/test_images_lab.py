@@ -91,7 +91,7 @@ def test_reset_says_done_and_leaves_a_linked_image_alone(tmp_path):
     workdir.mkdir()
     (workdir / "image").symlink_to(elsewhere / "image")
     result = images_lab.reset(workdir)
-    assert str(result).startswith("Lab 1 reset: done, but 1 left alone")
+    assert str(result).startswith("Lab 1 reset: done, but 1 left alone") and repr(result) == str(result)
     assert oci.verify_layout(elsewhere / "image") == []
     assert str(images_lab.reset(elsewhere)).startswith("Lab 1 reset: done\n")
 

@@ -76,7 +76,7 @@ class CheckResult:
         )
 
 
-@dataclass
+@dataclass(repr=False)  # keep CheckResult's text as the repr
 class ResetResult(CheckResult):
     """The outcome of a lab's ``reset()``: what was removed (ok findings) and what was left alone
     and why (wrong findings, each with the line that would delete it).

@@ -55,7 +55,7 @@ def reset_lab(title: str, named: Iterable[ObjectRef | tuple], timeout: float = 9
         left, keep = left_alone(cluster, refs)
         counts = delete_course_objects(cluster, keep=keep, timeout=timeout)
         result.ran = True
-        removed = ", ".join(f"{n} {kind}{'s' if n > 1 else ''}" for kind, n in counts.items())
+        removed = ", ".join(f"{n} {_plural(kind, n)}" for kind, n in counts.items())
         if removed:
             result.ok(f"removed what carried the course label: {removed}")
         for message in left:
@@ -103,6 +103,13 @@ def left_alone(cluster: Cluster, refs: list[ObjectRef]) -> tuple[list[str], set[
             messages.append(f"{what} has no label {cluster.selector}, so the reset left it alone; if it is "
                             f"yours to delete, run {call} ({kubectl})")
     return messages, keep
+
+
+def _plural(kind: str, n: int) -> str:
+    """``"Pod"`` → ``"Pods"``, ``"PriorityClass"`` → ``"PriorityClasses"`` (for ``n`` other than 1)."""
+    if n == 1:
+        return kind
+    return kind + ("es" if kind.endswith("s") else "s")
 
 
 def _course_namespace(cluster: Cluster, namespace: str) -> bool:
