@@ -7,7 +7,7 @@ import pytest
 from whyk8s.labs import fairness_lab
 from whyk8s.labs.common import wait_for
 from test_pod_lab import unreachable_kubeconfig
-from labcheck import rejected
+from labcheck import purge, rejected
 
 LABELS = {"app.kubernetes.io/part-of": "whyk8s"}
 TOLERATION = {"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"}
@@ -52,11 +52,19 @@ def make_high(cluster, priority="whyk8s-high"):
                                                  "spec": pod_spec(priority, "Never")}}})
 
 
+#: Objects the tests plant, some without the course label (which reset() leaves alone).
+PLANTED = [("Namespace", None, team) for team in fairness_lab.TEAMS] + \
+    [("PriorityClass", None, name) for name in fairness_lab.PRIORITIES] + [("Job", "whyk8s", fairness_lab.HIGH[1])]
+
+
 @pytest.fixture
 def lab(cluster):
+    cluster.ensure_namespace()
+    purge(cluster, PLANTED)
     fairness_lab.reset()
     yield cluster
     fairness_lab.reset()
+    purge(cluster, PLANTED)
 
 
 def test_right_answers_pass_and_preemption_is_found(lab):
@@ -81,8 +89,32 @@ def test_missing_namespace_label_and_missing_quota(lab):
     lab.core.create_namespace({"metadata": {"name": "team-a"}})
     result = fairness_lab.check_teams()
     rejected(result, "the namespace team-a has no label app.kubernetes.io/part-of=whyk8s")
+    rejected(result, "delete the Namespace team-a with core.delete_namespace('team-a') (kubectl delete namespace "
+                     "team-a), since reset() leaves objects without the course label alone")
     rejected(result, "there is no ResourceQuota named compute in namespace team-a yet")
     rejected(result, "there is no namespace team-b yet")
+
+
+def test_reset_leaves_unlabelled_namespace_and_priority_class_and_names_them(lab):
+    lab.core.create_namespace({"metadata": {"name": "team-a"}})                       # no course label
+    lab.core.create_namespaced_resource_quota("team-a", {"metadata": {"name": "compute", "labels": LABELS},
+                                                         "spec": {"hard": {"pods": "5"}}})
+    lab.core.create_namespace({"metadata": {"name": "team-b", "labels": LABELS}})     # labelled
+    lab.core.create_namespaced_resource_quota("team-b", {"metadata": {"name": "compute"},   # unlabelled, inside
+                                                         "spec": {"hard": {"pods": "5"}}})
+    make_priorities(lab, labels={"team": "ml"})                                      # no course label
+    result = fairness_lab.reset()
+    assert str(result).startswith("Lab 5 reset: done, but 3 left alone"), str(result)
+    rejected(result, "Namespace team-a has no label app.kubernetes.io/part-of=whyk8s, so the reset left it and "
+                     "everything in it alone; if it is yours to delete, run core.delete_namespace('team-a') "
+                     "(kubectl delete namespace team-a)")
+    rejected(result, "PriorityClass whyk8s-high has no label app.kubernetes.io/part-of=whyk8s, so the reset left "
+                     "it alone; if it is yours to delete, run scheduling.delete_priority_class('whyk8s-high') "
+                     "(kubectl delete priorityclass whyk8s-high)")
+    assert not any("team-b" in p or "compute" in p for p in result.problems), result.problems
+    assert lab.core.read_namespaced_resource_quota("compute", "team-a").metadata.deletion_timestamp is None
+    assert {pc.metadata.name for pc in lab.scheduling.list_priority_class().items} >= set(fairness_lab.PRIORITIES)
+    assert not lab.core.list_namespace(field_selector="metadata.name=team-b").items  # labelled: gone, with its quota
 
 
 def test_wrong_kind_limitrange(lab):
@@ -109,7 +141,10 @@ def test_wrong_namespace_quota(lab):
 ])
 def test_wrong_priorities(lab, kwargs, fragment):
     make_priorities(lab, **kwargs)
-    rejected(fairness_lab.check_priorities(), fragment)
+    result = fairness_lab.check_priorities()
+    rejected(result, fragment)
+    rejected(result, "then run this step's create cell again" if "labels" in kwargs else
+             "run the reset() cell, then the create cells of steps 1 and 2 again")
 
 
 def test_missing_priorities(lab):

@@ -6,7 +6,7 @@ import pytest
 
 from whyk8s.labs import gpu_lab
 from test_pod_lab import unreachable_kubeconfig
-from labcheck import rejected
+from labcheck import purge, rejected
 
 LABELS = {"app.kubernetes.io/part-of": "whyk8s"}
 TOLERATION = {"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"}
@@ -22,11 +22,18 @@ def job(name=gpu_lab.JOB, gpus=1, tolerate=True, labels=None, cpu_only=False):
             "spec": {"backoffLimit": 0, "template": {"metadata": {"labels": LABELS}, "spec": spec}}}
 
 
+#: Objects the tests plant, some without the course label (which reset() leaves alone).
+PLANTED = [("Job", "whyk8s", gpu_lab.JOB), ("Job", "whyk8s", gpu_lab.GREEDY_JOB), ("Pod", "whyk8s", gpu_lab.JOB)]
+
+
 @pytest.fixture
 def lab(cluster):
+    cluster.ensure_namespace()
+    purge(cluster, PLANTED)
     gpu_lab.reset()
     yield cluster
     gpu_lab.reset()
+    purge(cluster, PLANTED)
 
 
 def test_right_jobs_pass(lab):
@@ -68,14 +75,25 @@ def test_missing_and_wrong_kind_and_wrong_namespace(lab):
 def test_greedy_wrong_answers(lab):
     lab.batch.create_namespaced_job("whyk8s", job(gpu_lab.GREEDY_JOB, gpus=8))
     rejected(gpu_lab.check_greedy_job(...), "not answered yet")
-    rejected(gpu_lab.check_greedy_job("c"), "choice c does not fit the evidence")
+    rejected(gpu_lab.check_greedy_job("c"), "choice c does not fit: the Pod does tolerate the taint")
     rejected(gpu_lab.check_greedy_job("the image is big"), "does not name the scheduler's reason")
-    rejected(gpu_lab.check_greedy_job(3), "should be text")
+    rejected(gpu_lab.check_greedy_job(3), "why_pending is 3, not a letter")
 
 
 def test_greedy_job_that_fits_is_named(lab):
     lab.batch.create_namespaced_job("whyk8s", job(gpu_lab.GREEDY_JOB, gpus=2))
-    rejected(gpu_lab.check_greedy_job("b", timeout=5), "ask for more than 4")
+    result = gpu_lab.check_greedy_job("b", timeout=5)
+    rejected(result, "ask for more than 4")
+    rejected(result, "run the reset() cell, then this step's create cell again")
+
+
+def test_reset_leaves_an_unlabelled_job_and_names_it(lab):
+    lab.batch.create_namespaced_job("whyk8s", job(labels={"team": "ml"}))
+    result = gpu_lab.reset(timeout=30)
+    rejected(result, "Job whyk8s/gpu-train has no label app.kubernetes.io/part-of=whyk8s, so the reset left it "
+                     "alone; if it is yours to delete, run batch.delete_namespaced_job('gpu-train', 'whyk8s', "
+                     "propagation_policy='Background') (kubectl delete job gpu-train -n whyk8s)")
+    assert len(result.problems) == 1
 
 
 def test_unreachable_cluster_is_one_finding(tmp_path, monkeypatch):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
+from kubernetes import client
 
 from whyk8s.labs import healing_lab
 from whyk8s.labs.common import wait_for
 from test_pod_lab import unreachable_kubeconfig
-from labcheck import rejected
+from labcheck import purge, rejected
 
 NAME = healing_lab.DEPLOYMENT
 LABELS = {"app": NAME, "app.kubernetes.io/part-of": "whyk8s"}
@@ -22,11 +25,18 @@ def deployment(replicas=3, labels=None, probe=True):
                      "template": {"metadata": {"labels": LABELS}, "spec": {"containers": [container]}}}}
 
 
+#: Objects the tests plant, some without the course label (which reset() leaves alone).
+PLANTED = [("Deployment", "whyk8s", NAME), ("ReplicaSet", "whyk8s", NAME), ("Pod", "whyk8s", NAME)]
+
+
 @pytest.fixture
 def lab(cluster):
+    cluster.ensure_namespace()
+    purge(cluster, PLANTED)
     healing_lab.reset()
     yield cluster
     healing_lab.reset()
+    purge(cluster, PLANTED)
 
 
 def pod_names(cluster):
@@ -98,6 +108,49 @@ def test_healed_wrong_answers(lab):
     rejected(healing_lab.check_healed(before, "not-a-pod"), "is not one of the Pods you listed")
     rejected(healing_lab.check_healed(before, before[0], timeout=1), f"the Pod {before[0]} still exists")
     rejected(healing_lab.check_healed(before[0], before[0]), "before should be a list of Pod names")
+
+
+def test_healed_decides_from_the_watched_pods(lab, monkeypatch):
+    """check_healed waits with one watch on the Pods (plus one LIST of ReplicaSets), not with LISTs
+    and GETs on every event (code review finding 1): count the requests it makes while the
+    ReplicaSet replaces a Pod and the new Pod turns Ready. (The earlier predicate did two LISTs and
+    a GET each time it was asked, and read the chain again at the end: at least 4 Pod LISTs.)"""
+    lab.apps.create_namespaced_deployment("whyk8s", deployment())
+    assert healing_lab.check_deployment().passed
+    before = pod_names(lab)
+    calls = []
+    real = client.ApiClient.call_api
+
+    def counting(self, method, url, *args, **kwargs):
+        parts = urlsplit(url)
+        calls.append((method, parts.path, "watch=true" in parts.query.lower()))
+        return real(self, method, url, *args, **kwargs)
+
+    monkeypatch.setattr(client.ApiClient, "call_api", counting)
+    lab.core.delete_namespaced_pod(before[0], "whyk8s")
+    result = healing_lab.check_healed(before, before[0])
+    monkeypatch.undo()
+    assert result.passed, result.problems
+    gets = [path for method, path, watch in calls if method == "GET" and not watch]
+    assert gets.count("/api/v1/namespaces/whyk8s/pods") <= 2, calls  # the two waits list once each
+    assert gets.count("/apis/apps/v1/namespaces/whyk8s/replicasets") == 1, calls
+    assert gets.count("/apis/apps/v1/namespaces/whyk8s/deployments/model-server") == 1, calls
+
+
+def test_reset_leaves_an_unlabelled_deployment_and_names_it(lab):
+    """The Deployment lacks the course label but its Pod template has it: the reset leaves the
+    Deployment, and its labelled ReplicaSet and Pods (it would only re-create them), and finishes."""
+    lab.apps.create_namespaced_deployment("whyk8s", deployment(labels={"app": NAME}))
+    wait_for(lab.core.list_namespaced_pod, lambda ps: len(ps) == 3, timeout=20, namespace="whyk8s",
+             label_selector=f"app={NAME}")
+    pods = sorted(pod_names(lab))
+    result = healing_lab.reset(timeout=20)
+    assert str(result).startswith("Lab 3 reset: done, but 1 left alone"), str(result)
+    assert sorted(pod_names(lab)) == pods
+    rejected(result, "Deployment whyk8s/model-server has no label app.kubernetes.io/part-of=whyk8s, so the reset "
+                     "left it alone; if it is yours to delete, run apps.delete_namespaced_deployment("
+                     "'model-server', 'whyk8s') (kubectl delete deployment model-server -n whyk8s)")
+    assert lab.apps.read_namespaced_deployment(NAME, "whyk8s").metadata.deletion_timestamp is None
 
 
 def test_unreachable_cluster_is_one_finding(tmp_path, monkeypatch):

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import inspect
 
 import pytest
 
+from whyk8s.errors import CourseError
 from whyk8s.lessons import oci
 from whyk8s.labs import images_lab
+from whyk8s.labs.checks import check
 from whyk8s.labs.feedback import CheckResult
 
 
@@ -52,6 +55,90 @@ def test_reset_removes_what_setup_and_the_learner_made(lab):
     result = images_lab.reset(workdir)
     assert result.passed, result.problems
     assert not workdir.exists()
+
+
+def test_setup_refuses_to_replace_what_is_not_a_lab_image(tmp_path):
+    """setup(Path.home()) must not delete ~/image (code review §6.3): a folder that is not an OCI
+    image layout, a file or a link named image is refused with a sentence, and kept."""
+    (tmp_path / "image").mkdir()
+    (tmp_path / "image" / "thesis.tex").write_text("mine")
+    with pytest.raises(CourseError, match="Refusing to build the lab image in .*: something is already there and "
+                                          "it is not an OCI image layout"):
+        images_lab.setup(tmp_path)
+    assert (tmp_path / "image" / "thesis.tex").read_text() == "mine"
+
+    elsewhere = tmp_path / "elsewhere"
+    images_lab.setup(elsewhere)  # a real lab image, reached through a link
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (linked / "image").symlink_to(elsewhere / "image")
+    with pytest.raises(CourseError, match="not an OCI image layout"):
+        images_lab.setup(linked)
+    assert oci.verify_layout(elsewhere / "image") == []
+
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "image").write_text("a file")
+    with pytest.raises(CourseError, match="Refusing"):
+        images_lab.setup(plain)
+    assert (plain / "image").read_text() == "a file"
+
+
+def test_reset_says_done_and_leaves_a_linked_image_alone(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    images_lab.setup(elsewhere)
+    workdir = tmp_path / "lab1"
+    workdir.mkdir()
+    (workdir / "image").symlink_to(elsewhere / "image")
+    result = images_lab.reset(workdir)
+    assert str(result).startswith("Lab 1 reset: done, but 1 left alone") and repr(result) == str(result)
+    assert oci.verify_layout(elsewhere / "image") == []
+    assert str(images_lab.reset(elsewhere)).startswith("Lab 1 reset: done\n")
+
+
+def test_lab_config_is_the_chapter_default_and_a_copy():
+    config = images_lab.lab_config()
+    assert config == oci.DEFAULT_CONFIG
+    config["config"]["Cmd"].append("--changed")
+    assert images_lab.lab_config() == oci.DEFAULT_CONFIG
+
+
+# ----------------------------------------------------------------------------- errors inside a check
+
+
+def test_a_file_error_inside_a_lab1_check_is_not_about_the_cluster(lab, monkeypatch):
+    """Code review finding 5: a PermissionError or FileNotFoundError inside a check of Lab 1 (which
+    needs no cluster) must not say "start the cluster"; it names the file, not its directory."""
+    _, image, layout = lab
+    layer = layout.layers[0].digest
+    blob_path = image / "blobs" / "sha256" / layer.removeprefix("sha256:")
+    for error, says in ((PermissionError(13, "Permission denied", str(blob_path)),
+                         f"Permission denied: {blob_path.name} cannot be read or written by you."),
+                        (FileNotFoundError(2, "No such file or directory", str(blob_path)),
+                         f"A file is missing: {blob_path.name}.")):
+        def fail(*_args, error=error):
+            raise error
+        monkeypatch.setattr(oci, "layer_files", fail)
+        result = images_lab.check_by_hand(image, layer, layer)
+        assert not result.passed and len(result.problems) == 1, result.problems
+        message = result.problems[0]
+        assert "cluster" not in message and "whyk8s cluster up" not in message, message
+        assert blob_path.name in message and str(blob_path.parent) not in message, message
+        assert message == f"{says} Run this lab's cells again in order, from the set-up cell.", message
+
+
+def test_unexpected_errors_inside_a_check_say_so_honestly():
+    @check("Step 9: anything")
+    def broken(result, value):
+        result.ok("a first finding survives")
+        raise TypeError(f"unsupported operand type(s) for +: 'int' and {value!r}")
+
+    result = broken("x")
+    assert [f.ok for f in result.findings] == [True, False]
+    assert result.problems == ["the check itself failed (TypeError: unsupported operand type(s) for +: 'int' and "
+                               "'x'); run this step's cells again in order, and report it if it happens again"]
+    assert list(inspect.signature(broken).parameters) == ["value"]
+    assert list(inspect.signature(images_lab.check_config).parameters) == ["image_dir", "config_digest"]
 
 
 def test_reset_leaves_foreign_files_alone(tmp_path):

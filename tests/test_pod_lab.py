@@ -1,12 +1,15 @@
-"""Lab 2 checks against the real API server: the right Pod passes, planted wrong Pods are named."""
+"""Lab 2 checks against the real API server: the right Pod passes, planted wrong Pods are named;
+the set-up cell; and a learner's own cell refused by the API server reads as one sentence."""
 
 from __future__ import annotations
 
+import nbformat
 import pytest
 import yaml
+from nbclient import NotebookClient
 
 from whyk8s.labs import pod_lab
-from labcheck import rejected
+from labcheck import purge, rejected
 
 LABELS = {"app": "first-pod", "app.kubernetes.io/part-of": "whyk8s"}
 
@@ -29,11 +32,18 @@ def pod_body(name=pod_lab.POD_NAME, labels=None, image=pod_lab.IMAGE, cpu="250m"
             "spec": {"containers": [{"name": "main", "image": image, "resources": {"requests": requests}}]}}
 
 
+#: Objects the tests plant, some without the course label (which reset() leaves alone).
+PLANTED = [("Pod", "whyk8s", pod_lab.POD_NAME), ("Deployment", "whyk8s", pod_lab.POD_NAME)]
+
+
 @pytest.fixture
 def lab(cluster):
+    cluster.ensure_namespace()
+    purge(cluster, PLANTED)
     pod_lab.reset()
     yield cluster
     pod_lab.reset()
+    purge(cluster, PLANTED)
 
 
 def test_right_pod_passes_and_cpu_fraction_is_the_same(lab):
@@ -75,11 +85,38 @@ def test_wrong_namespace(lab):
     rejected(pod_lab.check_pod(), "a Pod named first-pod in namespace lab2-elsewhere")
 
 
-def test_reset_removes_an_unlabelled_pod(lab):
+def test_reset_leaves_an_unlabelled_pod_and_names_it(lab):
     lab.core.create_namespaced_pod("whyk8s", pod_body(labels={"app": "first-pod"}))
+    lab.core.create_namespaced_pod("whyk8s", pod_body(name="labelled-pod"))
     result = pod_lab.reset()
-    assert result.passed and "Pod whyk8s/first-pod" in str(result)
-    assert not lab.core.list_namespaced_pod("whyk8s", field_selector="metadata.name=first-pod").items
+    assert str(result).startswith("Lab 2 reset: done, but 1 left alone")
+    rejected(result, "Pod whyk8s/first-pod has no label app.kubernetes.io/part-of=whyk8s, so the reset left it "
+                     "alone; if it is yours to delete, run core.delete_namespaced_pod('first-pod', 'whyk8s') "
+                     "(kubectl delete pod first-pod -n whyk8s)")
+    assert lab.core.read_namespaced_pod("first-pod", "whyk8s").metadata.deletion_timestamp is None
+    assert not lab.core.list_namespaced_pod("whyk8s", field_selector="metadata.name=labelled-pod").items
+    lab.core.delete_namespaced_pod("first-pod", "whyk8s")  # the line the reset gave
+    result = pod_lab.reset()
+    assert result.passed and str(result).startswith("Lab 2 reset: done\n"), str(result)
+
+
+def test_wrong_fields_say_how_to_create_again(lab):
+    lab.core.create_namespaced_pod("whyk8s", pod_body(image="nginx:1.27"))
+    rejected(pod_lab.check_pod(), "run the reset() cell, then this step's create cell again")
+    pod_lab.reset()
+    lab.core.create_namespaced_pod("whyk8s", pod_body(labels={"app": "first-pod"}))  # reset leaves this one
+    rejected(pod_lab.check_pod(), "delete the Pod first-pod with core.delete_namespaced_pod('first-pod', "
+                                  "'whyk8s') (kubectl delete pod first-pod -n whyk8s), since reset() leaves")
+    purge(lab, PLANTED)
+    lab.core.create_namespaced_pod("whyk8s", pod_body())
+    assert not any("reset() cell" in f.message for f in pod_lab.check_pod().findings)
+
+
+def test_reset_without_a_cluster_is_not_done(tmp_path, monkeypatch):
+    unreachable_kubeconfig(tmp_path, monkeypatch)
+    result = pod_lab.reset()
+    assert not result.passed and str(result).startswith("Lab 2 reset: not done")
+    assert "did not answer" in result.problems[0]
 
 
 def test_unreachable_cluster_is_one_finding(tmp_path, monkeypatch):
@@ -120,3 +157,65 @@ def test_read_back_names_another_pod_and_wrong_requests(lab):
     lab.core.create_namespaced_pod("whyk8s", pod_body(memory="128Mi"))  # wrong value: not the task's request
     stored = lab.core.read_namespaced_pod(pod_lab.POD_NAME, "whyk8s")
     rejected(pod_lab.check_read_back(stored), "the stored requests are {'cpu': '250m', 'memory': '128Mi'}")
+
+
+def test_start_refuses_a_foreign_context_and_names_the_course_context(foreign_kubeconfig, capsys):
+    assert pod_lab.start("Lab 2") == "kwok-whyk8s"
+    assert "Refusing to act on kubeconfig context 'production'" in capsys.readouterr().out
+
+
+def test_start_without_a_cluster_says_how_to_start_it(tmp_path, monkeypatch, capsys):
+    unreachable_kubeconfig(tmp_path, monkeypatch)
+    assert pod_lab.start("Lab 2") == "kwok-whyk8s"
+    assert "whyk8s cluster up" in capsys.readouterr().out
+
+
+def test_start_creates_the_course_namespace(cluster, capsys):
+    from whyk8s.k8s.waits import wait_until_gone
+    import time
+    if cluster.core.list_namespace(field_selector="metadata.name=whyk8s").items:
+        cluster.core.delete_namespace("whyk8s")
+        wait_until_gone(cluster.core.list_namespace, field_selector="metadata.name=whyk8s",
+                        deadline=time.monotonic() + 60)
+    assert pod_lab.start("Lab 2") == cluster.context
+    assert "Lab 2: the course cluster answers (4 nodes Ready); namespace 'whyk8s' is ready." in capsys.readouterr().out
+    assert cluster.core.read_namespace("whyk8s").metadata.labels["app.kubernetes.io/part-of"] == "whyk8s"
+
+
+#: The set-up lines of a cluster lab's first cell (labs/lab2-first-pod.ipynb).
+SETUP = """from kubernetes import client, config
+from whyk8s.labs import pod_lab
+
+context = pod_lab.start("Lab 2")
+config.load_kube_config(context=context)
+core = client.CoreV1Api()"""
+
+#: A learner's own cell: a Pod name with capital letters, which the API server refuses (422).
+LEARNER_CELL = """core.create_namespaced_pod("whyk8s", {"metadata": {"name": "First-Pod"},
+    "spec": {"containers": [{"name": "main", "image": "registry.k8s.io/pause:3.10"}]}})"""
+
+
+def _output_text(cell) -> str:
+    parts = []
+    for out in cell.outputs:
+        if out.output_type == "stream":
+            parts.append(out.text)
+        elif out.output_type == "error":
+            parts.append("\n".join(out.traceback) + out.ename + out.evalue)
+        else:
+            parts.extend(str(v) for v in out.get("data", {}).values())
+    return "\n".join(parts)
+
+
+@pytest.mark.kernel
+def test_learner_cell_refused_by_the_api_server_reads_as_one_sentence(cluster):
+    """shared/cases lab-cell-api-error: after the set-up cell, the raw client's 422 is one sentence
+    built from the Status message (field and rule), not headers and JSON."""
+    cluster.ensure_namespace()
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(SETUP), nbformat.v4.new_code_cell(LEARNER_CELL)])
+    NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True).execute()
+    assert "the course cluster answers" in _output_text(nb.cells[0])
+    text = _output_text(nb.cells[1])
+    assert 'Pod "First-Pod" is invalid: metadata.name: Invalid value: "First-Pod"' in text, text
+    assert "RFC 1123" in text and "lowercase" in text, text
+    assert "Traceback" not in text and "HTTP response headers" not in text and '"kind":"Status"' not in text, text

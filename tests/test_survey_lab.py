@@ -119,7 +119,7 @@ def test_explanation_right_answer_passes(value):
         ("a", "raise both shares"),
         ("c", "still divides by those who answered"),
         ("d", "size of a sample alone"),
-        ("e", "choose one of a, b, c, d"),
+        ("e", "choose one of a, b, c or d"),
         (2, "not a letter"),
         (None, "not answered yet"),
         (..., "not answered yet"),
@@ -139,3 +139,50 @@ def test_checks_never_raise_on_odd_input():
         for fn in (lab.check_published_share, lab.check_share_of_all, lab.check_explanation):
             assert not fn(v).passed
         assert not lab.check_counts(v, v, v).passed
+
+
+# ------------------------------------------------------------------------- one wording, one preamble
+def test_titles_and_placeholders_read_like_the_other_labs():
+    from whyk8s.labs import images_lab
+    from whyk8s.labs.checks import NOT_ANSWERED
+
+    results = [lab.check_counts(), lab.check_published_share(), lab.check_share_of_all(), lab.check_explanation()]
+    assert [r.title for r in results] == ["Step 1: counts (2019)", "Step 2: the published share (2019)",
+                                          "Step 3: share of all respondents (2019)", "Step 4: why the gap shrank"]
+    for r in results + [images_lab.check_prediction(...)]:
+        assert r.problems and all(NOT_ANSWERED in p for p in r.problems), r.problems
+
+
+def test_checks_never_raise_even_when_the_data_cannot_be_read(monkeypatch):
+    def broken():
+        raise FileNotFoundError(2, "No such file or directory", "/somewhere/data/cncf-2019.csv")
+    monkeypatch.setattr(lab, "expected", broken)
+    result = lab.check_published_share(78.4)
+    assert result.problems == ["A file is missing: cncf-2019.csv. Run this lab's cells again in order, from the "
+                               "set-up cell."]
+
+
+def test_multiple_choice_reads_letters_and_says_why():
+    from whyk8s.labs.checks import MultipleChoice
+    from whyk8s.labs.feedback import CheckResult
+
+    q = MultipleChoice({"a": "A.", "b": "B.", "c": "C."}, right="b", why={"a": "not a", "b": "because b"})
+    assert [q.letter(x) for x in ("b", " B ", "(b)", "b).", "bb", "", 2)] == ["b", "b", "b", "b", None, None, None]
+    findings = []
+    for answer in ("b", "a", "z", 2, ...):
+        r = CheckResult("t")
+        q.judge(r, "answer", answer, other="quote it instead" if answer == "z" else None)
+        findings.append(r.findings[0])
+    assert [f.ok for f in findings] == [True, False, False, False, False]
+    assert [f.message for f in findings] == [
+        "choice b fits: because b", "choice a does not fit: not a", "quote it instead",
+        'answer is 2, not a letter: write one of a, b or c in quotes, e.g. "a"',
+        "answer: not answered yet: replace the ... with your answer and run the cell again (one letter, a, b or "
+        "c, in quotes)"]
+
+
+def test_first_slip_takes_the_first_that_applies():
+    from whyk8s.labs.checks import first_slip
+
+    slips = [(lambda v: v > 10, lambda v: f"{v} is big"), (lambda v: v > 5, lambda v: f"{v} is medium")]
+    assert [first_slip(v, slips) for v in (20, 7, 1)] == ["20 is big", "7 is medium", None]

@@ -22,16 +22,19 @@ Sources: kubernetes.io, "Resource Quotas" and "Pod Priority and Preemption".
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from kubernetes.utils.quantity import parse_quantity
 
 from whyk8s import GPU_RESOURCE
-from whyk8s.labs.common import (start, DEFAULT_IMAGE, JOB_COMMAND, JOB_IMAGE, find_elsewhere,
-                                job_never_ends_hint, label_finding, lab_cluster, never_raise, read, reset_lab,
-                                wait_for)
-from whyk8s.labs.feedback import CheckResult
+from whyk8s.labs.checks import cluster_check, recreate_hint
+from whyk8s.labs.common import (DEFAULT_IMAGE, JOB_COMMAND, JOB_IMAGE, find_elsewhere, job_never_ends_hint,
+                                label_finding, read, start, wait_for)
+from whyk8s.labs.feedback import CheckResult, ResetResult
+from whyk8s.labs.reset import reset_lab
 
-__all__ = ["start", "LOW_IMAGE", "JOB_IMAGE", "JOB_COMMAND", "TEAMS", "QUOTA", "HARD", "PRIORITIES", "LOW", "HIGH", "check_teams", "check_priorities",
-           "check_preemption", "reset"]
+__all__ = ["start", "LOW_IMAGE", "JOB_IMAGE", "JOB_COMMAND", "TEAMS", "QUOTA", "HARD", "PRIORITIES", "LOW", "HIGH",
+           "check_teams", "check_priorities", "check_preemption", "reset"]
 
 #: The low-priority Deployment's image: never exits, like a long batch job.
 LOW_IMAGE = DEFAULT_IMAGE
@@ -50,6 +53,8 @@ PRIORITIES = {"whyk8s-low": 1000, "whyk8s-high": 100000}
 LOW = ("team-b", "batch-low")
 #: The high-priority Job: (namespace, name).
 HIGH = ("team-a", "urgent-train")
+#: The cells a learner runs again after a reset in step 3 (its objects need those of steps 1 and 2).
+_STEP3_CELLS = "the create cells of steps 1, 2 and 3"
 
 
 def _unit(resource: str) -> str:
@@ -65,23 +70,21 @@ def _number(resource: str, value) -> int:
     return int(n * 1000) if resource.endswith("cpu") else int(n)
 
 
-@never_raise("Step 1: team namespaces with quotas")
-def check_teams() -> CheckResult:
+@cluster_check("Step 1: team namespaces with quotas")
+def check_teams(result: CheckResult, cluster) -> None:
     """Step 1: each namespace of :data:`TEAMS` exists with the course label and holds a ResourceQuota
     :data:`QUOTA` (course-labelled) whose ``spec.hard`` equals :data:`HARD` (CPU compared in
     millicores, memory in bytes). A quota found in another namespace, or a LimitRange instead of a
-    ResourceQuota, is named."""
-    result = CheckResult("Step 1: team namespaces with quotas")
-    cluster = lab_cluster(result)
-    if cluster is None:
-        return result
+    ResourceQuota, is named. kubectl: ``kubectl get namespace team-a --show-labels``;
+    ``kubectl get resourcequota compute -n team-a -o yaml``."""
     for team in TEAMS:
-        ns = read(cluster.core.read_namespace, team)
+        ns = read(cluster, "Namespace", team)
         if ns is None:
             result.wrong(f"there is no namespace {team} yet: create it (core.create_namespace)")
             continue
-        label_finding(result, f"the namespace {team}", ns.metadata.labels)
-        quota = read(cluster.core.read_namespaced_resource_quota, QUOTA, team)
+        with recreate_hint(result, "Namespace", ns):
+            ns_labelled = label_finding(result, f"the namespace {team}", ns.metadata.labels)
+        quota = read(cluster, "ResourceQuota", QUOTA, team)
         if quota is None:
             elsewhere = find_elsewhere(cluster, QUOTA, team, kinds=("ResourceQuota", "LimitRange"))
             if elsewhere:
@@ -90,49 +93,55 @@ def check_teams() -> CheckResult:
             else:
                 result.wrong(f"there is no ResourceQuota named {QUOTA} in namespace {team} yet")
             continue
-        label_finding(result, f"the ResourceQuota {team}/{QUOTA}", quota.metadata.labels)
-        hard = quota.spec.hard or {}
-        for resource, want_text in HARD[team].items():
-            if resource not in hard:
-                result.wrong(f"the quota in {team} sets no {resource}; the task asks for {want_text}")
-                continue
-            have, want = _number(resource, hard[resource]), _number(resource, want_text)
-            unit = _unit(resource)
-            if have == want:
-                result.ok(f"{team}: {resource} = {want_text}")
-            else:
-                result.wrong(f"{team}: the quota's {resource} is {hard[resource]} ({have:,} {unit}".rstrip()
-                             + f"); the task asks for {want_text} ({want:,} {unit}".rstrip() + ")")
-        extra = sorted(set(hard) - set(HARD[team]))
-        if extra:
-            result.wrong(f"{team}: the quota also limits {', '.join(extra)}, which the task does not ask for")
-    return result
+        # in a namespace without the course label, the namespace's hint (delete it by hand) covers the quota
+        with recreate_hint(result, "ResourceQuota", quota) if ns_labelled else nullcontext():
+            label_finding(result, f"the ResourceQuota {team}/{QUOTA}", quota.metadata.labels)
+            _hard(result, team, quota.spec.hard or {})
 
 
-@never_raise("Step 2: two PriorityClasses")
-def check_priorities() -> CheckResult:
+def _hard(result: CheckResult, team: str, hard: dict) -> None:
+    """Compare a quota's ``spec.hard`` with :data:`HARD` for ``team``, in millicores and bytes."""
+    for resource, want_text in HARD[team].items():
+        if resource not in hard:
+            result.wrong(f"the quota in {team} sets no {resource}; the task asks for {want_text}")
+            continue
+        have, want = _number(resource, hard[resource]), _number(resource, want_text)
+        unit = _unit(resource)
+        if have == want:
+            result.ok(f"{team}: {resource} = {want_text}")
+        else:
+            result.wrong(f"{team}: the quota's {resource} is {hard[resource]} ({have:,} {unit}".rstrip()
+                         + f"); the task asks for {want_text} ({want:,} {unit}".rstrip() + ")")
+    extra = sorted(set(hard) - set(HARD[team]))
+    if extra:
+        result.wrong(f"{team}: the quota also limits {', '.join(extra)}, which the task does not ask for")
+
+
+@cluster_check("Step 2: two PriorityClasses")
+def check_priorities(result: CheckResult, cluster) -> None:
     """Step 2: the PriorityClasses of :data:`PRIORITIES` exist with the course label and their
-    values; the high one's value is larger, and it may preempt (``preemptionPolicy`` not Never)."""
-    result = CheckResult("Step 2: two PriorityClasses")
-    cluster = lab_cluster(result)
-    if cluster is None:
-        return result
+    values; the high one's value is larger, and it may preempt (``preemptionPolicy`` not Never).
+    kubectl: ``kubectl get priorityclass whyk8s-low whyk8s-high --show-labels``."""
     found = {}
     for name, want in PRIORITIES.items():
-        pc = read(cluster.scheduling.read_priority_class, name)
+        pc = read(cluster, "PriorityClass", name)
         if pc is None:
             result.wrong(f"there is no PriorityClass named {name} yet (a cluster-wide object: "
                          f"scheduling.k8s.io/v1, no namespace)")
             continue
         found[name] = pc
-        label_finding(result, f"the PriorityClass {name}", pc.metadata.labels)
-        if pc.value == want:
-            result.ok(f"{name} has value {want:,}")
-        else:
-            result.wrong(f"{name} has value {pc.value:,}; the task asks for {want:,}")
-        if pc.global_default:
-            result.wrong(f"{name} is globalDefault: every Pod without a priority class would get it; "
-                         f"set globalDefault to False")
+        with recreate_hint(result, "PriorityClass", pc, "the create cells of steps 1 and 2"):
+            label_finding(result, f"the PriorityClass {name}", pc.metadata.labels)
+            if pc.value == want:
+                result.ok(f"{name} has value {want:,}")
+            else:
+                result.wrong(f"{name} has value {pc.value:,}; the task asks for {want:,}")
+            if pc.global_default:
+                result.wrong(f"{name} is globalDefault: every Pod without a priority class would get it; "
+                             f"set globalDefault to False")
+            if name == "whyk8s-high" and pc.preemption_policy == "Never":
+                result.wrong("whyk8s-high has preemptionPolicy Never, so it will never preempt; leave it at "
+                             "PreemptLowerPriority")
     low, high = (found.get(n) for n in PRIORITIES)
     if low is not None and high is not None:
         if high.value > low.value:
@@ -140,47 +149,44 @@ def check_priorities() -> CheckResult:
                       f"may evict whyk8s-low Pods to place whyk8s-high ones")
         else:
             result.wrong(f"whyk8s-high ({high.value:,}) is not higher than whyk8s-low ({low.value:,})")
-        if high.preemption_policy == "Never":
-            result.wrong("whyk8s-high has preemptionPolicy Never, so it will never preempt; leave it at "
-                         "PreemptLowerPriority")
-    return result
 
 
-@never_raise("Step 3: preemption")
-def check_preemption(timeout: float = 30) -> CheckResult:
+@cluster_check("Step 3: preemption")
+def check_preemption(result: CheckResult, cluster, timeout: float = 30) -> None:
     """Step 3: the Deployment :data:`LOW` uses ``whyk8s-low``, the Job :data:`HIGH` uses
     ``whyk8s-high`` and succeeded, and the scheduler's ``Preempted`` event (watched for up to
-    ``timeout`` s) shows a Pod of :data:`LOW` evicted by a Pod of :data:`HIGH` (matched by uid)."""
-    result = CheckResult("Step 3: preemption")
-    cluster = lab_cluster(result)
-    if cluster is None:
-        return result
+    ``timeout`` s) shows a Pod of :data:`LOW` evicted by a Pod of :data:`HIGH` (matched by uid).
+    kubectl: ``kubectl get events -n team-b --field-selector reason=Preempted``."""
     low_ns, low_name = LOW
     high_ns, high_name = HIGH
-    dep = read(cluster.apps.read_namespaced_deployment, low_name, low_ns)
+    dep = read(cluster, "Deployment", low_name, low_ns)
     if dep is None:
         elsewhere = find_elsewhere(cluster, low_name, low_ns)
         result.wrong(f"there is no Deployment {low_name} in namespace {low_ns}"
                      + (f", but there is {elsewhere}" if elsewhere else " yet"))
     else:
-        label_finding(result, f"the Deployment {low_name}", dep.metadata.labels)
-        pcn = dep.spec.template.spec.priority_class_name
-        if pcn == "whyk8s-low":
-            result.ok(f"{low_name}'s Pods use the PriorityClass whyk8s-low")
-        else:
-            result.wrong(f"{low_name}'s Pod template has priorityClassName {pcn!r}; the task asks for 'whyk8s-low'")
-    job = read(cluster.batch.read_namespaced_job, high_name, high_ns)
+        with recreate_hint(result, "Deployment", dep, _STEP3_CELLS):
+            label_finding(result, f"the Deployment {low_name}", dep.metadata.labels)
+            pcn = dep.spec.template.spec.priority_class_name
+            if pcn == "whyk8s-low":
+                result.ok(f"{low_name}'s Pods use the PriorityClass whyk8s-low")
+            else:
+                result.wrong(f"{low_name}'s Pod template has priorityClassName {pcn!r}; the task asks for "
+                             f"'whyk8s-low'")
+    job = read(cluster, "Job", high_name, high_ns)
     if job is None:
         elsewhere = find_elsewhere(cluster, high_name, high_ns)
         result.wrong(f"there is no Job {high_name} in namespace {high_ns}"
                      + (f", but there is {elsewhere}" if elsewhere else " yet"))
-        return result
-    label_finding(result, f"the Job {high_name}", job.metadata.labels)
-    pcn = job.spec.template.spec.priority_class_name
-    if pcn == "whyk8s-high":
-        result.ok(f"{high_name}'s Pod uses the PriorityClass whyk8s-high")
-    else:
-        result.wrong(f"{high_name}'s Pod template has priorityClassName {pcn!r}; the task asks for 'whyk8s-high'")
+        return
+    with recreate_hint(result, "Job", job, _STEP3_CELLS):
+        label_finding(result, f"the Job {high_name}", job.metadata.labels)
+        pcn = job.spec.template.spec.priority_class_name
+        if pcn == "whyk8s-high":
+            result.ok(f"{high_name}'s Pod uses the PriorityClass whyk8s-high")
+        else:
+            result.wrong(f"{high_name}'s Pod template has priorityClassName {pcn!r}; the task asks for "
+                         f"'whyk8s-high'")
 
     jobs = wait_for(cluster.batch.list_namespaced_job, lambda js: bool(js) and (js[0].status.succeeded or 0) >= 1,
                     timeout=timeout, namespace=high_ns, field_selector=f"metadata.name={high_name}")
@@ -207,15 +213,16 @@ def check_preemption(timeout: float = 30) -> CheckResult:
     else:
         result.wrong(f"no Preempted event in namespace {low_ns}: was {low_name} Running on the GPU node "
                      f"(holding all 4 GPUs) before {high_name} was created?")
-    return result
 
 
-def reset(timeout: float = 120) -> CheckResult:
-    """Delete the lab's objects by name, whatever their labels (the team namespaces with everything
-    in them, the two PriorityClasses), then every course-labelled object; wait until they are gone."""
-    return reset_lab("Lab 5 reset", {
-        "Job": [HIGH], "Deployment": [LOW],
-        "ResourceQuota": [(team, QUOTA) for team in TEAMS],
-        "PriorityClass": [(None, name) for name in PRIORITIES],
-        "Namespace": [(None, team) for team in TEAMS],
-    }, timeout=timeout)
+def reset(timeout: float = 120) -> ResetResult:
+    """Delete every course-labelled object and wait until they are gone: the team namespaces (with
+    everything in them) and the two PriorityClasses when they carry the course label. A namespace,
+    quota, PriorityClass, Deployment or Job of the task without the course label (or in a namespace
+    the course did not create) is left alone and named, with the lines that delete it. Returns what
+    was removed ("Lab 5 reset: done")."""
+    named = [("Namespace", None, team) for team in TEAMS]
+    named += [("ResourceQuota", team, QUOTA) for team in TEAMS]
+    named += [("PriorityClass", None, name) for name in PRIORITIES]
+    named += [("Deployment", *LOW), ("Job", *HIGH)]
+    return reset_lab("Lab 5 reset", named, timeout=timeout)

@@ -1,4 +1,4 @@
-"""What a lab's ``check()`` returns: a list of findings, each right or wrong, in plain words.
+"""What a lab's ``check()`` and ``reset()`` return: a list of findings, each right or wrong, in plain words.
 
 A check never returns a bare ``False`` and never raises at the learner: a missing object, an
 unreachable cluster or a wrong value each become one finding that names the field and what was
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
+
+__all__ = ["Finding", "CheckResult", "ResetResult"]
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,8 @@ class CheckResult:
     """The outcome of one ``check()``: a title and its findings, in the order they were made.
 
     ``passed`` is True when there is at least one finding and every finding is ok. The result shows
-    itself as a short list in a notebook (text and HTML), so a learner sees every finding at once.
+    itself as a short list in a notebook (text and HTML), so a learner sees every finding at once,
+    under the title and a verdict (:meth:`verdict`: "all checks pass" or "not yet").
     """
 
     title: str
@@ -47,23 +50,51 @@ class CheckResult:
         """The messages of the findings that are wrong."""
         return [f.message for f in self.findings if not f.ok]
 
+    def verdict(self) -> str:
+        """The words after the title: ``"all checks pass"`` or ``"not yet"``."""
+        return "all checks pass" if self.passed else "not yet"
+
     def __bool__(self) -> bool:  # so `assert check()` works in solution notebooks
         return self.passed
 
     def __str__(self) -> str:
-        head = f"{self.title}: {'all checks pass' if self.passed else 'not yet'}"
-        lines = [head] + [f"  {'✔' if f.ok else '✘'} {f.message}" for f in self.findings]
+        lines = [f"{self.title}: {self.verdict()}"]
+        lines += [f"  {'✔' if f.ok else '✘'} {f.message}" for f in self.findings]
         return "\n".join(lines)
 
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
         colour = "#009E73" if self.passed else "#D55E00"
-        verdict = "all checks pass" if self.passed else "not yet"
         items = "".join(
             f"<li>{'✔' if f.ok else '✘'} {html.escape(f.message)}</li>" for f in self.findings
         )
         return (
             f"<div style='border-left:4px solid {colour};padding:4px 10px'>"
-            f"<b>{html.escape(self.title)}</b>: {verdict}<ul style='margin:4px 0'>{items}</ul></div>"
+            f"<b>{html.escape(self.title)}</b>: {html.escape(self.verdict())}"
+            f"<ul style='margin:4px 0'>{items}</ul></div>"
         )
+
+
+@dataclass(repr=False)  # keep CheckResult's text as the repr
+class ResetResult(CheckResult):
+    """The outcome of a lab's ``reset()``: what was removed (ok findings) and what was left alone
+    and why (wrong findings, each with the line that would delete it).
+
+    Its verdict is ``"done"`` (not a grade: the learner may not have done anything yet), ``"done,
+    but N left alone"`` when the reset left objects of the lab's task that the course may not
+    delete, and ``"not done"`` when it could not run (e.g. no cluster). ``passed`` is True when
+    nothing was left behind.
+    """
+
+    ran: bool = False
+
+    @property
+    def passed(self) -> bool:
+        return self.ran and all(f.ok for f in self.findings)
+
+    def verdict(self) -> str:
+        if not self.ran:
+            return "not done"
+        left = len(self.problems)
+        return "done" if not left else f"done, but {left} left alone"

@@ -19,12 +19,14 @@ from __future__ import annotations
 from kubernetes.utils.quantity import parse_quantity
 
 from whyk8s import GPU_RESOURCE, POOL_LABEL
-from whyk8s.labs.common import (start, JOB_COMMAND, JOB_IMAGE, NAMESPACE, NOT_ANSWERED, find_elsewhere,
-                                job_never_ends_hint, label_finding, lab_cluster, never_raise, read, reset_lab,
-                                unanswered, wait_for)
-from whyk8s.labs.feedback import CheckResult
+from whyk8s.labs.checks import MultipleChoice, cluster_check, recreate_hint
+from whyk8s.labs.common import (JOB_COMMAND, JOB_IMAGE, NAMESPACE, find_elsewhere, job_never_ends_hint,
+                                label_finding, read, start, wait_for)
+from whyk8s.labs.feedback import CheckResult, ResetResult
+from whyk8s.labs.reset import reset_lab
 
-__all__ = ["start", "JOB", "GREEDY_JOB", "IMAGE", "COMMAND", "GPU_CAPACITY", "CHOICES", "check_gpu_job", "check_greedy_job", "reset"]
+__all__ = ["start", "JOB", "GREEDY_JOB", "IMAGE", "COMMAND", "GPU_CAPACITY", "CHOICES", "QUESTION",
+           "check_gpu_job", "check_greedy_job", "reset"]
 
 #: The Job that should run on the GPU node.
 JOB = "gpu-train"
@@ -41,18 +43,23 @@ TAINT = (GPU_RESOURCE, "present", "NoSchedule")
 EVIDENCE = "Insufficient nvidia.com/gpu"
 
 #: Step 2's multiple choice: why does the greedy Job's Pod stay Pending?
-CHOICES: dict[str, str] = {
-    "a": "The image is still being pulled on the GPU node.",
-    "b": "No node has that many nvidia.com/gpu free: the scheduler reports Insufficient nvidia.com/gpu.",
-    "c": "The Pod does not tolerate the GPU node's taint.",
-    "d": "A Job only starts its Pod after a previous Job has finished.",
-}
-_RIGHT = "b"
-_WHY_NOT = {
-    "a": "an image pull happens after scheduling, on the node; this Pod was never given a node",
-    "c": "the Pod does tolerate the taint (the Job's spec has it); the event names another reason",
-    "d": "Jobs do not wait for each other; each Job's Pods are scheduled on their own",
-}
+QUESTION = MultipleChoice(
+    choices={
+        "a": "The image is still being pulled on the GPU node.",
+        "b": "No node has that many nvidia.com/gpu free: the scheduler reports Insufficient nvidia.com/gpu.",
+        "c": "The Pod does not tolerate the GPU node's taint.",
+        "d": "A Job only starts its Pod after a previous Job has finished.",
+    },
+    right="b",
+    why={
+        "a": "an image pull happens after scheduling, on the node; this Pod was never given a node",
+        "b": f"the scheduler found no node with enough free {GPU_RESOURCE}",
+        "c": "the Pod does tolerate the taint (the Job's spec has it); the event names another reason",
+        "d": "Jobs do not wait for each other; each Job's Pods are scheduled on their own",
+    },
+)
+#: The choices of :data:`QUESTION`, letter → statement (shown in the notebook).
+CHOICES: dict[str, str] = dict(QUESTION.choices)
 
 
 def _tolerates(tolerations) -> bool:
@@ -75,7 +82,7 @@ def _gpus(container) -> int:
 
 
 def _job(result: CheckResult, cluster, name: str):
-    job = read(cluster.batch.read_namespaced_job, name, NAMESPACE)
+    job = read(cluster, "Job", name, NAMESPACE)
     if job is None:
         elsewhere = find_elsewhere(cluster, name, NAMESPACE)
         if elsewhere:
@@ -86,47 +93,44 @@ def _job(result: CheckResult, cluster, name: str):
                          f"batch.create_namespaced_job line in the cell that builds it, then run that cell")
         return None
     result.ok(f"the Job {name} exists in namespace {NAMESPACE}")
-    label_finding(result, f"the Job {name}", job.metadata.labels)
     return job
 
 
-def _job_pods(cluster, job):
-    return [p for p in cluster.core.list_namespaced_pod(NAMESPACE).items
-            if any(r.uid == job.metadata.uid for r in (p.metadata.owner_references or []))]
+def _job_pods(pods, job) -> list:
+    return [p for p in pods if any(r.uid == job.metadata.uid for r in (p.metadata.owner_references or []))]
 
 
-@never_raise("Step 1: the GPU Job")
-def check_gpu_job(timeout: float = 30) -> CheckResult:
+@cluster_check("Step 1: the GPU Job")
+def check_gpu_job(result: CheckResult, cluster, timeout: float = 30) -> None:
     """Step 1: the Job :data:`JOB` requests exactly one ``nvidia.com/gpu``, tolerates
     ``nvidia.com/gpu=present:NoSchedule``, its Pod ran on the node labelled ``whyk8s.io/pool=gpu``,
-    and the Job succeeded (``status.succeeded`` ≥ 1, watched for up to ``timeout`` seconds)."""
-    result = CheckResult("Step 1: the GPU Job")
-    cluster = lab_cluster(result)
-    if cluster is None:
-        return result
+    and the Job succeeded (``status.succeeded`` ≥ 1, watched for up to ``timeout`` seconds).
+    kubectl: ``kubectl get job gpu-train -n whyk8s``; ``kubectl get pods -n whyk8s -o wide``."""
     job = _job(result, cluster, JOB)
     if job is None:
-        return result
-    spec = job.spec.template.spec
-    gpus = sum(_gpus(c) for c in spec.containers or [])
-    if gpus == 1:
-        result.ok(f"the Pod template asks for 1 {GPU_RESOURCE}")
-    elif gpus == 0:
-        result.wrong(f"the Pod template asks for no {GPU_RESOURCE}; put {{'{GPU_RESOURCE}': '1'}} in the "
-                     f"container's resources.limits")
-    else:
-        result.wrong(f"the Pod template asks for {gpus} {GPU_RESOURCE}; the task asks for 1")
-    if _tolerates(spec.tolerations):
-        result.ok("the Pod template tolerates nvidia.com/gpu=present:NoSchedule")
-    else:
-        result.wrong("the Pod template has no toleration for the GPU node's taint "
-                     "nvidia.com/gpu=present:NoSchedule (key, operator Equal, value, effect)")
+        return
+    with recreate_hint(result, "Job", job):
+        label_finding(result, f"the Job {JOB}", job.metadata.labels)
+        spec = job.spec.template.spec
+        gpus = sum(_gpus(c) for c in spec.containers or [])
+        if gpus == 1:
+            result.ok(f"the Pod template asks for 1 {GPU_RESOURCE}")
+        elif gpus == 0:
+            result.wrong(f"the Pod template asks for no {GPU_RESOURCE}; put {{'{GPU_RESOURCE}': '1'}} in the "
+                         f"container's resources.limits")
+        else:
+            result.wrong(f"the Pod template asks for {gpus} {GPU_RESOURCE}; the task asks for 1")
+        if _tolerates(spec.tolerations):
+            result.ok("the Pod template tolerates nvidia.com/gpu=present:NoSchedule")
+        else:
+            result.wrong("the Pod template has no toleration for the GPU node's taint "
+                         "nvidia.com/gpu=present:NoSchedule (key, operator Equal, value, effect)")
 
     items = wait_for(cluster.batch.list_namespaced_job,
                      lambda js: bool(js) and (js[0].status.succeeded or 0) >= 1, timeout=timeout,
                      namespace=NAMESPACE, field_selector=f"metadata.name={JOB}")
     job = items[0] if items else job
-    pods = _job_pods(cluster, job)
+    pods = _job_pods(cluster.core.list_namespaced_pod(NAMESPACE, label_selector=f"job-name={JOB}").items, job)
     nodes = {p.spec.node_name for p in pods if p.spec.node_name}
     gpu_nodes = {n.metadata.name for n in cluster.core.list_node(label_selector=f"{POOL_LABEL}=gpu").items}
     if not nodes:
@@ -143,46 +147,34 @@ def check_gpu_job(timeout: float = 30) -> CheckResult:
         result.wrong(f"the Job has not succeeded after {timeout:g} s (status.succeeded = "
                      f"{job.status.succeeded or 0}, active = {job.status.active or 0})"
                      f"{job_never_ends_hint(job)}")
-    return result
 
 
-def _answer_ok(answer) -> tuple[bool | None, str]:
-    if unanswered(answer):
-        return None, f"why_pending: {NOT_ANSWERED}"
-    if not isinstance(answer, str):
-        return None, f"why_pending should be text (a quote from the event or a letter), got {type(answer).__name__}"
-    text = answer.strip()
-    if text.lower() in CHOICES:
-        letter = text.lower()
-        if letter == _RIGHT:
-            return True, f"choice {letter}: the scheduler found no node with enough free {GPU_RESOURCE}"
-        return False, f"choice {letter} does not fit the evidence: {_WHY_NOT[letter]}"
-    if EVIDENCE.lower() in text.lower():
-        return True, f"your answer quotes the scheduler's reason: {EVIDENCE}"
-    return False, (f"your answer does not name the scheduler's reason; read the FailedScheduling event's "
-                   f"message and quote the part about {GPU_RESOURCE}, or answer with one letter of "
-                   f"gpu_lab.CHOICES")
+def _judge_answer(result: CheckResult, answer) -> None:
+    """A quote of the scheduler's reason, or one letter of :data:`QUESTION`."""
+    if isinstance(answer, str) and EVIDENCE.lower() in answer.lower():
+        result.ok(f"your answer quotes the scheduler's reason: {EVIDENCE}")
+        return
+    QUESTION.judge(result, "why_pending", answer, other=(
+        f"your answer does not name the scheduler's reason; read the FailedScheduling event's message and "
+        f"quote the part about {GPU_RESOURCE}, or answer with one letter of gpu_lab.CHOICES"))
 
 
-@never_raise("Step 2: a Job that asks for too much")
-def check_greedy_job(why_pending, timeout: float = 20) -> CheckResult:
+@cluster_check("Step 2: a Job that asks for too much")
+def check_greedy_job(result: CheckResult, cluster, why_pending, timeout: float = 20) -> None:
     """Step 2: the Job :data:`GREEDY_JOB` asks for more than :data:`GPU_CAPACITY` GPUs, its Pod is
     Pending with no node, a ``FailedScheduling`` event says ``Insufficient nvidia.com/gpu`` (watched
     for up to ``timeout`` s), and ``why_pending`` quotes that reason or picks the right letter of
-    :data:`CHOICES`."""
-    result = CheckResult("Step 2: a Job that asks for too much")
-    ok, message = _answer_ok(why_pending)
-    cluster = lab_cluster(result)
-    if cluster is None:
-        return result
+    :data:`CHOICES`. kubectl: ``kubectl get events -n whyk8s --field-selector reason=FailedScheduling``."""
     job = _job(result, cluster, GREEDY_JOB)
     if job is not None:
-        gpus = sum(_gpus(c) for c in job.spec.template.spec.containers or [])
-        if gpus > GPU_CAPACITY:
-            result.ok(f"the Job asks for {gpus} {GPU_RESOURCE}, more than the GPU node's {GPU_CAPACITY}")
-        else:
-            result.wrong(f"the Job asks for {gpus} {GPU_RESOURCE}; ask for more than {GPU_CAPACITY} (the "
-                         f"GPU node's capacity) to see what the scheduler does")
+        with recreate_hint(result, "Job", job):
+            label_finding(result, f"the Job {GREEDY_JOB}", job.metadata.labels)
+            gpus = sum(_gpus(c) for c in job.spec.template.spec.containers or [])
+            if gpus > GPU_CAPACITY:
+                result.ok(f"the Job asks for {gpus} {GPU_RESOURCE}, more than the GPU node's {GPU_CAPACITY}")
+            else:
+                result.wrong(f"the Job asks for {gpus} {GPU_RESOURCE}; ask for more than {GPU_CAPACITY} (the "
+                             f"GPU node's capacity) to see what the scheduler does")
         pods = wait_for(cluster.core.list_namespaced_pod, lambda ps: bool(ps), timeout=timeout,
                         namespace=NAMESPACE, label_selector=f"job-name={GREEDY_JOB}")
         pending = [p for p in pods if p.status.phase == "Pending" and not p.spec.node_name]
@@ -204,15 +196,13 @@ def check_greedy_job(why_pending, timeout: float = 20) -> CheckResult:
             result.wrong("the Job's Pod was scheduled; with more GPUs than any node has it should stay Pending")
         else:
             result.wrong("the Job has no Pod yet; wait a moment and check again")
-    if ok is True:
-        result.ok(message)
-    else:
-        result.wrong(message)
-    return result
+    _judge_answer(result, why_pending)
 
 
-def reset(timeout: float = 90) -> CheckResult:
-    """Delete the Jobs :data:`JOB` and :data:`GREEDY_JOB` (by name, whatever their labels, with their
-    Pods) and every course-labelled object; wait until they are gone."""
-    return reset_lab("Lab 4 reset", {"Job": [(NAMESPACE, JOB), (NAMESPACE, GREEDY_JOB)],
-                                     "Pod": [(NAMESPACE, JOB), (NAMESPACE, GREEDY_JOB)]}, timeout=timeout)
+def reset(timeout: float = 90) -> ResetResult:
+    """Delete every course-labelled object (the Jobs :data:`JOB` and :data:`GREEDY_JOB` with their
+    Pods among them) and wait until they are gone. A Job (or Pod) of those names without the course
+    label is left alone and named, with the lines that delete it. Returns what was removed
+    ("Lab 4 reset: done")."""
+    return reset_lab("Lab 4 reset", [("Job", NAMESPACE, JOB), ("Job", NAMESPACE, GREEDY_JOB),
+                                     ("Pod", NAMESPACE, JOB), ("Pod", NAMESPACE, GREEDY_JOB)], timeout=timeout)

@@ -12,18 +12,23 @@ Layout of the working directory (``setup(workdir)`` makes the first, the learner
 Every ``check_*`` returns a :class:`~whyk8s.labs.feedback.CheckResult`. None of them raises: an
 unanswered placeholder (``...`` or ``None``) is reported as "not answered yet", and a wrong answer
 is named together with what was expected. Messages never contain local paths.
+
+:func:`setup` and :func:`reset` delete only directories that are OCI image layouts (they hold an
+``oci-layout`` file): ``setup(Path.home())`` refuses instead of removing ``~/image``.
 """
 
 from __future__ import annotations
 
+import copy
 import gzip
 import json
 import shutil
 from pathlib import Path
 
+from whyk8s.errors import CourseError
 from whyk8s.lessons import oci
-from whyk8s.labs.feedback import CheckResult
-from whyk8s.labs.common import never_raise
+from whyk8s.labs.checks import check, first_slip, not_answered, unanswered
+from whyk8s.labs.feedback import CheckResult, ResetResult
 
 __all__ = [
     "IMAGE_DIR",
@@ -50,8 +55,6 @@ CHANGED_FILE = "app/train.py"
 #: The keys of the step 4 prediction: each maps to True (changes) or False (stays the same).
 PREDICTION_KEYS = ("base layer", "app layer", "base diff_id", "app diff_id", "config", "manifest", "index")
 
-NOT_ANSWERED = "not answered yet: replace the ... with your answer and run the cell again"
-
 
 def lab_layers() -> list[dict[str, bytes]]:
     """A fresh copy of the lab image's files: layer 1 (base) and layer 2 (app), path → bytes."""
@@ -67,42 +70,54 @@ def lab_layers() -> list[dict[str, bytes]]:
 
 
 def lab_config() -> dict:
-    """A fresh copy of the lab image's config fields (``rootfs`` is added when the image is built)."""
-    return {
-        "architecture": "amd64",
-        "os": "linux",
-        "config": {"Cmd": ["python", "/app/train.py"], "Env": ["PYTHONUNBUFFERED=1"], "WorkingDir": "/app"},
-    }
+    """A fresh copy of the lab image's config fields, :data:`whyk8s.lessons.oci.DEFAULT_CONFIG`
+    (``rootfs`` is added when the image is built)."""
+    return copy.deepcopy(oci.DEFAULT_CONFIG)
+
+
+def _is_layout(path: Path) -> bool:
+    """True for a real directory (not a symbolic link) holding an ``oci-layout`` file."""
+    return path.is_dir() and not path.is_symlink() and (path / "oci-layout").is_file()
 
 
 def setup(workdir) -> oci.ImageLayout:
     """Build the lab's image at ``workdir/image`` (creating ``workdir`` if needed) and return it.
 
-    Running it again rebuilds the same image (same digests), so it is safe to re-run the cell.
+    Running it again rebuilds the same image (same digests), so it is safe to re-run the cell: an
+    earlier lab image there is replaced. Anything else at ``workdir/image`` (a folder that is not an
+    OCI image layout, a file, a link) is never deleted: raises :class:`~whyk8s.errors.CourseError`
+    with a sentence saying so.
     """
     root = Path(workdir)
     image = root / IMAGE_DIR
-    if image.exists():
+    if image.is_symlink() or image.exists():
+        if not _is_layout(image):
+            raise CourseError(f"Refusing to build the lab image in {image}: something is already there and it is "
+                              f"not an OCI image layout (no oci-layout file), so the lab did not make it and "
+                              f"will not delete it. Give setup() an empty or new working directory, such as "
+                              f"Path(tempfile.mkdtemp()).")
         shutil.rmtree(image)
     return oci.build_image_layout(image, lab_layers(), config=lab_config())
 
 
-def reset(workdir) -> CheckResult:
+def reset(workdir) -> ResetResult:
     """Remove what the lab made: ``image/``, ``changed/`` and the working directory if then empty.
 
     Only directories that are OCI layouts (they hold an ``oci-layout`` file) are removed; anything
-    else is left alone and reported.
+    else is left alone and reported. Returns a :class:`~whyk8s.labs.feedback.ResetResult`
+    ("Lab 1 reset: done").
     """
-    result = CheckResult("Lab 1 reset")
-    if _unanswered(workdir):
+    result = ResetResult("Lab 1 reset")
+    if unanswered(workdir):
         result.wrong("no working directory given: pass the WORKDIR from the set-up cell")
         return result
+    result.ran = True
     root = Path(workdir)
     for name in (IMAGE_DIR, CHANGED_DIR):
         target = root / name
-        if not target.exists():
+        if not target.exists() and not target.is_symlink():
             continue
-        if (target / "oci-layout").is_file():
+        if _is_layout(target):
             shutil.rmtree(target)
             result.ok(f"removed {name}/")
         else:
@@ -116,10 +131,6 @@ def reset(workdir) -> CheckResult:
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def _unanswered(value) -> bool:
-    return value is None or value is Ellipsis
 
 
 class _Facts:
@@ -159,7 +170,7 @@ class _Facts:
 
 
 def _load_facts(image_dir, result: CheckResult) -> _Facts | None:
-    if _unanswered(image_dir):
+    if unanswered(image_dir):
         result.wrong("the image directory is missing: run the set-up cell (images_lab.setup) first")
         return None
     try:
@@ -172,8 +183,8 @@ def _load_facts(image_dir, result: CheckResult) -> _Facts | None:
 
 def _digest_format(answer, name: str, facts: _Facts) -> tuple[str | None, str | None]:
     """Return ``(digest, None)`` for a well-formed answer, or ``(None, message)`` saying what is off."""
-    if _unanswered(answer):
-        return None, f"{name}: {NOT_ANSWERED}"
+    if unanswered(answer):
+        return None, not_answered(name)
     if isinstance(answer, bytes):
         return None, (f"{name} is bytes; give the digest as text: 'sha256:' + hashlib.sha256(...).hexdigest()")
     if isinstance(answer, oci.Descriptor):
@@ -207,13 +218,12 @@ def _digest_format(answer, name: str, facts: _Facts) -> tuple[str | None, str | 
 # ----------------------------------------------------------------------------- step 1
 
 
-@never_raise("Step 1: find the config")
-def check_config(image_dir, config_digest) -> CheckResult:
+@check("Step 1: find the config")
+def check_config(result: CheckResult, image_dir, config_digest) -> None:
     """Step 1: ``config_digest`` should be the digest of the image config blob."""
-    result = CheckResult("Step 1: find the config")
     facts = _load_facts(image_dir, result)
     if facts is None:
-        return result
+        return
     digest, problem = _digest_format(config_digest, "config_digest", facts)
     if problem:
         result.wrong(problem)
@@ -223,29 +233,27 @@ def check_config(image_dir, config_digest) -> CheckResult:
     else:
         result.wrong(f"config_digest: {facts.describe(digest)}. Expected the config's digest: open "
                      f"index.json, follow manifests[0] to the manifest blob, then read manifest['config']")
-    return result
 
 
 # ----------------------------------------------------------------------------- step 2
 
 
-@never_raise("Step 2: list the layers")
-def check_layers(image_dir, layer_digests) -> CheckResult:
+@check("Step 2: list the layers")
+def check_layers(result: CheckResult, image_dir, layer_digests) -> None:
     """Step 2: ``layer_digests`` should list the manifest's layer digests, bottom layer first."""
-    result = CheckResult("Step 2: list the layers")
     facts = _load_facts(image_dir, result)
     if facts is None:
-        return result
-    if _unanswered(layer_digests):
-        result.wrong(f"layer_digests: {NOT_ANSWERED}")
-        return result
+        return
+    if unanswered(layer_digests):
+        result.wrong(not_answered("layer_digests"))
+        return
     if isinstance(layer_digests, str):
         result.wrong("layer_digests is a single string; give a list with one digest per layer, "
                      "bottom layer first")
-        return result
+        return
     if not isinstance(layer_digests, (list, tuple)):
         result.wrong(f"layer_digests should be a list of digests, got {type(layer_digests).__name__}")
-        return result
+        return
     digests = []
     for i, item in enumerate(layer_digests, start=1):
         digest, problem = _digest_format(item, f"item {i} of layer_digests", facts)
@@ -269,7 +277,6 @@ def check_layers(image_dir, layer_digests) -> CheckResult:
                 result.wrong(f"the image has {len(facts.layers)} layers; you listed {len(digests)}")
             if not result.findings:  # right digests, repeated or in the wrong places
                 result.wrong("list each layer once, in manifest order")
-    return result
 
 
 # ----------------------------------------------------------------------------- step 3
@@ -282,53 +289,60 @@ def _text_hashes(facts: _Facts, digest: str) -> set[str]:
     return {oci.sha256_digest(t.encode()) for t in texts}
 
 
-@never_raise("Step 3: verify layer 1 by hand")
-def check_by_hand(image_dir, my_layer_digest, my_diff_id) -> CheckResult:
+@check("Step 3: verify layer 1 by hand")
+def check_by_hand(result: CheckResult, image_dir, my_layer_digest, my_diff_id) -> None:
     """Step 3: the sha256 of layer 1's blob as stored (compressed), and of its uncompressed tar."""
-    result = CheckResult("Step 3: verify layer 1 by hand")
     facts = _load_facts(image_dir, result)
     if facts is None:
-        return result
+        return
     layer, diff_id = facts.layers[0], facts.diff_ids[0]
     blob = oci.read_blob(facts.root, layer)
     inner_files = {oci.sha256_digest(c): n for n, c in oci.layer_files(facts.root, layer).items()}
 
-    digest, problem = _digest_format(my_layer_digest, "my_layer_digest", facts)
-    if problem:
-        result.wrong(problem)
-    elif digest == layer:
-        result.ok("my_layer_digest matches layer 1's digest in the manifest: the blob is intact")
-    elif digest == diff_id:
-        result.wrong("my_layer_digest is the digest of the uncompressed tar (diff_id 1); the manifest's "
-                     "layer digest is the sha256 of the blob exactly as stored, still gzip-compressed")
-    elif digest in _text_hashes(facts, layer):
-        result.wrong("my_layer_digest is the hash of the blob's name, not of its content: open the blob "
-                     "file in binary mode ('rb') and hash the bytes that read() returns")
-    elif digest in inner_files:
-        result.wrong(f"my_layer_digest is the sha256 of one file inside the layer "
-                     f"({inner_files[digest]}); hash the whole blob file instead")
-    else:
-        result.wrong(f"my_layer_digest: {facts.describe(digest)}. Expected the sha256 of layer 1's "
-                     f"blob, blobs/sha256/<hex of manifest['layers'][0]['digest']>")
+    text_hashes = _text_hashes(facts, layer)
+    twice = oci.sha256_digest(gzip.compress(blob))
+    _judge_digest(result, "my_layer_digest", my_layer_digest, facts, layer,
+                  "my_layer_digest matches layer 1's digest in the manifest: the blob is intact", [
+                      (lambda d: d == diff_id,
+                       lambda d: "my_layer_digest is the digest of the uncompressed tar (diff_id 1); the manifest's "
+                                 "layer digest is the sha256 of the blob exactly as stored, still gzip-compressed"),
+                      (lambda d: d in text_hashes,
+                       lambda d: "my_layer_digest is the hash of the blob's name, not of its content: open the blob "
+                                 "file in binary mode ('rb') and hash the bytes that read() returns"),
+                      (lambda d: d in inner_files,
+                       lambda d: f"my_layer_digest is the sha256 of one file inside the layer ({inner_files[d]}); "
+                                 f"hash the whole blob file instead"),
+                      (lambda d: True,
+                       lambda d: f"my_layer_digest: {facts.describe(d)}. Expected the sha256 of layer 1's blob, "
+                                 f"blobs/sha256/<hex of manifest['layers'][0]['digest']>"),
+                  ])
+    _judge_digest(result, "my_diff_id", my_diff_id, facts, diff_id,
+                  "my_diff_id matches rootfs.diff_ids[0] in the config: the uncompressed tar is intact", [
+                      (lambda d: d == layer,
+                       lambda d: "you gave the digest of the compressed layer; diff_ids are digests of the "
+                                 "uncompressed tar: hash gzip.decompress(blob) instead"),
+                      (lambda d: d == twice,
+                       lambda d: "my_diff_id hashes the blob compressed a second time; decompress it "
+                                 "(gzip.decompress) instead of compressing it"),
+                      (lambda d: d in inner_files,
+                       lambda d: f"my_diff_id is the sha256 of one file inside the layer ({inner_files[d]}); "
+                                 f"a diff_id covers the whole uncompressed tar"),
+                      (lambda d: True,
+                       lambda d: f"my_diff_id: {facts.describe(d)}. Expected the sha256 of layer 1's "
+                                 f"uncompressed tar, which the config lists as rootfs.diff_ids[0]"),
+                  ])
 
-    digest, problem = _digest_format(my_diff_id, "my_diff_id", facts)
+
+def _judge_digest(result: CheckResult, name: str, answer, facts: _Facts, want: str, right: str, slips) -> None:
+    """One finding for a digest answer: its format, then ``right`` if it is ``want``, else the first
+    slip of ``slips`` it shows (:func:`whyk8s.labs.checks.first_slip`)."""
+    digest, problem = _digest_format(answer, name, facts)
     if problem:
         result.wrong(problem)
-    elif digest == diff_id:
-        result.ok("my_diff_id matches rootfs.diff_ids[0] in the config: the uncompressed tar is intact")
-    elif digest == layer:
-        result.wrong("you gave the digest of the compressed layer; diff_ids are digests of the "
-                     "uncompressed tar: hash gzip.decompress(blob) instead")
-    elif digest == oci.sha256_digest(gzip.compress(blob)):
-        result.wrong("my_diff_id hashes the blob compressed a second time; decompress it "
-                     "(gzip.decompress) instead of compressing it")
-    elif digest in inner_files:
-        result.wrong(f"my_diff_id is the sha256 of one file inside the layer ({inner_files[digest]}); "
-                     f"a diff_id covers the whole uncompressed tar")
+    elif digest == want:
+        result.ok(right)
     else:
-        result.wrong(f"my_diff_id: {facts.describe(digest)}. Expected the sha256 of layer 1's "
-                     f"uncompressed tar, which the config lists as rootfs.diff_ids[0]")
-    return result
+        result.wrong(first_slip(digest, slips))
 
 
 # ----------------------------------------------------------------------------- step 4
@@ -353,18 +367,17 @@ _WHY = {
 }
 
 
-@never_raise("Step 4: predict which digests change")
-def check_prediction(prediction) -> CheckResult:
+@check("Step 4: predict which digests change")
+def check_prediction(result: CheckResult, prediction) -> None:
     """Step 4: ``prediction`` maps each key of :data:`PREDICTION_KEYS` to True (the digest changes
     when ``app/train.py`` changes) or False (it stays the same)."""
-    result = CheckResult("Step 4: predict which digests change")
-    if _unanswered(prediction):
-        result.wrong(f"prediction: {NOT_ANSWERED}")
-        return result
+    if unanswered(prediction):
+        result.wrong(not_answered("prediction"))
+        return
     if not isinstance(prediction, dict):
         result.wrong(f"prediction should be a dict from each digest's name to True or False, "
                      f"got {type(prediction).__name__}")
-        return result
+        return
     for key in prediction:
         if key not in _TRUTH:
             result.wrong(f"unknown key {key!r}; use exactly these keys: {', '.join(PREDICTION_KEYS)}")
@@ -373,8 +386,8 @@ def check_prediction(prediction) -> CheckResult:
             result.wrong(f"no prediction for {key!r}: add it with True (changes) or False (stays)")
             continue
         value = prediction[key]
-        if _unanswered(value):
-            result.wrong(f"{key!r}: {NOT_ANSWERED}")
+        if unanswered(value):
+            result.wrong(not_answered(repr(key)))
         elif not isinstance(value, bool):
             result.wrong(f"{key!r}: use True or False, got {value!r}")
         elif value == _TRUTH[key]:
@@ -382,7 +395,6 @@ def check_prediction(prediction) -> CheckResult:
         else:
             said = "changes" if value else "stays the same"
             result.wrong(f"{key}: you predicted it {said}, but {_WHY[key]}")
-    return result
 
 
 # ----------------------------------------------------------------------------- step 5
@@ -393,35 +405,34 @@ def _files_by_layer(root: Path) -> list[dict[str, bytes]]:
     return [oci.layer_files(root, d["digest"]) for d in manifest["layers"]]
 
 
-@never_raise("Step 5: change a file and compare")
-def check_change(image_dir, changed_dir) -> CheckResult:
+@check("Step 5: change a file and compare")
+def check_change(result: CheckResult, image_dir, changed_dir) -> None:
     """Step 5: ``changed_dir`` should hold a valid image equal to the lab image except for new
     content in ``app/train.py``; the findings then list which digests actually changed."""
-    result = CheckResult("Step 5: change a file and compare")
     facts = _load_facts(image_dir, result)
     if facts is None:
-        return result
-    if _unanswered(changed_dir):
-        result.wrong(f"changed_dir: {NOT_ANSWERED}")
-        return result
+        return
+    if unanswered(changed_dir):
+        result.wrong(not_answered("changed_dir"))
+        return
     changed = Path(changed_dir)
     if changed.resolve() == facts.root.resolve():
         result.wrong("changed_dir is the original image's directory; build the changed image in its own "
                      "directory (WORKDIR / 'changed') so that the two can be compared")
-        return result
+        return
     if not (changed / "index.json").is_file():
         result.wrong("there is no OCI image layout in changed_dir yet: run the build_image_layout cell")
-        return result
+        return
     problems = oci.verify_layout(changed)
     if problems:
         result.wrong("the changed image does not verify: " + "; ".join(problems[:3]))
-        return result
+        return
 
     before, after = _files_by_layer(facts.root), _files_by_layer(changed)
     if len(before) != len(after):
         result.wrong(f"the changed image has {len(after)} layer(s), the lab image {len(before)}; keep the "
                      f"layers from images_lab.lab_layers() and change one file in them")
-        return result
+        return
     edits = []
     for i, (old, new) in enumerate(zip(before, after), start=1):
         for name in sorted(set(old) | set(new)):
@@ -449,7 +460,7 @@ def check_change(image_dir, changed_dir) -> CheckResult:
         result.wrong("the config differs in more than rootfs.diff_ids: build with "
                      "config=images_lab.lab_config() so that only the file changes")
     if not result.passed:
-        return result
+        return
 
     new = _Facts(changed)
     pairs = [("base layer", facts.layers[0], new.layers[0]), ("app layer", facts.layers[1], new.layers[1]),
@@ -459,4 +470,3 @@ def check_change(image_dir, changed_dir) -> CheckResult:
              ("index", facts.index, new.index)]
     for name, old_digest, new_digest in pairs:
         result.ok(f"{name}: {'unchanged' if old_digest == new_digest else 'changed'}")
-    return result

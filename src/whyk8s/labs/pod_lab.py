@@ -14,9 +14,12 @@ from __future__ import annotations
 
 from kubernetes.utils.quantity import parse_quantity
 
-from whyk8s.labs.common import (start, NAMESPACE, NOT_ANSWERED, cpu_text, find_elsewhere, label_finding,
-                                lab_cluster, memory_text, never_raise, read, reset_lab, unanswered, wait_for)
-from whyk8s.labs.feedback import CheckResult
+from whyk8s.k8s.quantities import canonical_cpu, format_memory
+from whyk8s.k8s.specs import DEFAULT_IMAGE
+from whyk8s.labs.checks import cluster_check, not_answered, recreate_hint, unanswered
+from whyk8s.labs.common import NAMESPACE, find_elsewhere, label_finding, read, start, wait_for
+from whyk8s.labs.feedback import CheckResult, ResetResult
+from whyk8s.labs.reset import reset_lab
 
 __all__ = ["start", "POD_NAME", "IMAGE", "CPU", "MEMORY", "APP_LABEL", "check_pod", "check_read_back", "reset"]
 
@@ -24,7 +27,7 @@ __all__ = ["start", "POD_NAME", "IMAGE", "CPU", "MEMORY", "APP_LABEL", "check_po
 POD_NAME = "first-pod"
 #: The container image. It sleeps forever, so on kind (real containers) the Pod stays Running; kwok
 #: never pulls it: no container runs on simulated nodes.
-IMAGE = "registry.k8s.io/pause:3.10"
+IMAGE = DEFAULT_IMAGE
 #: The CPU request asked for (250 millicores).
 CPU = "250m"
 #: The memory request asked for (64 MiB).
@@ -32,22 +35,18 @@ MEMORY = "64Mi"
 #: The ``app`` label the Pod must carry.
 APP_LABEL = ("app", "first-pod")
 
-TITLE = "Lab 2: your first Pod"
 
-
-@never_raise(TITLE)
-def check_pod(timeout: float = 15) -> CheckResult:
+@cluster_check("Lab 2: your first Pod")
+def check_pod(result: CheckResult, cluster, timeout: float = 15) -> None:
     """Read the Pod :data:`POD_NAME` back from the namespace ``whyk8s`` and compare it with the task.
 
     Findings name each wrong field: missing Pod (and where a same-named object is instead: another
     kind or another namespace), labels, image, CPU request (millicores), memory request (bytes), and
-    whether the scheduler placed it on a node (watched for up to ``timeout`` seconds). Never raises.
+    whether the scheduler placed it on a node (watched for up to ``timeout`` seconds). When a field is
+    wrong, a last finding says how to create the Pod again (reset, then the create cell). Never raises.
+    kubectl: ``kubectl get pod first-pod -n whyk8s -o yaml``.
     """
-    result = CheckResult(TITLE)
-    cluster = lab_cluster(result)
-    if cluster is None:
-        return result
-    pod = read(cluster.core.read_namespaced_pod, POD_NAME, NAMESPACE)
+    pod = read(cluster, "Pod", POD_NAME, NAMESPACE)
     if pod is None:
         elsewhere = find_elsewhere(cluster, POD_NAME, NAMESPACE)
         if elsewhere:
@@ -56,31 +55,32 @@ def check_pod(timeout: float = 15) -> CheckResult:
         else:
             result.wrong(f"there is no Pod named {POD_NAME} in namespace {NAMESPACE} yet: uncomment the "
                          f"core.create_namespaced_pod line in the cell that builds it, then run that cell")
-        return result
+        return
     result.ok(f"the Pod {POD_NAME} exists in namespace {NAMESPACE}")
 
-    labels = pod.metadata.labels or {}
-    label_finding(result, "the Pod", labels)
-    key, value = APP_LABEL
-    if labels.get(key) == value:
-        result.ok(f"the Pod carries the label {key}={value}")
-    elif key in labels:
-        result.wrong(f"the Pod's label {key} is {labels[key]!r}; the task asks for {key}={value}")
-    else:
-        result.wrong(f"the Pod has no label {key}={value}")
+    with recreate_hint(result, "Pod", pod):
+        labels = pod.metadata.labels or {}
+        label_finding(result, "the Pod", labels)
+        key, value = APP_LABEL
+        if labels.get(key) == value:
+            result.ok(f"the Pod carries the label {key}={value}")
+        elif key in labels:
+            result.wrong(f"the Pod's label {key} is {labels[key]!r}; the task asks for {key}={value}")
+        else:
+            result.wrong(f"the Pod has no label {key}={value}")
 
-    containers = pod.spec.containers or []
-    if len(containers) != 1:
-        result.wrong(f"the Pod has {len(containers)} containers; the task asks for exactly one")
-    container = containers[0]
-    if container.image == IMAGE:
-        result.ok(f"the container runs {IMAGE}")
-    else:
-        result.wrong(f"the container's image is {container.image!r}; the task asks for {IMAGE!r}")
+        containers = pod.spec.containers or []
+        if len(containers) != 1:
+            result.wrong(f"the Pod has {len(containers)} containers; the task asks for exactly one")
+        container = containers[0]
+        if container.image == IMAGE:
+            result.ok(f"the container runs {IMAGE}")
+        else:
+            result.wrong(f"the container's image is {container.image!r}; the task asks for {IMAGE!r}")
 
-    requests = (container.resources.requests if container.resources else None) or {}
-    _check_cpu(result, requests.get("cpu"))
-    _check_memory(result, requests.get("memory"))
+        requests = (container.resources.requests if container.resources else None) or {}
+        _check_cpu(result, requests.get("cpu"))
+        _check_memory(result, requests.get("memory"))
 
     # The scheduler places the Pod within a moment; watch for it rather than polling.
     items = wait_for(cluster.core.list_namespaced_pod, lambda ps: bool(ps and ps[0].spec.node_name),
@@ -92,38 +92,33 @@ def check_pod(timeout: float = 15) -> CheckResult:
         result.wrong(f"the Pod is not scheduled to any node yet (phase {pod.status.phase}); look at its "
                      f"events: core.list_namespaced_event('{NAMESPACE}', "
                      f"field_selector='involvedObject.name={POD_NAME}')")
-    return result
 
 
-@never_raise("Step 2: read it back")
-def check_read_back(stored) -> CheckResult:
+@cluster_check("Step 2: read it back")
+def check_read_back(result: CheckResult, cluster, stored) -> None:
     """Step 2: ``stored`` is what the learner read back with ``core.read_namespaced_pod`` (a
     ``V1Pod``). Passes when it is the Pod :data:`POD_NAME` as the API server holds it now: same uid,
     placed on a node (``spec.node_name``, compared with the live Pod) and with the requests stored
     exactly as written in the task (CPU ``250m``, memory ``64Mi``: the API server keeps your
     notation; the scheduler compares them as millicores and bytes). Never raises."""
-    result = CheckResult("Step 2: read it back")
     if unanswered(stored):
-        result.wrong(f"stored: {NOT_ANSWERED}")
-        return result
+        result.wrong(not_answered("stored"))
+        return
     if not hasattr(stored, "spec") or not hasattr(stored, "metadata") or isinstance(stored, dict):
         result.wrong(f"stored is a {type(stored).__name__}; read the Pod with "
                      f"core.read_namespaced_pod({POD_NAME!r}, {NAMESPACE!r}), which returns a V1Pod")
-        return result
+        return
     if stored.metadata.name != POD_NAME:
         result.wrong(f"stored is the Pod {stored.metadata.name!r}; the task reads back {POD_NAME!r}")
-        return result
-    cluster = lab_cluster(result)
-    if cluster is None:
-        return result
-    live = read(cluster.core.read_namespaced_pod, POD_NAME, NAMESPACE)
+        return
+    live = read(cluster, "Pod", POD_NAME, NAMESPACE)
     if live is None:
         result.wrong(f"the Pod {POD_NAME} no longer exists in namespace {NAMESPACE}: create it again (step 1)")
-        return result
+        return
     if live.metadata.uid != stored.metadata.uid:
         result.wrong(f"stored comes from an earlier {POD_NAME} (its uid differs from the Pod that exists now): "
                      f"read it again")
-        return result
+        return
     result.ok(f"stored is the Pod {POD_NAME} as the API server holds it (same uid)")
     if stored.spec.node_name:
         result.ok(f"the scheduler wrote its decision into spec.node_name: {stored.spec.node_name}")
@@ -135,7 +130,6 @@ def check_read_back(stored) -> CheckResult:
                   f"stores your notation; the scheduler compares millicores and bytes")
     else:
         result.wrong(f"the stored requests are {requests}; the task asks for cpu {CPU} and memory {MEMORY} (step 1)")
-    return result
 
 
 def _check_cpu(result: CheckResult, raw) -> None:
@@ -145,7 +139,7 @@ def _check_cpu(result: CheckResult, raw) -> None:
         return
     have = int(parse_quantity(str(raw)) * 1000)
     if have == want:
-        result.ok(f"the Pod requests {cpu_text(have)} CPU ({have / 1000:g} of a core)")
+        result.ok(f"the Pod requests {canonical_cpu(have)} CPU ({have / 1000:g} of a core)")
     else:
         result.wrong(f"the Pod requests {raw} CPU ({have} millicores); the task asks for {CPU} "
                      f"({want} millicores = {want / 1000:g} CPU)")
@@ -159,7 +153,7 @@ def _check_memory(result: CheckResult, raw) -> None:
         return
     have = parse_quantity(str(raw))
     if have == want:
-        result.ok(f"the Pod requests {memory_text(int(have))} of memory")
+        result.ok(f"the Pod requests {format_memory(int(have))} of memory")
         return
     message = (f"the Pod requests {raw} memory ({int(have):,} bytes); the task asks for {MEMORY} "
                f"({want:,} bytes)")
@@ -170,7 +164,8 @@ def _check_memory(result: CheckResult, raw) -> None:
     result.wrong(message)
 
 
-def reset(timeout: float = 90) -> CheckResult:
-    """Delete the Pod :data:`POD_NAME` (by name, in ``whyk8s`` and whatever its labels) and every
-    course-labelled object, then wait until they are gone. Returns what was removed."""
-    return reset_lab("Lab 2 reset", {"Pod": [(NAMESPACE, POD_NAME)]}, timeout=timeout)
+def reset(timeout: float = 90) -> ResetResult:
+    """Delete every course-labelled object (the Pod :data:`POD_NAME` among them) and wait until they
+    are gone. A Pod :data:`POD_NAME` without the course label is left alone and named, with the lines
+    that delete it. Returns what was removed ("Lab 2 reset: done")."""
+    return reset_lab("Lab 2 reset", [("Pod", NAMESPACE, POD_NAME)], timeout=timeout)

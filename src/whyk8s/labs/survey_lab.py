@@ -2,7 +2,8 @@
 
 The learner counts answers on the Kubernetes line of the 2019 raw responses, then computes the
 published share (production / those who answered that line) and the share of all respondents.
-Each ``check_*`` returns a :class:`whyk8s.labs.feedback.CheckResult` and never raises at the learner:
+Each ``check_*`` returns a :class:`whyk8s.labs.feedback.CheckResult` and never raises at the learner
+(:func:`whyk8s.labs.checks.check`):
 a placeholder ``...`` or ``None`` is "not answered yet", text or a table instead of a number is
 said so, and the usual slips (wrong denominator, fraction instead of percent, the two header rows
 counted as respondents, swapped counts) are named with what was expected.
@@ -17,11 +18,13 @@ import math
 import numbers
 from functools import lru_cache
 
+from whyk8s.labs.checks import MultipleChoice, check, first_slip, not_answered, unanswered
 from whyk8s.labs.feedback import CheckResult
 
 __all__ = [
     "YEAR",
     "CHOICES",
+    "QUESTION",
     "expected",
     "check_counts",
     "check_published_share",
@@ -33,26 +36,25 @@ __all__ = [
 YEAR = 2019
 
 #: Step 4's multiple choice: why is the gap between the two shares much smaller in 2019 than 2018?
-CHOICES: dict[str, str] = {
-    "a": "More organisations ran Kubernetes in production in 2019.",
-    "b": "Far fewer respondents skipped the Kubernetes line in 2019 than in 2018.",
-    "c": "In 2019 CNCF published the share of all respondents instead.",
-    "d": "The 2019 survey had fewer respondents than the 2018 one.",
-}
-_RIGHT_CHOICE = "b"
-_WHY_WRONG: dict[str, str] = {
-    "a": (
-        "more production users would raise both shares; it does not explain why the two shares are "
-        "close together"
-    ),
-    "c": (
-        "the published 78% still divides by those who answered the Kubernetes line, exactly as in "
-        "2018 (you recomputed it in step 2)"
-    ),
-    "d": (
-        "the size of a sample alone does not move a share; what matters is who is left out of the base"
-    ),
-}
+#: (The right letter's reason is written with the recomputed counts, in :func:`check_explanation`.)
+QUESTION = MultipleChoice(
+    choices={
+        "a": "More organisations ran Kubernetes in production in 2019.",
+        "b": "Far fewer respondents skipped the Kubernetes line in 2019 than in 2018.",
+        "c": "In 2019 CNCF published the share of all respondents instead.",
+        "d": "The 2019 survey had fewer respondents than the 2018 one.",
+    },
+    right="b",
+    why={
+        "a": "more production users would raise both shares; it does not explain why the two shares are "
+             "close together. Compare who is left out of each base",
+        "c": "the published 78% still divides by those who answered the Kubernetes line, exactly as in "
+             "2018 (you recomputed it in step 2). Compare who is left out of each base",
+        "d": "the size of a sample alone does not move a share; what matters is who is left out of the base",
+    },
+)
+#: The choices of :data:`QUESTION`, letter → statement.
+CHOICES: dict[str, str] = dict(QUESTION.choices)
 
 
 @lru_cache(maxsize=1)
@@ -75,8 +77,8 @@ def expected() -> dict:
 # ----------------------------------------------------------------------------------------- helpers
 def _number(result: CheckResult, name: str, value, *, whole: bool = False):
     """Turn ``value`` into a float, or record why it cannot be used and return None."""
-    if value is Ellipsis or value is None:
-        result.wrong(f"{name}: not answered yet — replace the `...` with your answer and run the cell again.")
+    if unanswered(value):
+        result.wrong(not_answered(name))
         return None
     if isinstance(value, bool):
         result.wrong(f"{name} is {value} (True/False), not a number. Give the number itself.")
@@ -121,11 +123,11 @@ def _close(v: float, target: float) -> bool:
 
 
 # -------------------------------------------------------------------------------------------- step 1
-def check_counts(production=..., evaluating=..., respondents=...) -> CheckResult:
+@check(f"Step 1: counts ({YEAR})")
+def check_counts(result: CheckResult, production=..., evaluating=..., respondents=...) -> None:
     """Step 1: counts on the 2019 Kubernetes line and the number of all respondents (whole numbers)."""
     e = expected()
     p_exp, e_exp, r_exp, ans = e["production"], e["evaluating"], e["respondents"], e["answered"]
-    result = CheckResult(f"Step 1 — counts ({YEAR})")
     p = _number(result, "production", production, whole=True)
     ev = _number(result, "evaluating", evaluating, whole=True)
     r = _number(result, "respondents", respondents, whole=True)
@@ -191,124 +193,103 @@ def check_counts(production=..., evaluating=..., respondents=...) -> CheckResult
             )
         else:
             result.wrong(f"respondents is {r:,.0f}; expected {r_exp:,} — every row of responses in the file.")
-    return result
 
 
-# -------------------------------------------------------------------------------------------- step 2
-def check_published_share(value=...) -> CheckResult:
+# --------------------------------------------------------------------------------- steps 2 and 3
+def _fraction(name: str, target: float):
+    """The slip of giving a fraction where the lab asks for percent."""
+    return (lambda v: _close(v * 100, target),
+            lambda v: f"{name} is {v:g}: that is a fraction. The lab asks for percent: multiply by 100 "
+                      f"(expected ≈ {target:.1f}).")
+
+
+def _header_rows(name: str, target: float, tail: str):
+    """The slip of counting the file's two header rows as respondents."""
+    e = expected()
+    return (lambda v: _close(v, e["share_with_header_rows"]),
+            lambda v: f"{name} is {v:g}: that divides by {e['respondents'] + 2:,}, which counts the two header "
+                      f"rows as respondents. {tail}")
+
+
+def _figure_2018(name: str, target: float, figure_2018: float):
+    """The slip of giving 2018's figure (from chapter 5) instead of recomputing 2019's."""
+    return (lambda v: _close(v, figure_2018),
+            lambda v: f"{name} is {v:g}: that is the 2018 figure. This lab uses {YEAR}: expected ≈ {target:.1f}%.")
+
+
+def _out_of_range(name: str, target: float, base: str):
+    """The slip of dividing the wrong way round (a share outside 0–100)."""
+    return (lambda v: v > 100 or v < 0,
+            lambda v: f"{name} is {v:g}%: a share lies between 0 and 100 — is the division the wrong way "
+                      f"round? Expected ≈ {target:.1f}% ({base}).")
+
+
+def _share(result: CheckResult, name: str, value, target: float, right: str, base: str, slips) -> None:
+    """One finding for a share in percent: ``right`` if it is ``target`` to within rounding, else the
+    first of ``slips`` it shows, else the expected value with its ``base``."""
+    v = _number(result, name, value)
+    if v is None:
+        return
+    if _close(v, target):
+        result.ok(right.format(v=v))
+        return
+    result.wrong(first_slip(v, slips) or f"{name} is {v:g}; expected ≈ {target:.1f}% ({base}).")
+
+
+@check(f"Step 2: the published share ({YEAR})")
+def check_published_share(result: CheckResult, value=...) -> None:
     """Step 2: the published share, production / (production + evaluating), in **percent**."""
     e = expected()
     pub, all_ = e["published_share"], e["share_of_all"]
+    name = "published share"
     base = f"{e['production']:,} of the {e['answered']:,} who answered the Kubernetes line"
-    result = CheckResult(f"Step 2 — the published share ({YEAR})")
-    v = _number(result, "published share", value)
-    if v is None:
-        return result
-    if _close(v, pub):
-        result.ok(f"published share: {v:g}% — {base}; CNCF printed {e['published_figure']:.0f}%.")
-    elif _close(v * 100, pub):
-        result.wrong(
-            f"published share is {v:g}: that is a fraction. The lab asks for percent: multiply by 100 "
-            f"(expected ≈ {pub:.1f})."
-        )
-    elif _close(v, all_) or _close(v * 100, all_):
-        frac = " (and it is a fraction, not percent)" if v <= 1 else ""
-        result.wrong(
-            f"published share is {v:g}{frac}: that divides by all {e['respondents']:,} respondents — the "
-            f"share of all. The published figure divides by those who answered the Kubernetes line "
-            f"(production + evaluating = {e['answered']:,}): expected ≈ {pub:.1f}%."
-        )
-    elif _close(v, e["share_with_header_rows"]):
-        result.wrong(
-            f"published share is {v:g}: that divides by {e['respondents'] + 2:,}, all rows including the two "
-            f"header rows. The published figure divides by production + evaluating = {e['answered']:,}: "
-            f"expected ≈ {pub:.1f}%."
-        )
-    elif _close(v, e["evaluating_share"]) or _close(v * 100, e["evaluating_share"]):
-        result.wrong(
-            f"published share is {v:g}: that is the share *evaluating*. Put the production count on top: "
-            f"expected ≈ {pub:.1f}%."
-        )
-    elif _close(v, e["published_2018"]):
-        result.wrong(f"published share is {v:g}: that is the 2018 figure. This lab uses {YEAR}: expected ≈ {pub:.1f}%.")
-    elif v > 100 or v < 0:
-        result.wrong(
-            f"published share is {v:g}%: a share of a group lies between 0 and 100 — is the division the "
-            f"wrong way round? Expected ≈ {pub:.1f}% ({base})."
-        )
-    else:
-        result.wrong(f"published share is {v:g}; expected ≈ {pub:.1f}% ({base}).")
-    return result
+    divide = (f"The published figure divides by production + evaluating = {e['answered']:,}: "
+              f"expected ≈ {pub:.1f}%.")
+    _share(result, name, value, pub, f"published share: {{v:g}}% — {base}; CNCF printed "
+                                     f"{e['published_figure']:.0f}%.", base, [
+        _fraction(name, pub),
+        (lambda v: _close(v, all_) or _close(v * 100, all_),
+         lambda v: f"published share is {v:g}{' (and it is a fraction, not percent)' if v <= 1 else ''}: that "
+                   f"divides by all {e['respondents']:,} respondents — the share of all. {divide}"),
+        _header_rows(name, pub, divide),
+        (lambda v: _close(v, e["evaluating_share"]) or _close(v * 100, e["evaluating_share"]),
+         lambda v: f"published share is {v:g}: that is the share *evaluating*. Put the production count on "
+                   f"top: expected ≈ {pub:.1f}%."),
+        _figure_2018(name, pub, e["published_2018"]),
+        _out_of_range(name, pub, base),
+    ])
 
 
-# -------------------------------------------------------------------------------------------- step 3
-def check_share_of_all(value=...) -> CheckResult:
+@check(f"Step 3: share of all respondents ({YEAR})")
+def check_share_of_all(result: CheckResult, value=...) -> None:
     """Step 3: the same production count as a share of **all** respondents, in **percent**."""
     e = expected()
     pub, all_ = e["published_share"], e["share_of_all"]
+    name = "share of all"
     base = f"{e['production']:,} of all {e['respondents']:,} respondents"
-    result = CheckResult(f"Step 3 — share of all respondents ({YEAR})")
-    v = _number(result, "share of all", value)
-    if v is None:
-        return result
-    if _close(v, all_):
-        result.ok(f"share of all: {v:g}% — {base}.")
-    elif _close(v * 100, all_):
-        result.wrong(
-            f"share of all is {v:g}: that is a fraction. The lab asks for percent: multiply by 100 "
-            f"(expected ≈ {all_:.1f})."
-        )
-    elif _close(v, pub) or _close(v * 100, pub):
-        frac = " (and it is a fraction, not percent)" if v <= 1 else ""
-        result.wrong(
-            f"share of all is {v:g}{frac}: that is the published share, which divides by the "
-            f"{e['answered']:,} who answered the Kubernetes line. Here divide by all {e['respondents']:,} "
-            f"respondents: expected ≈ {all_:.1f}%."
-        )
-    elif _close(v, e["share_with_header_rows"]):
-        result.wrong(
-            f"share of all is {v:g}: that divides by {e['respondents'] + 2:,}, which counts the two header "
-            f"rows as respondents. Expected ≈ {all_:.1f}% ({base})."
-        )
-    elif _close(v, e["answered_share"]):
-        result.wrong(
-            f"share of all is {v:g}: that is the share who answered the Kubernetes line at all "
-            f"({e['answered']:,} of {e['respondents']:,}). Put the production count on top: expected ≈ {all_:.1f}%."
-        )
-    elif _close(v, e["share_of_all_2018"]):
-        result.wrong(f"share of all is {v:g}: that is the 2018 figure. This lab uses {YEAR}: expected ≈ {all_:.1f}%.")
-    elif v > 100 or v < 0:
-        result.wrong(
-            f"share of all is {v:g}%: a share lies between 0 and 100 — is the division the wrong way "
-            f"round? Expected ≈ {all_:.1f}% ({base})."
-        )
-    else:
-        result.wrong(f"share of all is {v:g}; expected ≈ {all_:.1f}% ({base}).")
-    return result
+    _share(result, name, value, all_, f"share of all: {{v:g}}% — {base}.", base, [
+        _fraction(name, all_),
+        (lambda v: _close(v, pub) or _close(v * 100, pub),
+         lambda v: f"share of all is {v:g}{' (and it is a fraction, not percent)' if v <= 1 else ''}: that is "
+                   f"the published share, which divides by the {e['answered']:,} who answered the Kubernetes "
+                   f"line. Here divide by all {e['respondents']:,} respondents: expected ≈ {all_:.1f}%."),
+        _header_rows(name, all_, f"Expected ≈ {all_:.1f}% ({base})."),
+        (lambda v: _close(v, e["answered_share"]),
+         lambda v: f"share of all is {v:g}: that is the share who answered the Kubernetes line at all "
+                   f"({e['answered']:,} of {e['respondents']:,}). Put the production count on top: "
+                   f"expected ≈ {all_:.1f}%."),
+        _figure_2018(name, all_, e["share_of_all_2018"]),
+        _out_of_range(name, all_, base),
+    ])
 
 
 # -------------------------------------------------------------------------------------------- step 4
-def check_explanation(choice=...) -> CheckResult:
+@check("Step 4: why the gap shrank")
+def check_explanation(result: CheckResult, choice=...) -> None:
     """Step 4: one letter from :data:`CHOICES` — why the two shares are close in 2019 but not in 2018."""
     e = expected()
-    result = CheckResult("Step 4 — why the gap shrank")
-    letters = ", ".join(CHOICES)
-    if choice is Ellipsis or choice is None:
-        result.wrong(f"choice: not answered yet — replace the `...` with one letter ({letters}) in quotes.")
-        return result
-    if not isinstance(choice, str):
-        result.wrong(f"choice is {choice!r}, not a letter: write one of {letters} in quotes, e.g. \"a\".")
-        return result
-    letter = choice.strip().lower().rstrip(").").strip()
-    if letter not in CHOICES:
-        result.wrong(f"choice is {choice!r}; choose one of {letters}.")
-        return result
-    if letter == _RIGHT_CHOICE:
-        result.ok(
-            f"({letter}) right: in {YEAR} only {e['skipped']:,} of {e['respondents']:,} respondents skipped the "
-            f"Kubernetes line, against {e['skipped_2018']:,} of {e['respondents_2018']:,} in 2018, so the two "
-            "bases are nearly the same group."
-        )
-    else:
-        result.wrong(f"({letter}) is not it: {_WHY_WRONG[letter]}. Compare who is left out of each base.")
-    return result
+    right = (f"in {YEAR} only {e['skipped']:,} of {e['respondents']:,} respondents skipped the Kubernetes line, "
+             f"against {e['skipped_2018']:,} of {e['respondents_2018']:,} in 2018, so the two bases are nearly "
+             f"the same group")
+    MultipleChoice(QUESTION.choices, QUESTION.right, {**QUESTION.why, QUESTION.right: right}).judge(
+        result, "choice", choice)
