@@ -107,7 +107,7 @@ def start_lab(root: Path, env: dict) -> tuple[subprocess.Popen, str]:
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                raise SystemExit("JupyterLab did not start")
+                raise SystemExit("JupyterLab did not start") from None
             time.sleep(0.5)
 
 
@@ -215,8 +215,9 @@ def main() -> None:
             provider.down(log=lambda *_: None)
         shutil.rmtree(workdir, ignore_errors=True)
     r = results
-    print(f"\n| board | pods | kubectl all Running (s) | page shows all Running (s) | ratio | long tasks (count, total s, max ms) "
-          f"| max frame gap (ms) | keystroke echo median / max (ms) | WebSocket frames, MB, median / max bytes |")
+    print("\n| board | pods | kubectl all Running (s) | page shows all Running (s) | ratio "
+          "| long tasks (count, total s, max ms) "
+          "| max frame gap (ms) | keystroke echo median / max (ms) | WebSocket frames, MB, median / max bytes |")
     print("|---|---|---|---|---|---|---|---|---|")
     ratio = r["page_all_running_s"] / r["kubectl_all_running_s"] if r.get("page_all_running_s") else None
     print(f"| {r['board']} | {r['pods']:,} | {r['kubectl_all_running_s']:.1f} | {r['page_all_running_s']:.1f} | "

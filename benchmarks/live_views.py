@@ -152,7 +152,8 @@ class Recorder:
                                   "session": "bench", "date": time.time(), "version": "5.3"},
                        "parent_header": {}, "metadata": metadata or {},
                        "content": {"comm_id": self.comm_id, "data": data or {}, **keys}}
-                parts = [json.dumps(msg[k], default=str).encode() for k in ("header", "parent_header", "metadata", "content")]
+                parts = [json.dumps(msg[k], default=str).encode()
+                         for k in ("header", "parent_header", "metadata", "content")]
                 sig = hmac.new(recorder.key, b"".join(parts), hashlib.sha256).hexdigest().encode()
                 size = sum(map(len, parts)) + len(sig)
                 value = ((data or {}).get("state") or {}).get("value")
@@ -179,7 +180,8 @@ _SCALE_RUNNING = re.compile(r"running <b>(\d+)</b>")
 _CHIP = re.compile(r"<div class='whyk8s-chip'")
 _MORE = re.compile(r"\+ ([\d,]+) more pods")
 _OTHERS = re.compile(r"<b>([\d,]+)</b> course pods")
-_RS_ROWS = re.compile(r"<tr><td>(old|new)</td><td><code>[^<]*</code></td><td><code>[^<]*</code></td><td>(\d+)</td><td>(\d+)</td>")
+_RS_ROWS = re.compile(r"<tr><td>(old|new)</td><td><code>[^<]*</code></td><td><code>[^<]*</code></td>"
+                      r"<td>(\d+)</td><td>(\d+)</td>")
 
 
 def _n(text: str) -> int:
@@ -225,10 +227,18 @@ def first_times(points: list[tuple[float, int]], n: int) -> list[float | None]:
     return times
 
 
+def anchor_of(name: str, pod_times: dict, rs_times: list[float]) -> list[float]:
+    """What kubectl printed that a view's count is compared with: pods placed (PlacementBoard), the
+    ReplicaSet's ready count (RollingUpdate), else pods Running."""
+    if name == "PlacementBoard":
+        return pod_times["placed"]
+    return rs_times if name == "RollingUpdate" else pod_times["running"]
+
+
 def compare(view_times, kubectl_times, t0: float) -> dict:
     """Ratio of median latencies (view / kubectl) and lags (view − kubectl) over k."""
     n = min(len(view_times), len(kubectl_times))
-    pairs = [(v, k) for v, k in zip(view_times[:n], kubectl_times[:n]) if v is not None]
+    pairs = [(v, k) for v, k in zip(view_times[:n], kubectl_times[:n], strict=True) if v is not None]
     if not pairs:
         return {"ratio": None, "shown": 0}
     lags = sorted(v - k for v, k in pairs)
@@ -250,7 +260,7 @@ def cpu_seconds(names=("kube-apiserver", "etcd", "kube-controller-manager", "kub
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        if exe in names and any(f"clusters/perf" in a for a in
+        if exe in names and any("clusters/perf" in a for a in
                                 Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")):
             out[exe] = out.get(exe, 0) + (int(fields[11]) + int(fields[12])) / tick
     out["this process"] = time.process_time()
@@ -307,7 +317,8 @@ class Views:
         self.only = only
         self.widgets = {}
         makers = {"PodBoard": lambda: PodBoard(cluster), "PlacementBoard": lambda: PlacementBoard(cluster),
-                  "ScaleControl": lambda: ScaleControl(APP, cluster), "RollingUpdate": lambda: RollingUpdate(APP, cluster),
+                  "ScaleControl": lambda: ScaleControl(APP, cluster),
+                  "RollingUpdate": lambda: RollingUpdate(APP, cluster),
                   "PodLauncher": lambda: PodLauncher(cluster)}
         for name in only:
             if name in makers:
@@ -410,7 +421,7 @@ def experiment_small(cluster, rec, kubectl, kubeconfig, reps: int) -> dict[str, 
             rs_w.stop()
             row = {"rep": rep + 1, "kubectl_median_s": statistics.median(x - t0 for x in k["running"])}
             for name, points in view_series(rec, views, mark, t0).items():
-                anchor = k["placed"] if name == "PlacementBoard" else rs_times if name == "RollingUpdate" else k["running"]
+                anchor = anchor_of(name, k, rs_times)
                 row[name] = compare(first_times(points, len(anchor)), anchor, t0)
             row["bytes"] = bytes_per_update(rec, views, mark)
             rows.append(row)
@@ -440,7 +451,7 @@ def experiment_scale(cluster, rec, views, kubectl, kubeconfig, pods: int) -> dic
     result: dict = {"pods": pods, "kubectl_all_running_s": k["running"][-1] - t0 if k["running"] else None,
                     "draws": renders_up, "cpu_s": {n: round(cpu1.get(n, 0) - cpu0.get(n, 0), 1) for n in cpu1}}
     for name, points in s.items():
-        anchor = k["placed"] if name == "PlacementBoard" else rs_times if name == "RollingUpdate" else k["running"]
+        anchor = anchor_of(name, k, rs_times)
         times = first_times(points, len(anchor))
         result[name] = compare(times, anchor, t0)
         result[name]["lag_at"] = {str(q): round(times[q - 1] - anchor[q - 1], 3) if times[q - 1] else None
@@ -470,27 +481,37 @@ def experiment_scale(cluster, rec, views, kubectl, kubeconfig, pods: int) -> dic
     return result
 
 
-def experiment_idle(cluster, views_factory, kubectl, kubeconfig, seconds: float) -> dict:
+WATCHED = ("pods", "replicasets", "deployments", "nodes", "events")
+
+
+def experiment_idle(cluster, kubectl, kubeconfig, seconds: float) -> dict:
+    """Three phases of ``seconds`` each on a quiet namespace: nothing (the control plane's own
+    watches: the baseline), the five widgets, one ``kubectl get pods -w``. Server side: WATCH and
+    LIST requests the API server counted for the resources the course watches (a watch is counted when
+    it ends). Client side: the requests each shared informer sent and its reconnects."""
     from whyk8s.k8s.informer import _REGISTRY
-    before = metrics(cluster)
-    views = views_factory()
+
+    def delta(a, b):
+        return {f"{verb} {res}": int(b.get((verb, res), 0) - a.get((verb, res), 0))
+                for (verb, res) in b if verb in ("WATCH", "LIST") and res in WATCHED
+                and b.get((verb, res), 0) - a.get((verb, res), 0)}
+
+    m0 = metrics(cluster)
     time.sleep(seconds)
-    requests = sum(inf.lw.requests for inf in list(_REGISTRY.values()))
-    reconnects = sum(inf.lw.reconnects for inf in list(_REGISTRY.values()))
-    informers = len(_REGISTRY)
+    m1 = metrics(cluster)
+    views = Views(cluster, ("PodBoard", "PlacementBoard", "ScaleControl", "RollingUpdate", "PodLauncher"))
+    time.sleep(seconds)
+    informers = {inf.name + " " + " ".join(map(str, inf.lw.args)) + " " + str(inf.lw.kwargs.get("label_selector", "")):
+                 {"requests": inf.lw.requests, "reconnects": inf.lw.reconnects, "relists": inf.lw.relists}
+                 for inf in list(_REGISTRY.values())}
     views.close()
-    during = metrics(cluster)
+    m2 = metrics(cluster)
     pods_w = KubectlWatch(kubectl, kubeconfig, ["get", "pods", "-w"])
     time.sleep(seconds)
     pods_w.stop()
-    after = metrics(cluster)
-
-    def delta(a, b, verb):
-        return {res: int(b.get((verb, res), 0) - a.get((verb, res), 0)) for (v, res) in b if v == verb
-                and b.get((verb, res), 0) - a.get((verb, res), 0)}
-    return {"seconds": seconds, "informers": informers, "client_requests": requests, "client_reconnects": reconnects,
-            "widgets_server_watch": delta(before, during, "WATCH"), "widgets_server_list": delta(before, during, "LIST"),
-            "kubectl_server_watch": delta(during, after, "WATCH"), "kubectl_server_list": delta(during, after, "LIST")}
+    m3 = metrics(cluster)
+    return {"seconds": seconds, "baseline": delta(m0, m1), "widgets": delta(m1, m2), "kubectl": delta(m2, m3),
+            "informers": informers}
 
 
 # -- main -------------------------------------------------------------------------------------------
@@ -538,8 +559,7 @@ def main() -> None:
                     flush=True)
             remove_nodes(cluster)
         if "idle" in only:
-            results["idle"] = experiment_idle(cluster, lambda: Views(cluster, (*Views.NAMES, "PodLauncher")),
-                                              kubectl, kubeconfig, args.idle)
+            results["idle"] = experiment_idle(cluster, kubectl, kubeconfig, args.idle)
     finally:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(results, indent=1, default=str))
@@ -582,15 +602,10 @@ def report(results: dict) -> None:
             print(f"\nbytes: {s['bytes']}; delete: {s['delete']}")
     if "idle" in results:
         i = results["idle"]
-        print(f"\n### idle, {i['seconds']:.0f} s\n")
-        print(f"widgets: {i['informers']} shared watches; client requests {i['client_requests']} "
-              f"(reconnects {i['client_reconnects']}); server WATCH {i['widgets_server_watch']}, LIST "
-              f"{i['widgets_server_list']}")
-        print(f"kubectl get pods -w: server WATCH {i['kubectl_server_watch']}, LIST {i['kubectl_server_list']}")
-
-
-if __name__ == "__main__":
-    if len(sys.argv) > 2 and sys.argv[1] == "--stamp":
-        stamp_main(sys.argv[2], sys.argv[sys.argv.index("--") + 1:])
-    else:
-        main()
+        print(f"\n### idle, {i['seconds']:.0f} s per phase (requests the API server counted)\n")
+        print("| phase | requests | per hour |")
+        print("|---|---|---|")
+        for phase in ("baseline", "widgets", "kubectl"):
+            n = sum(i[phase].values())
+            print(f"| {phase} | {n} {i[phase]} | {n * 3600 / i['seconds']:.0f} |")
+        print("\nwidgets' informers (client side):", i["informers"])

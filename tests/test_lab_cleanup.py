@@ -33,7 +33,8 @@ NAMED = {"pod_lab": ["Pod whyk8s/first-pod"], "healing_lab": [], "gpu_lab": ["Jo
 #: The line that deletes each, as the reset gives it.
 LINES = {"Pod whyk8s/first-pod": ("core.delete_namespaced_pod('first-pod', 'whyk8s')",
                                   "kubectl delete pod first-pod -n whyk8s"),
-         "Job whyk8s/gpu-greedy": ("batch.delete_namespaced_job('gpu-greedy', 'whyk8s', propagation_policy='Background')",
+         "Job whyk8s/gpu-greedy": ("batch.delete_namespaced_job('gpu-greedy', 'whyk8s', "
+                                   "propagation_policy='Background')",
                                    "kubectl delete job gpu-greedy -n whyk8s"),
          "Namespace team-a": ("core.delete_namespace('team-a')", "kubectl delete namespace team-a"),
          "PriorityClass whyk8s-low": ("scheduling.delete_priority_class('whyk8s-low')",

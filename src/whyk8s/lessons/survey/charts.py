@@ -118,7 +118,8 @@ def place_labels(ax, labels: list[ValueLabel]) -> None:
         ok = np.isfinite(xy).all(axis=1)
         centres += [(p, line.get_markersize() * ax.figure.dpi / 72 / 2) for p in xy[ok]]
         if line.get_linestyle() not in ("None", "none", ""):
-            segments += [MplPath([a, b]) for a, b, ka, kb in zip(xy[:-1], xy[1:], ok[:-1], ok[1:]) if ka and kb]
+            segments += [MplPath([a, b]) for a, b, ka, kb in zip(xy[:-1], xy[1:], ok[:-1], ok[1:], strict=True)
+                         if ka and kb]
     boxes: list = []
 
     def badness(box) -> int:
@@ -192,15 +193,17 @@ def plot_headlines(
                for m in metric_list}
     offsets = label_offsets({m: [float(v) for v in p.set_index("survey_year")["value_percent"].reindex(year_list)]
                              for m, p in primary.items()})
-    taken = [(float(y), float(v)) for p in primary.values() for y, v in zip(p["survey_year"], p["value_percent"])]
+    taken = [(float(y), float(v)) for p in primary.values()
+             for y, v in zip(p["survey_year"], p["value_percent"], strict=True)]
     secondary = {}
     for m in metric_list:
         sec = points(df, m, year_list).pipe(lambda p: p[p["secondary"]])
-        own = dict(zip(primary[m]["survey_year"], primary[m]["value_percent"]))
-        sec = sec[[abs(own.get(y, -100.0) - v) >= 0.5 for y, v in zip(sec["survey_year"], sec["value_percent"])]
+        own = dict(zip(primary[m]["survey_year"], primary[m]["value_percent"], strict=True))
+        sec = sec[[abs(own.get(y, -100.0) - v) >= 0.5
+                   for y, v in zip(sec["survey_year"], sec["value_percent"], strict=True)]
                   if len(sec) else slice(None)]
         xs = []
-        for y, v in zip(sec["survey_year"], sec["value_percent"]):
+        for y, v in zip(sec["survey_year"], sec["value_percent"], strict=True):
             xs.append(dodge(taken, y, v))
             taken.append((xs[-1], float(v)))
         secondary[m] = (sec, xs)
@@ -242,7 +245,7 @@ def plot_headlines(
                 markerfacecolor="none", markeredgecolor=colour, markeredgewidth=1.6,
                 label=f"{label} (secondary source)", gid=f"secondary:{m}", zorder=3,
             )
-            for x, (_, r) in zip(xs, sec.iterrows()):
+            for x, (_, r) in zip(xs, sec.iterrows(), strict=True):
                 requests.append(ValueLabel(f"{percent_label(r['value_percent'], r['lower_bound'])} sec.",
                                        (x, r["value_percent"]), colour, m, (27, -2), secondary=True))
     years_with_rows = set(df["survey_year"])
@@ -294,7 +297,7 @@ def plot_shares(year: int = 2018, ax=None):
     bars[0].set_gid("published")
     bars[1].set_gid("all")
     bars[1].set_hatch(HATCHES[1])
-    for bar, v, denom in zip(bars, values, (r["answered"], r["respondents"])):
+    for bar, v, denom in zip(bars, values, (r["answered"], r["respondents"]), strict=True):
         ax.annotate(f"{v:.1f}%\n{r['production']:,} / {denom:,}", (bar.get_x() + bar.get_width() / 2, v),
                     textcoords="offset points", xytext=(0, 4), ha="center", va="bottom", fontsize=9)
     ax.set_ylim(0, 100)
