@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kubernetes import client
 
 from whyk8s.errors import CourseError, WaitTimeoutError
 from whyk8s.k8s import specs
 from whyk8s.k8s.guard import Cluster, is_course_labelled
-from whyk8s.k8s.waits import RolloutResult, wait_for_rollout, wait_until_gone
+from whyk8s.k8s.pods import controller_of
+from whyk8s.k8s.waits import RolloutResult, wait_for_rollout, wait_until_gone, watch_until
 
 __all__ = ["create", "delete_pod", "scale", "set_image", "rollout", "course_namespaces", "course_objects",
            "cleanup", "wait_for_cleanup", "ObjectRef", "KINDS", "NAMESPACED_KINDS", "CLUSTER_KINDS",
@@ -82,11 +83,13 @@ def api_of(kind: str) -> Kind:
 
 @dataclass(frozen=True)
 class ObjectRef:
-    """A labelled object found on the cluster: ``kind``, ``namespace`` (None if cluster-scoped), ``name``."""
+    """A labelled object found on the cluster: ``kind``, ``namespace`` (None if cluster-scoped), ``name``,
+    ``uid`` (not compared: two refs to the same kind, namespace and name are equal)."""
 
     kind: str
     namespace: str | None
     name: str
+    uid: str = field(default="", compare=False)
 
     def __str__(self) -> str:
         return f"{self.kind} {self.namespace + '/' if self.namespace else ''}{self.name}"
@@ -259,56 +262,93 @@ def course_objects(cluster: Cluster, include_namespaces: bool = False) -> list[O
     for ns in course_namespaces(cluster):
         for kind in NAMESPACED_KINDS:
             for item in KINDS[kind].fn(cluster, "list")(ns, label_selector=sel).items:
-                found.append(ObjectRef(kind, ns, item.metadata.name))
+                found.append(ObjectRef(kind, ns, item.metadata.name, item.metadata.uid))
     for item in cluster.scheduling.list_priority_class(label_selector=sel).items:
-        found.append(ObjectRef("PriorityClass", None, item.metadata.name))
+        found.append(ObjectRef("PriorityClass", None, item.metadata.name, item.metadata.uid))
     if include_namespaces:
         for ns in cluster.core.list_namespace(label_selector=sel).items:
             if ns.metadata.name != cluster.namespace:
-                found.append(ObjectRef("Namespace", None, ns.metadata.name))
+                found.append(ObjectRef("Namespace", None, ns.metadata.name, ns.metadata.uid))
     return found
 
 
-def cleanup(cluster: Cluster, wait: bool = True, timeout: float = 60,
-            delete_namespaces: bool = True) -> dict[str, int]:
+def cleanup(cluster: Cluster, wait: bool = True, timeout: float = 60, delete_namespaces: bool = True,
+            keep: set[str] = frozenset()) -> dict[str, int]:
     """Delete exactly the course-labelled objects; return how many of each kind were deleted.
 
     Deployments and Jobs go with their ReplicaSets and pods (background propagation: the garbage
-    collector deletes what they own). Every namespace carrying the course label other than the
-    course namespace is deleted too, with everything in it (if ``delete_namespaces``); the course
-    namespace itself stays. With ``wait``, returns when no labelled object is left, or raises
+    collector deletes what they own). A labelled object whose controller the course did not create
+    (its ``ownerReferences`` controller is not a course-labelled object, e.g. a learner's unlabelled
+    Deployment whose pod template carries the label), or whose controller's uid is in ``keep``, is
+    left alone with everything it controls: the controller would only re-create it, and it is not
+    the course's to delete. Every namespace carrying the course label other than the course
+    namespace is deleted too, with everything in it (if ``delete_namespaces``); the course namespace
+    itself stays. With ``wait``, returns when no labelled object is left but the ones kept, or raises
     :class:`WaitTimeoutError` after ``timeout`` seconds naming what is left.
     kubectl: ``kubectl delete deploy,rs,job,pod,quota,limits -l app.kubernetes.io/part-of=whyk8s``
     in each course namespace, then the labelled priority classes and namespaces.
     """
     counts: dict[str, int] = {}
     opts = client.V1DeleteOptions(propagation_policy="Background", grace_period_seconds=0)
-    for ref in course_objects(cluster, include_namespaces=delete_namespaces):
-        entry = KINDS[ref.kind]
+    kept = set(keep)
+    deletable: set[str] = set()
+    sel = cluster.selector
+
+    def delete(kind: str, obj) -> None:
+        entry = KINDS[kind]
         try:
             if entry.namespaced:
-                entry.fn(cluster, "delete")(ref.name, ref.namespace, body=opts)
+                entry.fn(cluster, "delete")(obj.metadata.name, obj.metadata.namespace, body=opts)
             else:
-                entry.fn(cluster, "delete")(ref.name, body=opts)
+                entry.fn(cluster, "delete")(obj.metadata.name, body=opts)
         except client.ApiException as exc:
             if exc.status not in (404, 409):
                 raise
-            continue
-        counts[ref.kind] = counts.get(ref.kind, 0) + 1
+            return
+        counts[kind] = counts.get(kind, 0) + 1
+
+    for ns in course_namespaces(cluster):
+        for kind in NAMESPACED_KINDS:  # owners before what they own
+            for obj in KINDS[kind].fn(cluster, "list")(ns, label_selector=sel).items:
+                owner = controller_of(obj)
+                if obj.metadata.uid in kept or (owner is not None and owner.uid not in deletable):
+                    kept.add(obj.metadata.uid)
+                    continue
+                deletable.add(obj.metadata.uid)
+                if obj.metadata.deletion_timestamp is None:
+                    delete(kind, obj)
+    for obj in cluster.scheduling.list_priority_class(label_selector=sel).items:
+        delete("PriorityClass", obj)
+    if delete_namespaces:
+        for obj in cluster.core.list_namespace(label_selector=sel).items:
+            if obj.metadata.name != cluster.namespace and obj.metadata.deletion_timestamp is None:
+                delete("Namespace", obj)
     if wait:
-        wait_for_cleanup(cluster, timeout=timeout, include_namespaces=delete_namespaces)
+        wait_for_cleanup(cluster, timeout=timeout, include_namespaces=delete_namespaces, kept=kept)
     return counts
 
 
-def wait_for_cleanup(cluster: Cluster, timeout: float = 60, include_namespaces: bool = True) -> None:
-    """Wait until no course-labelled object is left; raise :class:`WaitTimeoutError` naming what remains.
+def wait_for_cleanup(cluster: Cluster, timeout: float = 60, include_namespaces: bool = True,
+                     kept: set[str] = frozenset()) -> None:
+    """Wait until no course-labelled object is left but those :func:`cleanup` kept (their uids in
+    ``kept``, and whatever they control); raise :class:`WaitTimeoutError` naming what remains.
 
     Watches each kind in each course namespace in turn until its labelled objects are gone
-    (:func:`whyk8s.k8s.waits.wait_until_gone`). Labelled pods still there are deleted at once
-    (grace period 0), including one that a ReplicaSet re-creates meanwhile (racing its Deployment's
-    deletion).
+    (:func:`whyk8s.k8s.waits.watch_until`). Labelled pods that appear meanwhile are deleted at once
+    (grace period 0), e.g. one that a ReplicaSet re-creates while its Deployment is being deleted.
     """
-    def delete_now(pod) -> None:
+    kept = set(kept)
+
+    def is_kept(obj) -> bool:
+        owner = controller_of(obj)
+        if obj.metadata.uid in kept or (owner is not None and owner.uid in kept):
+            kept.add(obj.metadata.uid)
+            return True
+        return False
+
+    def delete_now(kind: str, pod) -> None:
+        if kind != "ADDED" or is_kept(pod):
+            return
         if pod.metadata.deletion_timestamp is not None and pod.metadata.deletion_grace_period_seconds == 0:
             return  # already going at once
         try:
@@ -321,15 +361,17 @@ def wait_for_cleanup(cluster: Cluster, timeout: float = 60, include_namespaces: 
     while True:
         for ns in course_namespaces(cluster):
             for kind in NAMESPACED_KINDS:
-                wait_until_gone(KINDS[kind].fn(cluster, "list"), ns, label_selector=sel, deadline=deadline,
-                                on_present=delete_now if kind == "Pod" else None)
+                watch_until(KINDS[kind].fn(cluster, "list"), ns, label_selector=sel, deadline=deadline,
+                            done=lambda objs: all(is_kept(o) for o in objs.values()),
+                            on_change=delete_now if kind == "Pod" else None)
         wait_until_gone(cluster.scheduling.list_priority_class, label_selector=sel, deadline=deadline)
         if include_namespaces:
             wait_until_gone(cluster.core.list_namespace,
                             label_selector=f"{sel},kubernetes.io/metadata.name!={cluster.namespace}",
                             deadline=deadline)
         # a last look: a controller may have re-created something in a kind already waited for
-        left = course_objects(cluster, include_namespaces=include_namespaces)
+        left = [ref for ref in course_objects(cluster, include_namespaces=include_namespaces)
+                if ref.uid not in kept]
         if not left:
             return
         if time.monotonic() > deadline:

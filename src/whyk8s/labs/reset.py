@@ -15,16 +15,12 @@ only create again (the owners are followed by ``ownerReferences`` uid, as the ga
 
 from __future__ import annotations
 
-import time
 from typing import Iterable
 
-from kubernetes import client
 
-from whyk8s.errors import NamespaceRefused, WaitTimeoutError
+from whyk8s.errors import NamespaceRefused
 from whyk8s.k8s.guard import Cluster, is_course_labelled
-from whyk8s.k8s.objects import KINDS, NAMESPACED_KINDS, ObjectRef, course_namespaces, delete_labelled
-from whyk8s.k8s.pods import controller_of
-from whyk8s.k8s.waits import watch_until
+from whyk8s.k8s.objects import KINDS, ObjectRef, cleanup
 from whyk8s.labs.checks import never_raise
 from whyk8s.labs.common import delete_commands, lab_cluster, read
 from whyk8s.labs.feedback import ResetResult
@@ -121,62 +117,9 @@ def _course_namespace(cluster: Cluster, namespace: str) -> bool:
 
 
 def delete_course_objects(cluster: Cluster, keep: set[str] = frozenset(), timeout: float = 90) -> dict[str, int]:
-    """Delete every course-labelled object (:func:`whyk8s.k8s.objects.delete_labelled`, background
-    propagation, grace period 0) except those controlled, directly or through a ReplicaSet, by an
-    object whose uid is in ``keep``; then watch until they are gone. Labelled Pods that appear
-    meanwhile (a ReplicaSet racing its Deployment's deletion) are deleted at once. Returns how many
-    of each kind were deleted. Raises :class:`~whyk8s.errors.WaitTimeoutError` naming what is still
-    there after ``timeout`` seconds. Like :func:`whyk8s.k8s.objects.cleanup`, plus ``keep``."""
-    kept = set(keep)
-
-    def kept_owner(obj) -> bool:
-        owner = controller_of(obj)
-        return owner is not None and owner.uid in kept
-
-    counts: dict[str, int] = {}
-    namespaces = course_namespaces(cluster)
-    sel = cluster.selector
-
-    def delete(kind: str, obj) -> None:
-        if delete_labelled(cluster, kind, obj.metadata.name, obj.metadata.namespace):
-            counts[kind] = counts.get(kind, 0) + 1
-
-    for ns in namespaces:
-        for kind in NAMESPACED_KINDS:  # owners before what they own: a kept owner's dependants are kept
-            for obj in KINDS[kind].fn(cluster, "list")(ns, label_selector=sel).items:
-                if kept_owner(obj):
-                    kept.add(obj.metadata.uid)
-                elif obj.metadata.deletion_timestamp is None:
-                    delete(kind, obj)
-    for obj in cluster.scheduling.list_priority_class(label_selector=sel).items:
-        delete("PriorityClass", obj)
-    for obj in cluster.core.list_namespace(label_selector=sel).items:
-        if obj.metadata.name != cluster.namespace and obj.metadata.deletion_timestamp is None:
-            delete("Namespace", obj)
-
-    deadline = time.monotonic() + timeout
-    left: list[str] = []
-
-    def gone(objs: dict) -> bool:
-        return all(kept_owner(o) for o in objs.values())
-
-    def pod_appeared(event: str, pod) -> None:
-        if event == "ADDED" and not kept_owner(pod) and pod.metadata.deletion_grace_period_seconds != 0:
-            try:
-                cluster.core.delete_namespaced_pod(pod.metadata.name, pod.metadata.namespace, grace_period_seconds=0)
-            except client.ApiException:
-                pass  # already gone
-
-    for ns in namespaces:
-        for kind in NAMESPACED_KINDS:
-            objs = watch_until(KINDS[kind].fn(cluster, "list"), ns, label_selector=sel, done=gone, deadline=deadline,
-                               on_change=pod_appeared if kind == "Pod" else None)
-            left += [f"{kind} {ns}/{o.metadata.name}" for o in objs.values() if not kept_owner(o)]
-    for kind, list_fn, selector in (
-            ("PriorityClass", cluster.scheduling.list_priority_class, sel),
-            ("Namespace", cluster.core.list_namespace, f"{sel},kubernetes.io/metadata.name!={cluster.namespace}")):
-        objs = watch_until(list_fn, label_selector=selector, done=lambda objs: not objs, deadline=deadline)
-        left += [f"{kind} {name}" for name in objs]
-    if left:
-        raise WaitTimeoutError(f"The reset did not finish within {timeout:g} s: still there: {', '.join(left[:10])}.")
-    return counts
+    """Delete every course-labelled object except those controlled, directly or through a
+    ReplicaSet, by an object whose uid is in ``keep`` (or by any controller the course did not
+    create), and wait until they are gone: :func:`whyk8s.k8s.objects.cleanup`. Returns how many of
+    each kind were deleted. Raises :class:`~whyk8s.errors.WaitTimeoutError` naming what is still
+    there after ``timeout`` seconds."""
+    return cleanup(cluster, timeout=timeout, keep=set(keep))
