@@ -1,6 +1,7 @@
 """JupyterLab in a real browser with the course cluster up: run the orchestration chapter, deploy a
 pod with the PodLauncher, see it reach Running in the PodBoard, see an invalid name refused in
-place, clean up and see the board empty. Screenshots go to artifacts/screenshots/ (printed)."""
+place, clean up and see the board empty; restart the kernel and see each old widget say it lost its
+kernel. Screenshots go to artifacts/screenshots/ (printed)."""
 
 from __future__ import annotations
 
@@ -113,5 +114,14 @@ def test_orchestration_chapter_in_jupyterlab(jupyterlab, course_cluster):
         cleanup.click()
         expect(board).not_to_contain_text("browser-pod", timeout=60_000)
         screenshot(page, "jupyterlab-after-cleanup")
+
+        # learner-ux #8: after a kernel restart the old widgets say they lost their kernel
+        page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.restart()")
+        stale = page.locator(".whyk8s-widget.jupyter-widgets-disconnected").first
+        expect(stale).to_be_attached(timeout=60_000)
+        note = stale.evaluate("el => getComputedStyle(el, '::after').content")
+        assert "lost its kernel" in note and "Run this cell again" in note, note
+        stale.scroll_into_view_if_needed()
+        screenshot(page, "jupyterlab-widget-after-restart")
         browser.close()
     assert course_objects(course_cluster, include_namespaces=True) == []
