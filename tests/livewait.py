@@ -1,0 +1,30 @@
+"""Helpers for tests of live widgets: bounded waits woken by a widget's own ``on_update`` hook, and
+the text a learner reads in a widget's HTML."""
+
+from __future__ import annotations
+
+import html
+import re
+import threading
+import time
+
+
+def wait_until(widget, predicate, timeout: float = 30) -> bool:
+    """Wait until ``predicate()`` holds, re-checking each time ``widget`` reports an update (its
+    ``on_update`` hook) and at least once a second; False after ``timeout`` seconds."""
+    ev = threading.Event()
+    widget.on_update(ev.set)
+    deadline = time.monotonic() + timeout
+    while True:
+        ev.clear()
+        if predicate():
+            return True
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        ev.wait(min(left, 1.0))
+
+
+def text(markup: str) -> str:
+    """What a reader sees of ``markup``: tags removed, entities decoded, spaces collapsed."""
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", markup or ""))).strip()
