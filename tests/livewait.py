@@ -25,6 +25,11 @@ def wait_until(widget, predicate, timeout: float = 30) -> bool:
         ev.wait(min(left, 1.0))
 
 
+_BLOCK = re.compile(r"<(?:br|/?(?:div|p|li|ul|tr|td|th|table|thead|tbody|figure|figcaption|style))\b[^>]*>", re.I)
+
+
 def text(markup: str) -> str:
-    """What a reader sees of ``markup``: tags removed, entities decoded, spaces collapsed."""
-    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", markup or ""))).strip()
+    """What a reader sees of ``markup``: block tags become spaces, other tags vanish, entities are
+    decoded, runs of spaces collapse."""
+    plain = re.sub(r"<[^>]+>", "", _BLOCK.sub(" ", markup or ""))
+    return re.sub(r"\s+", " ", html.unescape(plain)).strip()
