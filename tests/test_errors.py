@@ -309,3 +309,19 @@ def test_connect_reports_a_tls_mismatch_as_unreachable_not_as_reachable(make_kub
     exc = _raised(lambda: connect())
     assert isinstance(exc, ClusterUnreachableError)
     assert "TLS certificate does not match the kubeconfig" in str(exc)
+
+
+def test_the_guards_own_sentence_survives_explain(make_kubeconfig, tmp_path, monkeypatch):
+    """shared/cases kubeconfig-order: with an empty current-context the hint is `kubectl config
+    use-context`, not "start the cluster" — also where the sentence goes through explain() (the
+    notebook panel, the widgets)."""
+    import yaml
+    cfg = make_kubeconfig("kwok-whyk8s")
+    cfg["current-context"] = ""
+    path = tmp_path / "kubeconfig"
+    path.write_text(yaml.safe_dump(cfg))
+    monkeypatch.setenv("KUBECONFIG", str(path))
+    exc = _raised(lambda: connect())
+    assert isinstance(exc, ClusterUnreachableError) and classify(exc) == UNREACHABLE
+    assert explain(exc) == str(exc)
+    assert "kubectl config use-context kwok-whyk8s" in explain(exc) and "did not answer" not in explain(exc)

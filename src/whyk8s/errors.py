@@ -288,8 +288,8 @@ def explain(exc: BaseException, namespace: str | None = None) -> str:
     kind = classify(exc)
     if kind == API:
         return _api_sentence(exc, namespace)
-    if kind in (FOREIGN, COURSE, INPUT):
-        return str(exc)
+    if kind in (FOREIGN, COURSE, INPUT) or isinstance(exc, CourseError):
+        return str(exc)  # the course's own errors (e.g. "no current context") say what to do
     if kind == UNREACHABLE:
         reason = _transport_cause(exc)
         if isinstance(reason, (u3.SSLError, ssl.SSLError)):
