@@ -33,3 +33,22 @@ def text(markup: str) -> str:
     decoded, runs of spaces collapse."""
     plain = re.sub(r"<[^>]+>", "", _BLOCK.sub(" ", markup or ""))
     return re.sub(r"\s+", " ", html.unescape(plain)).strip()
+
+
+def drop_watch_connections(cluster) -> int:
+    """As when the network drops: end the watch request in flight of every shared informer on
+    ``cluster``'s API client, so each reconnects at once (to ``cluster.api.configuration.host`` as it
+    is now). Returns how many were dropped. A test points the host at a dead port first to make an
+    outage that the live views notice (a watch already open would otherwise keep streaming)."""
+    from whyk8s.k8s import informer as informers
+
+    dropped = 0
+    with informers._REGISTRY_LOCK:
+        found = list(informers._REGISTRY.values())
+    for inf in found:
+        owner = getattr(inf.lw.list_fn, "__self__", None)
+        w = inf.lw._watch
+        if getattr(owner, "api_client", None) is cluster.api and w is not None:
+            w.stop()
+            dropped += 1
+    return dropped

@@ -2,9 +2,12 @@
 
 :class:`EventRecorder` watches the objects that take part in self-healing, scaling, rolling updates
 and preemption — Deployments, ReplicaSets and Pods carrying the course label (and, if asked, the
-Nodes) — and writes down each step it sees, the moment its watch delivers the change. A watch
-delivers a change within milliseconds of the API server storing it, so the order of the records is
-the order of the steps: the Deployment scales its ReplicaSet *before* the ReplicaSet creates pods.
+Nodes) — and writes down each step it sees, the moment its watch delivers the change. Each
+collection has its own watch, and under load one watch may deliver its news before another: the
+pod watch may bring a pod before the ReplicaSet watch brings the ReplicaSet that created it. So
+before recording a step of an object, the recorder brings the object's controller up to date (it
+reads it from the API server when it never saw it, or when the step suggests its spec changed):
+the Deployment scales its ReplicaSet *before* the ReplicaSet creates pods, in the records too.
 (Kubernetes *Events* are no clock for this: the controllers send them asynchronously, in batches,
 often after the change they describe — which is why an earlier version of this timeline showed pods
 created before the ReplicaSet that created them.) Events are still recorded, for what no object
@@ -108,8 +111,11 @@ class EventRecorder:
         self.on_record: list[Callable[[dict], None]] = [on_record] if on_record else []
         self._generated: dict[str, str] = {}
         self._seen: dict[str, object] = {}
+        self._owned: dict[str, set[str]] = {}
+        self._gone: set[str] = set()  # uids of controllers found deleted
         self._event_counts: dict[str, int] = {}
         self._lock = threading.Lock()
+        self._handling = threading.RLock()  # one change at a time, whichever watch thread delivers it
         self._t0 = time.monotonic()
         self._subs: list = []
         self._started = False
@@ -136,16 +142,20 @@ class EventRecorder:
             baseline = threading.Event()
 
             def on_sync(objs, handler=handler, baseline=baseline):
-                if not baseline.is_set():  # the state at start(): remember it, record nothing
-                    for obj in objs:
-                        self._remember(obj)
-                    baseline.set()
-                else:  # a list after an outage or a 410: record what changed meanwhile
-                    for obj in objs:
-                        handler("MODIFIED" if self._key(obj) in self._seen else "ADDED", obj)
+                with self._handling:
+                    if not baseline.is_set():  # the state at start(): remember it, record nothing
+                        for obj in objs:
+                            self._remember(obj)
+                        baseline.set()
+                    else:  # a list after an outage or a 410: record what changed meanwhile
+                        for obj in objs:
+                            handler("MODIFIED" if self._key(obj) in self._seen else "ADDED", obj)
 
-            sub = informer.subscribe(on_event=lambda kind, obj, handler=handler: handler(kind, obj),
-                                     on_sync=on_sync, on_error=self.errors.append)
+            def on_event(kind, obj, handler=handler):
+                with self._handling:
+                    handler(kind, obj)
+
+            sub = informer.subscribe(on_event=on_event, on_sync=on_sync, on_error=self.errors.append)
             self._subs.append(sub)
             if not informer.running:
                 informer.prime()
@@ -195,6 +205,8 @@ class EventRecorder:
         if isinstance(obj, client.CoreV1Event):
             self._event_counts[meta.uid] = obj.count or 1
         self._seen[self._key(obj)] = obj
+        if isinstance(obj, client.V1Pod):
+            self._track_owned(obj, deleted=False)
 
     def _add(self, obj: str, what: str, detail: str) -> None:
         rec = {"t": round(time.monotonic() - self._t0, 3), "object": obj, "what": what, "detail": detail}
@@ -216,7 +228,50 @@ class EventRecorder:
             self._remember(obj)
         return before, kind == "DELETED"
 
+    def _owner_now(self, obj, kind: str):
+        """The current state of ``obj``'s controller of ``kind`` (read from the API server), or None."""
+        owner = podfacts.controller_of(obj)
+        if owner is None or owner.kind != kind or owner.uid in self._gone:
+            return None
+        read = {"Deployment": self.cluster.apps.read_namespaced_deployment,
+                "ReplicaSet": self.cluster.apps.read_namespaced_replica_set}[kind]
+        try:
+            now = read(owner.name, obj.metadata.namespace, _request_timeout=10)
+        except client.ApiException as exc:
+            if exc.status == 404:
+                self._gone.add(owner.uid)  # being garbage-collected with its pods: ask once, not per pod
+            return None
+        except Exception:  # noqa: BLE001 - the cluster does not answer: record what we have
+            return None
+        if now.metadata.uid != owner.uid:
+            self._gone.add(owner.uid)  # a new object under the old name
+            return None
+        return now
+
+    def _cause_first(self, obj, kind: str, handler: Callable, spec_changed: bool = False) -> None:
+        """Record what ``obj``'s controller did before what ``obj`` did: each collection has its own
+        watch, so the ReplicaSet's watch may deliver its news after the pod's watch delivered the pod
+        it created. Reads the controller when it was never seen, or when ``spec_changed`` (this
+        object's spec changed: its controller's may have too)."""
+        owner = podfacts.controller_of(obj)
+        if owner is None or owner.kind != kind:
+            return
+        seen = self._seen.get(f"{'V1' + kind}/{obj.metadata.namespace or ''}/{owner.name}")
+        if seen is not None and not spec_changed:
+            return
+        now = self._owner_now(obj, kind)
+        if now is not None and (seen is None or seen.metadata.resource_version != now.metadata.resource_version):
+            handler("MODIFIED" if seen is not None else "ADDED", now)
+
+    def _stale(self, kind: str, obj) -> bool:
+        """True for a watch event older than the state :meth:`_cause_first` already read (its spec
+        generation is lower): it must not be recorded as a change back."""
+        known = self._seen.get(self._key(obj)) if kind != "DELETED" else None
+        return known is not None and (obj.metadata.generation or 0) < (known.metadata.generation or 0)
+
     def _on_deployment(self, kind: str, dep: client.V1Deployment) -> None:
+        if self._stale(kind, dep):
+            return
         before, deleted = self._change(kind, dep)
         name, obj = dep.metadata.name, self._object("deployment", dep)
         if deleted:
@@ -232,6 +287,12 @@ class EventRecorder:
                 self._add(obj, "Updated", f"Deployment {name} has a new pod template (image {images}).")
 
     def _on_replicaset(self, kind: str, rs: client.V1ReplicaSet) -> None:
+        if self._stale(kind, rs):
+            return
+        if kind != "DELETED":
+            known = self._seen.get(self._key(rs))
+            if known is None or known.spec.replicas != rs.spec.replicas:  # created or scaled: by its Deployment
+                self._cause_first(rs, "Deployment", self._on_deployment, spec_changed=True)
         before, deleted = self._change(kind, rs)
         name, obj = rs.metadata.name, self._object("replicaset", rs)
         if deleted:
@@ -244,7 +305,16 @@ class EventRecorder:
             self._add(obj, "Scaled", f"ReplicaSet {name} now wants {rs.spec.replicas} pods (was {before.spec.replicas}).")
 
     def _on_pod(self, kind: str, pod: client.V1Pod) -> None:
+        if kind != "DELETED":
+            known = self._seen.get(self._key(pod))
+            if known is None:
+                self._cause_first(pod, "ReplicaSet", self._on_replicaset,
+                                  spec_changed=self._replicas_disagree(pod, live=True))
+            elif podfacts.is_terminating(pod) and not podfacts.is_terminating(known) \
+                    and self._replicas_disagree(pod, live=False):
+                self._cause_first(pod, "ReplicaSet", self._on_replicaset, spec_changed=True)
         before, deleted = self._change(kind, pod)
+        self._track_owned(pod, deleted)
         name, obj = pod.metadata.name, self._object("pod", pod)
         if deleted:
             self._add(obj, "Deleted", f"Pod {name} is gone from the API server.")
@@ -275,6 +345,30 @@ class EventRecorder:
             self._add(obj, status, f"Pod {name} shows {status} (kubectl's STATUS; was {old_status}).")
         if podfacts.is_terminating(pod) and not (before is not None and podfacts.is_terminating(before)):
             self._add(obj, "Terminating", f"Pod {name} was asked to stop (deletion requested).")
+
+    def _replicas_disagree(self, pod: client.V1Pod, live: bool) -> bool:
+        """True when ``pod`` appearing (``live``) or going would leave its ReplicaSet with more, or
+        fewer, live pods than it wanted when last seen: the ReplicaSet was scaled and its watch has
+        not told us yet."""
+        owner = podfacts.controller_of(pod)
+        if owner is None or owner.kind != "ReplicaSet":
+            return False
+        rs = self._seen.get(f"V1ReplicaSet/{pod.metadata.namespace or ''}/{owner.name}")
+        if rs is None:
+            return False
+        count = len(self._owned.get(owner.uid, ()))
+        return count + 1 > (rs.spec.replicas or 0) if live else count - 1 < (rs.spec.replicas or 0)
+
+    def _track_owned(self, pod: client.V1Pod, deleted: bool) -> None:
+        """Keep the live pods of each controller (uid → pod keys), for :meth:`_replicas_disagree`."""
+        owner = podfacts.controller_of(pod)
+        if owner is None:
+            return
+        pods = self._owned.setdefault(owner.uid, set())
+        if deleted or podfacts.is_terminating(pod):
+            pods.discard(self._key(pod))
+        else:
+            pods.add(self._key(pod))
 
     def _on_node(self, kind: str, node: client.V1Node) -> None:
         before, deleted = self._change(kind, node)

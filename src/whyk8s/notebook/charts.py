@@ -8,6 +8,7 @@ so that no meaning rests on colour alone.
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+from matplotlib.markers import MarkerStyle
 
 #: Okabe–Ito colours by name (hex strings).
 PALETTE: dict[str, str] = {
@@ -94,8 +95,9 @@ def plot_timeline(records: list[dict], title: str = "", ax=None):
     for what in dict.fromkeys(r["what"] for r in records):
         pts = [r for r in records if r["what"] == what]
         marker, colour = TIMELINE_STYLES.get(what, OTHER_STYLE)
+        edge = {"edgecolors": PALETTE["black"]} if MarkerStyle(marker).is_filled() else {}  # "x" is all edge
         ax.scatter([r["t"] for r in pts], [objects.index(r["object"]) for r in pts], marker=marker,
-                   color=colour, s=60, label=what, zorder=3, edgecolors=PALETTE["black"], linewidths=0.5)
+                   color=colour, s=60, label=what, zorder=3, linewidths=0.5, **edge)
     ax.set_yticks(range(len(objects)), objects)
     ax.invert_yaxis()
     ax.set_xlabel("seconds since the recording started")
