@@ -35,20 +35,31 @@ def text(markup: str) -> str:
     return re.sub(r"\s+", " ", html.unescape(plain)).strip()
 
 
-def drop_watch_connections(cluster) -> int:
+def drop_watch_connections(cluster, timeout: float = 10) -> int:
     """As when the network drops: end the watch request in flight of every shared informer on
     ``cluster``'s API client, so each reconnects at once (to ``cluster.api.configuration.host`` as it
     is now). Returns how many were dropped. A test points the host at a dead port first to make an
-    outage that the live views notice (a watch already open would otherwise keep streaming)."""
+    outage that the live views notice (a watch already open would otherwise keep streaming).
+
+    A watch whose request is still being sent cannot be dropped yet (``Watch.stream`` would forget
+    the stop), so those are dropped once their response has started (waiting at most ``timeout``
+    seconds)."""
     from whyk8s.k8s import informer as informers
 
-    dropped = 0
     with informers._REGISTRY_LOCK:
-        found = list(informers._REGISTRY.values())
-    for inf in found:
-        owner = getattr(inf.lw.list_fn, "__self__", None)
-        w = inf.lw._watch
-        if getattr(owner, "api_client", None) is cluster.api and w is not None:
+        found = [inf for inf in informers._REGISTRY.values()
+                 if getattr(getattr(inf.lw.list_fn, "__self__", None), "api_client", None) is cluster.api
+                 and inf.running]
+    dropped, deadline = set(), time.monotonic() + timeout
+    while len(dropped) < len(found) and time.monotonic() < deadline:
+        for inf in found:
+            w = inf.lw._watch
+            if id(inf) in dropped or w is None or getattr(w, "_resp", None) is None:
+                continue  # between two watches (it will connect to the new host), or still connecting
             w.stop()
-            dropped += 1
-    return dropped
+            dropped.add(id(inf))
+        if len(dropped) < len(found):
+            if all(inf.lw.failing for inf in found if id(inf) not in dropped):
+                break  # the others already found the outage
+            time.sleep(0.02)
+    return len(dropped)
