@@ -296,6 +296,9 @@ def test_a_deleted_deployment_is_said_in_a_sentence_by_both_controls(cluster):
             sentence = text(widget.status.value)
             assert "There is no Deployment named 'web' in namespace whyk8s" in sentence, sentence
             assert "not found" not in sentence and "Deployments.apps" not in sentence
+        objects.create(cluster, specs.deployment("web", replicas=2))  # running the cell that made it
+        assert wait_until(sc, lambda: "Deployment 'web' is back and wants 2 replicas" in text(sc.status.value))
+        assert wait_until(sc, lambda: "running <b>2</b>" in sc.counts.value), sc.counts.value
     finally:
         sc.close()
         ru.close()
