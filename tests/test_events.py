@@ -173,7 +173,8 @@ def test_recorder_reports_a_lost_cluster_once(cluster):
 
 def test_normalise_names_is_stable_and_leaves_chosen_names():
     recs = [
-        {"t": 0.1, "object": "replicaset/web-6d4cf56db6", "what": "Created", "detail": "Created pod: web-6d4cf56db6-x2b4q"},
+        {"t": 0.1, "object": "replicaset/web-6d4cf56db6", "what": "Created",
+         "detail": "Created pod: web-6d4cf56db6-x2b4q"},
         {"t": 0.2, "object": "pod/web-6d4cf56db6-x2b4q", "what": "Scheduled",
          "detail": "Successfully assigned whyk8s/web-6d4cf56db6-x2b4q to n1"},
         {"t": 0.3, "object": "pod/web-6d4cf56db6-kz9wp", "what": "Scheduled", "detail": ""},

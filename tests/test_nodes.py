@@ -33,7 +33,8 @@ def test_ready_needs_the_condition_and_no_start_up_taint(conditions, taints, has
 
 def test_pool_taints_and_allocatable():
     gpu = node_from({"metadata": {"name": "w3", "labels": {"whyk8s.io/pool": "gpu"}},
-                     "spec": {"taints": [GPU_TAINT, {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}]},
+                     "spec": {"taints": [GPU_TAINT,
+                                         {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}]},
                      "status": {"allocatable": {"cpu": "7500m", "memory": "64Gi", "nvidia.com/gpu": "4"}}})
     assert nodes.pool(gpu) == "gpu"
     assert nodes.taints_text(gpu) == "nvidia.com/gpu=present:NoSchedule, node.kubernetes.io/unschedulable=:NoSchedule"

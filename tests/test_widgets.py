@@ -379,7 +379,8 @@ def _debug(widget) -> str:
     """The widget's status and the state of the kernel's shared watches, for a failure message."""
     from whyk8s.k8s import informer as I
     rows = [(k[1], k[2], inf.running, inf.lw._watch is not None, inf.lw.failing, inf.lw.reconnects, inf.lw.relists,
-             len(inf._subs), inf.lw.list_fn.__self__.api_client is widget.cluster.api) for k, inf in I._REGISTRY.items()]
+             len(inf._subs), inf.lw.list_fn.__self__.api_client is widget.cluster.api)
+            for k, inf in I._REGISTRY.items()]
     return f"{widget.status.value} {rows}"
 
 

@@ -20,7 +20,8 @@ from kubernetes.utils.quantity import parse_quantity
 
 from whyk8s import GPU_RESOURCE
 
-__all__ = ["printed", "Printed", "status", "ready", "restarts", "restarts_text", "is_ready", "is_terminating", "controller_of",
+__all__ = ["printed", "Printed", "status", "ready", "restarts", "restarts_text", "is_ready", "is_terminating",
+           "controller_of",
            "requests", "pending_reason", "scheduled_condition", "human_duration", "age", "describe",
            "workload_of", "generated_base"]
 
