@@ -1,29 +1,20 @@
 """Cordon, drain and node failure on the kwok cluster (the real controllers and scheduler)."""
 
 import pytest
-from kubernetes import watch
 
 from whyk8s import GPU_RESOURCE
+from whyk8s.k8s import nodes as nodefacts
 from whyk8s.k8s import objects, specs
+from whyk8s.k8s.waits import wait_for_pods
 from whyk8s.lessons import failures, placement
 from whyk8s.lessons.failures import NodeRefused
 
 
 def wait_all_scheduled(cluster, app, n, timeout=60):
-    """Watch until ``n`` live pods of Deployment ``app`` have a node; return {pod: node}."""
-    placed = {}
-    w = watch.Watch()
-    for event in w.stream(cluster.core.list_namespaced_pod, cluster.namespace,
-                          label_selector=f"app={app}", timeout_seconds=timeout):
-        p = event["object"]
-        if event["type"] == "DELETED" or p.metadata.deletion_timestamp:
-            placed.pop(p.metadata.name, None)
-        elif p.spec.node_name:
-            placed[p.metadata.name] = p.spec.node_name
-        if len(placed) == n:
-            w.stop()
-            break
-    return placed
+    """Watch until exactly ``n`` live pods of Deployment ``app`` have a node; return {pod: node}."""
+    pods = wait_for_pods(cluster, lambda ps: len(ps) == n and all(p.spec.node_name for p in ps.values()),
+                         label_selector=f"{cluster.selector},app={app}", timeout=timeout)
+    return {name: p.spec.node_name for name, p in pods.items()}
 
 
 def node_names(cluster):
@@ -56,13 +47,7 @@ def test_drain_moves_pods_off_and_none_land_back_while_cordoned(cluster):
 
 def test_drain_refuses_standalone_pods_and_changes_nothing(cluster):
     objects.create(cluster, specs.pod("solo", pool="highmem"))
-    pod = None
-    w = watch.Watch()
-    for event in w.stream(cluster.core.list_namespaced_pod, cluster.namespace,
-                          field_selector="metadata.name=solo", timeout_seconds=30):
-        if event["object"].spec.node_name:
-            pod = event["object"]
-            w.stop()
+    pod = wait_for_pods(cluster, lambda ps: "solo" in ps and bool(ps["solo"].spec.node_name), timeout=30)["solo"]
     assert pod.spec.node_name == "whyk8s-worker4"
     with pytest.raises(NodeRefused, match="solo have no controller"):
         failures.drain(cluster, "whyk8s-worker4")
@@ -80,6 +65,13 @@ def test_fail_node_pods_are_recreated_elsewhere(cluster):
     assert len(result.lost) == 3 and len(result.replacements) == 3
     assert set(result.replacements.values()) == {"whyk8s-worker"}
     assert 0 < result.gone_after <= result.replaced_after + 1 < 150
+    # its timeline speaks the steps of every other timeline, in causal order per pod
+    from whyk8s.lessons.events import STEPS
+    assert {e["what"] for e in result.timeline} <= set(STEPS)
+    assert result.timeline[0]["object"] == "node/whyk8s-worker2" and result.timeline[0]["what"] == "Deleted"
+    for pod in result.replacements:
+        whats = [e["what"] for e in result.timeline if e["object"] == f"pod/{pod}"]
+        assert whats.index("Created") <= whats.index("Scheduled"), result.timeline
     assert "whyk8s-worker2" not in node_names(cluster)
     table = placement.count_by_node(cluster, "serve")
     assert table.to_dict("records") == [{"node": "whyk8s-worker", "pool": "cpu", "pods": 3}]
@@ -96,7 +88,6 @@ def test_restore_brings_all_workers_back_ready_with_gpus(cluster):
     nodes = {n.metadata.name: n for n in cluster.core.list_node().items}
     assert set(nodes) == {"whyk8s-worker", "whyk8s-worker2", "whyk8s-worker3", "whyk8s-worker4"}
     for n in nodes.values():
-        assert any(c.type == "Ready" and c.status == "True" for c in n.status.conditions)
-        assert not n.spec.unschedulable
+        assert nodefacts.is_ready(n) and not n.spec.unschedulable
     assert nodes["whyk8s-worker3"].status.allocatable[GPU_RESOURCE] == "4"
     assert placement.gpu_capacity(cluster) == {"whyk8s-worker3": 4}

@@ -1,23 +1,20 @@
 """Chapter 4 placement against the real kube-scheduler (kwok simulates the nodes)."""
 
-import pytest
-from kubernetes import watch
+import time
 
+import pytest
+
+from whyk8s.errors import CourseError, WaitTimeoutError
 from whyk8s.k8s import objects, specs
+from whyk8s.k8s.waits import wait_for_pods
 from whyk8s.lessons import placement
-from whyk8s.errors import CourseError
 
 
 def wait_scheduled(cluster, predicate, timeout=60):
-    """Watch course pods until one matching ``predicate`` has a node; return it (None on timeout)."""
-    w = watch.Watch()
-    for event in w.stream(cluster.core.list_namespaced_pod, cluster.namespace,
-                          label_selector=cluster.selector, timeout_seconds=timeout):
-        p = event["object"]
-        if predicate(p) and p.spec.node_name:
-            w.stop()
-            return p
-    return None
+    """Watch course pods until one matching ``predicate`` has a node; return it."""
+    def placed(pods):
+        return [p for p in pods.values() if predicate(p) and p.spec.node_name]
+    return placed(wait_for_pods(cluster, lambda pods: bool(placed(pods)), timeout=timeout))[0]
 
 
 def pool_of(cluster, node):
@@ -33,8 +30,9 @@ def test_training_job_lands_on_gpu_node(cluster):
     pod = wait_scheduled(cluster, lambda p: p.metadata.labels.get("job-name") == "train")
     assert pod is not None and pool_of(cluster, pod.spec.node_name) == "gpu"
     table = placement.where(cluster, "train")
-    assert list(table.columns) == ["pod", "workload", "node", "pool", "phase"]
+    assert list(table.columns) == ["pod", "workload", "node", "pool", "phase", "status"]
     assert table.loc[0, "pool"] == "gpu" and table.loc[0, "workload"] == "train"
+    assert table.loc[0, "status"] in ("Running", "Completed")  # kubectl's STATUS (kwok completes Jobs at once)
 
 
 def test_preprocessing_pod_lands_on_highmem_node(cluster):
@@ -60,7 +58,17 @@ def test_pod_that_fits_nowhere_gets_the_schedulers_reason(cluster):
     assert lines[0] == "0 of 4 nodes can take the pod."
     assert any(line.startswith("1 node: not enough nvidia.com/gpu left") for line in lines)
     assert any(line.startswith("3 nodes: their labels do not match") for line in lines)
-    assert placement.where(cluster, "greedy").loc[0, "phase"] == "Pending"
+    assert placement.where(cluster, "greedy").loc[0, ["phase", "status"]].tolist() == ["Pending", "Pending"]
+
+
+def test_wait_placed_counts_decided_pods_and_times_out_naming_them(cluster):
+    objects.create(cluster, specs.deployment("web", replicas=2))
+    objects.create(cluster, placement.training_job("greedy", gpus=8))
+    table = placement.wait_placed(cluster, ["web", "greedy"], 3, timeout=30)
+    assert sorted(table["workload"]) == ["greedy", "web", "web"]
+    assert table.set_index("workload").loc["greedy", "node"] == ""  # decided: Unschedulable
+    with pytest.raises(WaitTimeoutError, match=r"Only 3 of 4 pods were placed after 2 s .*greedy-\w+ \(Pending: 0/4"):
+        placement.wait_placed(cluster, ["web", "greedy"], 4, timeout=2)
 
 
 def test_why_pending_names_the_node_of_a_scheduled_pod(cluster):
@@ -71,8 +79,10 @@ def test_why_pending_names_the_node_of_a_scheduled_pod(cluster):
 
 
 def test_why_pending_unknown_pod_is_one_sentence(cluster):
+    started = time.monotonic()
     with pytest.raises(CourseError, match="no pod .* named 'ghost'"):
-        placement.why_pending(cluster, "ghost")
+        placement.why_pending(cluster, "ghost", timeout=2)
+    assert time.monotonic() - started < 10
 
 
 def test_explain_reasons_for_taints_and_cordons():

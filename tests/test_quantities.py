@@ -39,3 +39,27 @@ def test_gpus_rejects(value, fragment):
 
 def test_gpus_accepts_whole_numbers():
     assert parse_gpus("2") == 2 and parse_gpus(0) == 0
+
+
+def test_cpu_texts_are_millicores_and_the_api_servers_canonical_form():
+    from whyk8s.k8s.quantities import canonical_cpu, format_cpu
+    assert format_cpu(250) == "250m" and format_cpu(2000) == "2000m"
+    assert canonical_cpu(2000) == "2" and canonical_cpu(250) == "250m" and canonical_cpu(parse_cpu("0.25")) == "250m"
+
+
+def test_memory_text_shows_the_exact_quantity_and_the_bytes():
+    from whyk8s.k8s.quantities import format_memory
+    assert format_memory(64 * 2**20) == "64Mi (67,108,864 bytes)"
+    assert format_memory(10**9) == "1G (1,000,000,000 bytes)"
+    assert format_memory(1000 * 2**20) == "1000Mi (1,048,576,000 bytes)"
+    assert format_memory(123) == "123 bytes"
+
+
+@pytest.mark.parametrize("resource, quantity, expected", [
+    ("requests.cpu", "500m", (500, "millicores")), ("cpu", "2", (2000, "millicores")),
+    ("requests.memory", "1Gi", (1024, "MiB")), ("limits.memory", "1G", (953.7, "MiB")),
+    ("requests.nvidia.com/gpu", "4", (4, "GPUs")), ("pods", "10", (10.0, "")), ("requests.cpu", None, (0, "millicores")),
+])
+def test_in_unit_gives_each_resource_its_unit(resource, quantity, expected):
+    from whyk8s.k8s.quantities import in_unit
+    assert in_unit(resource, quantity) == expected

@@ -1,11 +1,12 @@
 """Namespaces, quotas, priorities and preemption against the real API server and scheduler."""
 
 import pytest
-from kubernetes import client, watch
+from kubernetes import client
 
+from whyk8s.errors import NamespaceRefused, explain
 from whyk8s.k8s import objects, specs
+from whyk8s.k8s.waits import wait_for_event, wait_for_pods, watch_until
 from whyk8s.lessons import placement, tenancy
-from whyk8s.errors import explain
 
 
 def test_quota_refusal_is_one_readable_sentence(cluster):
@@ -14,19 +15,20 @@ def test_quota_refusal_is_one_readable_sentence(cluster):
         objects.create(cluster, specs.pod("big", cpu="8", memory="1Gi"), namespace=ns)
     assert err.value.status == 403
     assert explain(err.value, ns) == (
-        "Refused by ResourceQuota team-quota in namespace team-a: the pod big requests 8000m CPU, "
-        "the namespace already uses 0m CPU and may use at most 4000m CPU in total.")
+        "Refused by ResourceQuota team-quota in namespace team-a: the pod big would go over it. "
+        "CPU requests: it asks for 8000m, the namespace already uses 0m of at most 4000m.")
     assert cluster.core.list_namespaced_pod(ns).items == []
 
 
 def test_quota_usage_counts_requests(cluster):
     ns = tenancy.team_namespace(cluster, "team-b", cpu="2", memory="4Gi", gpus=1)
     objects.create(cluster, specs.pod("small", cpu="500m", memory="1Gi"), namespace=ns)
-    w = watch.Watch()  # the quota controller fills status.used; wait for it
-    for event in w.stream(cluster.core.list_namespaced_resource_quota, ns, timeout_seconds=30):
-        used = (event["object"].status.used or {}) if event["object"].status else {}
-        if used.get("requests.cpu") == "500m":
-            w.stop()
+
+    def counted(quotas):  # the quota controller fills status.used; wait for it
+        q = quotas.get(tenancy.QUOTA_NAME)
+        return q is not None and q.status is not None and (q.status.used or {}).get("requests.cpu") == "500m"
+
+    assert counted(watch_until(cluster.core.list_namespaced_resource_quota, ns, done=counted, timeout=30))
     table = tenancy.quota_usage(cluster, ns).set_index("resource")
     assert table.loc["requests.cpu", ["used", "hard", "unit"]].tolist() == [500, 2000, "millicores"]
     assert table.loc["requests.memory", ["used", "hard", "unit"]].tolist() == [1024.0, 4096.0, "MiB"]
@@ -60,23 +62,14 @@ def test_high_priority_job_preempts_and_who_killed_says_so(cluster):
     prod = tenancy.team_namespace(cluster, "production", cpu="8", memory="32Gi", gpus=2)
     for i in range(1, 5):
         objects.create(cluster, placement.training_pod(f"sweep-{i}", priority_class="whyk8s-low"),
-                         namespace=research)
-    running = set()
-    w = watch.Watch()
-    for event in w.stream(cluster.core.list_namespaced_pod, research, timeout_seconds=60):
-        if event["object"].status.phase == "Running":
-            running.add(event["object"].metadata.name)
-        if len(running) == 4:
-            w.stop()
+                       namespace=research)
+    running = wait_for_pods(cluster, lambda ps: len(ps) == 4 and all(p.status.phase == "Running" for p in ps.values()),
+                            namespace=research)
     assert len(running) == 4
-    rv = cluster.core.list_namespaced_event(research).metadata.resource_version
     objects.create(cluster, placement.training_job("urgent", priority_class="whyk8s-high"), namespace=prod)
-    victims = []
-    w = watch.Watch()
-    for event in w.stream(cluster.core.list_namespaced_event, research, resource_version=rv,
-                          field_selector="reason=Preempted", timeout_seconds=60):
-        victims.append(event["object"].involved_object.name)
-        w.stop()
+    event = wait_for_event(cluster, research, "Preempted", lambda name: name.startswith("sweep-"), timeout=60)
+    assert event is not None, "no pod was preempted"
+    victims = [event.involved_object.name]
     assert len(victims) == 1 and victims[0].startswith("sweep-")
     answer = tenancy.who_killed(cluster, victims[0], namespace=research)
     assert answer.startswith(f"Pod {victims[0]} was preempted by pod production/urgent-")
@@ -106,3 +99,19 @@ def test_cleanup_removes_team_namespaces_and_priority_classes(cluster):
     assert cluster.scheduling.list_priority_class(label_selector=cluster.selector).items == []
     remaining = cluster.core.list_namespace(label_selector=cluster.selector).items
     assert [n.metadata.name for n in remaining] == [cluster.namespace]
+
+
+def test_team_namespace_refuses_a_namespace_the_course_did_not_create(cluster):
+    import uuid
+    name = f"their-{uuid.uuid4().hex[:6]}"
+    cluster.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    try:
+        with pytest.raises(NamespaceRefused):
+            tenancy.team_namespace(cluster, name)
+        assert cluster.core.list_namespaced_resource_quota(name).items == []
+        assert "whyk8s.io/team" not in (cluster.core.read_namespace(name).metadata.labels or {})
+        with pytest.raises(NamespaceRefused):
+            tenancy.team_namespace(cluster, "kube-system")
+        assert cluster.core.list_namespaced_resource_quota("kube-system").items == []
+    finally:
+        cluster.core.delete_namespace(name)

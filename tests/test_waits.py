@@ -27,14 +27,14 @@ def test_wait_until_gone_returns_when_the_last_labelled_pod_is_deleted(cluster):
 def test_wait_until_gone_names_what_is_left_at_the_deadline_and_sees_newcomers(cluster):
     objects.create(cluster, specs.pod("stays"))
     seen = []
-    timer = threading.Timer(0.5, lambda: objects.create(cluster, specs.pod("newcomer")))
-    timer.start()
-    try:
-        left = wait_until_gone(cluster.core.list_namespaced_pod, cluster.namespace,
-                               label_selector=cluster.selector, deadline=time.monotonic() + 3,
-                               on_present=lambda pod: seen.append(pod.metadata.name))
-    finally:
-        timer.join()
+
+    def present(pod):
+        seen.append(pod.metadata.name)
+        if pod.metadata.name == "stays":  # a newcomer arrives while the wait is on
+            objects.create(cluster, specs.pod("newcomer"))
+
+    left = wait_until_gone(cluster.core.list_namespaced_pod, cluster.namespace, label_selector=cluster.selector,
+                           deadline=time.monotonic() + 4, on_present=present)
     assert left == {"stays", "newcomer"}
     assert seen == ["stays", "newcomer"]
 

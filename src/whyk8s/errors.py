@@ -233,6 +233,8 @@ _PLURALS = {"pods": "Pod", "deployments": "Deployment", "replicasets": "ReplicaS
             "namespaces": "Namespace", "nodes": "Node", "resourcequotas": "ResourceQuota",
             "priorityclasses": "PriorityClass", "services": "Service", "events": "Event",
             "limitranges": "LimitRange", "configmaps": "ConfigMap"}
+#: Kinds that live in no namespace (a sentence about them names none).
+_CLUSTER_SCOPED = {"Namespace", "Node", "PriorityClass"}
 
 
 def _api_sentence(exc: ApiException, namespace: str | None) -> str:
@@ -240,7 +242,7 @@ def _api_sentence(exc: ApiException, namespace: str | None) -> str:
     details = status.get("details") or {}
     kind = _PLURALS.get(str(details.get("kind", "")), str(details.get("kind", "")).rstrip("s").capitalize())
     name = details.get("name")
-    where = f" in namespace {namespace}" if namespace else ""
+    where = f" in namespace {namespace}" if namespace and kind not in _CLUSTER_SCOPED else ""
     if exc.status == 403:
         return _forbidden_sentence(exc, namespace)
     if exc.status == 401:
@@ -255,6 +257,17 @@ def _api_sentence(exc: ApiException, namespace: str | None) -> str:
     if exc.status == 429:
         return "The API server is busy (429 Too Many Requests); try again in a moment."
     return _status_sentence(exc)
+
+
+def _transport_cause(exc: BaseException) -> BaseException:
+    """The transport error behind ``exc``: a ``MaxRetryError``'s reason, or the exception the official
+    client replaced by ``ApiException(status=0)`` (it does so for a TLS failure, keeping the
+    original only as the exception's context)."""
+    if isinstance(exc, u3.MaxRetryError) and exc.reason is not None:
+        return exc.reason
+    if isinstance(exc, ApiException) and not exc.status:
+        return exc.__cause__ or exc.__context__ or exc
+    return exc
 
 
 def explain(exc: BaseException, namespace: str | None = None) -> str:
@@ -276,10 +289,10 @@ def explain(exc: BaseException, namespace: str | None = None) -> str:
     kind = classify(exc)
     if kind == API:
         return _api_sentence(exc, namespace)
-    if kind in (FOREIGN, COURSE, INPUT) or isinstance(exc, ClusterUnreachableError):
-        return str(exc)  # the course's own errors are written for a learner: keep their hint
+    if kind in (FOREIGN, COURSE, INPUT) or isinstance(exc, CourseError):
+        return str(exc)  # the course's own errors (e.g. "no current context") say what to do
     if kind == UNREACHABLE:
-        reason = exc.reason if isinstance(exc, u3.MaxRetryError) else exc
+        reason = _transport_cause(exc)
         if isinstance(reason, (u3.SSLError, ssl.SSLError)):
             return ("The course cluster's API server answered, but its TLS certificate does not match the "
                     "kubeconfig (was the cluster re-created?). Run `whyk8s cluster up` to write a fresh "
@@ -296,6 +309,6 @@ def explain(exc: BaseException, namespace: str | None = None) -> str:
         if isinstance(exc, PermissionError):
             return f"Permission denied: {what or exc} cannot be read or written by you."
         if isinstance(exc, FileNotFoundError):
-            return f"A file is missing: {what}." if what else f"A file is missing: {exc}."
+            return f"A file is missing: {what or str(exc).rstrip('.')}."
         return f"{type(exc).__name__}: {exc}"
     return f"{type(exc).__name__}: {exc}"

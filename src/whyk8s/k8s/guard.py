@@ -320,8 +320,10 @@ def connect(namespace: str = DEFAULT_NAMESPACE, context: str | None = None,
     cluster = Cluster(context=context, namespace=namespace, api=api)
     try:
         client.VersionApi(api).get_code(_request_timeout=PROBE_TIMEOUT)
-    except client.ApiException:
-        pass  # it answered: reachable, even if /version is forbidden
+    except client.ApiException as exc:
+        if exc.status == 0:  # the client's way of reporting a TLS failure: nothing answered
+            raise ClusterUnreachableError(f"Context {context} ({api.configuration.host}): {explain(exc)}") from exc
+        # else it answered: reachable, even if /version is forbidden
     except Exception as exc:  # urllib3 connection errors and friends
         raise ClusterUnreachableError(f"Context {context} ({api.configuration.host}): {explain(exc)}") from exc
     if create_namespace:

@@ -21,6 +21,10 @@ __all__ = ["is_ready", "has_ready_condition", "pool", "taints_text", "allocatabl
 CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
 
 
+def _taints(node: client.V1Node) -> list:
+    return (node.spec.taints if node.spec else None) or []
+
+
 def has_ready_condition(node: client.V1Node) -> bool:
     """True when the node's ``Ready`` condition is True (its kubelet, or kwok, reports healthy)."""
     return any(c.type == "Ready" and c.status == "True" for c in ((node.status.conditions if node.status else None) or []))
@@ -29,8 +33,7 @@ def has_ready_condition(node: client.V1Node) -> bool:
 def is_ready(node: client.V1Node) -> bool:
     """True when the node is Ready *and* the node lifecycle controller has lifted its start-up taint
     ``node.kubernetes.io/not-ready`` (until then the scheduler places nothing there)."""
-    return has_ready_condition(node) and not any(
-        t.key == "node.kubernetes.io/not-ready" for t in (node.spec.taints or []))
+    return has_ready_condition(node) and not any(t.key == "node.kubernetes.io/not-ready" for t in _taints(node))
 
 
 def pool(node: client.V1Node) -> str:
@@ -44,7 +47,7 @@ def taints_text(node: client.V1Node, system: bool = True) -> str:
     """The node's taints as kubectl writes them, ``key=value:Effect``, comma-separated (``""`` if none).
     ``system=False`` leaves out the ``node.kubernetes.io/…`` taints the control plane sets itself
     (not-ready, unreachable, unschedulable)."""
-    return ", ".join(f"{t.key}={t.value or ''}:{t.effect}" for t in (node.spec.taints or [])
+    return ", ".join(f"{t.key}={t.value or ''}:{t.effect}" for t in _taints(node)
                      if system or not t.key.startswith("node.kubernetes.io/"))
 
 

@@ -12,6 +12,7 @@ client's ``V1Pod`` and are pure (no API call).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from kubernetes import client
@@ -19,7 +20,8 @@ from kubernetes.utils.quantity import parse_quantity
 
 from whyk8s import GPU_RESOURCE
 
-__all__ = ["status", "ready", "restarts", "restarts_text", "is_ready", "is_terminating", "controller_of",
+__all__ = ["printed", "Printed", "status", "ready", "restarts", "restarts_text", "is_ready", "is_terminating",
+           "controller_of",
            "requests", "pending_reason", "scheduled_condition", "human_duration", "age", "describe",
            "workload_of", "generated_base"]
 
@@ -43,27 +45,62 @@ def _restartable_init(container) -> bool:
     return container is not None and getattr(container, "restart_policy", None) == "Always"
 
 
-def status(pod: client.V1Pod) -> str:
-    """The STATUS ``kubectl get pods`` shows for ``pod``: the phase, unless a reason says more —
-    ``SchedulingGated``, an init container's ``Init:…``, a container's waiting reason
-    (``ContainerCreating``, ``ImagePullBackOff``, ``CrashLoopBackOff``), a terminated reason
-    (``Completed``, ``Error``, ``OOMKilled``) or ``Signal:N`` / ``ExitCode:N``, ``NotReady``,
-    ``Unknown`` (deleted while its node was unreachable) or ``Terminating``."""
+@dataclass(frozen=True)
+class Printed:
+    """What ``kubectl get pods`` prints for one pod: ``ready`` containers of ``total`` (READY),
+    ``status`` (STATUS), ``restarts`` (the count in RESTARTS) and ``last_restart`` (when the last
+    counted restart ended, a timezone-aware datetime, or None)."""
+
+    ready: int
+    total: int
+    status: str
+    restarts: int
+    last_restart: datetime | None
+
+
+def _later(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None or (b is not None and b > a) else a
+
+
+def _last_terminated(cs) -> datetime | None:
+    term = cs.last_state.terminated if cs.last_state else None
+    return term.finished_at if term is not None else None
+
+
+def printed(pod: client.V1Pod) -> Printed:
+    """READY, STATUS and RESTARTS of ``pod`` exactly as kubectl's ``printPod`` computes them
+    (k8s.io/kubernetes v1.36.1 ``pkg/printers/internalversion/printers.go``): while an init
+    container has not finished, STATUS is ``Init:…`` and RESTARTS counts the init containers'
+    restarts; once initialised, the containers' (and restartable init containers') restarts."""
     st = pod.status or client.V1PodStatus()
-    phase = st.phase or "Pending"
-    reason = st.reason or phase
+    spec_inits = {c.name: c for c in (pod.spec.init_containers or [])} if pod.spec else {}
+    n_inits = len(pod.spec.init_containers or []) if pod.spec else 0
+    total = (len(pod.spec.containers or []) if pod.spec else 0) + sum(
+        1 for c in spec_inits.values() if _restartable_init(c))
+    ready_n = 0
+    restarts = restartable_restarts = 0
+    last = last_restartable = None
+
+    reason = st.reason or st.phase or ""
     for cond in _conditions(pod):
         if cond.type == "PodScheduled" and cond.reason == "SchedulingGated":
             reason = "SchedulingGated"
 
-    spec_inits = {c.name: c for c in (pod.spec.init_containers or [])} if pod.spec else {}
     initializing = False
     for i, cs in enumerate(st.init_container_statuses or []):
+        restarts += cs.restart_count or 0
+        last = _later(last, _last_terminated(cs))
+        restartable = _restartable_init(spec_inits.get(cs.name))
+        if restartable:
+            restartable_restarts += cs.restart_count or 0
+            last_restartable = _later(last_restartable, _last_terminated(cs))
         state = cs.state or client.V1ContainerState()
         term, wait = state.terminated, state.waiting
         if term is not None and term.exit_code == 0:
             continue
-        if _restartable_init(spec_inits.get(cs.name)) and cs.started:
+        if restartable and cs.started:
+            if cs.ready:
+                ready_n += 1
             continue
         if term is not None:
             if term.reason:
@@ -75,13 +112,16 @@ def status(pod: client.V1Pod) -> str:
         elif wait is not None and wait.reason and wait.reason != "PodInitializing":
             reason = "Init:" + wait.reason
         else:
-            reason = f"Init:{i}/{len(pod.spec.init_containers or [])}"
+            reason = f"Init:{i}/{n_inits}"
         initializing = True
         break
 
     if not initializing or _condition_true(pod, "Initialized"):
+        restarts, last = restartable_restarts, last_restartable
         has_running, error_reason = False, ""
         for cs in reversed(st.container_statuses or []):
+            restarts += cs.restart_count or 0
+            last = _later(last, _last_terminated(cs))
             state = cs.state or client.V1ContainerState()
             if state.waiting is not None and state.waiting.reason:
                 reason = state.waiting.reason
@@ -97,6 +137,7 @@ def status(pod: client.V1Pod) -> str:
                     error_reason = reason
             elif cs.ready and state.running is not None:
                 has_running = True
+                ready_n += 1
         if reason == "Completed":
             if has_running and _condition_true(pod, "Ready"):
                 reason = "Running"
@@ -105,47 +146,39 @@ def status(pod: client.V1Pod) -> str:
             elif has_running:
                 reason = "NotReady"
 
-    if pod.metadata.deletion_timestamp is not None:
-        if st.reason == "NodeLost":
-            reason = "Unknown"
-        elif phase not in ("Succeeded", "Failed"):
-            reason = "Terminating"
-    return reason
+    if pod.metadata.deletion_timestamp is not None and st.reason == "NodeLost":
+        reason = "Unknown"
+    elif pod.metadata.deletion_timestamp is not None and st.phase not in ("Succeeded", "Failed"):
+        reason = "Terminating"
+    return Printed(ready_n, total, reason, restarts, last)
+
+
+def status(pod: client.V1Pod) -> str:
+    """The STATUS ``kubectl get pods`` shows for ``pod``: the phase, unless a reason says more —
+    ``SchedulingGated``, an init container's ``Init:…``, a container's waiting reason
+    (``ContainerCreating``, ``ImagePullBackOff``, ``CrashLoopBackOff``), a terminated reason
+    (``Completed``, ``Error``, ``OOMKilled``) or ``Signal:N`` / ``ExitCode:N``, ``NotReady``,
+    ``Unknown`` (deleted while its node was unreachable) or ``Terminating``. See :func:`printed`."""
+    return printed(pod).status
 
 
 def ready(pod: client.V1Pod) -> str:
     """kubectl's READY column: ready containers / containers (restartable init containers count)."""
-    st = pod.status or client.V1PodStatus()
-    spec = pod.spec
-    total = len(spec.containers or []) if spec else 0
-    inits = {c.name: c for c in (spec.init_containers or [])} if spec else {}
-    total += sum(1 for c in inits.values() if _restartable_init(c))
-    n = sum(1 for cs in st.container_statuses or [] if cs.ready and cs.state and cs.state.running)
-    n += sum(1 for cs in st.init_container_statuses or []
-             if _restartable_init(inits.get(cs.name)) and cs.started and cs.ready)
-    return f"{n}/{total}"
+    p = printed(pod)
+    return f"{p.ready}/{p.total}"
 
 
 def restarts(pod: client.V1Pod) -> int:
-    """Container restarts as kubectl counts them (containers plus restartable init containers)."""
-    st = pod.status or client.V1PodStatus()
-    inits = {c.name: c for c in (pod.spec.init_containers or [])} if pod.spec else {}
-    n = sum(cs.restart_count or 0 for cs in st.container_statuses or [])
-    n += sum(cs.restart_count or 0 for cs in st.init_container_statuses or [] if _restartable_init(inits.get(cs.name)))
-    return n
+    """The restart count in kubectl's RESTARTS column (see :func:`printed`)."""
+    return printed(pod).restarts
 
 
 def restarts_text(pod: client.V1Pod, now: datetime | None = None) -> str:
     """kubectl's RESTARTS column: ``"0"``, or ``"6 (2m ago)"`` with the time since the last restart."""
-    n = restarts(pod)
-    last = None
-    for cs in (pod.status.container_statuses if pod.status else None) or []:
-        term = cs.last_state.terminated if cs.last_state else None
-        if term is not None and term.finished_at and (last is None or term.finished_at > last):
-            last = term.finished_at
-    if n and last is not None:
-        return f"{n} ({age(last, now)} ago)"
-    return str(n)
+    p = printed(pod)
+    if p.restarts and p.last_restart is not None:
+        return f"{p.restarts} ({age(p.last_restart, now)} ago)"
+    return str(p.restarts)
 
 
 def is_ready(pod: client.V1Pod) -> bool:

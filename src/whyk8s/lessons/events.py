@@ -129,7 +129,7 @@ class EventRecorder:
         self._seen: dict[str, object] = {}
         self._event_counts: dict[str, int] = {}
         self._lock = threading.Lock()
-        self._local = threading.local()  # the resourceVersion of the change being recorded, per watch thread
+        self._local = threading.local()  # the resourceVersion of the change being handled, per watch thread
         self._t0 = time.monotonic()
         self._subs: list = []
         self._started = False
@@ -156,7 +156,6 @@ class EventRecorder:
             baseline = threading.Event()
 
             def on_event(kind, obj, handler=handler):
-                self._local.rv = _rv(obj)
                 handler(kind, obj)
 
             def on_sync(objs, handler=handler, baseline=baseline):
@@ -230,6 +229,12 @@ class EventRecorder:
             except Exception:  # noqa: BLE001 - a bad hook must not stop the recording
                 pass
 
+    def _stale(self, obj) -> bool:
+        """True when ``obj`` is an older state than the one last seen of the same object (within one
+        resource a larger resourceVersion is a later state, KEP-5504)."""
+        before = self._seen.get(self._key(obj))
+        return before is not None and before.metadata.uid == obj.metadata.uid and 0 < _rv(obj) < _rv(before)
+
     def _change(self, kind: str, obj) -> tuple[object | None, bool]:
         """(the object as last seen or None, deleted?) and remember the new state."""
         key = self._key(obj)
@@ -241,6 +246,9 @@ class EventRecorder:
         return before, kind == "DELETED"
 
     def _on_deployment(self, kind: str, dep: client.V1Deployment) -> None:
+        self._local.rv = _rv(dep)
+        if kind != "DELETED" and self._stale(dep):
+            return
         before, deleted = self._change(kind, dep)
         name, obj = dep.metadata.name, self._object("deployment", dep)
         if deleted:
@@ -256,6 +264,9 @@ class EventRecorder:
                 self._add(obj, "Updated", f"Deployment {name} has a new pod template (image {images}).")
 
     def _on_replicaset(self, kind: str, rs: client.V1ReplicaSet) -> None:
+        self._local.rv = _rv(rs)
+        if kind != "DELETED" and self._stale(rs):
+            return
         before, deleted = self._change(kind, rs)
         name, obj = rs.metadata.name, self._object("replicaset", rs)
         if deleted:
@@ -269,6 +280,9 @@ class EventRecorder:
                                      f"(was {before.spec.replicas}).")
 
     def _on_pod(self, kind: str, pod: client.V1Pod) -> None:
+        self._local.rv = _rv(pod)
+        if kind != "DELETED" and self._stale(pod):
+            return
         before, deleted = self._change(kind, pod)
         name, obj = pod.metadata.name, self._object("pod", pod)
         if deleted:
@@ -302,6 +316,9 @@ class EventRecorder:
             self._add(obj, "Terminating", f"Pod {name} was asked to stop (deletion requested).")
 
     def _on_node(self, kind: str, node: client.V1Node) -> None:
+        self._local.rv = _rv(node)
+        if kind != "DELETED" and self._stale(node):
+            return
         before, deleted = self._change(kind, node)
         name, obj = node.metadata.name, f"node/{node.metadata.name}"
         if deleted:
@@ -313,6 +330,7 @@ class EventRecorder:
                       f"Node {name} is {'Ready' if node_is_ready(node) else 'not Ready'}.")
 
     def _on_event(self, kind: str, ev: client.CoreV1Event) -> None:
+        self._local.rv = _rv(ev)
         if kind == "DELETED":
             return
         count = ev.count or 1

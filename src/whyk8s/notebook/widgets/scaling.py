@@ -96,6 +96,8 @@ class ScaleControl(_PodView):
             self.desired = dep.spec.replicas if self.exists else None
         if was and not self.exists:
             self.say(self._gone_sentence())
+        elif self.exists and not was:  # created again: the gone sentence no longer holds
+            self.inform(f"Deployment {self.deployment!r} is back and wants {self.desired} replicas.")
         self.request_render()
 
     def _deployment_sync(self, deps: list) -> None:

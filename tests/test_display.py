@@ -1,0 +1,151 @@
+"""notebook/display.py in a real IPython shell (in-process, no kernel): what a learner sees when a
+cell fails. An API refusal in any cell is one sentence; no course cluster is the panel; a NameError
+shows the panel only for a name that a cell failed by the cluster would have defined; everything
+else keeps its traceback (code review finding 8; shared/cases *lab-cell-api-error*)."""
+
+from __future__ import annotations
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.utils.capture import capture_output
+from traitlets.config import Config
+
+from whyk8s.notebook import display
+from whyk8s.notebook.display import CLUSTER_PANEL_TITLE
+
+
+@pytest.fixture
+def shell(tmp_path_factory, monkeypatch):
+    """The process's IPython shell (history in memory) with the course's error handler installed
+    the way a chapter's first cell installs it; the handler and its memory are reset afterwards."""
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path_factory.mktemp("ipython")))
+    config = Config()
+    config.HistoryManager.hist_file = ":memory:"
+    sh = InteractiveShell.instance(config=config)
+    display._undefined.clear()
+    assert display.install_error_handler()
+    yield sh
+    sh.set_custom_exc((), None)
+    display._undefined.clear()
+    for name in ("cluster", "pods", "core", "widget", "ready"):
+        sh.user_ns.pop(name, None)
+
+
+class Cell:
+    """What running one cell showed: ``panels`` and ``sentences`` (text/plain of displayed objects),
+    ``stdout`` (tracebacks are printed there), ``ok`` (False when Jupyter would mark it failed)."""
+
+    def __init__(self, sh, code: str):
+        with capture_output() as cap:
+            result = sh.run_cell(code, store_history=True)
+        self.ok = result.success
+        self.stdout = cap.stdout
+        shown = [o.data.get("text/plain", "") for o in cap.outputs]
+        self.panels = [s for s in shown if s.startswith(CLUSTER_PANEL_TITLE)]
+        self.sentences = [s for s in shown if s.startswith("⚠ ")]
+        self.html = [o.data.get("text/html", "") for o in cap.outputs]
+
+    @property
+    def traceback(self) -> bool:
+        return "Traceback" in self.stdout
+
+
+def test_an_outage_shows_the_panel_and_a_name_it_left_undefined_shows_it_again(shell, tmp_path, monkeypatch):
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
+    first = Cell(shell, "from whyk8s.k8s.guard import connect\nready = 1\ncluster = connect()\npods = []")
+    assert not first.ok and len(first.panels) == 1 and not first.traceback
+    assert "No kubeconfig found" in first.panels[0]
+    assert set(display._undefined) == {"cluster", "pods"}  # `ready` was defined before the failure
+
+    later = Cell(shell, "cluster.namespace")
+    assert not later.ok and not later.traceback and len(later.panels) == 1
+    assert "'cluster'" in later.panels[0] and "earlier cell would have defined" in later.panels[0]
+
+    assert Cell(shell, "ready + 1").ok  # what the failed cell did define is there
+
+
+def test_a_learners_own_name_error_keeps_its_traceback_even_after_an_outage(shell, tmp_path, monkeypatch):
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
+    Cell(shell, "from whyk8s.k8s.guard import connect\ncluster = connect()")
+    typo = Cell(shell, "clustr.namespace")
+    assert not typo.ok and typo.traceback and "NameError" in typo.stdout and "clustr" in typo.stdout
+    assert typo.panels == [] and typo.sentences == []
+
+
+def test_other_errors_keep_their_traceback(shell):
+    cell = Cell(shell, "1 / 0")
+    assert not cell.ok and cell.traceback and "ZeroDivisionError" in cell.stdout
+    assert cell.panels == [] and cell.sentences == []
+    cell = Cell(shell, "{}['missing']")
+    assert cell.traceback and "KeyError" in cell.stdout
+
+
+def test_an_api_refusal_in_a_raw_client_cell_is_one_sentence(shell, cluster):
+    """lab-cell-api-error: the learner's own raw-client code; the API server answers 422."""
+    shell.user_ns["core"] = cluster.core
+    cell = Cell(shell, "from kubernetes import client\n"
+                       "pod = client.V1Pod(metadata=client.V1ObjectMeta(name='My-Pod'),\n"
+                       "    spec=client.V1PodSpec(containers=[client.V1Container(name='c', image='pause')]))\n"
+                       f"core.create_namespaced_pod({cluster.namespace!r}, pod)")
+    assert not cell.ok  # Jupyter still marks the cell failed: Run All stops there
+    assert not cell.traceback and cell.panels == [] and len(cell.sentences) == 1
+    sentence = cell.sentences[0]
+    assert sentence.startswith('⚠ Pod "My-Pod" is invalid: metadata.name: Invalid value: "My-Pod"')
+    for raw in ("HTTP response", "Reason:", "{", "\n"):
+        assert raw not in sentence
+    assert "whyk8s-error" in cell.html[0]
+
+
+def test_an_api_refusal_names_the_real_cause_in_a_cell(shell, cluster):
+    shell.user_ns["core"] = cluster.core
+    cell = Cell(shell, f"core.read_namespaced_pod('nothing-here', {cluster.namespace!r})")
+    assert not cell.traceback and cell.sentences == ["⚠ There is no Pod named 'nothing-here' (deleted, cleaned up, "
+                                                     "or not created yet)."]
+
+
+def test_after_the_cluster_answers_again_the_remembered_names_are_forgotten(shell, cluster, tmp_path, monkeypatch):
+    import os
+    real = os.environ.get("KUBECONFIG")
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
+    Cell(shell, "from whyk8s.k8s.guard import connect\nwidget = connect()")
+    assert "widget" in display._undefined
+    if real:
+        monkeypatch.setenv("KUBECONFIG", real)
+    else:
+        monkeypatch.delenv("KUBECONFIG")
+    back = Cell(shell, "from whyk8s.notebook.display import notebook_cluster\ncluster = notebook_cluster()")
+    assert back.ok and back.panels == []
+    later = Cell(shell, "widget")
+    assert later.traceback and later.panels == []  # now it is the learner's own NameError
+
+
+def test_notebook_cluster_without_a_cluster_shows_the_panel_once_and_stands_in(shell, tmp_path, monkeypatch):
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
+    cell = Cell(shell, "from whyk8s.notebook.display import notebook_cluster\ncluster = notebook_cluster()")
+    assert cell.ok and len(cell.panels) == 1
+    assert not shell.user_ns["cluster"]  # an OfflineCluster: falsy, so widgets offer Retry
+    use = Cell(shell, "cluster.core.list_namespaced_pod('whyk8s')")
+    assert not use.ok and not use.traceback and len(use.panels) == 1 and "No kubeconfig found" in use.panels[0]
+
+
+def test_live_shows_one_sentence_for_refusals_and_bad_input_and_raises_bugs(shell):
+    from kubernetes.client import ApiException
+
+    @display.live
+    def refused():
+        raise ApiException(status=429, reason="Too Many Requests")
+
+    @display.live
+    def bad():
+        raise ValueError("Replicas -1 is negative; give 0 or more.")
+
+    @display.live
+    def bug():
+        raise KeyError("x")
+
+    shell.user_ns.update(refused=refused, bad=bad, bug=bug)
+    assert Cell(shell, "refused()").sentences == ["⚠ The API server is busy (429 Too Many Requests); try again "
+                                                  "in a moment."]
+    assert Cell(shell, "bad()").sentences == ["⚠ Replicas -1 is negative; give 0 or more."]
+    broken = Cell(shell, "bug()")
+    assert broken.traceback and "KeyError" in broken.stdout and broken.sentences == []
