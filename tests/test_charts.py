@@ -80,9 +80,6 @@ def test_show_in_output_replaces_the_picture_and_closes_the_figure():
     assert len(out.outputs) == 1 and "image/png" in out.outputs[0]["data"]
 
 
-@pytest.mark.xfail(strict=True, reason="data/recordings/*.json were recorded with the old vocabulary "
-                                       "(ScalingReplicaSet, SuccessfulCreate, 'Pod created', 'Node deleted'): "
-                                       "regenerate them with the current code (issue 8 §5), then remove this mark")
 def test_committed_recordings_speak_the_steps_of_the_live_timeline():
     """learner-ux #3: a recorded chart and the live one must use one legend, so a recording may only
     name the steps (or Event reasons the live recorder keeps, which it draws in grey)."""

@@ -60,11 +60,13 @@ def test_self_healing_is_recorded_in_causal_order_and_nothing_from_before(cluste
                       sum(e["what"] == "Running" for e in es) >= 4), rec.events
     finally:
         assert rec.stop(5)
-    records = list(rec.events)
+    assert all(set(e) == {"t", "rv", "object", "what", "detail"} for e in rec.events)
+    records = rec.ordered()  # the order things happened in (rec.events: the order the watches delivered)
     assert not any(e["object"] == "pod/before" for e in records), "a pod from before start() was recorded"
     for e in records:
-        assert set(e) == {"t", "object", "what", "detail"} and isinstance(e["t"], float) and e["t"] >= 0
+        assert isinstance(e["t"], float) and e["t"] >= 0 and isinstance(e["rv"], int) and e["rv"] > 0
     assert [e["t"] for e in records] == sorted(e["t"] for e in records)
+    assert [e["rv"] for e in records] == sorted(e["rv"] for e in records)
 
     # causes before effects: the Deployment, then its ReplicaSet, then each pod; Scheduled before Running
     dep = _index(records, "deployment/web", "Created")
@@ -94,7 +96,8 @@ def _capture(cluster, act, settled):
     """The real watch events of Deployments, ReplicaSets and pods (label app=web) while ``act()``
     runs, until ``settled()``: a list per collection, each in the order its own watch delivered it."""
     sel = f"{cluster.selector},app=web"
-    lws = {"deployment": ListWatch(cluster.apps.list_namespaced_deployment, cluster.namespace, label_selector=sel),
+    lws = {"deployment": ListWatch(cluster.apps.list_namespaced_deployment, cluster.namespace,
+                                   label_selector=cluster.selector, field_selector="metadata.name=web"),
            "replicaset": ListWatch(cluster.apps.list_namespaced_replica_set, cluster.namespace, label_selector=sel),
            "pod": ListWatch(cluster.core.list_namespaced_pod, cluster.namespace, label_selector=sel)}
     for lw in lws.values():

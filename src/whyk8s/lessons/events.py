@@ -345,17 +345,24 @@ class EventRecorder:
         self._add(obj, ev.reason or "Event", (ev.message or "").strip())
 
     # -- output --------------------------------------------------------------------------------------
-    def timeline_records(self, ndigits: int = 2) -> list[dict]:
-        """The records in the order they happened (by ``resourceVersion``; see the module doc), each
-        ``t`` no earlier than the one before and rounded to ``ndigits``, generated names replaced by
-        stable ones (``pod/web-1``, ``replicaset/web-rs1`` ...; see :func:`normalise_names`), without
-        the ``rv`` key: ready for :func:`whyk8s.notebook.recordings.save`."""
+    def ordered(self) -> list[dict]:
+        """The records in the order they happened: by the ``resourceVersion`` each change was stored at
+        (see the module doc), each ``t`` no earlier than the one before, names as recorded. ``events``
+        keeps the order the watches delivered them in."""
         with self._lock:
-            ordered = sorted(enumerate(self.events), key=lambda ir: (ir[1]["rv"], ir[0]))
-        recs, t = [], 0.0
-        for _, r in ordered:
+            ranked = sorted(enumerate(self.events), key=lambda ir: (ir[1]["rv"], ir[0]))
+        out, t = [], 0.0
+        for _, r in ranked:
             t = max(t, r["t"])
-            recs.append({"t": round(t, ndigits), "object": r["object"], "what": r["what"], "detail": r["detail"]})
+            out.append({**r, "t": t})
+        return out
+
+    def timeline_records(self, ndigits: int = 2) -> list[dict]:
+        """:meth:`ordered`, ``t`` rounded to ``ndigits``, generated names replaced by stable ones
+        (``pod/web-1``, ``replicaset/web-rs1`` ...; see :func:`normalise_names`), without the ``rv``
+        key: ready for :func:`whyk8s.notebook.recordings.save`."""
+        recs = [{"t": round(r["t"], ndigits), "object": r["object"], "what": r["what"], "detail": r["detail"]}
+                for r in self.ordered()]
         return normalise_names(recs, dict(self._generated))
 
     def table(self):
