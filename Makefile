@@ -18,11 +18,12 @@ LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 LAB_ARGS ?=
 
 # What `make unit` leaves out (markers registered in pyproject.toml).
-UNIT_MARKERS := not cluster and not browser and not kernel and not book and not go
+UNIT_MARKERS := not cluster and not browser and not kernel and not book and not go and not kwok
 # `make unit` runs in a network namespace of its own where the system allows one (only loopback:
 # a unit test that reaches for the network fails instead of passing by luck), with KUBECONFIG naming
 # no file (a unit test that reaches for a cluster fails instead of using one).
-NO_NETWORK = $(shell unshare -rn true 2>/dev/null && echo unshare -rn)
+# Loopback stays up inside it: unit tests may serve themselves on 127.0.0.1.
+NO_NETWORK = $(shell unshare -rn ip link set lo up 2>/dev/null && echo unshare -rn sh -c \'ip link set lo up \&\& exec \"\$$@\"\' sh)
 
 .PHONY: install cluster lab test unit lint notebooks book browser clean stop down doctor
 
