@@ -74,7 +74,7 @@ def test_the_table_shows_at_most_max_rows_the_most_recently_changed_first():
     assert rows[0][0].name == "p-000" and rows[0][0].status == "CrashLoopBackOff"
     assert [r.name for r, _ in rows[1:4]] == [f"p-{total - 1:03d}", f"p-{total - 2:03d}", f"p-{total - 3:03d}"]
     table = render.pod_table_html(rows, total, recent)
-    assert table.count("<tr class='whyk8s-row'>") == MAX_ROWS
+    assert table.count("<tr><td><code>") == MAX_ROWS
     assert f"Showing the {MAX_ROWS} most recently changed of {total} pods" in text(table)
     assert len(model.frame()) == total  # data() keeps them all
 

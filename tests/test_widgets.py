@@ -29,7 +29,7 @@ def status_of(board, name):
 def row_of(board, name) -> str:
     """Pod ``name``'s row as the board's table draws it (text), or ``""``: what the learner sees,
     which the render thread draws a moment after the model changed."""
-    for row in re.findall(r"<tr class='whyk8s-row'>.*?</tr>", board.table.value):
+    for row in re.findall(r"<tr><td><code>.*?</tr>", board.table.value):
         if f"<code>{name}</code>" in row:
             return text(row)
     return ""

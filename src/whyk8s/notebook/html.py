@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from whyk8s.notebook.charts import PALETTE
 
 __all__ = ["STYLE", "esc", "message_html", "info_html", "PodRecord", "NodeRecord", "status_colour",
-           "pod_record", "node_record", "pod_table_html", "pod_summary_html", "by_node_html", "node_column_html", "pending_column_html",
+           "pod_record", "node_record", "status_class", "pod_table_html", "pod_summary_html", "by_node_html", "node_column_html", "pending_column_html",
            "other_nodes_html", "replicasets_html", "rollout_steps_html", "scale_counts_html", "MAX_ROWS",
            "MAX_CHIPS"]
 
@@ -30,6 +30,10 @@ STYLE = f"""<style>
 .whyk8s-widget table.whyk8s-table {{border-collapse:collapse;font-size:90%}}
 .whyk8s-widget table.whyk8s-table th {{text-align:left;padding:2px 8px;border-bottom:1px solid #ccc}}
 .whyk8s-widget table.whyk8s-table td {{padding:2px 8px;vertical-align:top}}
+.whyk8s-widget table.whyk8s-table td[class^="s-"] {{font-weight:bold}}
+.whyk8s-widget td.s-ok {{color:{PALETTE['bluish_green']}}} .whyk8s-widget td.s-wait {{color:{PALETTE['orange']}}}
+.whyk8s-widget td.s-done {{color:{PALETTE['blue']}}} .whyk8s-widget td.s-gone {{color:{PALETTE['reddish_purple']}}}
+.whyk8s-widget td.s-bad {{color:{PALETTE['vermillion']}}}
 .whyk8s-widget .whyk8s-why {{color:{PALETTE['vermillion']};font-size:85%;display:block;max-width:60em}}
 .whyk8s-widget .whyk8s-note {{color:#555;font-size:85%}}
 .whyk8s-widget .whyk8s-node {{flex:1 1 160px;min-width:150px;max-width:260px;border:1px solid #ccc;
@@ -69,6 +73,15 @@ def status_colour(status: str) -> str:
     """The colour of a kubectl STATUS: Running green, Pending orange, Completed blue, Terminating
     purple, anything else (an error such as CrashLoopBackOff) vermillion."""
     return _STATUS_COLOURS.get(status, PALETTE["vermillion"])
+
+
+_STATUS_CLASSES = {"Running": "ok", "Pending": "wait", "Succeeded": "done", "Completed": "done", "Terminating": "gone"}
+
+
+def status_class(status: str) -> str:
+    """The table cell class of a kubectl STATUS (``ok``, ``wait``, ``done``, ``gone``, else ``bad``),
+    coloured by :data:`STYLE` as :func:`status_colour` says: a class keeps each row short."""
+    return _STATUS_CLASSES.get(status, "bad")
 
 
 @dataclass
@@ -114,8 +127,8 @@ class NodeRecord:
 
 def _row(r: PodRecord, age: str) -> str:
     why = f"<span class='whyk8s-why' title='{esc(r.why)}'>{esc(_short(r.why))}</span>" if r.why else ""
-    return (f"<tr class='whyk8s-row'><td><code>{esc(r.name)}</code>{why}</td><td>{esc(r.ready)}</td>"
-            f"<td class='whyk8s-pod-status' style='color:{status_colour(r.status)}'><b>{esc(r.status)}</b></td>"
+    return (f"<tr><td><code>{esc(r.name)}</code>{why}</td><td>{esc(r.ready)}</td>"
+            f"<td class='s-{status_class(r.status)}'>{esc(r.status)}</td>"
             f"<td>{esc(r.restarts)}</td><td>{esc(age)}</td><td>{esc(r.node or '—')}</td></tr>")
 
 
