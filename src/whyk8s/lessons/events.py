@@ -67,16 +67,20 @@ def _base_name(kind: str, name: str, generated: dict[str, str]) -> str | None:
     return podfacts.generated_base(name, kind) if kind in ("pod", "replicaset") else None
 
 
-def normalise_names(records: list[dict], generated: dict[str, str] | None = None) -> list[dict]:
+def normalise_names(records: list[dict], generated: dict[str, str] | None = None,
+                    existing: list[tuple[str, str]] = ()) -> list[dict]:
     """Replace generated pod and ReplicaSet names (random hashes) by ``<base>-1``, ``<base>-2`` ... in
-    order of first appearance, in ``object`` and in ``detail``. ``generated`` maps names known to be
-    generated to their base (from ``metadata.generateName``); other names are recognised by their
-    hash suffixes. Names people chose (no suffix) stay as they are. Returns new dicts."""
+    ``object`` and in ``detail``: first the objects that already ``existing`` before the recording
+    (``(kind, name)`` pairs, oldest first: the old ReplicaSet of a rolling update is ``web-rs1``),
+    then the others in order of first appearance. ``generated`` maps names known to be generated to
+    their base (from ``metadata.generateName``); other names are recognised by their hash suffixes.
+    Names people chose (no suffix) stay as they are. Returns new dicts."""
     generated = generated or {}
     mapping: dict[str, str] = {}
     counters: dict[tuple[str, str], int] = {}
-    for rec in records:
-        kind, name = rec["object"].split("/")[-2:]
+    names = [(kind, name) for kind, name in existing if any(r["object"].split("/")[-1] == name for r in records)]
+    names += [tuple(rec["object"].split("/")[-2:]) for rec in records]
+    for kind, name in names:
         if name in mapping or kind not in ("pod", "replicaset"):
             continue
         base = _base_name(kind, name, generated)
@@ -126,6 +130,7 @@ class EventRecorder:
         self.errors: list[str] = []
         self.on_record: list[Callable[[dict], None]] = [on_record] if on_record else []
         self._generated: dict[str, str] = {}
+        self._existing: list[tuple] = []  # (created, rv, kind, name) of pods and ReplicaSets at start()
         self._seen: dict[str, object] = {}
         self._event_counts: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -162,6 +167,10 @@ class EventRecorder:
                 if not baseline.is_set():  # the state at start(): remember it, record nothing
                     for obj in objs:
                         self._remember(obj)
+                        if isinstance(obj, (client.V1Pod, client.V1ReplicaSet)):
+                            self._existing.append((obj.metadata.creation_timestamp, obj.metadata.resource_version,
+                                                   "pod" if isinstance(obj, client.V1Pod) else "replicaset",
+                                                   obj.metadata.name))
                     baseline.set()
                 else:  # a list after an outage or a 410: record what changed meanwhile
                     for obj in objs:
@@ -363,7 +372,8 @@ class EventRecorder:
         key: ready for :func:`whyk8s.notebook.recordings.save`."""
         recs = [{"t": round(r["t"], ndigits), "object": r["object"], "what": r["what"], "detail": r["detail"]}
                 for r in self.ordered()]
-        return normalise_names(recs, dict(self._generated))
+        existing = [(kind, name) for _, _, kind, name in sorted(self._existing, key=lambda e: (e[0], int(e[1] or 0)))]
+        return normalise_names(recs, dict(self._generated), existing)
 
     def table(self):
         """The stable records as a pandas DataFrame (columns t, object, what, detail)."""
