@@ -253,10 +253,10 @@ def test_chapters_are_not_collapsed(built):
 
 
 def test_remove_input_and_remove_output_tags_are_honoured(built):
-    html = (built.html / "notebooks" / "00-start-here.html").read_text()
+    html = (built.html / "notebooks" / "03-what-an-orchestrator-does.html").read_text()
     # the recorded run is shown without its code
     assert "Recorded run on the course" in html
-    assert 'recordings.show("start-here-nodes")' not in html
+    assert 'recordings.show("ch3-pod-board")' not in html
 
 
 def test_launch_buttons(built):

@@ -127,8 +127,8 @@ def test_doctor_exits_0_when_nothing_fails(course_cluster, capsys):
 def test_cluster_up_makes_the_course_context_current(course_cluster, tmp_path, monkeypatch, capsys):
     """Even when the cluster already runs (kwokctl then writes no kubeconfig), `whyk8s cluster up`
     switches the current context back to the course's and says how to switch back."""
-    import os
-    source = yaml.safe_load(open(os.environ["KUBECONFIG"].split(os.pathsep)[0]))
+    from whyk8s.k8s.guard import kubeconfig_files
+    source = yaml.safe_load(open(kubeconfig_files()[0]))
     ctx = next(c for c in source["contexts"] if c["name"] == course_cluster.context)
     source["contexts"].append({"name": "production", "context": dict(ctx["context"])})
     source["current-context"] = "production"

@@ -426,7 +426,7 @@ def test_status_matches_kubectl_on_the_cluster_and_on_the_boards(cluster):
         table = board.data().set_index("name")
         for name, (ready, status, restarts) in expected.items():
             assert table.loc[name, ["ready", "status", "restarts"]].tolist() == [ready, status, restarts]
-        drawn = lambda: {n: f"<b>{s}</b>" in board.table.value for n, (_, s, _) in expected.items()}  # noqa: E731
+        drawn = lambda: {n: f">{s}</td>" in board.table.value for n, (_, s, _) in expected.items()}  # noqa: E731
         assert wait_until(board, lambda: all(drawn().values())), drawn()  # drawn a moment after the model
         assert "6 (120m ago)" in board.table.value
         # the placement view's Pending column shows the gated pod with kubectl's STATUS

@@ -7,9 +7,10 @@ A widget's output is only a reference to a model that lives in the kernel (``app
 .widget-view+json``) plus a ``text/plain`` repr such as ``VBox(children=(HTML(value=…``: without the
 kernel, JupyterLab shows "Error displaying widget: model not found" and other viewers show the raw
 repr (shared/cases *committed-widget-output*). So :func:`regenerate` executes each notebook in place
-(nbclient, a fresh kernel in the notebook's folder, on a clean course cluster), then gives every cell
-that displayed a widget **no output** and the tag ``nbval-ignore-output`` (its source stays; the
-recorded run beside it shows what it showed), drops the notebook's saved widget state, and keeps
+(nbclient, a fresh kernel in the notebook's folder, on a clean course cluster), then drops every
+widget view and widget repr and tags their cells ``nbval-ignore-output`` (the source stays; the
+recorded run beside it shows what the widget showed; an image the widget drew as a plain output,
+such as chapter 5's explorer chart, stays), drops the notebook's saved widget state, and keeps
 every other output. A notebook in which a cell failed, showed the start-the-cluster panel, or
 printed a local path (the checkout's or the home folder, e.g. in a warning on stderr) is not written.
 
@@ -61,14 +62,22 @@ def widget_outputs(nb) -> list[tuple[int, str]]:
     return found
 
 
+def _is_widget_output(out) -> bool:
+    data = out.get("data", {})
+    plain = data.get("text/plain", out.get("text", ""))
+    plain = "".join(plain) if isinstance(plain, list) else plain
+    return WIDGET_VIEW in data or bool(WIDGET_REPR.match(plain or ""))
+
+
 def strip_widget_outputs(nb) -> list[int]:
-    """Give every code cell that shows a widget (:func:`widget_outputs`) no output and the tag
-    :data:`IGNORE_OUTPUT_TAG`; drop the notebook's saved widget state. Changes ``nb`` in place and
-    returns the indices of the cells changed."""
+    """Drop every output that only a live kernel can show (:func:`widget_outputs`) and tag its cell
+    :data:`IGNORE_OUTPUT_TAG`; keep the cell's other outputs (e.g. a chart a widget drew as a plain
+    image, which the static site then shows); drop the notebook's saved widget state. Changes ``nb``
+    in place and returns the indices of the cells changed."""
     cells = sorted({i for i, _ in widget_outputs(nb)})
     for i in cells:
         cell = nb["cells"][i]
-        cell["outputs"] = []
+        cell["outputs"] = [out for out in cell.get("outputs", []) if not _is_widget_output(out)]
         tags = cell.setdefault("metadata", {}).setdefault("tags", [])
         if IGNORE_OUTPUT_TAG not in tags:
             tags.append(IGNORE_OUTPUT_TAG)
