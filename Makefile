@@ -32,7 +32,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[browser,lint]'
+	$(BIN)/python -m pip install --quiet -e '.[test,book,browser,lint]'
 	touch $(STAMP)
 
 cluster: install

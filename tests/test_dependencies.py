@@ -1,5 +1,5 @@
 """environment.yml and pyproject.toml must name the same runtime dependencies (and the same optional
-ones a learner may install); the contributors' extra ``lint`` is pyproject's alone."""
+ones a learner may install); the contributors' extras ``lint``, ``test`` and ``book`` are pyproject's alone."""
 
 import re
 import tomllib
@@ -13,7 +13,7 @@ CONDA_TO_PYPI = {"python-kubernetes": "kubernetes"}
 # conda-only tools that are not Python packages
 CONDA_ONLY = {"python", "pip", "kubernetes-client", "go"}
 # pyproject extras for contributors only (installed by `make install`, not part of the learner's environment)
-CONTRIBUTOR_EXTRAS = {"lint"}
+CONTRIBUTOR_EXTRAS = {"lint", "test", "book"}
 
 
 def _split(req: str) -> tuple[str, str]:
