@@ -8,6 +8,7 @@ checked first. Names are validated against RFC 1123 before anything is sent to t
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from kubernetes import client
 
@@ -15,7 +16,7 @@ from whyk8s import GPU_RESOURCE, PART_OF_LABEL, POOL_LABEL
 from whyk8s.k8s.quantities import parse_cpu, parse_gpus, parse_memory
 
 __all__ = ["validate_name", "resources", "pod", "deployment", "job", "gpu_toleration", "DEFAULT_IMAGE",
-           "JOB_IMAGE", "JOB_COMMAND"]
+           "JOB_IMAGE", "JOB_COMMAND", "Quantity"]
 
 #: A small image that every cluster can pull, for Pods and Deployments. Its process sleeps forever, so
 #: on kind (where containers really run) the Pods stay Running. kwok nodes never pull it: they run no
@@ -27,11 +28,14 @@ DEFAULT_IMAGE = "registry.k8s.io/pause:3.10"
 JOB_IMAGE = "busybox:1.36"
 #: The command of the course's Jobs: stand-in "training" that ends successfully after 5 seconds.
 JOB_COMMAND = ("sh", "-c", "sleep 5")
+#: A CPU or memory quantity as a learner writes it: ``"250m"``, ``"0.5"``, ``2`` (CPU: cores or
+#: millicores), ``"512Mi"``, ``"1G"`` (memory: bytes with a unit); GPUs: a whole number.
+Quantity = str | int | float
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
-def validate_name(name, kind: str = "Pod", max_length: int | None = None) -> str:
+def validate_name(name: str, kind: str = "Pod", max_length: int | None = None) -> str:
     """Return ``name`` if it is a valid object name, else raise ValueError saying what is wrong.
 
     Pods, Jobs and Deployments use RFC 1123 subdomain names (lower-case letters, digits, ``-`` and ``.``;
@@ -67,7 +71,8 @@ def validate_name(name, kind: str = "Pod", max_length: int | None = None) -> str
     return name
 
 
-def resources(cpu="100m", memory="128Mi", gpus=0, limits: bool = True) -> client.V1ResourceRequirements:
+def resources(cpu: Quantity = "100m", memory: Quantity = "128Mi", gpus: Quantity = 0,
+              limits: bool = True) -> client.V1ResourceRequirements:
     """Requests (and, if ``limits``, equal limits) for CPU, memory and GPUs.
 
     ``cpu`` is a CPU quantity (``"250m"``, ``"0.5"``, ``2``), ``memory`` a memory quantity (``"512Mi"``,
@@ -96,8 +101,9 @@ def _labels(extra: dict | None) -> dict:
     return labels
 
 
-def _pod_spec(name, image, cpu, memory, gpus, pool, tolerate_gpu, priority_class, restart_policy,
-              command) -> client.V1PodSpec:
+def _pod_spec(name: str, image: str | None, cpu: Quantity, memory: Quantity, gpus: Quantity, pool: str | None,
+              tolerate_gpu: bool, priority_class: str | None, restart_policy: str,
+              command: list[str] | None) -> client.V1PodSpec:
     container = client.V1Container(
         name=name.replace(".", "-")[:63].strip("-") or "main", image=image or DEFAULT_IMAGE,
         resources=resources(cpu, memory, gpus), command=command,
@@ -110,20 +116,24 @@ def _pod_spec(name, image, cpu, memory, gpus, pool, tolerate_gpu, priority_class
     )
 
 
-def pod(name, image=DEFAULT_IMAGE, cpu="100m", memory="128Mi", gpus=0, *, pool=None,
-        tolerate_gpu=False, labels=None, priority_class=None, command=None) -> client.V1Pod:
+def pod(name: str, image: str = DEFAULT_IMAGE, cpu: Quantity = "100m", memory: Quantity = "128Mi",
+        gpus: Quantity = 0, *, pool: str | None = None, tolerate_gpu: bool = False,
+        labels: dict[str, str] | None = None, priority_class: str | None = None,
+        command: Sequence[str] | None = None) -> client.V1Pod:
     """A course-labelled ``V1Pod`` with one container.
 
     ``pool`` adds a nodeSelector on ``whyk8s.io/pool`` (``"cpu"``, ``"gpu"``, ``"highmem"``); a GPU
     request (or ``tolerate_gpu``) adds the GPU toleration. Raises ValueError for a bad name or quantity.
     """
     name = validate_name(name, "Pod")
-    spec = _pod_spec(name, image, cpu, memory, gpus, pool, tolerate_gpu, priority_class, "Always", command)
+    spec = _pod_spec(name, image, cpu, memory, gpus, pool, tolerate_gpu, priority_class, "Always",
+                     list(command) if command is not None else None)
     return client.V1Pod(metadata=client.V1ObjectMeta(name=name, labels=_labels(labels)), spec=spec)
 
 
-def deployment(name, replicas=1, image=DEFAULT_IMAGE, cpu="100m", memory="128Mi", gpus=0, *,
-               pool=None, labels=None) -> client.V1Deployment:
+def deployment(name: str, replicas: int = 1, image: str = DEFAULT_IMAGE, cpu: Quantity = "100m",
+               memory: Quantity = "128Mi", gpus: Quantity = 0, *, pool: str | None = None,
+               labels: dict[str, str] | None = None) -> client.V1Deployment:
     """A course-labelled ``V1Deployment`` whose pods carry ``app=<name>`` and the course label.
 
     ``replicas`` must be a whole number ≥ 0. Raises ValueError for bad input.
@@ -146,8 +156,10 @@ def deployment(name, replicas=1, image=DEFAULT_IMAGE, cpu="100m", memory="128Mi"
     )
 
 
-def job(name, image=JOB_IMAGE, cpu="100m", memory="128Mi", gpus=0, *, pool=None, labels=None,
-        priority_class=None, backoff_limit=0, command=JOB_COMMAND) -> client.V1Job:
+def job(name: str, image: str = JOB_IMAGE, cpu: Quantity = "100m", memory: Quantity = "128Mi",
+        gpus: Quantity = 0, *, pool: str | None = None, labels: dict[str, str] | None = None,
+        priority_class: str | None = None, backoff_limit: int = 0,
+        command: Sequence[str] | None = JOB_COMMAND) -> client.V1Job:
     """A course-labelled ``V1Job`` running one pod to completion (restartPolicy Never).
 
     By default the container is :data:`JOB_IMAGE` running :data:`JOB_COMMAND` (``sleep 5``), so the Job
