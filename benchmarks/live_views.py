@@ -609,3 +609,10 @@ def report(results: dict) -> None:
             n = sum(i[phase].values())
             print(f"| {phase} | {n} {i[phase]} | {n * 3600 / i['seconds']:.0f} |")
         print("\nwidgets' informers (client side):", i["informers"])
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 2 and sys.argv[1] == "--stamp":
+        stamp_main(sys.argv[2], sys.argv[sys.argv.index("--") + 1:])
+    else:
+        main()
