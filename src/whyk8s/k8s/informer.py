@@ -186,6 +186,8 @@ class ListWatch:
                                 return True
                     finally:
                         stream.close()  # ends the request now, not when the generator is collected
+                    if self._stop.is_set():
+                        break
                     self.reconnects += 1  # the server closed its window: reopen from where we are
                     self.failing, delay = False, self.retry_delay
                 except client.ApiException as exc:

@@ -7,10 +7,11 @@ and only update the view's small records (O(1) per change).
 
 **Drawing.** One render thread per kernel (:class:`RenderLoop`) redraws views whose records changed.
 A view is drawn at once when it was last drawn long enough ago, else as soon as it may be: the gap
-after a draw is at least :data:`MIN_INTERVAL`, twice what that draw cost, and the time its bytes
-take at :data:`BYTES_PER_SECOND`. A burst of a thousand changes thus becomes a few dozen draws, none
-of them on the watch thread, so the watch never falls behind (benchmarks/RESULTS.md has the figures
-against ``kubectl get -w``). Views that show ages ask to be drawn again after a few seconds.
+after a draw is at least :data:`MIN_INTERVAL` and what that draw cost, and a view's bytes are paced
+by a token bucket: up to :data:`BURST_BYTES` at once, :data:`BYTES_PER_SECOND` sustained. A few
+changes are thus drawn within a millisecond or two, and a burst of a thousand changes becomes a
+few dozen draws a second, none of them on the watch thread, so the watch never falls behind
+(benchmarks/RESULTS.md has the figures against ``kubectl get -w``). Views that show ages ask to be drawn again after a few seconds.
 
 Widget values are only ever *set* from these threads, never printed into a cell (shared/cases
 *thread-output*).
@@ -32,14 +33,17 @@ from whyk8s.k8s.informer import Informer, Subscription, shared_informer
 from whyk8s.notebook.display import cluster_panel_html
 from whyk8s.notebook.html import STYLE, info_html, message_html
 
-__all__ = ["ClusterWidget", "LiveView", "RenderLoop", "RENDER_LOOP", "MIN_INTERVAL", "BYTES_PER_SECOND"]
+__all__ = ["ClusterWidget", "LiveView", "RenderLoop", "RENDER_LOOP", "MIN_INTERVAL", "BYTES_PER_SECOND",
+           "BURST_BYTES"]
 
 log = logging.getLogger(__name__)
 
 #: The shortest gap between two draws of one view, in seconds.
-MIN_INTERVAL = 0.002
-#: The most bytes of widget values one view sends per second during a burst.
+MIN_INTERVAL = 0.001
+#: The most bytes of widget values one view sends per second, sustained (during a burst).
 BYTES_PER_SECOND = 250_000
+#: The bytes a view may send at once before :data:`BYTES_PER_SECOND` paces it.
+BURST_BYTES = 64_000
 
 
 class RenderLoop:
@@ -101,7 +105,11 @@ class RenderLoop:
                     sent = 0
                 cost = time.perf_counter() - started
                 self.renders += 1
-                v._next_render = time.monotonic() + max(MIN_INTERVAL, 2 * cost, sent / BYTES_PER_SECOND)
+                now = time.monotonic()
+                # token bucket: refill at BYTES_PER_SECOND up to BURST_BYTES, pay for what was sent
+                v._tokens = min(BURST_BYTES, v._tokens + (now - v._token_time) * BYTES_PER_SECOND) - sent
+                v._token_time = now
+                v._next_render = now + max(MIN_INTERVAL, cost, -v._tokens / BYTES_PER_SECOND)
 
 
 #: The kernel's one render thread.
@@ -209,6 +217,7 @@ class LiveView(ClusterWidget):
         self.lock = threading.RLock()
         self._subs: list[Subscription] = []
         self._next_render = 0.0
+        self._tokens, self._token_time = float(BURST_BYTES), time.monotonic()
         self._failing = False
         super().__init__(cluster, **kwargs)
 
