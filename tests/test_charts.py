@@ -66,7 +66,7 @@ def test_timeline_rows_follow_first_appearance_and_the_legend_first_occurrence()
     assert [t.get_text() for t in ax.get_yticklabels()] == ["deployment/web", "replicaset/web-rs1", "pod/web-1"]
     assert ax.yaxis_inverted()  # first object on top: read from top to bottom
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Created", "Scheduled", "Running", "Scaled"]
-    assert ax.get_title() == "self-healing" and "seconds" in ax.get_xlabel()
+    assert ax.get_title(loc="left") == "self-healing" and "seconds" in ax.get_xlabel()
 
 
 def test_show_in_output_replaces_the_picture_and_closes_the_figure():

@@ -165,8 +165,9 @@ def delete_labelled(cluster: Cluster, kind: str, name: str, namespace: str | Non
 
 
 def delete_pod(cluster: Cluster, name: str, namespace: str | None = None) -> None:
-    """Delete course pod ``name`` at once (grace period 0). Raises ApiException 404 if it does not
-    exist, CourseError if it lacks the course label. kubectl: ``kubectl delete pod <name> --now``."""
+    """Delete course pod ``name`` at once (grace period 0: no time to shut down). Raises ApiException
+    404 if it does not exist, CourseError if it lacks the course label.
+    kubectl: ``kubectl delete pod <name> --grace-period=0 --force``."""
     if not delete_labelled(cluster, "Pod", name, namespace):
         raise client.ApiException(status=404, reason=f"Pod {name} not found")
 
@@ -285,8 +286,9 @@ def cleanup(cluster: Cluster, wait: bool = True, timeout: float = 60, delete_nam
     namespace is deleted too, with everything in it (if ``delete_namespaces``); the course namespace
     itself stays. With ``wait``, returns when no labelled object is left but the ones kept, or raises
     :class:`WaitTimeoutError` after ``timeout`` seconds naming what is left.
-    kubectl: ``kubectl delete deploy,rs,job,pod,quota,limits -l app.kubernetes.io/part-of=whyk8s``
-    in each course namespace, then the labelled priority classes and namespaces.
+    kubectl: ``kubectl delete deploy,rs,job,pod,quota,limits -l app.kubernetes.io/part-of=whyk8s
+    --grace-period=0 --force`` in each course namespace, then the labelled priority classes and
+    namespaces.
     """
     counts: dict[str, int] = {}
     opts = client.V1DeleteOptions(propagation_policy="Background", grace_period_seconds=0)

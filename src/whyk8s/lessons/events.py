@@ -5,9 +5,10 @@ and preemption — Deployments, ReplicaSets and Pods carrying the course label (
 Nodes) — and writes down each step it sees, the moment its watch delivers the change. A watch
 delivers a change within milliseconds of the API server storing it, so the order of the records is
 the order of the steps: the Deployment scales its ReplicaSet *before* the ReplicaSet creates pods.
-(Kubernetes *Events* are no clock for this: the controllers send them asynchronously, in batches,
-often after the change they describe — which is why an earlier version of this timeline showed pods
-created before the ReplicaSet that created them.) Events are still recorded, for what no object
+(Kubernetes *Events* are no clock for this: a controller writes its event after the change it
+reports has been stored, through a recorder that sends it on in the background, and old-style
+events count whole seconds — which is why an earlier version of this timeline showed pods created
+before the ReplicaSet that created them.) Events are still recorded, for what no object
 change shows (``FailedCreate``, ``BackOff``, ``Pulled`` …).
 
 Each watch has its own thread, so two collections' changes can reach the recorder a few

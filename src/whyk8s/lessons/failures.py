@@ -5,10 +5,11 @@
   (``POST .../pods/<name>/eviction``, which honours PodDisruptionBudgets), as ``kubectl drain`` does.
 - :func:`fail_node` deletes the Node object: the simulated equivalent of a machine vanishing. The
   pods bound to it are then orphans; kube-controller-manager's pod garbage collector deletes them
-  (it first waits a 40 s quarantine to be sure the node is really gone, and runs every 20 s), and
-  each ReplicaSet creates replacements that the scheduler places on the remaining nodes. Measured on
-  the course's kwok cluster: 41 to 50 seconds from deletion to replacements scheduled (at most
-  about 60 s: quarantine plus one 20 s period).
+  (it runs every 20 s; the first pass that finds them puts the node in a 40 s quarantine, to be
+  sure it is really gone, and a later pass deletes them: 40 s to about 80 s in all; v1.36
+  ``pkg/controller/podgc``), and each ReplicaSet creates replacements that the scheduler places on
+  the remaining nodes. Measured on the course's kwok cluster: 41 to 77 s from deletion to
+  replacements scheduled.
   Job pods lost this way count as failed for their Job (not re-created when ``backoffLimit`` is 0).
 - :func:`restore` re-creates missing workers (kwok only), uncordons the rest and re-advertises the
   GPUs (:func:`whyk8s.cluster.workers.restore_nodes`), then waits until all four workers are Ready.
@@ -206,8 +207,8 @@ class NodeFailure:
 def fail_node(cluster: Cluster | None, node: str, wait: bool = True, timeout: float = 180) -> NodeFailure:
     """Delete worker ``node``'s Node object (a machine vanishing) and, with ``wait``, watch until the
     course pods bound to it are gone and their ReplicaSets' replacements are scheduled elsewhere
-    (at most ``timeout`` seconds; on kwok this took 41 to 50 s in our runs, set by the pod garbage
-    collector's 40 s quarantine). Returns a :class:`NodeFailure` with times in seconds; its
+    (at most ``timeout`` seconds; on kwok this took 41 to 77 s in our runs, set by the pod garbage
+    collector's 40 s quarantine and its 20 s passes). Returns a :class:`NodeFailure` with times in seconds; its
     ``timeline`` uses the steps of :data:`whyk8s.lessons.events.STEPS` (Deleted, Created, Scheduled).
 
     Raises :class:`NodeRefused` for the control plane, an unknown or already deleted node. Bring the

@@ -195,8 +195,8 @@ def why_pending(cluster: Cluster, pod: str, namespace: str | None = None, timeou
     """The scheduler's reason why ``pod`` (a pod name, or a Job/Deployment name) is not scheduled.
 
     Returns the message of the pod's ``PodScheduled=False`` condition (reason ``Unschedulable``),
-    e.g. ``"0/4 nodes are available: 1 Insufficient nvidia.com/gpu, 3 node(s) had untolerated taint
-    ..."``, falling back to the newest ``FailedScheduling`` event. Watches (up to ``timeout``
+    e.g. ``"0/5 nodes are available: 1 Insufficient nvidia.com/gpu, 4 node(s) had untolerated
+    taint(s)..."``, falling back to the newest ``FailedScheduling`` event. Watches (up to ``timeout``
     seconds) until the pod exists (a Job's or Deployment's pod comes a moment after the object) and
     the scheduler has said something. For a scheduled pod it returns a sentence naming the node.
     Raises CourseError if no such pod exists by then.
@@ -250,9 +250,10 @@ _MEANINGS = [
 def explain_reasons(message: str) -> list[str]:
     """Split a scheduler message into one readable line per reason.
 
-    ``"0/4 nodes are available: 1 Insufficient nvidia.com/gpu, 3 node(s) had untolerated taint
-    {nvidia.com/gpu: present}. preemption: ..."`` gives ``["0 of 4 nodes can take the pod.",
-    "1 node: not enough nvidia.com/gpu left: ...", "3 nodes: tainted nvidia.com/gpu: present, ..."]``
+    ``"0/5 nodes are available: 1 Insufficient nvidia.com/gpu, 4 node(s) had untolerated taint(s).
+    preemption: ..."`` (v1.36's wording; older schedulers wrote ``untolerated taint {key: value}``)
+    gives ``["0 of 5 nodes can take the pod.", "1 node: not enough nvidia.com/gpu left: ...",
+    "4 nodes: tainted, and the pod has no toleration for it ..."]``
     (the preemption part, if any, becomes one more line). Text it does not recognise is returned
     as one line, unchanged. Pure function: no cluster needed.
     """

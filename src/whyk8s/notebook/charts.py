@@ -7,6 +7,8 @@ so that no meaning rests on colour alone.
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.pyplot as plt
 from matplotlib.markers import MarkerStyle
 
@@ -97,10 +99,11 @@ def plot_timeline(records: list[dict], title: str = "", ax=None):
     one row per object (top to bottom in order of first appearance), one marker per record styled by
     :data:`TIMELINE_STYLES`, with a legend listing the steps in the order they first occur. Returns
     the Axes."""
-    if ax is None:
-        _, ax = new_figure(8, 0.6 + 0.45 * max(1, len({r["object"] for r in records})))
     objects = list(dict.fromkeys(r["object"] for r in records))
-    for what in dict.fromkeys(r["what"] for r in records):
+    steps = list(dict.fromkeys(r["what"] for r in records))
+    if ax is None:  # tall enough for every row and for the legend, whichever needs more
+        _, ax = new_figure(8, max(2.4, 0.8 + 0.42 * len(objects), 0.9 + 0.3 * len(steps)))
+    for what in steps:
         pts = [r for r in records if r["what"] == what]
         marker, colour = TIMELINE_STYLES.get(what, OTHER_STYLE)
         # a black outline for filled markers; line markers ("x") are drawn in their colour only
@@ -108,10 +111,11 @@ def plot_timeline(records: list[dict], title: str = "", ax=None):
         ax.scatter([r["t"] for r in pts], [objects.index(r["object"]) for r in pts], marker=marker,
                    color=colour, s=60, label=what, zorder=3, **outline)
     ax.set_yticks(range(len(objects)), objects)
-    ax.invert_yaxis()
+    ax.set_ylim(len(objects) - 0.5, -0.5)  # first object on top, half a row of room around each
+    ax.margins(x=0.05)  # markers at the first and last instant are not cut
     ax.set_xlabel("seconds since the recording started")
     ax.grid(True, axis="x", color="#dddddd")
-    if title:
-        ax.set_title(title)
+    if title:  # a long title (a recording's caption) wraps instead of running off the figure
+        ax.set_title(textwrap.fill(title, 80), fontsize=9, loc="left")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     return ax

@@ -280,7 +280,7 @@ def _ch4_pending(cluster) -> list[dict]:
 
 def _ch4_node_failures(cluster) -> list[dict]:
     """Chapter 4: a 4-pod Deployment on the CPU pool; drain one worker, uncordon it, then delete the
-    other (``failures.fail_node``, about 45 s on kwok). Gives the table ``ch4-drain`` and the
+    other (``failures.fail_node``, 40 to 80 s on kwok). Gives the table ``ch4-drain`` and the
     timeline ``ch4-fail-node``."""
     import pandas as pd
 
@@ -305,7 +305,8 @@ def _ch4_node_failures(cluster) -> list[dict]:
                "failure.", table),
         _events("ch4-fail-node", f"Node {failure.node} deleted with {len(failure.lost)} pods on it: the pod "
                 f"garbage collector removed them after about {failure.gone_after:.0f} s and their ReplicaSet's "
-                f"replacements were scheduled to {nodes} (kwok).", normalise_names(failure.timeline)),
+                f"replacements were scheduled to {nodes} (kwok).",
+                normalise_names(failure.timeline, existing=[("pod", name) for name in failure.lost])),
     ]
 
 

@@ -37,7 +37,7 @@ class RollingUpdate(LiveView):
     read. Problems go to ``status`` in one sentence."""
 
     def __init__(self, deployment: str, cluster: Cluster | None = None,
-                 new_image: str = "registry.k8s.io/pause:3.9", **kwargs):
+                 new_image: str = "registry.k8s.io/pause:3.10.1", **kwargs):
         self.deployment = deployment
         self._new_image = new_image
         self.replicasets: dict[str, object] = {}
