@@ -102,10 +102,11 @@ def _panel_cells(nb) -> list[int]:
 
 def execute(path: Path, timeout: int = 600) -> nbformat.NotebookNode:
     """Run the notebook at ``path`` top to bottom in a fresh ``python3`` kernel whose working folder
-    is the notebook's (nbclient; no timing metadata — an earlier run's is removed —, no widget state). Returns the executed notebook;
-    nothing is written. Raises nbclient's ``CellExecutionError`` naming the first cell that failed
-    (a cell whose error the course showed as one sentence counts as failed too) and
-    ``CellTimeoutError`` after ``timeout`` seconds for one cell."""
+    is the notebook's (nbclient; no timing metadata — an earlier run's is removed —, no widget
+    state). Returns the executed notebook; nothing is written. Raises nbclient's
+    ``CellExecutionError`` naming the first cell that failed (a cell whose error the course showed
+    as one sentence counts as failed too) and ``CellTimeoutError`` after ``timeout`` seconds for
+    one cell."""
     from nbclient import NotebookClient
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:  # timings of an earlier run would be read as this run's
