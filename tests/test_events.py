@@ -107,7 +107,7 @@ def _capture(cluster, act, settled):
     captured = {}
     for kind, lw in lws.items():
         events = []
-        lw.run(on_change=lambda k, o, events=events: events.append((k, o)), deadline=time.monotonic() + 2)
+        lw.run(on_change=lambda k, o, events=events: events.append((k, o)), deadline=time.monotonic() + 0.7)
         captured[kind] = events
     return captured
 

@@ -6,7 +6,8 @@ file: tables exactly (columns, rows, caption), timelines by structure (each obje
 steps; times ignored). When one differs, run the refresh and look at the new file.
 
 The node-failure scenario (``ch4-drain`` and ``ch4-fail-node``) waits for the pod garbage
-collector's 40 s quarantine; it runs as its own test, so ``-k "not node_failure"`` leaves it out.
+collector's 40 s quarantine (40 to 80 s in all); it runs as its own test, which is also the suite's
+test of ``failures.fail_node`` (so it runs once), and ``-k "not node_failure"`` leaves it out.
 The pure helpers are unit-tested here too.
 """
 
@@ -47,9 +48,26 @@ def test_recording_matches_a_fresh_run(cluster, name):
     assert recordings.differences(fresh, recordings.load(name)) == []
 
 
-def test_node_failure_recordings_match_a_fresh_run(cluster):
+def test_node_failure_recordings_match_a_fresh_run_and_the_lost_pods_are_replaced(cluster):
+    """The one run of ``failures.fail_node`` in the test suite (chapter 4's notebook runs it again
+    under nbval): the recordings match, and what they recorded is the lesson — the Deployment's
+    pods move off a drained node, then a deleted node's pods are deleted by the pod garbage
+    collector and each is replaced, created before it is scheduled, on the node that is left."""
     fresh = recordings.record(NODE_FAILURE, cluster)
     assert [d for name in NODE_FAILURE for d in recordings.differences(fresh[name], recordings.load(name))] == []
+    table = fresh["ch4-drain"]
+    after = [dict(zip(table["columns"], row, strict=True)) for row in table["rows"]
+             if row[0] == "after deleting whyk8s-worker2"]
+    assert [(r["node"], r["pods"]) for r in after] == [("whyk8s-worker", 4)]
+    timeline = fresh["ch4-fail-node"]["events"]
+    assert {e["what"] for e in timeline} <= set(STEPS)
+    assert (timeline[0]["object"], timeline[0]["what"], timeline[0]["t"]) == ("node/whyk8s-worker2", "Deleted", 0.0)
+    pods = {e["object"] for e in timeline if e["object"].startswith("pod/")}
+    deleted = {p for p in pods if [e["what"] for e in timeline if e["object"] == p] == ["Deleted"]}
+    replaced = {p for p in pods if [e["what"] for e in timeline if e["object"] == p] == ["Created", "Scheduled"]}
+    assert len(deleted) == len(replaced) == 4 and deleted | replaced == pods
+    first_gone = min(e["t"] for e in timeline if e["object"] in deleted)
+    assert 40 <= first_gone <= min(e["t"] for e in timeline if e["object"] in replaced) + 1, timeline
 
 
 # -- the comparison itself (pure) -----------------------------------------------------------------------
