@@ -18,14 +18,14 @@ LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 LAB_ARGS ?=
 
 # What `make unit` leaves out (markers registered in pyproject.toml).
-UNIT_MARKERS := not cluster and not browser and not kernel and not book and not go and not kwok
+UNIT_MARKERS := not cluster and not browser and not kernel and not book and not go and not kwok and not containers and not kind
 # `make unit` runs in a network namespace of its own where the system allows one (only loopback:
 # a unit test that reaches for the network fails instead of passing by luck), with KUBECONFIG naming
 # no file (a unit test that reaches for a cluster fails instead of using one).
 # Loopback stays up inside it: unit tests may serve themselves on 127.0.0.1.
 NO_NETWORK = $(shell unshare -rn ip link set lo up 2>/dev/null && echo unshare -rn sh -c \'ip link set lo up \&\& exec \"\$$@\"\' sh)
 
-.PHONY: install cluster lab test unit lint notebooks book browser clean stop down doctor
+.PHONY: install cluster lab test test-kind kind-host unit lint book browser clean stop down doctor
 
 install: $(STAMP)
 
@@ -56,6 +56,44 @@ test: lint browser
 	$(BIN)/whyk8s cluster up --provider $(TEST_PROVIDER)
 	$(BIN)/pytest tests notebooks labs --nbval --nbval-current-env \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg $(PYTEST_ARGS)
+	$(MAKE) test-kind
+
+# The kind part of `make test`: real containers in Docker. It needs root (to install and start Docker,
+# and to build kind's node image on this machine: no registry is needed) or WHYK8S_TEST_KIND=1 with
+# Docker already running (then kind's published node image is pulled). Elsewhere it is skipped with
+# the reason; under CI=true a skip is a failure. It brings the course cluster up on kind (context
+# kind-whyk8s becomes current), runs the tests that need running containers and the kind provider's
+# tests, then every notebook that deploys, under nbval; outputs are compared only in cells marked
+# nbval-check, since node sizes, node counts and times on kind are the machine's own.
+KIND_NOTEBOOKS := notebooks/00-start-here.ipynb notebooks/03-what-an-orchestrator-does.ipynb \
+  notebooks/04-kubernetes-for-ml.ipynb notebooks/06-summary.ipynb \
+  labs/solutions/lab2-first-pod-solution.ipynb labs/solutions/lab3-self-healing-solution.ipynb \
+  labs/solutions/lab4-gpu-job-solution.ipynb labs/solutions/lab5-share-the-cluster-solution.ipynb
+KIND_IMAGE_ROUTE := $(if $(filter 0,$(shell id -u)),local,)
+test-kind: install kind-host
+	@if [ "$$(id -u)" != 0 ] && [ "$${WHYK8S_TEST_KIND:-}" != 1 ]; then \
+	  echo "kind part skipped: not root (set WHYK8S_TEST_KIND=1 to run it with your own Docker)"; \
+	  if [ "$${CI:-}" = true ]; then echo "CI=true: a skipped kind part is a failure"; exit 1; fi; \
+	else \
+	  set -e; \
+	  if [ "$$(id -u)" = 0 ]; then $(BIN)/whyk8s kind docker; fi; \
+	  WHYK8S_KIND_NODE_IMAGE=$${WHYK8S_KIND_NODE_IMAGE:-$(KIND_IMAGE_ROUTE)} $(BIN)/whyk8s cluster up --provider kind; \
+	  WHYK8S_PROVIDER=kind $(BIN)/pytest tests -m "containers or kind" $(PYTEST_ARGS); \
+	  WHYK8S_PROVIDER=kind $(BIN)/pytest $(KIND_NOTEBOOKS) --nbval-lax --nbval-current-env $(PYTEST_ARGS); \
+	fi
+
+# What the kind part needs on the host, as root on Debian/Ubuntu (only what is missing): Docker,
+# debootstrap, gcc with static libc (the node image's pause), and inotify limits kind's nodes need.
+kind-host:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  missing=""; \
+	  command -v dockerd >/dev/null || missing="$$missing docker.io"; \
+	  command -v debootstrap >/dev/null || missing="$$missing debootstrap"; \
+	  command -v gcc >/dev/null || missing="$$missing gcc"; \
+	  [ -e /usr/lib/x86_64-linux-gnu/libc.a ] || missing="$$missing libc6-dev"; \
+	  if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi; \
+	  sysctl -q -w fs.inotify.max_user_watches=524288 fs.inotify.max_user_instances=512 || true; \
+	fi
 
 unit: install
 	KUBECONFIG=/nonexistent/whyk8s-unit-tests $(NO_NETWORK) $(BIN)/pytest tests -m "$(UNIT_MARKERS)" $(PYTEST_ARGS)

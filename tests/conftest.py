@@ -1,8 +1,10 @@
 """Shared fixtures. Cluster tests run against a real kube-apiserver (kwok simulates only nodes).
 
 ``WHYK8S_PROVIDER`` names the provider the cluster tests bring the course cluster up with: ``kwok``
-(the default, and what CI and ``make test`` use: a real control plane whose nodes kwok simulates) or
-``kind`` (real nodes in Docker). Tests that only make sense on kwok (they stop and restart kwokctl's
+(the default: a real control plane whose nodes kwok simulates) or ``kind`` (real nodes in Docker);
+``make test`` runs the suite on kwok, then the kind part (``make test-kind``) with ``kind``. Tests
+that need containers that really run carry the ``containers`` marker and are skipped, with the
+reason, unless ``WHYK8S_PROVIDER=kind``. Tests that only make sense on kwok (they stop and restart kwokctl's
 processes, or read its node Leases) carry the ``kwok`` marker and are skipped, with the reason, when
 ``WHYK8S_PROVIDER`` is anything else.
 
@@ -32,6 +34,9 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.cluster)
         if provider != "kwok" and item.get_closest_marker("kwok"):
             item.add_marker(pytest.mark.skip(reason=f"kwok only, and WHYK8S_PROVIDER={provider}"))
+        if provider != "kind" and (item.get_closest_marker("containers") or item.get_closest_marker("kind")):
+            item.add_marker(pytest.mark.skip(reason=f"needs kind (containers that run), and "
+                                                    f"WHYK8S_PROVIDER={provider}"))
 
 
 @pytest.fixture(scope="session")

@@ -93,3 +93,15 @@ def test_explain_keeps_the_course_s_own_timeout_message_but_not_a_socket_s():
     assert "did not answer" in explain(TimeoutError("Waited 60 s for a socket somewhere"))
     assert "did not answer" in explain(TimeoutError("timed out"))
     assert "did not answer" in explain(TimeoutError(110, "Connection timed out after a long while"))
+
+
+@pytest.mark.parametrize("memory", ["512", 512, "1000k"])
+def test_memory_without_a_plausible_unit_is_refused_with_a_hint(memory):
+    with pytest.raises(ValueError, match="far too little") as info:
+        specs.resources(memory=memory)
+    if str(memory).isdigit():
+        assert "Did you mean 512Mi" in str(info.value)
+
+
+def test_a_mebibyte_of_memory_is_accepted():
+    assert specs.resources(memory="1Mi").requests["memory"] == str(2**20)

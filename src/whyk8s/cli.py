@@ -15,6 +15,11 @@ Commands::
     whyk8s controlplane build                       # build the kwok provider's binaries (Go module proxy)
     whyk8s controlplane path                        # print the folder of the built binaries
     whyk8s controlplane pin                         # (maintainers) regenerate the kubernetes go.mod
+    whyk8s kind docker                              # (root) start Docker if it is not running, with a
+                                                    # runtime for machines that lack CAP_SYS_RESOURCE
+    whyk8s kind node-image                          # build kind's node image and the course's images
+                                                    # here (no registry needed; once per machine)
+    whyk8s kind images                              # list the images the course runs (for `kind load`)
 
 Every command that acts on a cluster goes through the context guard (:mod:`whyk8s.k8s.guard`): a
 refusal, like any failure, is printed as one sentence (:func:`whyk8s.errors.explain`) and exits 1.
@@ -109,6 +114,24 @@ def _cp_pin(args: argparse.Namespace) -> int:
     return 0
 
 
+def _kind_docker(args: argparse.Namespace) -> int:
+    from whyk8s.cluster import docker
+    docker.ensure_docker()
+    return 0
+
+
+def _kind_node_image(args: argparse.Namespace) -> int:
+    from whyk8s.cluster import nodeimage
+    print(nodeimage.build(force=args.force))
+    return 0
+
+
+def _kind_images(args: argparse.Namespace) -> int:
+    from whyk8s.cluster import nodeimage
+    print("\n".join(nodeimage.COURSE_IMAGES))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser: each command sets ``func``, the function that runs it (returns the exit code)."""
     parser = argparse.ArgumentParser(prog="whyk8s", description="The course cluster of 'Why Kubernetes?'.")
@@ -136,6 +159,15 @@ def build_parser() -> argparse.ArgumentParser:
     cpsub.add_parser("path", help="print the cache folder").set_defaults(func=_cp_path)
     cpsub.add_parser("pin", help="(maintainers) regenerate clusters/controlplane/kubernetes/go.mod"
                      ).set_defaults(func=_cp_pin)
+
+    kd = sub.add_parser("kind", help="the kind route on a machine without a registry: Docker, node image")
+    ksub = kd.add_subparsers(dest="action", required=True)
+    ksub.add_parser("docker", help="(root) start Docker if needed, with the runtime this machine needs"
+                    ).set_defaults(func=_kind_docker)
+    ni = ksub.add_parser("node-image", help="build the kind node image and the course's images here")
+    ni.add_argument("--force", action="store_true", help="rebuild even if the images exist")
+    ni.set_defaults(func=_kind_node_image)
+    ksub.add_parser("images", help="list the images the course runs").set_defaults(func=_kind_images)
     return parser
 
 

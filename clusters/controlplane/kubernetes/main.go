@@ -1,6 +1,7 @@
 // Package tools pins k8s.io/kubernetes so that `go build` can build the
 // control-plane commands (kube-apiserver, kube-controller-manager,
-// kube-scheduler, kubectl) from the Go module proxy. It is never run.
+// kube-scheduler, kubectl) and, for the kind route's node image, the node
+// commands (kubelet, kubeadm, kube-proxy) from the Go module proxy. It is never run.
 //go:build tools
 
 package tools
@@ -10,4 +11,7 @@ import (
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
 	_ "k8s.io/kubernetes/cmd/kube-scheduler"
 	_ "k8s.io/kubernetes/cmd/kubectl"
+	_ "k8s.io/kubernetes/cmd/kubelet"
+	_ "k8s.io/kubernetes/cmd/kubeadm"
+	_ "k8s.io/kubernetes/cmd/kube-proxy"
 )

@@ -30,8 +30,8 @@ from pathlib import Path
 
 from whyk8s.paths import repo_root
 
-__all__ = ["BINARIES", "versions", "cache_dir", "binary_paths", "missing", "build",
-           "staging_replacements", "pin_kubernetes", "version_ldflags", "go_timeout", "GO_TIMEOUT",
+__all__ = ["BINARIES", "versions", "cache_root", "cache_dir", "binary_paths", "missing", "build",
+           "go", "staging_replacements", "pin_kubernetes", "version_ldflags", "go_timeout", "GO_TIMEOUT",
            "GO_TIMEOUT_ENV"]
 
 #: Every binary the kwok provider needs, by name.
@@ -56,13 +56,18 @@ def versions() -> dict[str, str]:
     return out
 
 
+def cache_root() -> Path:
+    """The course's cache folder: ``$WHYK8S_CACHE``, else ``$XDG_CACHE_HOME/whyk8s`` (default
+    ``~/.cache/whyk8s``); not created here."""
+    return Path(os.environ.get("WHYK8S_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "whyk8s"))
+
+
 def cache_dir() -> Path:
     """Folder holding the binaries for the pinned versions (not created here)."""
-    base = os.environ.get("WHYK8S_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "whyk8s")
     v = versions()
     key = f"k8s-{v['KUBERNETES_VERSION']}_etcd-{v['ETCD_VERSION']}_kwok-{v['KWOK_VERSION']}"
-    return Path(base) / "bin" / key
+    return cache_root() / "bin" / key
 
 
 def binary_paths() -> dict[str, Path]:
@@ -115,7 +120,7 @@ def go_timeout() -> float:
     return value
 
 
-def _go(args: list[str], cwd: Path, env: dict | None = None, log=print, timeout: float | None = None) -> str:
+def go(args: list[str], cwd: Path, env: dict | None = None, log=print, timeout: float | None = None) -> str:
     """Run ``go <args>`` in ``cwd`` (CGO off, ``-mod=mod``) and return its output. Raises RuntimeError
     when Go is missing, when go fails (with the end of its message), or when it runs longer than
     ``timeout`` seconds (default :func:`go_timeout`): then go and every process it started are killed
@@ -153,12 +158,12 @@ def pin_kubernetes(log=print) -> dict[str, str]:
     (generated from the proxy's go.mod), tidy. A maintainer's step; commit the result."""
     version = versions()["KUBERNETES_VERSION"]
     mdir = module_dir("kubernetes")
-    info = json.loads(_go(["mod", "download", "-json", f"k8s.io/kubernetes@{version}"], mdir, log=log))
+    info = json.loads(go(["mod", "download", "-json", f"k8s.io/kubernetes@{version}"], mdir, log=log))
     replacements = staging_replacements(Path(info["GoMod"]).read_text(), version)
     args = ["mod", "edit", f"-require=k8s.io/kubernetes@{version}"]
     args += [f"-replace={mod}={target}" for mod, target in replacements.items()]
-    _go(args, mdir, log=log)
-    _go(["mod", "tidy"], mdir, log=log)
+    go(args, mdir, log=log)
+    go(["mod", "tidy"], mdir, log=log)
     return replacements
 
 
@@ -195,17 +200,17 @@ def build(force: bool = False, log=print) -> dict[str, Path]:
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".build-") as tmp:
         out = Path(tmp)
         if force or any(n in missing() for n in _KUBE_CMDS):
-            _go(["build", "-trimpath", "-ldflags", version_ldflags(v["KUBERNETES_VERSION"]),
+            go(["build", "-trimpath", "-ldflags", version_ldflags(v["KUBERNETES_VERSION"]),
                  "-o", str(out) + "/", *[f"k8s.io/kubernetes/cmd/{c}" for c in _KUBE_CMDS]],
                 module_dir("kubernetes"), log=log)
         if force or "etcd" in missing():
-            _go(["build", "-trimpath", "-ldflags", "-s -w", "-o", str(out / "etcd"), "."],
+            go(["build", "-trimpath", "-ldflags", "-s -w", "-o", str(out / "etcd"), "."],
                 module_dir("etcd"), log=log)
         if force or {"kwok", "kwokctl"} & set(missing()):
             kv = v["KWOK_VERSION"]
             ld = (f"-s -w -X sigs.k8s.io/kwok/pkg/consts.Version={kv} "
                   f"-X sigs.k8s.io/kwok/pkg/consts.KubeVersion={v['KUBERNETES_VERSION']}")
-            _go(["build", "-trimpath", "-ldflags", ld, "-o", str(out) + "/",
+            go(["build", "-trimpath", "-ldflags", ld, "-o", str(out) + "/",
                  "sigs.k8s.io/kwok/cmd/kwok", "sigs.k8s.io/kwok/cmd/kwokctl"],
                 module_dir("kwok"), log=log)
         target.mkdir(parents=True, exist_ok=True)

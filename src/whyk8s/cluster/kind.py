@@ -8,23 +8,53 @@ needs on Linux (kind's "Known Issues", *Pod errors due to "too many open files"*
 ``fs.inotify.max_user_watches`` ≥ 524288 and ``fs.inotify.max_user_instances`` ≥ 512, and a Docker
 engine that answers. It stops with the exact ``sysctl`` line that fixes the limits; a failure of
 ``kind create`` itself carries the same hint when the limits are low or could not be read.
+
+**The node image** (``$WHYK8S_KIND_NODE_IMAGE``): unset, kind's published image for the course's
+Kubernetes minor, pinned by digest (``KIND_NODE_IMAGE`` in ``clusters/controlplane/versions.env``);
+``local``, the image :mod:`whyk8s.cluster.nodeimage` builds on this machine without a registry (what CI
+uses), after which the course's images are ``kind load``-ed into the nodes; any other value, that image.
+
+**What the machine needs** is added to the committed ``clusters/kind.yaml`` at creation
+(:func:`cluster_config`), each only where it is needed: on a cgroup v1 host the kubelet must be told
+``failCgroupV1: false`` (v1.35+ refuses cgroup v1 otherwise); where the capability bounding set lacks
+CAP_SYS_RESOURCE, containerd must not lower ``oom_score_adj`` (``restrict_oom_score_adj = true``); the
+locally built image has no kindnetd, so kind's default CNI is off and :func:`configure_pod_network`
+gives each node the ``ptp`` CNI plugin with its pod range and a route to every other node's range (what
+kindnetd does), again after every restart, since Docker may give a node a new address.
+
+``up`` returns when every node is Ready (kind's own ``--wait`` covers only the control plane).
 """
 
 from __future__ import annotations
 
+import copy
+import json
+import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import yaml
+
 from whyk8s.cluster.providers import (CommandError, act, cluster_name, docker_available, guard,
-                                      kubeconfig_flags, make_current, quiet, run, wait_for_api)
+                                      kubeconfig_flags, make_current, quiet, run, wait_for_api,
+                                      wait_for_authorization)
+from whyk8s.cluster import docker, nodeimage
 from whyk8s.cluster.workers import advertise_extended_resources
 from whyk8s.errors import CourseError
 from whyk8s.k8s.guard import Cluster
+from whyk8s.k8s.waits import wait_for_nodes
 from whyk8s.paths import repo_root
 
 __all__ = ["KindProvider", "INOTIFY_MINIMUMS", "inotify_limits", "inotify_shortfall", "sysctl_fix",
-           "preflight", "read_proc"]
+           "preflight", "read_proc", "NODE_IMAGE_ENV", "node_image", "cluster_config", "cni_config",
+           "configure_pod_network", "kind_command"]
+
+#: Environment variable choosing the node image: unset (kind's published image), ``local`` or a name.
+NODE_IMAGE_ENV = "WHYK8S_KIND_NODE_IMAGE"
+#: The pod network's CNI configuration file on each node of the locally built image.
+CNI_FILE = "/etc/cni/net.d/10-whyk8s-ptp.conflist"
 
 #: What a multi-node kind cluster needs (kind's Known Issues page), by sysctl name.
 INOTIFY_MINIMUMS = {"fs.inotify.max_user_watches": 524288, "fs.inotify.max_user_instances": 512}
@@ -89,6 +119,96 @@ def preflight(read: Callable[[str], str] = read_proc, docker: Callable[[], bool]
         raise CourseError("Not starting kind. " + _limits_hint(limits))
 
 
+def kind_command() -> str:
+    """The ``kind`` program: on PATH, else the one ``whyk8s kind node-image`` built into the cache."""
+    return nodeimage.kind_binary() or "kind"
+
+
+def node_image(log: Callable = print) -> str:
+    """The node image to create the cluster from (see the module's text); ``local`` builds it first."""
+    choice = os.environ.get(NODE_IMAGE_ENV, "").strip()
+    if not choice:
+        return nodeimage.published_node_image()
+    if choice == "local":
+        return nodeimage.build(log=log)
+    return choice
+
+
+def cluster_config(base: dict, *, cgroup_v1: bool, restrict_oom_score_adj: bool, own_cni: bool) -> dict:
+    """``base`` (the parsed ``clusters/kind.yaml``) with what this machine needs added (a copy):
+    ``cgroup_v1`` → KubeletConfiguration ``failCgroupV1: false``; ``restrict_oom_score_adj`` →
+    containerd's CRI setting of that name; ``own_cni`` → ``networking.disableDefaultCNI: true``."""
+    config = copy.deepcopy(base)
+    if cgroup_v1:
+        config.setdefault("kubeadmConfigPatches", []).append(
+            "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nfailCgroupV1: false\n")
+    if restrict_oom_score_adj:
+        config.setdefault("containerdConfigPatches", []).append(
+            '[plugins."io.containerd.grpc.v1.cri"]\n  restrict_oom_score_adj = true\n')
+    if own_cni:
+        config.setdefault("networking", {})["disableDefaultCNI"] = True
+    return config
+
+
+def cni_config(pod_cidr: str) -> dict:
+    """The CNI configuration of one node: the ``ptp`` plugin (a veth pair per pod, the host side routed)
+    with ``host-local`` addresses from the node's ``pod_cidr`` (e.g. ``10.244.1.0/24``), and
+    ``portmap`` for hostPort."""
+    return {"cniVersion": "0.4.0", "name": "whyk8s-ptp", "plugins": [
+        {"type": "ptp", "mtu": 1500, "ipMasq": False,
+         "ipam": {"type": "host-local", "ranges": [[{"subnet": pod_cidr}]], "routes": [{"dst": "0.0.0.0/0"}]}},
+        {"type": "portmap", "capabilities": {"portMappings": True}}]}
+
+
+def _docker_exec(provider, node: str, script: str, log: Callable) -> None:
+    act(provider, ["docker", "exec", node, "sh", "-c", script], log=log)
+
+
+def configure_pod_network(provider, cluster: Cluster, log: Callable = print, timeout: float = 120) -> None:
+    """Give every node of the cluster its CNI configuration (:func:`cni_config`, its ``spec.podCIDR``)
+    and a route to every other node's pod range through that node's address: what kindnetd does, for
+    the node image built here (which has no kindnetd). Idempotent; run after every start. Waits up to
+    ``timeout`` s for the controller-manager to give each node a pod range."""
+    import time as _time
+    deadline = _time.monotonic() + timeout
+    while True:
+        nodes = cluster.core.list_node().items
+        ranges = {n.metadata.name: (n.spec.pod_cidr, next((a.address for a in n.status.addresses or []
+                                                           if a.type == "InternalIP"), None)) for n in nodes}
+        if ranges and all(cidr and ip for cidr, ip in ranges.values()) and set(ranges) >= set(provider.nodes()):
+            break
+        if _time.monotonic() > deadline:
+            raise CourseError(f"Nodes without a pod range or an address after {timeout:.0f} s: "
+                              f"{sorted(n for n, (c, i) in ranges.items() if not (c and i))}.")
+        _time.sleep(1)
+    listed = ", ".join(f"{n} {c}" for n, (c, _) in sorted(ranges.items()))
+    log(f"Pod network: ptp on each node, routes between nodes ({listed})")
+    for node, (cidr, _) in ranges.items():
+        routes = " && ".join(f"ip route replace {other_cidr} via {other_ip}"
+                             for other, (other_cidr, other_ip) in sorted(ranges.items()) if other != node)
+        text = json.dumps(cni_config(cidr))
+        _docker_exec(provider, node, f"mkdir -p /etc/cni/net.d && printf '%s' '{text}' > {CNI_FILE}"
+                     + (f" && {routes}" if routes else ""), log=quiet)
+
+
+def _uses_own_cni(provider) -> bool:
+    """True when the cluster's nodes run the node image built here (no kindnetd)."""
+    return provider.uses_own_cni()
+
+
+def _node_image_of(provider) -> str:
+    nodes = provider.nodes()
+    if not nodes:
+        return ""
+    proc = run(["docker", "inspect", "--format", "{{.Config.Image}}", nodes[0]], log=quiet, check=False)
+    return proc.stdout.strip()
+
+
+def _cgroup_v1() -> bool:
+    proc = run(["docker", "info", "--format", "{{.CgroupVersion}}"], log=quiet, check=False)
+    return proc.stdout.strip() == "1"
+
+
 @dataclass
 class KindProvider:
     """Real nodes in Docker containers, through the ``kind`` command (context ``kind-<name>``).
@@ -105,13 +225,18 @@ class KindProvider:
 
     def exists(self) -> bool:
         """True when ``kind get clusters`` lists the course cluster."""
-        proc = run(["kind", "get", "clusters"], log=quiet, check=False)
+        proc = run([kind_command(), "get", "clusters"], log=quiet, check=False)
         return cluster_name() in proc.stdout.split()
 
     def nodes(self) -> list[str]:
         """The names of the cluster's node containers (``kind get nodes``)."""
-        proc = run(["kind", "get", "nodes", "--name", cluster_name()], log=quiet, check=False)
+        proc = run([kind_command(), "get", "nodes", "--name", cluster_name()], log=quiet, check=False)
         return proc.stdout.split()
+
+    def uses_own_cni(self) -> bool:
+        """True when the cluster's nodes run the node image built on this machine (no kindnetd: the
+        provider configures the pod network, :func:`configure_pod_network`)."""
+        return _node_image_of(self) == nodeimage.node_image_name()
 
     def stopped_nodes(self) -> list[str]:
         """The node containers of the cluster that are stopped (``docker ps --filter status=exited``)."""
@@ -131,13 +256,21 @@ class KindProvider:
         if not exists or stopped:
             preflight(self.read_proc)
         if not exists:
-            try:
-                act(self, ["kind", "create", "cluster", "--name", cluster_name(), "--config",
-                           str(repo_root() / "clusters" / "kind.yaml"), "--wait", "120s", *kubeconfig_flags()],
-                    log=log)
-            except CommandError as exc:
-                hint = _limits_hint(inotify_limits(self.read_proc))
-                raise CommandError(f"{exc}\n{hint}" if hint else str(exc)) from None
+            image = node_image(log)
+            own_cni = image == nodeimage.node_image_name()
+            with open(repo_root() / "clusters" / "kind.yaml") as f:
+                base = yaml.safe_load(f)
+            config = cluster_config(base, cgroup_v1=_cgroup_v1(), own_cni=own_cni,
+                                    restrict_oom_score_adj=not docker.bounding_set_has(docker.CAP_SYS_RESOURCE))
+            with tempfile.NamedTemporaryFile("w", suffix=".yaml", prefix="whyk8s-kind-") as f:
+                yaml.safe_dump(config, f, sort_keys=False)
+                f.flush()
+                try:
+                    act(self, [kind_command(), "create", "cluster", "--name", cluster_name(), "--config", f.name,
+                               "--image", image, *kubeconfig_flags()], log=log)
+                except CommandError as exc:
+                    hint = _limits_hint(inotify_limits(self.read_proc))
+                    raise CommandError(f"{exc}\n{hint}" if hint else str(exc)) from None
         elif stopped:
             act(self, ["docker", "start", *stopped], log=log)
         previous = make_current(self.context)
@@ -145,6 +278,13 @@ class KindProvider:
             log(f"kubeconfig: current context is now {self.context}"
                 + (f" (was {previous}: `kubectl config use-context {previous}` switches back)." if previous else "."))
         cluster = wait_for_api(self.context, timeout=120)
+        wait_for_authorization(cluster)
+        if _uses_own_cni(self):
+            configure_pod_network(self, cluster, log=log)
+            if not exists:
+                act(self, [kind_command(), "load", "docker-image", "--name", cluster_name(),
+                           *nodeimage.COURSE_IMAGES], log=log)
+        wait_for_nodes(cluster, self.nodes(), timeout=180)
         advertise_extended_resources(cluster, log=log)
         return cluster
 
@@ -162,4 +302,4 @@ class KindProvider:
         """Delete the kind cluster (``kind delete cluster``: its node containers and its kubeconfig
         entries). Refused by the guard, with nothing run, unless the context is a course context or
         opted in."""
-        act(self, ["kind", "delete", "cluster", "--name", cluster_name(), *kubeconfig_flags()], log=log)
+        act(self, [kind_command(), "delete", "cluster", "--name", cluster_name(), *kubeconfig_flags()], log=log)

@@ -34,7 +34,7 @@ from whyk8s.errors import ClusterUnreachableError, CourseError
 from whyk8s.k8s.guard import Cluster, check_provider_context, connect, current_context, kubeconfig_files
 
 __all__ = ["Provider", "CommandError", "run", "act", "cluster_name", "kubeconfig_flags", "guard",
-           "make_current", "wait_for_api", "docker_available", "get_provider", "quiet"]
+           "make_current", "wait_for_api", "wait_for_authorization", "docker_available", "get_provider", "quiet"]
 
 
 def quiet(*_args) -> None:
@@ -177,6 +177,21 @@ def wait_for_api(context: str, timeout: float = 60) -> Cluster:
             if time.monotonic() > deadline:
                 raise ClusterUnreachableError(f"The API server of {context} did not become ready within "
                                               f"{timeout:.0f} s: {exc}") from exc
+            time.sleep(1)
+
+
+def wait_for_authorization(cluster: Cluster, timeout: float = 60) -> None:
+    """After an API server restarts it answers before its authorizer has loaded the RBAC rules, and
+    refuses even the cluster admin for a few seconds (403 "cannot list resource nodes"): retry a
+    list of Nodes every second until it is allowed. Raises the last ApiException after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            cluster.core.list_node(limit=1)
+            return
+        except client.ApiException as exc:
+            if exc.status not in (403, 429, 500, 503) or time.monotonic() > deadline:
+                raise
             time.sleep(1)
 
 

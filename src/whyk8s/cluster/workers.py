@@ -3,9 +3,13 @@
 - :func:`advertise_extended_resources` patches each worker's extended resources (the GPU worker's
   ``nvidia.com/gpu: 4``) into its Node's **status subresource**, as the kubernetes.io task
   "Advertise Extended Resources for a Node" does, and reads the node back to check ``allocatable``.
-- :func:`restore_nodes` uncordons workers and, on **kwok** only, re-creates the simulated Node of a
-  worker that was deleted (on kwok the Node object *is* the machine). On kind a Node registers
-  through its own kubelet: a missing one is reported, never faked.
+- :func:`restore_nodes` uncordons workers and brings back a worker whose Node was deleted: on
+  **kwok** by re-creating the simulated Node (there the Node object *is* the machine); on **kind** by
+  restarting the kubelet in the worker's container (``docker exec <node> systemctl restart kubelet``),
+  since a v1.36 kubelet registers its Node when it starts and never again while it runs; the layout's
+  taints are then put back (kubeadm set them at join; the kubelet does not) and the pod network is
+  configured again (the new Node may get another pod range). A simulated Node is never created on a
+  cluster whose nodes are real.
 
 Lessons (:mod:`whyk8s.lessons.failures`) call these; they never start or stop a cluster.
 """
@@ -61,20 +65,43 @@ def advertise_extended_resources(cluster: Cluster, layout=None, log=print) -> No
             time.sleep(1)  # a kubelet or kwok may rewrite status once right after registering: patch again
 
 
+def _restart_kubelets(cluster: Cluster, nodes: list[str], log) -> None:
+    """Restart the kubelet in each named node container of the course's kind cluster (guarded: the
+    context must be the course's, and each container must carry kind's label for the course cluster)."""
+    from whyk8s.cluster.providers import cluster_name, run
+    from whyk8s.k8s.guard import check_provider_context
+    check_provider_context(cluster.context)
+    for node in nodes:
+        label = run(["docker", "inspect", "--format", '{{ index .Config.Labels "io.x-k8s.kind.cluster" }}', node],
+                    log=lambda *_: None, check=False).stdout.strip()
+        if label != cluster_name():
+            raise CourseError(f"Node {node} has no Node object and is not a container of the course's kind "
+                              f"cluster {cluster_name()!r}; its kubelet must register it again.")
+        run(["docker", "exec", node, "systemctl", "restart", "kubelet"], log=log)
+
+
 def restore_nodes(cluster: Cluster, log=print) -> list[str]:
-    """Re-create layout workers that are missing (e.g. deleted in a node-failure demo) — only on a
-    kwok cluster, where a Node object is all a simulated machine is —, uncordon the rest, and
-    re-advertise extended resources. Returns the names re-created. On another cluster (kind) a
-    missing worker raises CourseError: its kubelet must register it again, nothing is faked."""
+    """Bring back layout workers whose Node is missing (e.g. deleted in a node-failure demo): on kwok
+    re-create the simulated Node, on kind restart the node's kubelet so that it registers again (then
+    put back the layout's taints); uncordon the rest, and re-advertise extended resources. Returns the
+    names brought back. Raises CourseError on kind for a missing node that is not a container of the
+    course's kind cluster, WaitTimeoutError if a restarted kubelet has not registered within 120 s."""
     layout = load_layout()
     existing = {n.metadata.name: n for n in cluster.core.list_node().items}
     missing = [w for w in layout.workers if w.name not in existing]
-    if missing and not is_kwok_cluster(cluster):
-        raise CourseError(f"Worker(s) {', '.join(w.name for w in missing)} have no Node object. On kind a "
-                          f"node registers itself through its kubelet: restart it with `docker exec "
-                          f"<node> systemctl restart kubelet`. The course never creates a simulated "
-                          f"node on a cluster whose nodes are real.")
     created = []
+    if missing and not is_kwok_cluster(cluster):
+        _restart_kubelets(cluster, [w.name for w in missing], log)
+        wait_for_nodes(cluster, [w.name for w in missing], timeout=120)
+        for worker in missing:
+            if worker.taints:
+                cluster.core.patch_node(worker.name, {"spec": {"taints": [dict(t) for t in worker.taints]}})
+        existing = {n.metadata.name: n for n in cluster.core.list_node().items}
+        from whyk8s.cluster.kind import KindProvider, configure_pod_network
+        provider = KindProvider()
+        if provider.uses_own_cni():
+            configure_pod_network(provider, cluster, log=log)
+        created = [w.name for w in missing]
     for worker in layout.workers:
         if worker.name not in existing:
             cluster.core.create_node(kwok_node_manifest(worker))

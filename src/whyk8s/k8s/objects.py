@@ -59,6 +59,7 @@ KINDS = {k.kind: k for k in (
     Kind("ReplicaSet", "apps", "replica_set"),
     Kind("Job", "batch", "job"),
     Kind("Pod", "core", "pod"),
+    Kind("Service", "core", "service"),
     Kind("ResourceQuota", "core", "resource_quota"),
     Kind("LimitRange", "core", "limit_range"),
     Kind("PriorityClass", "scheduling", "priority_class", namespaced=False),
@@ -69,7 +70,7 @@ CLUSTER_KINDS = ("PriorityClass",)
 
 _TYPES = {client.V1Pod: "Pod", client.V1Deployment: "Deployment", client.V1Job: "Job",
           client.V1ResourceQuota: "ResourceQuota", client.V1LimitRange: "LimitRange",
-          client.V1PriorityClass: "PriorityClass"}
+          client.V1PriorityClass: "PriorityClass", client.V1Service: "Service"}
 
 
 def api_of(kind: str) -> Kind:
@@ -215,19 +216,32 @@ def rollout(cluster: Cluster, deployment: str, image: str, timeout: float = 60,
 
     started = time.monotonic()
     ns = namespace or cluster.namespace
-    before = {rs.metadata.name for rs in cluster.apps.list_namespaced_replica_set(
-        ns, label_selector=f"{cluster.selector},app={deployment}").items
-        if any(c.image != image for c in rs.spec.template.spec.containers)}
+    selector = f"{cluster.selector},app={deployment}"
     steps: list[tuple[int, int]] = []
     lock = threading.Lock()
-    informer = shared_informer(cluster.apps.list_namespaced_replica_set, ns,
-                               label_selector=f"{cluster.selector},app={deployment}")
+    informer = shared_informer(cluster.apps.list_namespaced_replica_set, ns, label_selector=selector)
+    # The ReplicaSets as they are now, from the API server: a shared informer that was already running
+    # may still deliver events of an earlier scale; each ReplicaSet's state is only ever replaced by a
+    # newer one (higher resourceVersion), so no step predates the rollout.
+    latest = {rs.metadata.name: rs for rs in cluster.apps.list_namespaced_replica_set(
+        ns, label_selector=selector).items}
+    before = {name for name, rs in latest.items()
+              if any(c.image != image for c in rs.spec.template.spec.containers)}
+
+    def newer(a, b) -> bool:
+        try:
+            return int(a.metadata.resource_version) > int(b.metadata.resource_version)
+        except (TypeError, ValueError):
+            return True
 
     def record(*_args) -> None:
-        items = informer.items.values()
-        old = sum((rs.status.ready_replicas or 0) for rs in items if rs.metadata.name in before)
-        new = sum((rs.status.ready_replicas or 0) for rs in items if rs.metadata.name not in before)
         with lock:
+            for rs in list(informer.items.values()):
+                known = latest.get(rs.metadata.name)
+                if known is None or newer(rs, known):
+                    latest[rs.metadata.name] = rs
+            old = sum((rs.status.ready_replicas or 0) for rs in latest.values() if rs.metadata.name in before)
+            new = sum((rs.status.ready_replicas or 0) for rs in latest.values() if rs.metadata.name not in before)
             if not steps or steps[-1] != (old, new):
                 steps.append((old, new))
 
@@ -236,6 +250,7 @@ def rollout(cluster: Cluster, deployment: str, image: str, timeout: float = 60,
         if not informer.running:
             informer.prime()
             informer.start()
+        record()
         changed = set_image(cluster, deployment, image, namespace)
         _, message = wait_for_rollout(cluster, deployment, timeout=timeout, namespace=ns)
         record()

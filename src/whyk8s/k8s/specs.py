@@ -71,16 +71,26 @@ def validate_name(name: str, kind: str = "Pod", max_length: int | None = None) -
     return name
 
 
+#: The least memory a course container may ask for, in bytes (1 MiB): less is a missing unit.
+MIN_MEMORY = 2**20
+
+
 def resources(cpu: Quantity = "100m", memory: Quantity = "128Mi", gpus: Quantity = 0,
               limits: bool = True) -> client.V1ResourceRequirements:
     """Requests (and, if ``limits``, equal limits) for CPU, memory and GPUs.
 
     ``cpu`` is a CPU quantity (``"250m"``, ``"0.5"``, ``2``), ``memory`` a memory quantity (``"512Mi"``,
     ``"1Gi"``), ``gpus`` a whole number of ``nvidia.com/gpu``. Extended resources such as GPUs must have
-    limit = request, so GPUs always appear in both. Raises ValueError for bad quantities.
+    limit = request, so GPUs always appear in both. Raises ValueError for bad quantities, and for memory
+    under :data:`MIN_MEMORY` (1 MiB; a bare ``512`` is 512 *bytes*, almost surely meant as ``512Mi``).
     """
     milli = parse_cpu(cpu)
     mem = parse_memory(memory)
+    if 0 < mem < MIN_MEMORY:
+        text = str(memory).strip()
+        hint = f" Did you mean {text}Mi (mebibytes)?" if text.isdigit() else ""
+        raise ValueError(f"Memory {text!r} is {mem} bytes, far too little for any container (a quantity "
+                         f"without a unit counts bytes).{hint}")
     n_gpus = parse_gpus(gpus)
     requests = {"cpu": f"{milli}m", "memory": str(mem)}
     lims = dict(requests) if limits else {}

@@ -17,6 +17,8 @@ On kind the kubelet runs the ``exec`` probe (``true`` inside the busybox contain
 
 from __future__ import annotations
 
+from kubernetes import client
+
 from whyk8s.k8s.pods import controller_of, is_ready, is_terminating
 from whyk8s.k8s.specs import JOB_IMAGE
 from whyk8s.labs.checks import cluster_check, not_answered, recreate_hint, unanswered
@@ -176,7 +178,16 @@ def check_healed(result: CheckResult, cluster, before, deleted, timeout: float =
     if dep is None:
         return
 
-    gone = wait_for(cluster.core.list_namespaced_pod, lambda ps: not ps, timeout=timeout,
+    # A Pod being deleted keeps running until its container stops or its grace period ends (on kind,
+    # `sh -c "sleep 3600"` ignores SIGTERM, so that is the full 30 s): wait at least that long.
+    grace = 0
+    try:
+        pod = cluster.core.read_namespaced_pod(deleted, NAMESPACE)
+        grace = pod.metadata.deletion_grace_period_seconds or 0
+    except client.ApiException as exc:
+        if exc.status != 404:
+            raise
+    gone = wait_for(cluster.core.list_namespaced_pod, lambda ps: not ps, timeout=max(timeout, grace + 15),
                     namespace=NAMESPACE, field_selector=f"metadata.name={deleted}")
     if gone:
         result.wrong(f"the Pod {deleted} still exists: delete it with "

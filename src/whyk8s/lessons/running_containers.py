@@ -1,0 +1,262 @@
+"""What only running containers show: a crash loop, an image that cannot be pulled, logs, readiness,
+and a Service spreading requests over its pods.
+
+On kind each of these really happens (the kubelet starts containers, restarts them, pulls images;
+kube-proxy sends traffic). kwok runs no container: it reports pods Running without starting anything,
+so there are no logs, no restarts and no traffic; each function that needs a container raises
+:class:`NoContainersError` there, and the chapter shows what a recorded kind run saw instead
+(:mod:`whyk8s.notebook.recordings`).
+
+One function per API act, as in the ``kubernetes`` client's examples; each docstring gives the
+``kubectl`` line that does the same. Everything created carries the course label and lives in the
+course namespace. Times are seconds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from kubernetes import client
+from kubernetes.stream import stream
+
+from whyk8s.cluster.workers import is_kwok_cluster
+from whyk8s.errors import CourseError
+from whyk8s.k8s import objects
+from whyk8s.k8s import pods as podfacts
+from whyk8s.k8s import specs
+from whyk8s.k8s.guard import Cluster
+from whyk8s.k8s.waits import WaitTimeoutError, watch_until
+
+__all__ = ["IMAGE", "SERVER_PORT", "NoContainersError", "has_containers", "crashing_pod", "create",
+           "watch_restarts", "RestartStep", "pod_logs", "unpullable_pod", "watch_image_pull", "web_server",
+           "web_service", "endpoints", "wait_for_endpoints", "ready_pods", "set_ready", "send_requests", "scale"]
+
+#: The image of every container here: busybox has a shell, ``httpd`` and ``wget``.
+IMAGE = "busybox:1.36"
+#: The port the web server's containers listen on (the Service's port is 80).
+SERVER_PORT = 8080
+
+
+class NoContainersError(CourseError):
+    """The cluster runs no containers (kwok simulates its nodes), so this cannot be shown on it."""
+
+
+def has_containers(cluster: Cluster) -> bool:
+    """True when the cluster's nodes run containers (kind), False on kwok's simulated nodes."""
+    return not is_kwok_cluster(cluster)
+
+
+def _need_containers(cluster: Cluster, what: str) -> None:
+    if not has_containers(cluster):
+        raise NoContainersError(f"{what} needs a container that really runs; kwok simulates the nodes and "
+                                f"runs none. On kind (`whyk8s cluster up --provider kind`) it happens for real.")
+
+
+def crashing_pod(name: str = "crasher", message: str = "loading model weights from /models/bert.bin",
+                 error: str = "No such file or directory") -> client.V1Pod:
+    """A Pod whose container prints two lines and exits with code 1, restartPolicy Always: the kubelet
+    restarts it, with a growing back-off (CrashLoopBackOff). kubectl: ``kubectl run crasher
+    --image=busybox:1.36 -- sh -c 'echo …; exit 1'``."""
+    pod = specs.pod(name, image=IMAGE, cpu="50m", memory="32Mi",
+                    command=["sh", "-c", f'echo "{message}"; echo "error: {error}" >&2; exit 1'])
+    return pod
+
+
+def create(cluster: Cluster, obj):
+    """Create a Pod, Deployment or Service of this module in the course namespace, labelled
+    (:func:`whyk8s.k8s.objects.create`). kubectl: ``kubectl apply -f <file>.yaml``."""
+    return objects.create(cluster, obj)
+
+
+@dataclass
+class RestartStep:
+    """One change of a Pod as ``kubectl get pod -w`` prints it: seconds since the watch began, the
+    STATUS column (e.g. ``CrashLoopBackOff``) and the RESTARTS count."""
+
+    t: float
+    status: str
+    restarts: int
+
+
+@dataclass
+class RestartHistory:
+    """What :func:`watch_restarts` saw: the steps, and the seconds between one start of the container
+    and the next (the kubelet's back-off, growing)."""
+
+    pod: str
+    steps: list[RestartStep] = field(default_factory=list)
+
+    @property
+    def gaps(self) -> list[float]:
+        """Seconds between successive restarts (from the times the count went up)."""
+        ups, last = [], None
+        for step in self.steps:
+            if last is not None and step.restarts > last.restarts:
+                ups.append(step.t)
+            last = step
+        return [round(b - a, 1) for a, b in zip(ups, ups[1:], strict=False)]
+
+    def __str__(self) -> str:
+        rows = "\n".join(f"  {s.t:6.1f} s  {s.status:<18} restarts {s.restarts}" for s in self.steps)
+        return f"Pod {self.pod}:\n{rows}"
+
+
+def watch_restarts(cluster: Cluster, name: str, restarts: int = 3, timeout: float = 150) -> RestartHistory:
+    """Watch Pod ``name`` until its container has restarted ``restarts`` times; return every change of
+    STATUS or RESTARTS with its time. Raises NoContainersError on kwok, WaitTimeoutError after
+    ``timeout`` seconds. kubectl: ``kubectl get pod crasher -w``."""
+    _need_containers(cluster, "A container restart")
+    history = RestartHistory(name)
+    start = time.monotonic()
+
+    def seen(kind: str, pod) -> None:
+        if kind == "DELETED":
+            return
+        step = RestartStep(round(time.monotonic() - start, 1), podfacts.status(pod), podfacts.restarts(pod))
+        if not history.steps or (history.steps[-1].status, history.steps[-1].restarts) != (step.status, step.restarts):
+            history.steps.append(step)
+
+    pods = watch_until(cluster.core.list_namespaced_pod, cluster.namespace, field_selector=f"metadata.name={name}",
+                       done=lambda objs: any(podfacts.restarts(p) >= restarts for p in objs.values()),
+                       on_change=seen, timeout=timeout)
+    if not any(podfacts.restarts(p) >= restarts for p in pods.values()):
+        raise WaitTimeoutError(f"Pod {name} restarted fewer than {restarts} times in {timeout:.0f} s.")
+    return history
+
+
+def pod_logs(cluster: Cluster, name: str, previous: bool = False) -> str:
+    """The log of Pod ``name``'s container (``previous``: of the run before the last restart, the one
+    that crashed). Raises NoContainersError on kwok. kubectl: ``kubectl logs crasher [--previous]``."""
+    _need_containers(cluster, "A container's log")
+    return cluster.core.read_namespaced_pod_log(name, cluster.namespace, previous=previous)
+
+
+def unpullable_pod(name: str = "typo", image: str = "busybox:1.36-typo") -> client.V1Pod:
+    """A Pod whose image does not exist (a mistyped tag). kubectl: ``kubectl run typo
+    --image=busybox:1.36-typo``."""
+    return specs.pod(name, image=image, cpu="50m", memory="32Mi", command=["sleep", "3600"])
+
+
+def watch_image_pull(cluster: Cluster, name: str, timeout: float = 90) -> list[RestartStep]:
+    """Watch Pod ``name`` until its STATUS has been both ``ErrImagePull`` and ``ImagePullBackOff``;
+    return the changes seen. Raises NoContainersError on kwok, WaitTimeoutError after ``timeout``.
+    kubectl: ``kubectl get pod typo -w``, then ``kubectl describe pod typo`` for the kubelet's Events."""
+    _need_containers(cluster, "An image pull")
+    steps: list[RestartStep] = []
+    start = time.monotonic()
+    wanted = {"ErrImagePull", "ImagePullBackOff"}
+
+    def seen(kind: str, pod) -> None:
+        if kind != "DELETED":
+            step = RestartStep(round(time.monotonic() - start, 1), podfacts.status(pod), podfacts.restarts(pod))
+            if not steps or steps[-1].status != step.status:
+                steps.append(step)
+
+    watch_until(cluster.core.list_namespaced_pod, cluster.namespace, field_selector=f"metadata.name={name}",
+                done=lambda _objs: wanted <= {s.status for s in steps}, on_change=seen, timeout=timeout)
+    if not wanted <= {s.status for s in steps}:
+        raise WaitTimeoutError(f"Pod {name} did not show {' and '.join(sorted(wanted))} within {timeout:.0f} s.")
+    return steps
+
+
+def web_server(name: str = "model-server", replicas: int = 3) -> client.V1Deployment:
+    """A Deployment of ``replicas`` small web servers (busybox ``httpd`` on :data:`SERVER_PORT`), each
+    answering with its own Pod name, and a readiness probe on ``/ready`` (a file each container creates
+    at start; :func:`set_ready` removes or restores it). The container stops at once on SIGTERM.
+    kubectl: ``kubectl apply -f model-server.yaml`` (the manifest: ``kubectl get deploy model-server -o yaml``)."""
+    dep = specs.deployment(name, replicas=replicas, image=IMAGE, cpu="50m", memory="32Mi")
+    container = dep.spec.template.spec.containers[0]
+    container.command = ["sh", "-c", "trap 'exit 0' TERM; mkdir -p /www && echo \"$HOSTNAME\" > /www/index.html "
+                         "&& echo ok > /www/ready && httpd -f -p 8080 -h /www & wait"]
+    container.ports = [client.V1ContainerPort(container_port=SERVER_PORT, name="http")]
+    container.readiness_probe = client.V1Probe(
+        http_get=client.V1HTTPGetAction(path="/ready", port=SERVER_PORT), period_seconds=1, failure_threshold=1)
+    return dep
+
+
+def web_service(name: str = "model-server") -> client.V1Service:
+    """A ClusterIP Service on port 80 in front of the pods labelled ``app=<name>`` (port 8080).
+    kubectl: ``kubectl expose deployment model-server --port=80 --target-port=8080``."""
+    return client.V1Service(
+        metadata=client.V1ObjectMeta(name=name),
+        spec=client.V1ServiceSpec(selector={"app": name},
+                                  ports=[client.V1ServicePort(port=80, target_port=SERVER_PORT, name="http")]))
+
+
+def _endpoint_rows(slices) -> list[dict]:
+    rows = []
+    for s in slices:
+        for e in s.endpoints or []:
+            rows.append({"pod": e.target_ref.name if e.target_ref else "", "node": e.node_name or "",
+                         "address": (e.addresses or [""])[0], "ready": bool(e.conditions and e.conditions.ready)})
+    return sorted(rows, key=lambda r: r["pod"])
+
+
+def endpoints(cluster: Cluster, service: str) -> list[dict]:
+    """The Service's endpoints from its EndpointSlices: one dict per pod, ``{"pod", "node", "address",
+    "ready"}``, sorted by pod name. kubectl: ``kubectl get endpointslices -l
+    kubernetes.io/service-name=model-server -o wide``."""
+    return _endpoint_rows(client.DiscoveryV1Api(cluster.api).list_namespaced_endpoint_slice(
+        cluster.namespace, label_selector=f"kubernetes.io/service-name={service}").items)
+
+
+def wait_for_endpoints(cluster: Cluster, service: str, done, timeout: float = 60) -> list[dict]:
+    """Watch the Service's EndpointSlices until ``done(rows)`` holds for the rows of :func:`endpoints`;
+    return the rows. Raises WaitTimeoutError after ``timeout`` seconds. kubectl: ``kubectl get
+    endpointslices -l kubernetes.io/service-name=model-server -w``."""
+    objs = watch_until(client.DiscoveryV1Api(cluster.api).list_namespaced_endpoint_slice, cluster.namespace,
+                       label_selector=f"kubernetes.io/service-name={service}",
+                       done=lambda objs: done(_endpoint_rows(objs.values())), timeout=timeout)
+    rows = _endpoint_rows(objs.values())
+    if not done(rows):
+        raise WaitTimeoutError(f"The endpoints of Service {service} did not reach the expected state within "
+                               f"{timeout:.0f} s: {rows}")
+    return rows
+
+
+def ready_pods(rows: list[dict]) -> set[str]:
+    """The pods of endpoint ``rows`` that are ready (traffic goes only to them)."""
+    return {r["pod"] for r in rows if r["ready"]}
+
+
+def set_ready(cluster: Cluster, pod: str, ready: bool) -> None:
+    """Make Pod ``pod``'s readiness probe fail (``ready=False``: remove ``/www/ready``) or pass again,
+    by running a command in its container. Raises NoContainersError on kwok. kubectl: ``kubectl exec
+    <pod> -- rm /www/ready``."""
+    _need_containers(cluster, "Running a command in a container")
+    command = ["sh", "-c", "echo ok > /www/ready" if ready else "rm -f /www/ready"]
+    stream(cluster.core.connect_get_namespaced_pod_exec, pod, cluster.namespace, command=command,
+           stderr=True, stdin=False, stdout=True, tty=False)
+
+
+def send_requests(cluster: Cluster, service: str, count: int = 30, timeout: float = 60) -> Counter:
+    """Send ``count`` HTTP requests to the Service from a Pod in the cluster (busybox ``wget``, one
+    after the other) and count which pod answered each. Raises NoContainersError on kwok,
+    WaitTimeoutError when the client Pod has not finished within ``timeout``. kubectl: ``kubectl run
+    client --image=busybox:1.36 --rm -i --restart=Never -- sh -c 'for i in $(seq 30); do wget -qO-
+    http://model-server; done'``."""
+    _need_containers(cluster, "Sending requests")
+    name = f"client-{int(time.time() * 1000) % 10**8}"
+    pod = specs.pod(name, image=IMAGE, cpu="50m", memory="32Mi",
+                    command=["sh", "-c", f"for i in $(seq {int(count)}); do wget -qO- http://{service} || "
+                                         f"echo failed; done"])
+    pod.spec.restart_policy = "Never"
+    objects.create(cluster, pod)
+    try:
+        pods = watch_until(cluster.core.list_namespaced_pod, cluster.namespace, field_selector=f"metadata.name={name}",
+                           done=lambda objs: any(p.status.phase in ("Succeeded", "Failed") for p in objs.values()),
+                           timeout=timeout)
+        if not any(p.status.phase in ("Succeeded", "Failed") for p in pods.values()):
+            raise WaitTimeoutError(f"The client Pod {name} did not finish within {timeout:.0f} s.")
+        text = cluster.core.read_namespaced_pod_log(name, cluster.namespace)
+    finally:
+        objects.delete_pod(cluster, name)
+    return Counter(line.strip() for line in text.splitlines() if line.strip())
+
+
+def scale(cluster: Cluster, deployment: str, replicas: int) -> None:
+    """Set the Deployment's replicas (:func:`whyk8s.k8s.objects.scale`). kubectl: ``kubectl scale
+    deployment model-server --replicas=1``."""
+    objects.scale(cluster, deployment, replicas)

@@ -1,0 +1,55 @@
+"""The kind provider on a real kind cluster (marker ``kind``: skipped unless WHYK8S_PROVIDER=kind).
+
+What only a run can tell: the layout's nodes come up Ready with their pools, taint and GPUs; a
+worker whose Node was deleted comes back through its own kubelet (not as a faked Node) with its
+taint; and after the node containers are stopped and started again (Docker may give them new
+addresses) the pod network still carries a Service's traffic.
+"""
+import pytest
+
+from whyk8s.cluster.kind import KindProvider
+from whyk8s.cluster.layout import load_layout
+from whyk8s.cluster.workers import KWOK_NODE_ANNOTATION, restore_nodes
+from whyk8s.k8s.guard import connect
+from whyk8s.lessons import running_containers as rc
+
+pytestmark = pytest.mark.kind
+
+
+def test_the_layout_is_up_on_real_nodes(cluster):
+    nodes = {n.metadata.name: n for n in cluster.core.list_node().items}
+    for worker in load_layout().workers:
+        node = nodes[worker.name]
+        assert node.metadata.labels.get("whyk8s.io/pool") == worker.pool
+        assert KWOK_NODE_ANNOTATION not in (node.metadata.annotations or {})
+        assert node.status.node_info.container_runtime_version.startswith("containerd://")
+        assert any(c.type == "Ready" and c.status == "True" for c in node.status.conditions)
+        if worker.pool == "gpu":
+            assert node.status.allocatable.get("nvidia.com/gpu") == "4"
+            assert any(t.key == "nvidia.com/gpu" and t.effect == "NoSchedule" for t in node.spec.taints or [])
+
+
+def test_a_deleted_worker_registers_again_through_its_kubelet_with_its_taint(cluster):
+    gpu = next(w for w in load_layout().workers if w.pool == "gpu")
+    old_uid = cluster.core.read_node(gpu.name).metadata.uid
+    cluster.core.delete_node(gpu.name)
+    assert restore_nodes(cluster, log=lambda *_: None) == [gpu.name]
+    node = cluster.core.read_node(gpu.name)
+    assert node.metadata.uid != old_uid  # a new Node object, registered by the kubelet itself
+    assert KWOK_NODE_ANNOTATION not in (node.metadata.annotations or {})
+    assert node.metadata.labels.get("whyk8s.io/pool") == "gpu"
+    assert any(t.key == "nvidia.com/gpu" for t in node.spec.taints or [])
+    assert node.status.allocatable.get("nvidia.com/gpu") == "4"
+
+
+def test_after_stop_and_up_a_service_still_reaches_pods_on_every_node(cluster):
+    provider = KindProvider()
+    provider.stop(log=lambda *_: None)
+    provider.up(log=lambda *_: None)
+    c = connect(context=provider.context)
+    rc.create(c, rc.web_server("model-server", replicas=4))
+    rc.create(c, rc.web_service("model-server"))
+    rows = rc.wait_for_endpoints(c, "model-server", lambda rows: len(rc.ready_pods(rows)) == 4, timeout=90)
+    counts = rc.send_requests(c, "model-server", count=40)
+    assert set(counts) == rc.ready_pods(rows), counts
+    assert len({r["node"] for r in rows}) >= 2  # requests crossed nodes
