@@ -81,9 +81,10 @@ def _wait_gone(cluster, refs, deadline: float) -> None:
             wait_until_gone(entry.fn(cluster, "list"), label_selector=cluster.selector, deadline=deadline)
 
 
-def _in_motion(cluster, ref) -> bool:
+def _in_motion(cluster, ref, graces: list | None = None) -> bool:
     """True when ``ref`` is being deleted, is already gone, or has an owner (it goes with its owner,
-    which is listed itself if it stays)."""
+    which is listed itself if it stays). A pod being deleted adds its grace period (seconds: the time
+    its containers have to stop, up to 30 s for a shell that ignores SIGTERM on kind) to ``graces``."""
     from kubernetes.client import ApiException
 
     from whyk8s.k8s.objects import KINDS
@@ -95,16 +96,20 @@ def _in_motion(cluster, ref) -> bool:
         if exc.status == 404:
             return True
         raise
+    if graces is not None and obj.metadata.deletion_grace_period_seconds:
+        graces.append(obj.metadata.deletion_grace_period_seconds)
     return obj.metadata.deletion_timestamp is not None or bool(obj.metadata.owner_references)
 
 
 def left_objects(cluster) -> list[str]:
     """Course-labelled objects still there (``"Pod whyk8s/x"`` …). Objects on their way out (being
-    deleted, or owned by something) get up to :data:`GRACE` seconds to go first."""
+    deleted, or owned by something) get up to :data:`GRACE` seconds to go first, or a pod's own grace
+    period and 5 s when that is longer."""
     from whyk8s.k8s.objects import course_objects
     left = course_objects(cluster, include_namespaces=True)
-    if any(_in_motion(cluster, r) for r in left):
-        _wait_gone(cluster, left, time.monotonic() + GRACE)
+    graces: list = []
+    if [r for r in left if _in_motion(cluster, r, graces)]:
+        _wait_gone(cluster, left, time.monotonic() + max([GRACE, *(g + 5 for g in graces)]))
         left = course_objects(cluster, include_namespaces=True)
     return [f"{r.kind} {r.namespace + '/' if r.namespace else ''}{r.name}" for r in left]
 

@@ -49,7 +49,7 @@ from whyk8s.paths import repo_root
 
 __all__ = ["KindProvider", "INOTIFY_MINIMUMS", "inotify_limits", "inotify_shortfall", "sysctl_fix",
            "preflight", "read_proc", "NODE_IMAGE_ENV", "node_image", "cluster_config", "cni_config",
-           "configure_pod_network", "kind_command"]
+           "configure_pod_network", "kind_command", "wait_for_system_pods"]
 
 #: Environment variable choosing the node image: unset (kind's published image), ``local`` or a name.
 NODE_IMAGE_ENV = "WHYK8S_KIND_NODE_IMAGE"
@@ -204,6 +204,18 @@ def _node_image_of(provider) -> str:
     return proc.stdout.strip()
 
 
+def wait_for_system_pods(cluster: Cluster, timeout: float = 180) -> None:
+    """Watch ``kube-system`` until every Pod there is Ready (CoreDNS above all: after a restart, name
+    lookups fail until it is). Raises WaitTimeoutError naming the Pods that are not."""
+    from whyk8s.k8s.pods import is_ready
+    from whyk8s.k8s.waits import WaitTimeoutError, watch_until
+    pods = watch_until(cluster.core.list_namespaced_pod, "kube-system",
+                       done=lambda objs: bool(objs) and all(is_ready(p) for p in objs.values()), timeout=timeout)
+    waiting = sorted(n for n, p in pods.items() if not is_ready(p))
+    if waiting:
+        raise WaitTimeoutError(f"kube-system Pods not Ready after {timeout:.0f} s: {', '.join(waiting)}.")
+
+
 def _cgroup_v1() -> bool:
     proc = run(["docker", "info", "--format", "{{.CgroupVersion}}"], log=quiet, check=False)
     return proc.stdout.strip() == "1"
@@ -285,6 +297,7 @@ class KindProvider:
                 act(self, [kind_command(), "load", "docker-image", "--name", cluster_name(),
                            *nodeimage.COURSE_IMAGES], log=log)
         wait_for_nodes(cluster, self.nodes(), timeout=180)
+        wait_for_system_pods(cluster)
         advertise_extended_resources(cluster, log=log)
         return cluster
 
