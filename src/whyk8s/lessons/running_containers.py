@@ -147,7 +147,7 @@ def watch_restarts(cluster: Cluster, name: str, restarts: int = 3, timeout: floa
 
 def crash_loop(cluster: Cluster, name: str = "crasher", restarts: int = 3, timeout: float = 150) -> RestartHistory:
     """Create :func:`crashing_pod` ``name`` and :func:`watch_restarts` it until it has restarted
-    ``restarts`` times (about 40 s for 3 on the course's kind cluster). Raises NoContainersError on
+    ``restarts`` times (the kubelet's back-off sets how long that takes). Raises NoContainersError on
     kwok, WaitTimeoutError after ``timeout`` seconds. kubectl: ``kubectl run crasher --image=busybox:1.36
     -- sh -c '…; exit 1'`` then ``kubectl get pod crasher -w``."""
     _need_containers(cluster, "A container restart")
