@@ -66,6 +66,7 @@ test: lint browser
 # tests, then every notebook that deploys, under nbval; outputs are compared only in cells marked
 # nbval-check, since node sizes, node counts and times on kind are the machine's own.
 KIND_NOTEBOOKS := notebooks/00-start-here.ipynb notebooks/03-what-an-orchestrator-does.ipynb \
+  notebooks/03b-what-running-containers-show.ipynb \
   notebooks/04-kubernetes-for-ml.ipynb notebooks/06-summary.ipynb \
   labs/solutions/lab2-first-pod-solution.ipynb labs/solutions/lab3-self-healing-solution.ipynb \
   labs/solutions/lab4-gpu-job-solution.ipynb labs/solutions/lab5-share-the-cluster-solution.ipynb

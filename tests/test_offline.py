@@ -43,6 +43,7 @@ NOTEBOOKS = {
     "notebooks/01-mlops-without-orchestration.ipynb": False,
     "notebooks/02-containers-are-not-docker.ipynb": True,
     "notebooks/03-what-an-orchestrator-does.ipynb": True,
+    "notebooks/03b-what-running-containers-show.ipynb": True,
     "notebooks/04-kubernetes-for-ml.ipynb": True,
     "notebooks/05-why-kubernetes-won.ipynb": False,
     "notebooks/06-summary.ipynb": True,

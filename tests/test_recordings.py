@@ -5,6 +5,10 @@ the same code ``python -m whyk8s.notebook.recordings refresh`` runs) and compare
 file: tables exactly (columns, rows, caption), timelines by structure (each object's sequence of
 steps; times ignored). When one differs, run the refresh and look at the new file.
 
+The ``kind-…`` recordings are made on kind (they need containers that run): their fresh runs, and
+the check that they are committed, carry the ``containers`` marker (skipped unless
+WHYK8S_PROVIDER=kind; ``make test-kind`` runs them). On kwok, ``record`` refuses them.
+
 The node-failure scenario (``ch4-drain`` and ``ch4-fail-node``) waits for the pod garbage
 collector's 40 s quarantine (40 to 80 s in all); it runs as its own test, which is also the suite's
 test of ``failures.fail_node`` (so it runs once), and ``-k "not node_failure"`` leaves it out.
@@ -21,18 +25,33 @@ from whyk8s.lessons.events import STEPS
 from whyk8s.notebook import recordings
 
 NODE_FAILURE = ["ch4-drain", "ch4-fail-node"]
-QUICK = [n for n in recordings.SCENARIOS if n not in NODE_FAILURE]
+KIND = [n for n in recordings.SCENARIOS if recordings.provider_of(n) == "kind"]
+QUICK = [n for n in recordings.SCENARIOS if n not in NODE_FAILURE and n not in KIND]
+COMMITTED = {p.stem for p in recordings.recordings_dir().glob("*.json")}
 
 
-def test_every_committed_recording_has_a_scenario_and_vice_versa():
-    committed = {p.stem for p in recordings.recordings_dir().glob("*.json")}
-    assert committed == set(recordings.SCENARIOS)
+def test_every_committed_recording_has_a_scenario_and_every_kwok_scenario_is_committed():
+    assert COMMITTED <= set(recordings.SCENARIOS), sorted(COMMITTED - set(recordings.SCENARIOS))
+    assert set(recordings.SCENARIOS) - set(KIND) <= COMMITTED
+
+
+def test_the_kind_scenarios_are_those_of_the_running_containers_chapter():
+    assert KIND == ["kind-crash-loop", "kind-logs", "kind-image-pull", "kind-service-requests"]
+
+
+@pytest.mark.containers
+@pytest.mark.parametrize("name", KIND)
+def test_kind_recording_is_committed(name):
+    assert name in COMMITTED, (f"run `python -m whyk8s.notebook.recordings refresh {' '.join(KIND)}` on the course's "
+                               f"kind cluster and commit data/recordings/")
 
 
 @pytest.mark.parametrize("name", sorted(recordings.SCENARIOS))
 def test_committed_recordings_use_the_timeline_vocabulary(name):
+    if name not in COMMITTED:
+        pytest.skip(f"{name} is made on kind and not committed yet (test_kind_recording_is_committed fails on kind)")
     rec = recordings.load(name)
-    assert rec["provider"] == "kwok" and rec["caption"]
+    assert rec["provider"] == recordings.provider_of(name) and rec["caption"]
     if rec["kind"] == "events":
         assert rec["events"], name
         assert [e for e in rec["events"] if e["what"] in STEPS], f"{name} has no step of events.STEPS"
@@ -46,6 +65,26 @@ def test_recording_matches_a_fresh_run(cluster, name):
     fresh = recordings.record([name], cluster)[name]
     json.dumps(fresh)  # what refresh would write is plain JSON
     assert recordings.differences(fresh, recordings.load(name)) == []
+
+
+@pytest.mark.containers
+@pytest.mark.parametrize("name", [n for n in KIND if n != "kind-logs"])  # kind-crash-loop makes kind-logs too
+def test_kind_recording_matches_a_fresh_run(cluster, name):
+    fresh = recordings.record([name], cluster)
+    if name == "kind-crash-loop":
+        log = fresh["kind-logs"]["rows"]
+        assert ["loading model weights from /models/bert.bin"] in log and ["error: No such file or directory"] in log
+    for made in fresh.values():
+        json.dumps(made)
+        assert made["provider"] == "kind"
+        assert recordings.differences(made, recordings.load(made["name"])) == []
+
+
+@pytest.mark.kwok
+def test_on_kwok_record_refuses_a_kind_scenario(cluster):
+    from whyk8s.errors import CourseError
+    with pytest.raises(CourseError, match="kind-image-pull is made on kind"):
+        recordings.record(["kind-image-pull"], cluster)
 
 
 def test_node_failure_recordings_match_a_fresh_run_and_the_lost_pods_are_replaced(cluster):
@@ -103,6 +142,28 @@ def test_differences_compare_tables_exactly_and_timeline_captions_without_number
     assert recordings.differences({**events, "caption": "gone after about 47 s"}, events) == []
     assert recordings.differences({**events, "events": []}, events) == [
         "e: pod/a steps now None, committed [('Created',)]"]
+
+
+def test_table_facts_are_compared_instead_of_rows_and_the_provider_must_agree():
+    table = {"name": "k", "kind": "table", "caption": "gaps 10, 20", "provider": "kind", "columns": ["t"],
+             "rows": [[1.5]], "facts": {"back-off grew": True}}
+    assert recordings.differences({**table, "rows": [[2.0], [3.1]], "caption": "gaps 11, 23"}, table) == []
+    assert recordings.differences({**table, "facts": {"back-off grew": False}}, table) == [
+        "k: facts now {'back-off grew': False}, committed {'back-off grew': True}"]
+    assert recordings.differences({**table, "provider": "kwok"}, table) == [
+        "k: made on kwok now, on kind in the committed file"]
+
+
+def test_a_missing_kind_recording_says_how_to_make_it(monkeypatch, tmp_path):
+    monkeypatch.setattr(recordings, "recordings_dir", lambda: tmp_path)
+    with pytest.raises(FileNotFoundError, match="refresh kind-service-requests.*--provider kind"):
+        recordings.load("kind-service-requests")
+
+
+def test_save_refuses_an_unknown_provider(monkeypatch, tmp_path):
+    monkeypatch.setattr(recordings, "recordings_dir", lambda: tmp_path)
+    with pytest.raises(ValueError, match="Unknown provider"):
+        recordings.save("x", "table", {"columns": [], "rows": []}, "c", provider="docker")
 
 
 def test_record_refuses_an_unknown_name():

@@ -30,8 +30,10 @@ from whyk8s.k8s.guard import Cluster
 from whyk8s.k8s.waits import WaitTimeoutError, watch_until
 
 __all__ = ["IMAGE", "SERVER_PORT", "NoContainersError", "has_containers", "crashing_pod", "create",
-           "watch_restarts", "RestartStep", "pod_logs", "unpullable_pod", "watch_image_pull", "web_server",
-           "web_service", "endpoints", "wait_for_endpoints", "ready_pods", "set_ready", "send_requests", "scale"]
+           "watch_restarts", "RestartStep", "RestartHistory", "steps_table", "crash_loop", "pod_logs",
+           "unpullable_pod", "watch_image_pull", "image_pull", "web_server", "web_service", "endpoints",
+           "wait_for_endpoints", "ready_pods", "set_ready", "send_requests", "scale", "requests_table",
+           "serve_and_count", "not_ready_and_count", "scale_and_count", "MOMENTS"]
 
 #: The image of every container here: busybox has a shell, ``httpd`` and ``wget``.
 IMAGE = "busybox:1.36"
@@ -102,6 +104,23 @@ class RestartHistory:
         rows = "\n".join(f"  {s.t:6.1f} s  {s.status:<18} restarts {s.restarts}" for s in self.steps)
         return f"Pod {self.pod}:\n{rows}"
 
+    def table(self):
+        """The steps as a pandas DataFrame: columns ``t`` (s), ``status``, ``restarts``."""
+        return steps_table(self.steps)
+
+    def _repr_html_(self) -> str:
+        return (f"<p>Pod <code>{self.pod}</code>, as <code>kubectl get pod {self.pod} -w</code> would print it "
+                f"(t: seconds since the watch began):</p>{self.table().to_html(index=False)}"
+                f"<p>Seconds between one restart and the next (measured on this run): {self.gaps}</p>")
+
+
+def steps_table(steps: list[RestartStep], restarts: bool = True):
+    """``steps`` as a pandas DataFrame, one row per step: ``t`` (s), ``status`` and (``restarts``)
+    ``restarts``."""
+    import pandas as pd
+    columns = ["t", "status", "restarts"] if restarts else ["t", "status"]
+    return pd.DataFrame([[getattr(s, c) for c in columns] for s in steps], columns=columns)
+
 
 def watch_restarts(cluster: Cluster, name: str, restarts: int = 3, timeout: float = 150) -> RestartHistory:
     """Watch Pod ``name`` until its container has restarted ``restarts`` times; return every change of
@@ -124,6 +143,16 @@ def watch_restarts(cluster: Cluster, name: str, restarts: int = 3, timeout: floa
     if not any(podfacts.restarts(p) >= restarts for p in pods.values()):
         raise WaitTimeoutError(f"Pod {name} restarted fewer than {restarts} times in {timeout:.0f} s.")
     return history
+
+
+def crash_loop(cluster: Cluster, name: str = "crasher", restarts: int = 3, timeout: float = 150) -> RestartHistory:
+    """Create :func:`crashing_pod` ``name`` and :func:`watch_restarts` it until it has restarted
+    ``restarts`` times (the kubelet's back-off sets how long that takes). Raises NoContainersError on
+    kwok, WaitTimeoutError after ``timeout`` seconds. kubectl: ``kubectl run crasher --image=busybox:1.36
+    -- sh -c '…; exit 1'`` then ``kubectl get pod crasher -w``."""
+    _need_containers(cluster, "A container restart")
+    create(cluster, crashing_pod(name))
+    return watch_restarts(cluster, name, restarts=restarts, timeout=timeout)
 
 
 def pod_logs(cluster: Cluster, name: str, previous: bool = False) -> str:
@@ -159,6 +188,16 @@ def watch_image_pull(cluster: Cluster, name: str, timeout: float = 90) -> list[R
     if not wanted <= {s.status for s in steps}:
         raise WaitTimeoutError(f"Pod {name} did not show {' and '.join(sorted(wanted))} within {timeout:.0f} s.")
     return steps
+
+
+def image_pull(cluster: Cluster, name: str = "typo", timeout: float = 90):
+    """Create :func:`unpullable_pod` ``name`` and :func:`watch_image_pull` it; return its STATUS
+    changes as a pandas DataFrame (columns ``t`` in seconds since the watch began, ``status``).
+    Raises NoContainersError on kwok, WaitTimeoutError after ``timeout``. kubectl: ``kubectl run typo
+    --image=busybox:1.36-typo`` then ``kubectl get pod typo -w``."""
+    _need_containers(cluster, "An image pull")
+    create(cluster, unpullable_pod(name))
+    return steps_table(watch_image_pull(cluster, name, timeout=timeout), restarts=False)
 
 
 def web_server(name: str = "model-server", replicas: int = 3) -> client.V1Deployment:
@@ -260,3 +299,60 @@ def scale(cluster: Cluster, deployment: str, replicas: int) -> None:
     """Set the Deployment's replicas (:func:`whyk8s.k8s.objects.scale`). kubectl: ``kubectl scale
     deployment model-server --replicas=1``."""
     objects.scale(cluster, deployment, replicas)
+
+
+#: The three moments of the Service demonstration, as the ``moment`` column of :func:`requests_table`.
+MOMENTS = ("3 ready pods", "one pod not ready", "after scaling to 1")
+
+
+def requests_table(rows: list[dict], counts: Counter, moment: str):
+    """One row per endpoint of the Service (``rows`` from :func:`endpoints`) with the requests its pod
+    answered (``counts`` from :func:`send_requests`), as a pandas DataFrame with columns ``moment``,
+    ``pod``, ``node``, ``ready``, ``requests``. An answer from no listed pod (e.g. ``failed``: wget got
+    no answer) gets a row of its own with an empty node."""
+    import pandas as pd
+    listed = {r["pod"] for r in rows}
+    table = [[moment, r["pod"], r["node"], r["ready"], counts.get(r["pod"], 0)] for r in rows]
+    table += [[moment, who, "", "", n] for who, n in sorted(counts.items()) if who not in listed]
+    return pd.DataFrame(table, columns=["moment", "pod", "node", "ready", "requests"])
+
+
+def serve_and_count(cluster: Cluster, name: str = "model-server", replicas: int = 3, count: int = 30):
+    """Create :func:`web_server` (``replicas`` pods) and :func:`web_service` ``name``, wait until all
+    its pods are ready endpoints, send ``count`` requests to the Service; return
+    :func:`requests_table` (moment ``"3 ready pods"``). Raises NoContainersError on kwok,
+    WaitTimeoutError. kubectl: ``kubectl apply -f model-server.yaml``, ``kubectl expose deployment
+    model-server --port=80 --target-port=8080``, then the client of :func:`send_requests`."""
+    _need_containers(cluster, "Sending requests")
+    create(cluster, web_server(name, replicas=replicas))
+    create(cluster, web_service(name))
+    rows = wait_for_endpoints(cluster, name, lambda rows: len(ready_pods(rows)) == replicas)
+    return requests_table(rows, send_requests(cluster, name, count=count), MOMENTS[0])
+
+
+def not_ready_and_count(cluster: Cluster, name: str = "model-server", pod: str | None = None, count: int = 20):
+    """Make ``pod`` (default: the first endpoint by name) fail its readiness probe (:func:`set_ready`),
+    wait until the EndpointSlice marks it not ready, send ``count`` requests; then make it ready again
+    and wait until it is a ready endpoint once more. Returns :func:`requests_table` of the moment it
+    was not ready (``"one pod not ready"``). Raises NoContainersError on kwok, WaitTimeoutError.
+    kubectl: ``kubectl exec <pod> -- rm /www/ready``, the requests, ``kubectl exec <pod> -- sh -c
+    'echo ok > /www/ready'``."""
+    _need_containers(cluster, "Running a command in a container")
+    pod = pod or endpoints(cluster, name)[0]["pod"]
+    set_ready(cluster, pod, False)
+    rows = wait_for_endpoints(cluster, name, lambda rows: pod not in ready_pods(rows), timeout=30)
+    table = requests_table(rows, send_requests(cluster, name, count=count), MOMENTS[1])
+    set_ready(cluster, pod, True)
+    wait_for_endpoints(cluster, name, lambda rows: pod in ready_pods(rows), timeout=30)
+    return table
+
+
+def scale_and_count(cluster: Cluster, name: str = "model-server", replicas: int = 1, count: int = 10):
+    """Scale the Deployment to ``replicas``, wait until the Service has exactly that many endpoints, all
+    ready, send ``count`` requests; return :func:`requests_table` (moment ``"after scaling to 1"`` for
+    1). Raises NoContainersError on kwok, WaitTimeoutError. kubectl: ``kubectl scale deployment
+    model-server --replicas=1``, then the requests."""
+    _need_containers(cluster, "Sending requests")
+    scale(cluster, name, replicas)
+    rows = wait_for_endpoints(cluster, name, lambda rows: len(rows) == replicas and len(ready_pods(rows)) == replicas)
+    return requests_table(rows, send_requests(cluster, name, count=count), f"after scaling to {replicas}")

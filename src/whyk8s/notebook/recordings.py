@@ -1,13 +1,22 @@
-"""Recorded runs: what a live cell showed on the course's kwok cluster, kept as data and redrawn.
+"""Recorded runs: what a live cell showed on the course cluster, kept as data and redrawn.
 
 The rendered site (and a reader without a cluster) cannot run live cells. Next to each live
 demonstration, a notebook shows a *recorded run*: a table or an event timeline that the course's own
-code captured on the kwok-backed cluster (kept in ``data/recordings/<name>.json``) and redraws
-deterministically (:func:`show`), clearly labelled as recorded.
+code captured on the course cluster (kept in ``data/recordings/<name>.json``) and redraws
+deterministically (:func:`show`), clearly labelled as recorded and with the provider it was made on.
+
+Each scenario is made on one provider (:data:`PROVIDERS`): most on **kwok** (a real control plane,
+simulated nodes), those named ``kind-…`` on **kind**, because what they show needs containers that
+really run (a crash loop, logs, an image pull, a Service answering requests). On kwok, the chapter
+"What running containers show" displays the kind recordings in place of its live cells
+(:func:`live_or_recorded`).
 
 Two kinds:
 
-- ``"table"``: ``{"columns": [...], "rows": [[...], ...]}``, shown as an HTML table;
+- ``"table"``: ``{"columns": [...], "rows": [[...], ...]}``, shown as an HTML table; a table may
+  also carry ``"facts"`` (a JSON object: what the lesson claims of the run, e.g. "the back-off
+  grew"), and then two runs are compared by their facts, not their rows (rows of times, generated
+  pod names and request counts differ from run to run);
 - ``"events"``: ``{"events": [{"t": seconds since start, "object": "pod/x", "what": "Scheduled",
   "detail": "..."}]}`` (``what`` from :data:`whyk8s.lessons.events.STEPS`), shown as a matplotlib
   timeline (one row per object, time in seconds).
@@ -16,15 +25,18 @@ Two kinds:
 package's own code, what its chapter's live cell does, on a clean course cluster (cleaned and its
 nodes restored before and after). :func:`record` runs scenarios and returns the recordings;
 :func:`refresh` writes them; :func:`differences` compares two recordings as the test
-``tests/test_recordings.py`` does: tables (columns, rows, caption) exactly, timelines by
-:func:`timeline_structure` (each object's sequence of steps; times ignored)::
+``tests/test_recordings.py`` does: tables (columns, rows, caption) exactly, or by their facts when
+they have some, timelines by :func:`timeline_structure` (each object's sequence of steps; times
+ignored)::
 
-    python -m whyk8s.notebook.recordings refresh              # all of them (about 2 minutes)
+    python -m whyk8s.notebook.recordings refresh              # all of the cluster's provider's (kwok: about 2 minutes)
     python -m whyk8s.notebook.recordings refresh ch3-self-healing start-here-nodes
+    python -m whyk8s.notebook.recordings refresh kind-crash-loop kind-image-pull kind-service-requests  # on kind
     python -m whyk8s.notebook.recordings check                # compare, write nothing
 
-The scenarios act only on a course cluster (:func:`whyk8s.k8s.guard.connect`) and refuse one whose
-nodes are not kwok's, since every recording says it was made on kwok.
+The scenarios act only on a course cluster (:func:`whyk8s.k8s.guard.connect`); a scenario runs only
+on a cluster of its own provider (a kwok one on kwok, a kind one on a cluster whose containers run),
+since its recording says where it was made.
 """
 
 from __future__ import annotations
@@ -43,8 +55,8 @@ import matplotlib.pyplot as plt
 from whyk8s.notebook.charts import plot_timeline
 from whyk8s.paths import repo_root
 
-__all__ = ["recordings_dir", "save", "load", "show", "table_html", "SCENARIOS", "record", "refresh",
-           "timeline_structure", "differences", "main"]
+__all__ = ["recordings_dir", "save", "load", "show", "table_html", "live_or_recorded", "SCENARIOS", "PROVIDERS",
+           "provider_of", "record", "refresh", "timeline_structure", "differences", "main"]
 
 
 def recordings_dir() -> Path:
@@ -54,7 +66,10 @@ def recordings_dir() -> Path:
 
 def save(name: str, kind: str, data: dict, caption: str, provider: str = "kwok") -> Path:
     """Write recording ``name`` (``kind`` "table" or "events"; ``data`` as in the module doc) with a
-    caption. Raises ValueError for an unknown kind or malformed data."""
+    caption and the provider it was made on (``"kwok"`` or ``"kind"``). Raises ValueError for an
+    unknown kind or provider, or malformed data."""
+    if provider not in ("kwok", "kind"):
+        raise ValueError(f"Unknown provider {provider!r}: a recording is made on 'kwok' or 'kind'.")
     if kind == "table":
         if not isinstance(data.get("columns"), list) or not isinstance(data.get("rows"), list):
             raise ValueError("A table recording needs 'columns' (list) and 'rows' (list of lists).")
@@ -71,17 +86,28 @@ def save(name: str, kind: str, data: dict, caption: str, provider: str = "kwok")
 
 
 def load(name: str) -> dict:
-    """Read recording ``name``. Raises FileNotFoundError naming the file."""
+    """Read recording ``name``. Raises FileNotFoundError naming the file (and, for a scenario that is
+    made on kind, the command that makes it)."""
     path = recordings_dir() / f"{name}.json"
     if not path.is_file():
-        raise FileNotFoundError(f"No recording {name!r} in data/recordings/.")
+        how = ""
+        if name in SCENARIOS:
+            provider = provider_of(name)
+            how = (f" It is made on {provider} by `python -m whyk8s.notebook.recordings refresh {name}`"
+                   + (" on a course cluster brought up with `whyk8s cluster up --provider kind` (its containers "
+                      "must run); until it is committed, what it shows can be seen only live, on kind."
+                      if provider == "kind" else "."))
+        raise FileNotFoundError(f"No recording {name!r} in data/recordings/.{how}")
     return json.loads(path.read_text())
 
 
 def _label(rec: dict) -> str:
-    return (f"Recorded run on the course's {rec.get('provider', 'kwok')} cluster "
-            f"(kwok simulates the nodes: no container ran). In JupyterLab, the live cell above shows your "
-            f"own cluster instead.")
+    if rec.get("provider", "kwok") == "kind":
+        return ("Recorded run on the course's kind cluster: real containers ran, started by a real kubelet. "
+                "On a kind cluster the live cell runs instead; on kwok, which runs no container, this "
+                "recording stands in for it.")
+    return ("Recorded run on the course's kwok cluster (kwok simulates the nodes: no container ran). In "
+            "JupyterLab, the live cell above shows your own cluster instead.")
 
 
 def table_html(rec: dict) -> str:
@@ -112,11 +138,17 @@ class _Table:
                          [line(r) for r in self.rec["rows"]])
 
 
-def show(name: str) -> None:
-    """Display recording ``name``: a labelled HTML table, or a labelled timeline chart."""
+def show(name: str, where: dict | None = None) -> None:
+    """Display recording ``name``: a labelled HTML table, or a labelled timeline chart. ``where``
+    (tables only), e.g. ``{"moment": "after scaling to 1"}``, keeps the rows whose columns have those
+    values. Raises FileNotFoundError when the recording is not committed, KeyError for a column the
+    table lacks."""
     from IPython.display import Markdown, display
     rec = load(name)
     if rec["kind"] == "table":
+        if where:
+            index = {col: rec["columns"].index(col) for col in where}
+            rec = {**rec, "rows": [r for r in rec["rows"] if all(r[i] == where[c] for c, i in index.items())]}
         display(_Table(rec))
         return
     display(Markdown(f"*{_label(rec)}*"))
@@ -125,20 +157,43 @@ def show(name: str) -> None:
     plt.show()
 
 
+def live_or_recorded(cluster, name: str, live: Callable, *args, where: dict | None = None, **kwargs):
+    """What a chapter cell about running containers does: on a cluster whose containers run (kind),
+    call ``live(cluster, *args, **kwargs)``, display its result (a string is printed) and return it;
+    on kwok, which runs none, show the recording ``name`` made on kind (:func:`show`, with
+    ``where``) and return None. Raises what ``live`` raises, or FileNotFoundError on kwok when the
+    recording is not committed yet (its message gives the command that makes it)."""
+    from IPython.display import display
+
+    from whyk8s.lessons.running_containers import has_containers
+    if has_containers(cluster):
+        result = live(cluster, *args, **kwargs)
+        if isinstance(result, str):
+            print(result)
+        else:
+            display(result)
+        return result
+    show(name, where)
+    return None
+
+
 # -- regenerating recordings -----------------------------------------------------------------------
 def _plain(value):
     """A pandas/numpy cell as a JSON value (``numpy.int64(4)`` → 4, ``numpy.bool_`` → bool)."""
     return value.item() if hasattr(value, "item") else value
 
 
-def _table(name: str, caption: str, df) -> dict:
-    return {"name": name, "kind": "table", "caption": caption, "provider": "kwok",
-            "columns": [str(c) for c in df.columns],
-            "rows": [[_plain(v) for v in row] for row in df.itertuples(index=False)]}
+def _table(name: str, caption: str, df, provider: str = "kwok", facts: dict | None = None) -> dict:
+    rec = {"name": name, "kind": "table", "caption": caption, "provider": provider,
+           "columns": [str(c) for c in df.columns],
+           "rows": [[_plain(v) for v in row] for row in df.itertuples(index=False)]}
+    if facts is not None:
+        rec["facts"] = json.loads(json.dumps(facts, default=_plain))
+    return rec
 
 
-def _events(name: str, caption: str, events: list[dict]) -> dict:
-    return {"name": name, "kind": "events", "caption": caption, "provider": "kwok", "events": events}
+def _events(name: str, caption: str, events: list[dict], provider: str = "kwok") -> dict:
+    return {"name": name, "kind": "events", "caption": caption, "provider": provider, "events": events}
 
 
 class _Recorder:
@@ -359,6 +414,71 @@ def _ch4_preemption(cluster) -> list[dict]:
                     f"pod to the GPU node it freed.", events)]
 
 
+# -- made on kind: what only running containers show (chapter 3b) -----------------------------------
+def _kind_crash_loop(cluster) -> list[dict]:
+    """Chapter 3b: a container that exits with code 1, restarted 3 times; then the crashed run's log.
+    Gives the tables ``kind-crash-loop`` and ``kind-logs``."""
+    import pandas as pd
+
+    from whyk8s.lessons import running_containers as rc
+    history = rc.crash_loop(cluster, "crasher", restarts=3)
+    log = rc.pod_logs(cluster, "crasher", previous=True)
+    gaps = history.gaps
+    statuses = [s.status for s in history.steps]
+    facts = {"CrashLoopBackOff seen": "CrashLoopBackOff" in statuses,
+             "restarts reached 3": history.steps[-1].restarts >= 3,
+             "back-off grew": len(gaps) >= 2 and gaps[-1] > gaps[0]}
+    return [
+        _table("kind-crash-loop", f"Pod crasher, whose container exits with code 1, as `kubectl get pod crasher -w` "
+               f"showed it until its third restart (t: seconds since the watch began). Seconds between restarts, "
+               f"measured on this run: {', '.join(f'{g:.0f}' for g in gaps)}.", history.table(), "kind", facts),
+        _table("kind-logs", "`kubectl logs crasher --previous`: the log of the run that crashed, one row per line.",
+               pd.DataFrame({"line": log.splitlines()}), "kind"),
+    ]
+
+
+def _kind_image_pull(cluster) -> list[dict]:
+    """Chapter 3b: a pod whose image tag is mistyped (``busybox:1.36-typo``)."""
+    from whyk8s.lessons import running_containers as rc
+    table = rc.image_pull(cluster, "typo")
+    seen = [s for s in dict.fromkeys(table["status"]) if s in ("ErrImagePull", "ImagePullBackOff")]
+    return [_table("kind-image-pull", "Pod typo, whose image busybox:1.36-typo does not exist, as `kubectl get pod "
+                   "typo -w` showed it (t: seconds since the watch began).", table, "kind",
+                   {"ErrImagePull and ImagePullBackOff, first seen in this order": seen})]
+
+
+def _service_facts(table) -> dict:
+    """Per moment: pods listed, ready, that answered, requests in all, requests answered by a pod not
+    ready (what the chapter claims; pod names, nodes and the spread vary from run to run)."""
+    facts = {}
+    for moment, rows in table.groupby("moment", sort=False):
+        pods = rows[rows["node"] != ""]
+        facts[moment] = {"pods": len(pods), "ready": int((pods["ready"] == True).sum()),  # noqa: E712
+                         "pods that answered": int((pods["requests"] > 0).sum()),
+                         "requests": int(rows["requests"].sum()),
+                         "requests answered by a pod not ready": int(pods[pods["ready"] == False]["requests"].sum()),  # noqa: E712
+                         "answers from no pod listed": int(rows[rows["node"] == ""]["requests"].sum())}
+    return facts
+
+
+def _kind_service_requests(cluster) -> list[dict]:
+    """Chapter 3b: a Service in front of 3 web servers; 30 requests; one pod made not ready, 20
+    requests; scaled to 1, 10 requests. Pod names are made stable (``model-server-1`` …, in order of
+    name at the start)."""
+    import pandas as pd
+
+    from whyk8s.lessons import running_containers as rc
+    parts = [rc.serve_and_count(cluster, "model-server", replicas=3, count=30)]
+    parts.append(rc.not_ready_and_count(cluster, "model-server", count=20))
+    parts.append(rc.scale_and_count(cluster, "model-server", 1, count=10))
+    table = pd.concat(parts, ignore_index=True)
+    names = {pod: f"model-server-{i}" for i, pod in enumerate(sorted(parts[0]["pod"]), start=1)}
+    table["pod"] = table["pod"].map(lambda p: names.get(p, p))
+    return [_table("kind-service-requests", "Requests sent to Service model-server, and which pod answered them: "
+                   "30 with 3 ready pods, 20 with one pod's readiness probe failing, 10 after scaling to 1 pod. "
+                   "Pod names are shortened to model-server-N.", table, "kind", _service_facts(table))]
+
+
 #: Recording name → the scenario that makes it (one function may make several recordings).
 SCENARIOS: dict[str, Callable] = {
     "start-here-nodes": _start_here_nodes,
@@ -371,7 +491,27 @@ SCENARIOS: dict[str, Callable] = {
     "ch4-fail-node": _ch4_node_failures,
     "ch4-quota": _ch4_quota,
     "ch4-preemption": _ch4_preemption,
+    "kind-crash-loop": _kind_crash_loop,
+    "kind-logs": _kind_crash_loop,
+    "kind-image-pull": _kind_image_pull,
+    "kind-service-requests": _kind_service_requests,
 }
+
+#: Recording name → the provider its scenario runs on (``"kwok"`` unless listed here).
+PROVIDERS: dict[str, str] = {name: "kind" for name in SCENARIOS if name.startswith("kind-")}
+
+
+def provider_of(name: str) -> str:
+    """The provider recording ``name`` is made on: ``"kind"`` or ``"kwok"``. Raises KeyError for an
+    unknown name."""
+    if name not in SCENARIOS:
+        raise KeyError(f"No scenario for {name}.")
+    return PROVIDERS.get(name, "kwok")
+
+
+def _cluster_provider(cluster) -> str:
+    from whyk8s.lessons.running_containers import has_containers
+    return "kind" if has_containers(cluster) else "kwok"
 
 
 def _clean(cluster) -> None:
@@ -382,22 +522,29 @@ def _clean(cluster) -> None:
 
 
 def record(names: list[str] | None = None, cluster=None, log: Callable[[str], None] = print) -> dict[str, dict]:
-    """Run the scenarios for ``names`` (default: all of :data:`SCENARIOS`) on the course cluster and
-    return the fresh recordings by name (nothing is written). ``cluster`` defaults to
-    :func:`whyk8s.k8s.guard.connect`. The cluster is cleaned and its nodes restored before and after
-    each scenario. Raises ValueError for an unknown name, CourseError on a cluster whose nodes kwok
-    does not simulate, and what a scenario raises (WaitTimeoutError, ApiException …)."""
-    from whyk8s.cluster.workers import is_kwok_cluster
+    """Run the scenarios for ``names`` (default: every scenario of the cluster's provider, see
+    :data:`PROVIDERS`) on the course cluster and return the fresh recordings by name (nothing is
+    written). ``cluster`` defaults to :func:`whyk8s.k8s.guard.connect`. The cluster is cleaned and its
+    nodes restored before and after each scenario. Raises ValueError for an unknown name, CourseError
+    when a scenario is made on another provider than the cluster's (a kind scenario needs containers
+    that run; a kwok one needs kwok's simulated nodes), and what a scenario raises (WaitTimeoutError,
+    NoContainersError, ApiException …)."""
     from whyk8s.errors import CourseError
     from whyk8s.k8s.guard import connect
-    names = list(SCENARIOS) if not names else list(names)
-    unknown = [n for n in names if n not in SCENARIOS]
+    unknown = [n for n in names or [] if n not in SCENARIOS]
     if unknown:
         raise ValueError(f"No scenario for {', '.join(unknown)}; the recordings are: {', '.join(SCENARIOS)}.")
     cluster = cluster or connect(create_namespace=True)
-    if not is_kwok_cluster(cluster):
-        raise CourseError(f"Context {cluster.context} is not a kwok cluster: every recording says it was made on "
-                          f"the course's kwok cluster; bring that up with `whyk8s cluster up --provider kwok`.")
+    here = _cluster_provider(cluster)
+    names = [n for n in SCENARIOS if provider_of(n) == here] if not names else list(names)
+    elsewhere = [n for n in names if provider_of(n) != here]
+    if elsewhere:
+        up = " ".join(sorted({f"`whyk8s cluster up --provider {provider_of(n)}`" for n in elsewhere}))
+        raise CourseError(f"Context {cluster.context} is a {here} cluster, but {', '.join(elsewhere)} "
+                          f"{'is' if len(elsewhere) == 1 else 'are'} made on "
+                          f"{' and '.join(sorted({provider_of(n) for n in elsewhere}))} (each recording says where "
+                          f"it was made: kind for what needs containers that run, kwok for the rest). Bring that "
+                          f"cluster up with {up} and run the command there.")
     fresh: dict[str, dict] = {}
     for scenario in dict.fromkeys(SCENARIOS[n] for n in names):
         started = time.monotonic()
@@ -413,7 +560,7 @@ def record(names: list[str] | None = None, cluster=None, log: Callable[[str], No
 
 
 def refresh(names: list[str] | None = None, cluster=None, log: Callable[[str], None] = print) -> list[Path]:
-    """Regenerate recordings ``names`` (default: all) with :func:`record` and write them to
+    """Regenerate recordings ``names`` (default: all of the cluster's provider) with :func:`record` and write them to
     ``data/recordings/``. Returns the paths written. Raises what :func:`record` raises."""
     paths = []
     for name, rec in record(names, cluster, log).items():
@@ -447,21 +594,34 @@ def timeline_structure(events: list[dict]) -> dict[str, list[tuple[str, ...]]]:
 
 def differences(fresh: dict, committed: dict) -> list[str]:
     """How a fresh recording differs from the committed one, in sentences (empty: they agree).
-    Tables: columns, rows and caption exactly. Timelines: :func:`timeline_structure`, and the caption
+    Tables: columns, rows and caption exactly; a table with ``facts`` (what the lesson claims of a run
+    whose rows vary: times, generated names, the spread of requests): columns and facts exactly, the
+    caption with its numbers left out. The provider must agree. Timelines: :func:`timeline_structure`, and the caption
     with its numbers left out (they are measured times)."""
     import re
     name = committed.get("name", fresh.get("name"))
     if fresh["kind"] != committed["kind"]:
         return [f"{name}: a {fresh['kind']} now, a {committed['kind']} in the committed file"]
     out = []
+
+    def digits(text: str) -> str:
+        return re.sub(r"\d+(\.\d+)?", "N", text)
+
+    if fresh.get("provider", "kwok") != committed.get("provider", "kwok"):
+        out.append(f"{name}: made on {fresh.get('provider', 'kwok')} now, on {committed.get('provider', 'kwok')} "
+                   f"in the committed file")
     if fresh["kind"] == "table":
+        if "facts" in fresh or "facts" in committed:
+            for key in ("columns", "facts"):
+                if fresh.get(key) != committed.get(key):
+                    out.append(f"{name}: {key} now {fresh.get(key)!r}, committed {committed.get(key)!r}")
+            if digits(fresh["caption"]) != digits(committed["caption"]):
+                out.append(f"{name}: caption now {fresh['caption']!r}, committed {committed['caption']!r}")
+            return out
         for key in ("columns", "rows", "caption"):
             if fresh[key] != committed[key]:
                 out.append(f"{name}: {key} now {fresh[key]!r}, committed {committed[key]!r}")
         return out
-
-    def digits(text: str) -> str:
-        return re.sub(r"\d+(\.\d+)?", "N", text)
 
     if digits(fresh["caption"]) != digits(committed["caption"]):
         out.append(f"{name}: caption now {fresh['caption']!r}, committed {committed['caption']!r}")
@@ -476,10 +636,12 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m whyk8s.notebook.recordings refresh|check [NAME...]``: write, or only compare, the
     recordings. Exit status 0, 1 when ``check`` finds a difference, 2 when a scenario cannot run."""
     parser = argparse.ArgumentParser(prog="python -m whyk8s.notebook.recordings",
-                                     description="Regenerate the recorded runs in data/recordings on the course's "
-                                                 "kwok cluster, or compare them with a fresh run.")
+                                     description="Regenerate the recorded runs in data/recordings on the course "
+                                                 "cluster, or compare them with a fresh run. kind-... recordings "
+                                                 "are made on kind, the others on kwok.")
     parser.add_argument("action", choices=["refresh", "check"])
-    parser.add_argument("names", nargs="*", help=f"recordings (default: all): {', '.join(SCENARIOS)}")
+    parser.add_argument("names", nargs="*",
+                        help=f"recordings (default: all of the cluster's provider): {', '.join(SCENARIOS)}")
     args = parser.parse_args(argv)
     from whyk8s.errors import explain
     try:
