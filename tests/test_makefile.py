@@ -48,7 +48,7 @@ def test_unit_leaves_out_every_registered_marker_and_any_cluster():
     line = next(line for line in _dry_run("unit") if "pytest tests" in line)
     expression = re.search(r'-m "([^"]+)"', line).group(1)
     left_out = set(re.findall(r"not (\w+)", expression))
-    assert left_out == _markers() == {"cluster", "browser", "kernel", "book", "go", "kwok"}
+    assert left_out == _markers() == {"cluster", "browser", "kernel", "book", "go", "kwok", "containers", "kind"}
     assert "KUBECONFIG=/nonexistent" in line  # a test that reaches for a cluster fails rather than uses one
     assert "--nbval" not in line and " notebooks" not in line
 
@@ -59,4 +59,12 @@ def test_test_lints_first_then_runs_each_notebook_once_under_nbval():
     pytest_lines = [i for i, line in enumerate(lines) if "pytest" in line]
     assert pytest_lines and lint < pytest_lines[0]
     run = " ".join(lines[pytest_lines[0]:pytest_lines[0] + 2])
-    assert "--nbval" in run and "notebooks labs" in run and len(pytest_lines) == 1
+    assert "--nbval" in run and "notebooks labs" in run
+    # on kwok every notebook once; then the kind part: the tests that need containers, and the
+    # notebooks that deploy once more, on kind (outputs compared only where marked)
+    kwok_runs = [line for line in lines if "pytest" in line and "notebooks labs" in line]
+    kind_runs = [line for line in lines if "pytest" in line and "WHYK8S_PROVIDER=kind" in line]
+    assert len(kwok_runs) == 1
+    assert any('-m "containers or kind"' in line for line in kind_runs)
+    assert any("--nbval-lax" in line and "notebooks/03b-what-running-containers-show.ipynb" in line
+               for line in kind_runs)
