@@ -15,12 +15,11 @@ import pytest
 import yaml
 from standins import standins
 
-from whyk8s.cluster import controlplane
+from whyk8s.cluster import controlplane, nodeimage
 from whyk8s.cluster.kind import KindProvider, inotify_limits, sysctl_fix
 from whyk8s.cluster.kwok import BINARIES_ENV, KwokProvider
 from whyk8s.cluster.providers import CommandError, cluster_name, get_provider, make_current, quiet
 from whyk8s.errors import CourseError
-from whyk8s.paths import repo_root
 
 ENOUGH = {"/proc/sys/fs/inotify/max_user_watches": "524288\n", "/proc/sys/fs/inotify/max_user_instances": "512\n"}
 
@@ -55,6 +54,7 @@ def test_kind_provider_runs_kind_with_the_course_config(tmp_path, monkeypatch, m
     monkeypatch.setenv("WHYK8S_CLUSTER", "mine")
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "kubeconfig"))
     monkeypatch.setenv("WHYK8S_ALLOW_CONTEXT", "kind-mine")
+    monkeypatch.delenv("WHYK8S_KIND_NODE_IMAGE", raising=False)
     record = standins(tmp_path, monkeypatch, "kind", "docker")
 
     assert isinstance(get_provider("auto"), KindProvider)  # docker info answers and kind is on PATH
@@ -62,10 +62,11 @@ def test_kind_provider_runs_kind_with_the_course_config(tmp_path, monkeypatch, m
     cluster = provider.up(log=quiet)
     assert cluster.context == "kind-mine"
     calls = record.calls()
-    config = repo_root() / "clusters" / "kind.yaml"
     assert "docker info" in calls
-    assert (f"kind create cluster --name mine --config {config} --wait 120s "
-            f"--kubeconfig {tmp_path / 'kubeconfig'}") in calls
+    create = next(c for c in calls if c.startswith("kind create cluster --name mine --config "))
+    # kind's published node image, pinned by digest (WHYK8S_KIND_NODE_IMAGE unset), and the kubeconfig
+    assert f"--image {nodeimage.published_node_image()} --kubeconfig {tmp_path / 'kubeconfig'}" in create
+    assert "@sha256:" in create
     # the GPU node advertises 4 GPUs through the status subresource, read back
     gpu = cluster.core.read_node("whyk8s-worker3")
     assert gpu.status.allocatable["nvidia.com/gpu"] == "4"

@@ -41,6 +41,7 @@ from whyk8s.cluster.providers import (CommandError, act, cluster_name, docker_av
                                       kubeconfig_flags, make_current, quiet, run, wait_for_api,
                                       wait_for_authorization)
 from whyk8s.cluster import docker, nodeimage
+from whyk8s.cluster.layout import load_layout
 from whyk8s.cluster.workers import advertise_extended_resources
 from whyk8s.errors import CourseError
 from whyk8s.k8s.guard import Cluster
@@ -206,11 +207,12 @@ def _node_image_of(provider) -> str:
 
 def wait_for_system_pods(cluster: Cluster, timeout: float = 180) -> None:
     """Watch ``kube-system`` until every Pod there is Ready (CoreDNS above all: after a restart, name
-    lookups fail until it is). Raises WaitTimeoutError naming the Pods that are not."""
+    lookups fail until it is; kubeadm creates them before any node is Ready, so they are listed by
+    then). Raises WaitTimeoutError naming the Pods that are not."""
     from whyk8s.k8s.pods import is_ready
     from whyk8s.k8s.waits import WaitTimeoutError, watch_until
     pods = watch_until(cluster.core.list_namespaced_pod, "kube-system",
-                       done=lambda objs: bool(objs) and all(is_ready(p) for p in objs.values()), timeout=timeout)
+                       done=lambda objs: all(is_ready(p) for p in objs.values()), timeout=timeout)
     waiting = sorted(n for n, p in pods.items() if not is_ready(p))
     if waiting:
         raise WaitTimeoutError(f"kube-system Pods not Ready after {timeout:.0f} s: {', '.join(waiting)}.")
@@ -296,7 +298,7 @@ class KindProvider:
             if not exists:
                 act(self, [kind_command(), "load", "docker-image", "--name", cluster_name(),
                            *nodeimage.COURSE_IMAGES], log=log)
-        wait_for_nodes(cluster, self.nodes(), timeout=180)
+        wait_for_nodes(cluster, [w.name for w in load_layout().workers], timeout=180)
         wait_for_system_pods(cluster)
         advertise_extended_resources(cluster, log=log)
         return cluster
