@@ -55,8 +55,8 @@ import matplotlib.pyplot as plt
 from whyk8s.notebook.charts import plot_timeline
 from whyk8s.paths import repo_root
 
-__all__ = ["recordings_dir", "save", "load", "show", "table_html", "live_or_recorded", "SCENARIOS", "PROVIDERS",
-           "provider_of", "record", "refresh", "timeline_structure", "differences", "main"]
+__all__ = ["recordings_dir", "save", "load", "select", "show", "table_html", "live_or_recorded", "SCENARIOS",
+           "PROVIDERS", "provider_of", "record", "refresh", "timeline_structure", "differences", "main"]
 
 
 def recordings_dir() -> Path:
@@ -138,18 +138,28 @@ class _Table:
                          [line(r) for r in self.rec["rows"]])
 
 
-def show(name: str, where: dict | None = None) -> None:
-    """Display recording ``name``: a labelled HTML table, or a labelled timeline chart. ``where``
-    (tables only), e.g. ``{"moment": "after scaling to 1"}``, keeps the rows whose columns have those
-    values. Raises FileNotFoundError when the recording is not committed, KeyError for a column the
+def select(rec: dict, where: dict | None = None, caption: str | None = None) -> dict:
+    """Table recording ``rec`` with only the rows whose columns have the values of ``where`` (e.g.
+    ``{"moment": "after scaling to 1"}``), and, when ``caption`` is given, that caption in place of the
+    recording's (for a part of a recording shown on its own). Raises KeyError for a column the table
+    lacks."""
+    if where:
+        index = {col: rec["columns"].index(col) for col in where}
+        rec = {**rec, "rows": [r for r in rec["rows"] if all(r[i] == where[c] for c, i in index.items())]}
+    if caption:
+        rec = {**rec, "caption": caption}
+    return rec
+
+
+def show(name: str, where: dict | None = None, caption: str | None = None) -> None:
+    """Display recording ``name``: a labelled HTML table, or a labelled timeline chart. ``where`` and
+    ``caption`` (tables only): see :func:`select`, e.g. one moment of a recording with a caption of its
+    own. Raises FileNotFoundError when the recording is not committed, KeyError for a column the
     table lacks."""
     from IPython.display import Markdown, display
     rec = load(name)
     if rec["kind"] == "table":
-        if where:
-            index = {col: rec["columns"].index(col) for col in where}
-            rec = {**rec, "rows": [r for r in rec["rows"] if all(r[i] == where[c] for c, i in index.items())]}
-        display(_Table(rec))
+        display(_Table(select(rec, where, caption)))
         return
     display(Markdown(f"*{_label(rec)}*"))
     ax = plot_timeline(rec["events"], rec["caption"])
@@ -157,11 +167,12 @@ def show(name: str, where: dict | None = None) -> None:
     plt.show()
 
 
-def live_or_recorded(cluster, name: str, live: Callable, *args, where: dict | None = None, **kwargs):
+def live_or_recorded(cluster, name: str, live: Callable, *args, where: dict | None = None,
+                     caption: str | None = None, **kwargs):
     """What a chapter cell about running containers does: on a cluster whose containers run (kind),
     call ``live(cluster, *args, **kwargs)``, display its result (a string is printed) and return it;
     on kwok, which runs none, show the recording ``name`` made on kind (:func:`show`, with
-    ``where``) and return None. Raises what ``live`` raises, or FileNotFoundError on kwok when the
+    ``where`` and ``caption``) and return None. Raises what ``live`` raises, or FileNotFoundError on kwok when the
     recording is not committed yet (its message gives the command that makes it)."""
     from IPython.display import display
 
@@ -173,7 +184,7 @@ def live_or_recorded(cluster, name: str, live: Callable, *args, where: dict | No
         else:
             display(result)
         return result
-    show(name, where)
+    show(name, where, caption)
     return None
 
 
@@ -416,35 +427,53 @@ def _ch4_preemption(cluster) -> list[dict]:
 
 # -- made on kind: what only running containers show (chapter 3b) -----------------------------------
 def _kind_crash_loop(cluster) -> list[dict]:
-    """Chapter 3b: a container that exits with code 1, restarted 3 times; then the crashed run's log.
-    Gives the tables ``kind-crash-loop`` and ``kind-logs``."""
+    """Chapter 3b: a container that prints the time, two lines, and exits with code 1, restarted 3
+    times; then the crashed run's log. Gives the tables ``kind-crash-loop`` and ``kind-logs`` (both
+    compared by their facts: times, uids and node names differ from run to run)."""
+    import re
+
     import pandas as pd
 
     from whyk8s.lessons import running_containers as rc
     history = rc.crash_loop(cluster, "crasher", restarts=3)
     log = rc.pod_logs(cluster, "crasher", previous=True)
+    lines = log.splitlines()
     gaps = history.gaps
     statuses = [s.status for s in history.steps]
     facts = {"CrashLoopBackOff seen": "CrashLoopBackOff" in statuses,
+             "Error seen": "Error" in statuses,
              "restarts reached 3": history.steps[-1].restarts >= 3,
-             "back-off grew": len(gaps) >= 2 and gaps[-1] > gaps[0]}
+             "back-off grew": len(gaps) >= 2 and gaps[-1] > gaps[0],
+             "one pod uid throughout": len(history.uids) == 1,
+             "one node throughout": len(history.nodes) == 1}
+    timed = bool(lines) and re.fullmatch(r"\d\d:\d\d:\d\d", lines[0]) is not None
+    log_facts = {"first line is a time (date +%T)": timed,
+                 "lines after the time": lines[1:]}
     return [
-        _table("kind-crash-loop", f"Pod crasher, whose container exits with code 1, as `kubectl get pod crasher -w` "
-               f"showed it until its third restart (t: seconds since the watch began). Seconds between restarts, "
-               f"measured on this run: {', '.join(f'{g:.0f}' for g in gaps)}.", history.table(), "kind", facts),
-        _table("kind-logs", "`kubectl logs crasher --previous`: the log of the run that crashed, one row per line.",
-               pd.DataFrame({"line": log.splitlines()}), "kind"),
+        _table("kind-crash-loop", f"Pod crasher, whose container exits with code 1, as `kubectl get pod crasher -n "
+               f"whyk8s -w -o wide` showed it until its third restart, with the Pod's uid (first 8 characters) "
+               f"and node (t: seconds since the watch began). Seconds between restarts, measured on this run: "
+               f"{', '.join(f'{g:.0f}' for g in gaps)}.", history.table(), "kind", facts),
+        _table("kind-logs", "`kubectl logs crasher -n whyk8s --previous`: the log of the run that crashed, one row "
+               "per line (the first is the time that run started, from `date +%T`).",
+               pd.DataFrame({"line": lines}), "kind", log_facts),
     ]
 
 
 def _kind_image_pull(cluster) -> list[dict]:
-    """Chapter 3b: a pod whose image tag is mistyped (``busybox:1.36-typo``)."""
+    """Chapter 3b: a pod whose image tag is mistyped (``busybox:1.36-typo``); the caption quotes the
+    kubelet's first ``Failed`` Event for it (what this run saw, whatever the cause: no such tag, no
+    network…)."""
     from whyk8s.lessons import running_containers as rc
-    table = rc.image_pull(cluster, "typo")
+    pulls = rc.image_pull(cluster, "typo")
+    table = pulls.table()
     seen = [s for s in dict.fromkeys(table["status"]) if s in ("ErrImagePull", "ImagePullBackOff")]
-    return [_table("kind-image-pull", "Pod typo, whose image busybox:1.36-typo does not exist, as `kubectl get pod "
-                   "typo -w` showed it (t: seconds since the watch began).", table, "kind",
-                   {"ErrImagePull and ImagePullBackOff, first seen in this order": seen})]
+    said = (f"The kubelet's first Failed Event for the pod said: {pulls.message}" if pulls.message
+            else "The kubelet wrote no Failed Event for the pod.")
+    return [_table("kind-image-pull", "Pod typo, image busybox:1.36-typo, as `kubectl get pod typo -n whyk8s -w` "
+                   f"showed it (t: seconds since the watch began). {said}", table, "kind",
+                   {"ErrImagePull and ImagePullBackOff, first seen in this order": seen,
+                    "a Failed Event was recorded": bool(pulls.message)})]
 
 
 def _service_facts(table) -> dict:
