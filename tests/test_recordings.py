@@ -60,6 +60,7 @@ def test_committed_recordings_use_the_timeline_vocabulary(name):
         assert rec["rows"] and all(len(r) == len(rec["columns"]) for r in rec["rows"])
 
 
+@pytest.mark.kwok
 @pytest.mark.parametrize("name", QUICK)
 def test_recording_matches_a_fresh_run(cluster, name):
     fresh = recordings.record([name], cluster)[name]
@@ -70,7 +71,7 @@ def test_recording_matches_a_fresh_run(cluster, name):
 @pytest.mark.containers
 @pytest.mark.parametrize("name", [n for n in KIND if n != "kind-logs"])  # kind-crash-loop makes kind-logs too
 def test_kind_recording_matches_a_fresh_run(cluster, name):
-    fresh = recordings.record([name], cluster)
+    fresh = recordings.record([name, "kind-logs"] if name == "kind-crash-loop" else [name], cluster)
     if name == "kind-crash-loop":
         log = fresh["kind-logs"]["rows"]
         assert ["loading model weights from /models/bert.bin"] in log and ["error: No such file or directory"] in log
@@ -87,6 +88,7 @@ def test_on_kwok_record_refuses_a_kind_scenario(cluster):
         recordings.record(["kind-image-pull"], cluster)
 
 
+@pytest.mark.kwok
 def test_node_failure_recordings_match_a_fresh_run_and_the_lost_pods_are_replaced(cluster):
     """The one run of ``failures.fail_node`` in the test suite (chapter 4's notebook runs it again
     under nbval): the recordings match, and what they recorded is the lesson — the Deployment's
