@@ -53,3 +53,16 @@ def test_after_stop_and_up_a_service_still_reaches_pods_on_every_node(cluster):
     counts = rc.send_requests(c, "model-server", count=40)
     assert set(counts) == rc.ready_pods(rows), counts
     assert len({r["node"] for r in rows}) >= 2  # requests crossed nodes
+
+
+def test_a_stopped_node_goes_not_ready_and_its_pods_run_elsewhere_after_their_toleration(cluster):
+    from whyk8s.lessons import failures
+
+    loss = failures.lose_a_worker(cluster, "web", replicas=4, seconds=10)  # stops, then restores, the node
+    print(loss)
+    assert loss.lost and loss.not_ready_after is not None and loss.tainted_after is not None, loss
+    # evicted by the taint manager once the 10 s toleration ran out, not before
+    assert loss.evicted_after is not None and loss.evicted_after >= loss.tainted_after + 5, loss
+    assert loss.complete and loss.node not in loss.replacements.values(), loss
+    node = cluster.core.read_node(loss.node)
+    assert any(c.type == "Ready" and c.status == "True" for c in node.status.conditions)

@@ -23,7 +23,8 @@ from whyk8s.cluster.layout import kwok_node_manifest, load_layout
 from whyk8s.k8s.guard import Cluster
 from whyk8s.k8s.waits import wait_for_nodes
 
-__all__ = ["advertise_extended_resources", "restore_nodes", "is_kwok_cluster", "KWOK_NODE_ANNOTATION"]
+__all__ = ["advertise_extended_resources", "restore_nodes", "stop_node", "start_node", "is_kwok_cluster",
+           "KWOK_NODE_ANNOTATION"]
 
 #: The annotation kwok puts on (and looks for on) the nodes it simulates.
 KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node"
@@ -65,19 +66,54 @@ def advertise_extended_resources(cluster: Cluster, layout=None, log=print) -> No
             time.sleep(1)  # a kubelet or kwok may rewrite status once right after registering: patch again
 
 
-def _restart_kubelets(cluster: Cluster, nodes: list[str], log) -> None:
-    """Restart the kubelet in each named node container of the course's kind cluster (guarded: the
-    context must be the course's, and each container must carry kind's label for the course cluster)."""
+def _course_node_container(cluster: Cluster, node: str) -> None:
+    """Refuse (CourseError) unless the context is the course's and ``node`` is a container of the
+    course's kind cluster (kind's label ``io.x-k8s.kind.cluster``)."""
     from whyk8s.cluster.providers import cluster_name, run
     from whyk8s.k8s.guard import check_provider_context
     check_provider_context(cluster.context)
+    label = run(["docker", "inspect", "--format", '{{ index .Config.Labels "io.x-k8s.kind.cluster" }}', node],
+                log=lambda *_: None, check=False).stdout.strip()
+    if label != cluster_name():
+        raise CourseError(f"{node} is not a node container of the course's kind cluster {cluster_name()!r}.")
+
+
+def _restart_kubelets(cluster: Cluster, nodes: list[str], log) -> None:
+    """Restart the kubelet in each named node container of the course's kind cluster (guarded: the
+    context must be the course's, and each container must carry kind's label for the course cluster)."""
+    from whyk8s.cluster.providers import run
     for node in nodes:
-        label = run(["docker", "inspect", "--format", '{{ index .Config.Labels "io.x-k8s.kind.cluster" }}', node],
-                    log=lambda *_: None, check=False).stdout.strip()
-        if label != cluster_name():
-            raise CourseError(f"Node {node} has no Node object and is not a container of the course's kind "
-                              f"cluster {cluster_name()!r}; its kubelet must register it again.")
+        _course_node_container(cluster, node)
         run(["docker", "exec", node, "systemctl", "restart", "kubelet"], log=log)
+
+
+def stop_node(cluster: Cluster, node: str, log=print) -> None:
+    """kind only: stop worker ``node``'s container (``docker stop``), as if the machine lost power: its
+    kubelet stops posting status, and the Node object stays. Raises CourseError on kwok (there is no
+    machine to stop: use ``failures.fail_node``), for the control plane, or for a container that is not
+    the course cluster's. Bring it back with :func:`start_node`."""
+    from whyk8s.cluster.providers import run
+    if is_kwok_cluster(cluster):
+        raise CourseError("kwok simulates its nodes: there is no node container to stop. On kind it stops "
+                          "the node's container; here delete the Node instead (failures.fail_node).")
+    if node not in {w.name for w in load_layout().workers}:
+        raise CourseError(f"{node} is not one of the course's workers; only a worker may be stopped.")
+    _course_node_container(cluster, node)
+    run(["docker", "stop", "--time", "5", node], log=log)
+
+
+def start_node(cluster: Cluster, node: str, log=print, timeout: float = 120) -> None:
+    """kind only: start worker ``node``'s container again, configure the pod network again (Docker may
+    give it a new address) and wait until the Node is Ready. Raises CourseError as :func:`stop_node`,
+    WaitTimeoutError after ``timeout`` seconds."""
+    from whyk8s.cluster.kind import KindProvider, configure_pod_network
+    from whyk8s.cluster.providers import run
+    _course_node_container(cluster, node)
+    run(["docker", "start", node], log=log)
+    provider = KindProvider()
+    if provider.uses_own_cni():
+        configure_pod_network(provider, cluster, log=log)
+    wait_for_nodes(cluster, [node], timeout=timeout)
 
 
 def restore_nodes(cluster: Cluster, log=print) -> list[str]:
@@ -87,6 +123,10 @@ def restore_nodes(cluster: Cluster, log=print) -> list[str]:
     names brought back. Raises CourseError on kind for a missing node that is not a container of the
     course's kind cluster, WaitTimeoutError if a restarted kubelet has not registered within 120 s."""
     layout = load_layout()
+    if not is_kwok_cluster(cluster):  # a worker whose container was stopped (failures.lose_node)
+        from whyk8s.cluster.kind import KindProvider
+        for node in sorted(set(KindProvider().stopped_nodes()) & {w.name for w in layout.workers}):
+            start_node(cluster, node, log=log)
     existing = {n.metadata.name: n for n in cluster.core.list_node().items}
     missing = [w for w in layout.workers if w.name not in existing]
     created = []

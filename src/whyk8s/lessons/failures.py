@@ -31,7 +31,7 @@ import pandas as pd
 from kubernetes import client
 
 from whyk8s.cluster.layout import load_layout
-from whyk8s.cluster.workers import restore_nodes
+from whyk8s.cluster.workers import restore_nodes, stop_node
 from whyk8s.errors import CourseError, WaitTimeoutError
 from whyk8s.k8s import pods as podfacts
 from whyk8s.k8s.guard import Cluster, connect
@@ -264,8 +264,137 @@ def fail_node(cluster: Cluster | None, node: str, wait: bool = True, timeout: fl
     return result
 
 
+@dataclass
+class NodeLoss:
+    """What :func:`lose_node` observed, times in seconds since the node's container was stopped:
+    ``not_ready_after`` (the Node's Ready condition left True), ``tainted_after`` (the node lifecycle
+    controller's ``node.kubernetes.io/unreachable`` NoExecute taint), ``evicted_after`` (the last lost
+    pod got a deletion timestamp: its toleration of that taint ran out), ``replaced_after`` (the last
+    replacement was Running elsewhere); None where not seen in time. ``lost``: course pods that were on
+    the node; ``replacements``: new pod → node; ``timeline`` as :class:`NodeFailure`'s."""
+
+    node: str
+    lost: list[str]
+    not_ready_after: float | None = None
+    tainted_after: float | None = None
+    evicted_after: float | None = None
+    replaced_after: float | None = None
+    replacements: dict[str, str] = field(default_factory=dict)
+    timeline: list[dict] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return self.replaced_after is not None
+
+    def __str__(self) -> str:
+        def at(t):
+            return "not within the time limit" if t is None else f"after {t:.0f} s"
+        return (f"Node {self.node}'s container stopped with {len(self.lost)} course pod(s) on it. NotReady "
+                f"{at(self.not_ready_after)}; tainted unreachable {at(self.tainted_after)}; its pods evicted "
+                f"{at(self.evicted_after)}; {len(self.replacements)} replacement(s) Running "
+                f"{at(self.replaced_after)} on {', '.join(sorted(set(self.replacements.values()))) or '-'}.")
+
+    __repr__ = __str__
+
+
+UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
+
+
+def tolerating_deployment(name: str = "web", replicas: int = 4, seconds: int = 10, pool: str = "cpu"):
+    """A course Deployment on the ``pool`` workers whose pods tolerate a node being unreachable for only
+    ``seconds`` (Kubernetes adds 300 s unless a pod says otherwise), so that their eviction from a node
+    that went dark is seen within a lesson. The YAML it adds to the pod template::
+
+        tolerations:
+        - {key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute, tolerationSeconds: 10}
+    """
+    from whyk8s.k8s import specs
+    dep = specs.deployment(name, replicas=replicas, pool=pool)
+    dep.spec.template.spec.tolerations = [client.V1Toleration(
+        key=UNREACHABLE_TAINT, operator="Exists", effect="NoExecute", toleration_seconds=seconds)]
+    return dep
+
+
+def lose_node(cluster: Cluster | None, node: str, timeout: float = 240) -> NodeLoss:
+    """kind only: stop worker ``node``'s container (the machine loses power; its Node object stays) and
+    watch what the control plane does: the Node goes NotReady when its kubelet's heartbeats stop, the
+    node lifecycle controller taints it ``node.kubernetes.io/unreachable:NoExecute``, each pod there is
+    evicted once its toleration of that taint runs out (300 s unless the pod says otherwise:
+    ``tolerationSeconds``), and its ReplicaSet's replacement runs elsewhere. Bring the node back with
+    :func:`restore`. Raises CourseError on kwok (no container to stop; use :func:`fail_node`).
+    kubectl: ``docker stop <node>``, then ``kubectl get nodes -w`` and ``kubectl get pods -o wide -w``."""
+    cluster = _cluster(cluster)
+    check_worker(cluster, node)
+    before = _course_pods_on(cluster, node)
+    result = NodeLoss(node=node, lost=sorted(p.metadata.name for p in before))
+    owners = {podfacts.controller_of(p).uid for p in before if podfacts.controller_of(p) is not None}
+    known = {p.metadata.uid for p in cluster.core.list_pod_for_all_namespaces(label_selector=cluster.selector).items}
+    stop_node(cluster, node, log=lambda *_: None)
+    start = time.monotonic()
+    result.timeline.append({"t": 0.0, "object": f"node/{node}", "what": "Failed",
+                            "detail": f"The container of node {node} was stopped (docker stop): the machine is dark."})
+
+    def node_seen(kind: str, n) -> None:
+        t = round(time.monotonic() - start, 1)
+        ready = next((c.status for c in n.status.conditions or [] if c.type == "Ready"), None)
+        if result.not_ready_after is None and ready != "True":
+            result.not_ready_after = t
+            result.timeline.append({"t": t, "object": f"node/{node}", "what": "NodeNotReady",
+                                    "detail": f"Node {node}'s Ready condition is {ready}: its kubelet stopped posting status."})
+        if result.tainted_after is None and any(tt.key == UNREACHABLE_TAINT for tt in n.spec.taints or []):
+            result.tainted_after = t
+
+    watch_until(cluster.core.list_node, field_selector=f"metadata.name={node}", on_change=node_seen,
+                done=lambda _objs: result.not_ready_after is not None and result.tainted_after is not None,
+                deadline=start + timeout)
+    evicted: set[str] = set()
+
+    def pod_seen(kind: str, p) -> None:
+        t = round(time.monotonic() - start, 1)
+        name = p.metadata.name
+        if name in result.lost and p.metadata.deletion_timestamp and name not in evicted:
+            evicted.add(name)
+            result.timeline.append({"t": t, "object": f"pod/{name}", "what": "Evicted",
+                                    "detail": f"Pod {name} evicted from {node} (its toleration of the taint ran out)."})
+            if evicted >= set(result.lost):
+                result.evicted_after = t
+        elif (kind != "DELETED" and p.metadata.uid not in known and podfacts.controller_of(p) is not None
+              and podfacts.controller_of(p).uid in owners and p.status.phase == "Running"
+              and name not in result.replacements):
+            result.replacements[name] = p.spec.node_name
+            result.timeline.append({"t": t, "object": f"pod/{name}", "what": "Running",
+                                    "detail": f"Replacement {name} Running on {p.spec.node_name}."})
+            if len(result.replacements) >= len(result.lost):
+                result.replaced_after = t
+
+    watch_until(cluster.core.list_pod_for_all_namespaces, label_selector=cluster.selector, key=object_key,
+                on_change=pod_seen, done=lambda _objs: result.replaced_after is not None or not result.lost,
+                deadline=start + timeout)
+    return result
+
+
+def lose_a_worker(cluster: Cluster | None, name: str = "web", replicas: int = 4, seconds: int = 10,
+                  timeout: float = 240) -> NodeLoss:
+    """The chapter's demonstration, kind only: create :func:`tolerating_deployment` (``replicas`` pods on
+    the CPU workers, tolerating an unreachable node for ``seconds``), wait until they run, stop the
+    container of the worker holding most of them (:func:`lose_node`), then start it again
+    (:func:`restore`). Returns the :class:`NodeLoss`. Raises CourseError on kwok, WaitTimeoutError when
+    the pods do not run within 90 s."""
+    from whyk8s.k8s import objects
+    from whyk8s.k8s.waits import wait_for_pods
+    cluster = _cluster(cluster)
+    objects.create(cluster, tolerating_deployment(name, replicas=replicas, seconds=seconds))
+    pods = wait_for_pods(cluster, lambda ps: sum(p.status.phase == "Running" for p in ps.values()) == replicas,
+                         label_selector=f"app={name}", timeout=90)
+    on = [p.spec.node_name for p in pods.values()]
+    loss = lose_node(cluster, max(sorted(set(on)), key=on.count), timeout=timeout)
+    restore(cluster)
+    return loss
+
+
 def restore(cluster: Cluster | None = None, timeout: int = 120) -> list[str]:
-    """Bring the course cluster's workers back: re-create deleted workers (kwok), uncordon the others,
+    """Bring the course cluster's workers back: re-create deleted workers (kwok; on kind restart their
+    kubelet, and start a stopped node container), uncordon the others,
     re-advertise ``nvidia.com/gpu: 4`` on the GPU worker through the Node status subresource (read
     back and checked), and wait until every worker is Ready. Returns the names re-created.
     Raises TimeoutError if a worker is not Ready after ``timeout`` seconds, RuntimeError if the GPUs

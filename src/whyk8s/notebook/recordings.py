@@ -509,6 +509,24 @@ def _kind_service_requests(cluster) -> list[dict]:
 
 
 #: Recording name → the scenario that makes it (one function may make several recordings).
+def _kind_node_loss(cluster) -> list[dict]:
+    """Chapter 3b: a 4-pod Deployment on the CPU pool tolerating an unreachable node for 10 s; the
+    container of the worker with most of its pods is stopped (``failures.lose_node``), then the node is
+    started again (``failures.restore``). Gives the timeline ``kind-node-loss``."""
+    from whyk8s.lessons import failures
+    from whyk8s.lessons.events import normalise_names
+    loss = failures.lose_a_worker(cluster, "web", replicas=4, seconds=10)
+    node = loss.node
+    if not loss.complete:
+        raise RuntimeError(f"The node loss did not finish in time: {loss}")
+    return [_events("kind-node-loss", f"The container of node {node} stopped with {len(loss.lost)} pods on it: "
+                    f"NotReady after {loss.not_ready_after:.0f} s, tainted unreachable after "
+                    f"{loss.tainted_after:.0f} s, its pods evicted after {loss.evicted_after:.0f} s (they "
+                    f"tolerate the taint for 10 s), replacements Running after {loss.replaced_after:.0f} s "
+                    f"(kind, one run).",
+                    normalise_names(loss.timeline, existing=[("pod", name) for name in loss.lost]), provider="kind")]
+
+
 SCENARIOS: dict[str, Callable] = {
     "start-here-nodes": _start_here_nodes,
     "ch3-pod-board": _ch3_pod_board,
@@ -524,6 +542,7 @@ SCENARIOS: dict[str, Callable] = {
     "kind-logs": _kind_crash_loop,
     "kind-image-pull": _kind_image_pull,
     "kind-service-requests": _kind_service_requests,
+    "kind-node-loss": _kind_node_loss,
 }
 
 #: Recording name → the provider its scenario runs on (``"kwok"`` unless listed here).
