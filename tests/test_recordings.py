@@ -36,7 +36,7 @@ def test_every_committed_recording_has_a_scenario_and_every_kwok_scenario_is_com
 
 
 def test_the_kind_scenarios_are_those_of_the_running_containers_chapter():
-    assert KIND == ["kind-crash-loop", "kind-logs", "kind-image-pull", "kind-service-requests"]
+    assert KIND == ["kind-crash-loop", "kind-logs", "kind-image-pull", "kind-service-requests", "kind-node-loss"]
 
 
 @pytest.mark.containers
@@ -108,7 +108,10 @@ def test_node_failure_recordings_match_a_fresh_run_and_the_lost_pods_are_replace
     replaced = {p for p in pods if [e["what"] for e in timeline if e["object"] == p] == ["Created", "Scheduled"]}
     assert len(deleted) == len(replaced) == 4 and deleted | replaced == pods
     first_gone = min(e["t"] for e in timeline if e["object"] in deleted)
-    assert 40 <= first_gone <= min(e["t"] for e in timeline if e["object"] in replaced) + 1, timeline
+    # the old pods go first, then their replacements come (the ReplicaSet reacts to the deletions). Not
+    # asserted: "after 40 s". The garbage collector's 40 s quarantine belongs to the node's name, so it
+    # is shorter when the same node was deleted a little earlier (chapter 4 says so; seen: 18.9 s).
+    assert first_gone <= min(e["t"] for e in timeline if e["object"] in replaced) + 1, timeline
 
 
 # -- the comparison itself (pure) -----------------------------------------------------------------------
