@@ -242,3 +242,29 @@ def test_connect_writes_nothing_unless_asked(cluster):
         assert ns.metadata.labels[PART_OF_LABEL[0]] == PART_OF_LABEL[1]
     finally:
         cluster.core.delete_namespace("whyk8s-not-yet")
+
+
+def test_rollout_steps_begin_at_the_change_even_when_a_shared_informer_still_delivers_an_earlier_scale(cluster):
+    """fresh-user finding: chapter 3's rollout printed `ready pods never fell below 3: False` because a
+    shared ReplicaSet informer (a widget's) was still delivering the earlier scale to 5 and back to 2."""
+    from whyk8s.k8s.informer import shared_informer
+    from whyk8s.k8s.waits import wait_for_rollout
+    ns = cluster.namespace
+    objects.create(cluster, specs.deployment("web", replicas=3))
+    wait_for_rollout(cluster, "web", timeout=60)
+    informer = shared_informer(cluster.apps.list_namespaced_replica_set, ns,
+                               label_selector=f"{cluster.selector},app=web")
+    sub = informer.subscribe(on_event=lambda *_: None)  # a view is showing these ReplicaSets
+    try:
+        if not informer.running:
+            informer.prime()
+            informer.start()
+        for replicas in (5, 2, 3):  # what the chapter's scaling cells do just before
+            objects.scale(cluster, "web", replicas)
+            wait_for_rollout(cluster, "web", timeout=60)
+        result = objects.rollout(cluster, "web", "registry.k8s.io/pause:3.9", timeout=90)
+    finally:
+        sub.close()
+    assert result.steps[0] == (3, 0), result.steps
+    assert min(old + new for old, new in result.steps) >= 3, result.steps
+    assert result.steps[-1] == (0, 3), result.steps
