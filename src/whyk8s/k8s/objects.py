@@ -220,11 +220,18 @@ def rollout(cluster: Cluster, deployment: str, image: str, timeout: float = 60,
     steps: list[tuple[int, int]] = []
     lock = threading.Lock()
     informer = shared_informer(cluster.apps.list_namespaced_replica_set, ns, label_selector=selector)
-    # The ReplicaSets as they are now, from the API server: a shared informer that was already running
-    # may still deliver events of an earlier scale; each ReplicaSet's state is only ever replaced by a
-    # newer one (higher resourceVersion), so no step predates the rollout.
-    latest = {rs.metadata.name: rs for rs in cluster.apps.list_namespaced_replica_set(
-        ns, label_selector=selector).items}
+    # First let an earlier change settle: after a scale, `kubectl rollout status` is satisfied while the
+    # ReplicaSets' own status still counts the pods that are going (ready 5, then 2, then 3); a step
+    # recorded then would predate the rollout. Then the ReplicaSets as they are now, from the API
+    # server: a shared informer that was already running may still deliver older events, so each
+    # ReplicaSet's state is only ever replaced by a newer one (higher resourceVersion).
+    def settled(objs: dict) -> bool:
+        return all(rs.status.observed_generation == rs.metadata.generation
+                   and (rs.status.replicas or 0) == (rs.spec.replicas or 0)
+                   and (rs.status.ready_replicas or 0) == (rs.spec.replicas or 0) for rs in objs.values())
+
+    latest = dict(watch_until(cluster.apps.list_namespaced_replica_set, ns, label_selector=selector,
+                              done=settled, timeout=timeout))
     before = {name for name, rs in latest.items()
               if any(c.image != image for c in rs.spec.template.spec.containers)}
 
