@@ -37,13 +37,16 @@ ROOT = Path(__file__).resolve().parents[1]
 def timed(cmd: list[str], env: dict | None = None) -> float:
     started = time.monotonic()
     subprocess.run(cmd, check=True, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL)
-    return time.monotonic() - started
+    took = time.monotonic() - started
+    print(f"{' '.join(cmd[1:])}: {took:.1f} s", flush=True)
+    return took
 
 
 def node_memory_mib() -> dict[str, float]:
-    out = subprocess.run(["docker", "stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}}",
-                          "--filter", "label=io.x-k8s.kind.cluster=whyk8s"], capture_output=True, text=True,
-                         check=True).stdout
+    names = subprocess.run(["docker", "ps", "--filter", "label=io.x-k8s.kind.cluster=whyk8s", "--format",
+                            "{{.Names}}"], capture_output=True, text=True, check=True).stdout.split()
+    out = subprocess.run(["docker", "stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}}", *names],
+                         capture_output=True, text=True, check=True).stdout
     found = {}
     for line in out.splitlines():
         name, usage = line.split(" ", 1)
