@@ -303,15 +303,24 @@ UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
 def tolerating_deployment(name: str = "web", replicas: int = 4, seconds: int = 10, pool: str = "cpu"):
     """A course Deployment on the ``pool`` workers whose pods tolerate a node being unreachable for only
     ``seconds`` (Kubernetes adds 300 s unless a pod says otherwise), so that their eviction from a node
-    that went dark is seen within a lesson. The YAML it adds to the pod template::
+    that went dark is seen within a lesson, and spread evenly over the pool's workers. The YAML it adds
+    to the pod template::
 
         tolerations:
         - {key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute, tolerationSeconds: 10}
+        topologySpreadConstraints:
+        - {maxSkew: 1, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: DoNotSchedule,
+           nodeTaintsPolicy: Honor, labelSelector: {matchLabels: {app: web}}}
     """
     from whyk8s.k8s import specs
     dep = specs.deployment(name, replicas=replicas, pool=pool)
     dep.spec.template.spec.tolerations = [client.V1Toleration(
         key=UNREACHABLE_TAINT, operator="Exists", effect="NoExecute", toleration_seconds=seconds)]
+    # as many pods on each worker of the pool (at most one more on any), counting only nodes whose
+    # taints the pods tolerate: so a node that went dark is no place for the replacements
+    dep.spec.template.spec.topology_spread_constraints = [client.V1TopologySpreadConstraint(
+        max_skew=1, topology_key="kubernetes.io/hostname", when_unsatisfiable="DoNotSchedule",
+        node_taints_policy="Honor", label_selector=client.V1LabelSelector(match_labels={"app": name}))]
     return dep
 
 
