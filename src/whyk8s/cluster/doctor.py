@@ -67,14 +67,17 @@ def check_docker() -> Check:
 
 
 def check_kind() -> Check:
-    """The ``kind`` command for the kind provider: ``ok`` with ``kind version``'s line, ``warn`` when
-    it is not on PATH (the kwok provider does without)."""
-    v = _version(["kind", "version"]) if shutil.which("kind") else None
+    """The ``kind`` command for the kind provider: ``ok`` with ``kind version``'s line (the one on
+    PATH, else the one ``whyk8s kind node-image`` built into the course's cache), ``warn`` when there
+    is none (the kwok provider does without)."""
+    from whyk8s.cluster.nodeimage import kind_binary
+    found = kind_binary()
+    v = _version([found, "version"]) if found else None
     if v is None:
         return Check("kind", "warn", "not installed",
                      "Install kind (https://kind.sigs.k8s.io/docs/user/quick-start/#installation), "
                      "or use the kwok provider.")
-    return Check("kind", "ok", v)
+    return Check("kind", "ok", v if shutil.which("kind") else f"{v} (built by the course: {found})")
 
 
 def check_kubectl() -> Check:
