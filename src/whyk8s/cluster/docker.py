@@ -22,10 +22,11 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from whyk8s.cluster.providers import docker_available
 from whyk8s.errors import CourseError
 from whyk8s.paths import repo_root
 
-__all__ = ["CAP_SYS_RESOURCE", "RUNTIME", "RUNTIME_PATH", "DAEMON_JSON", "bounding_set_has", "engine_answers",
+__all__ = ["CAP_SYS_RESOURCE", "RUNTIME", "RUNTIME_PATH", "DAEMON_JSON", "bounding_set_has",
            "engine_runtimes", "merged_daemon_config", "ensure_docker"]
 
 #: Capability number of CAP_SYS_RESOURCE (linux/capability.h).
@@ -50,16 +51,6 @@ def bounding_set_has(cap: int, status: str | None = None) -> bool:
         if line.startswith("CapBnd:"):
             return bool(int(line.split()[1], 16) & (1 << cap))
     return True
-
-
-def engine_answers(timeout: float = 20) -> bool:
-    """True when a Docker engine answers ``docker info`` within ``timeout`` seconds."""
-    if not shutil.which("docker"):
-        return False
-    try:
-        return subprocess.run(["docker", "info"], capture_output=True, timeout=timeout).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
 
 
 def engine_runtimes() -> tuple[list[str], str]:
@@ -120,7 +111,7 @@ def ensure_docker(log: Callable = print) -> None:
     Docker is missing, cannot start, or cannot be configured."""
     needs_runtime = not bounding_set_has(CAP_SYS_RESOURCE)
     root = os.geteuid() == 0
-    answers = engine_answers()
+    answers = docker_available()
     if needs_runtime:
         if not root:
             if answers and engine_runtimes()[1] == RUNTIME:
@@ -148,5 +139,5 @@ def ensure_docker(log: Callable = print) -> None:
     log(f"Starting dockerd (log: {DOCKERD_LOG})")
     with open(DOCKERD_LOG, "ab") as out:
         subprocess.Popen(["dockerd"], stdout=out, stderr=out, stdin=subprocess.DEVNULL, start_new_session=True)
-    if not _wait(engine_answers, 60):
+    if not _wait(docker_available, 60):
         raise CourseError(f"dockerd did not answer within 60 s; read {DOCKERD_LOG}.")
