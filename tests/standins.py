@@ -36,6 +36,13 @@ DOCKER = """#!/usr/bin/env bash
 echo "docker $*" >> "$STANDIN_RECORD"
 case "$1" in
   info) [ -z "$STANDIN_NO_ENGINE" ] || exit 1 ;;
+  image) [ -z "$STANDIN_NO_REGISTRY" ] || exit 1 ;;
+  pull)
+    if [ -n "$STANDIN_NO_REGISTRY" ]; then
+      echo "Error response from daemon: Get \"https://registry-1.docker.io/v2/\": dial tcp:" \
+           "lookup registry-1.docker.io: no such host" >&2
+      exit 1
+    fi ;;
   stop) touch "$STANDIN_STATE.stopped" ;;
   start) rm -f "$STANDIN_STATE.stopped" ;;
   ps) [ -f "$STANDIN_STATE.stopped" ] && printf 'whyk8s-control-plane\\nwhyk8s-worker\\n' ;;

@@ -141,3 +141,38 @@ def test_cluster_up_makes_the_course_context_current(course_cluster, tmp_path, m
     assert (f"current context is now {course_cluster.context} (was production: "
             f"`kubectl config use-context production` switches back)") in out
     assert current_context() == course_cluster.context
+
+
+@pytest.fixture
+def no_registry(tmp_path, monkeypatch):
+    """The course's own cluster name, an empty kubeconfig, and stand-ins for kind, docker and kwokctl
+    where Docker has no node image and cannot pull one (STANDIN_NO_REGISTRY) and kwokctl cannot
+    download its binaries (STANDIN_OFFLINE, so that a kwok start fails fast instead of waiting)."""
+    monkeypatch.delenv("WHYK8S_CLUSTER", raising=False)
+    monkeypatch.delenv("WHYK8S_ALLOW_CONTEXT", raising=False)
+    monkeypatch.delenv("WHYK8S_KIND_NODE_IMAGE", raising=False)
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "kubeconfig"))
+    monkeypatch.setenv(BINARIES_ENV, "download")
+    monkeypatch.setenv("STANDIN_NO_REGISTRY", "1")
+    monkeypatch.setenv("STANDIN_OFFLINE", "1")
+    return standins(tmp_path, monkeypatch, "kind", "docker", "kwokctl")
+
+
+def test_kind_without_its_node_image_stops_before_kind_create_and_says_how_to_build_one(no_registry, capsys):
+    assert main(["cluster", "up", "--provider", "kind"]) == 1
+    err = capsys.readouterr().err
+    assert "could not be pulled" in err and "no such host" in err
+    assert "WHYK8S_KIND_NODE_IMAGE=local whyk8s cluster up --provider kind" in err
+    assert "--provider kwok" in err
+    calls = no_registry.calls()
+    assert any(c.startswith("docker pull kindest/node:") for c in calls)
+    assert not any(c.startswith("kind create") or c.startswith("kwokctl create") for c in calls)
+
+
+def test_auto_falls_back_to_kwok_when_kinds_node_image_cannot_be_had(no_registry, capsys):
+    main(["cluster", "up", "--provider", "auto"])  # kwokctl's stand-in then fails: offline
+    out = capsys.readouterr().out
+    assert "could not be pulled" in out and "Using the kwok cluster instead" in out
+    calls = no_registry.calls()
+    assert not any(c.startswith("kind create") for c in calls)
+    assert any(c.startswith("kwokctl create cluster") for c in calls)

@@ -66,3 +66,12 @@ def test_a_stopped_node_goes_not_ready_and_its_pods_run_elsewhere_after_their_to
     assert loss.complete and loss.node not in loss.replacements.values(), loss
     node = cluster.core.read_node(loss.node)
     assert any(c.type == "Ready" and c.status == "True" for c in node.status.conditions)
+
+
+def test_a_node_image_that_no_registry_serves_is_refused_with_the_way_to_build_one():
+    """Real Docker: an image not in the store whose registry cannot be reached."""
+    from whyk8s.cluster.kind import NodeImageUnavailable, ensure_node_image
+    with pytest.raises(NodeImageUnavailable) as e:
+        ensure_node_image("whyk8s.invalid/kind-node:none", log=lambda _: None, timeout=120)
+    assert "could not be pulled" in str(e.value)
+    assert "WHYK8S_KIND_NODE_IMAGE=local" in str(e.value)

@@ -6,6 +6,7 @@ import importlib.util
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 
 from whyk8s.cluster import docker, nodeimage
@@ -94,3 +95,17 @@ def test_symlinks_are_resolved_inside_the_root_file_system(tmp_path):
     dest = tmp_path / "image"
     nodeimage._copy_from_root(root, ["/lib64/ld.so"], dest)
     assert (dest / "lib64/ld.so").read_text() == "libc" and not (dest / "lib64/ld.so").is_symlink()
+
+
+def test_a_failed_build_step_names_the_step_and_its_exit_code():
+    with pytest.raises(nodeimage.NodeImageError) as e:
+        nodeimage._run(["sh", "-c", "echo no space left >&2; exit 3"], "debootstrap", log=lambda _: None)
+    assert str(e.value).startswith("debootstrap: ")
+    assert "failed (3)" in str(e.value) and "no space left" in str(e.value)
+    assert "apt-get install" not in str(e.value)
+
+
+def test_a_missing_build_tool_says_what_to_install():
+    with pytest.raises(nodeimage.NodeImageError) as e:
+        nodeimage._run(["whyk8s-no-such-tool", "--version"], "pause", log=lambda _: None)
+    assert str(e.value).startswith("pause: ") and "apt-get install docker.io debootstrap" in str(e.value)

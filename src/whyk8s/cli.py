@@ -3,7 +3,8 @@
 Commands::
 
     whyk8s cluster up [--provider auto|kind|kwok]   # create or restart the course cluster; auto: kind if
-                                                    # Docker and kind are there, else kwok. Makes the
+                                                    # Docker and kind are there and kind's node image
+                                                    # is there or can be pulled, else kwok. Makes the
                                                     # course's context current in the kubeconfig
     whyk8s cluster stop [--provider …]              # stop it, keeping it (`up` starts it again)
     whyk8s cluster down [--provider …]              # delete it
@@ -49,9 +50,17 @@ def _status(args: argparse.Namespace) -> int:
 
 def _up(args: argparse.Namespace) -> int:
     from whyk8s.cluster.providers import get_provider
+    from whyk8s.cluster.kind import NodeImageUnavailable
     provider = get_provider(args.provider)
     started = time.monotonic()
-    provider.up()
+    try:
+        provider.up()
+    except NodeImageUnavailable as exc:
+        if args.provider != "auto":
+            raise
+        print(f"{exc}\nUsing the kwok cluster instead (--provider auto).")
+        provider = get_provider("kwok")
+        provider.up()
     print(f"The course cluster is up ({provider.name}, context {provider.context}) "
           f"in {time.monotonic() - started:.0f} s.")
     if provider.name == "kwok":

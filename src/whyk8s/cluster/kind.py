@@ -13,6 +13,9 @@ engine that answers. It stops with the exact ``sysctl`` line that fixes the limi
 Kubernetes minor, pinned by digest (``KIND_NODE_IMAGE`` in ``clusters/controlplane/versions.env``);
 ``local``, the image :mod:`whyk8s.cluster.nodeimage` builds on this machine without a registry (what CI
 uses), after which the course's images are ``kind load``-ed into the nodes; any other value, that image.
+An image that is not in Docker's store is pulled before ``kind create`` (:func:`ensure_node_image`); when
+that fails (no registry) the error says how to build one here, and ``cluster up --provider auto`` falls
+back to kwok.
 
 **What the machine needs** is added to the committed ``clusters/kind.yaml`` at creation
 (:func:`cluster_config`), each only where it is needed: on a cgroup v1 host the kubelet must be told
@@ -133,6 +136,27 @@ def node_image(log: Callable = print) -> str:
     if choice == "local":
         return nodeimage.build(log=log)
     return choice
+
+
+class NodeImageUnavailable(CourseError):
+    """kind's node image is not in Docker's store and cannot be pulled (e.g. no registry reachable)."""
+
+
+def ensure_node_image(image: str, log: Callable = print, timeout: float = 1800) -> None:
+    """Make sure Docker has ``image`` (a reference, tag or digest): nothing when it is there, else
+    ``docker pull``. Raises :class:`NodeImageUnavailable` with the two ways on (build the image on
+    this machine, or use kwok) when the pull fails or takes longer than ``timeout`` seconds."""
+    if nodeimage.image_exists(image):
+        return
+    try:
+        run(["docker", "pull", image], log=log, timeout=timeout)
+    except CommandError as exc:
+        reason = str(exc).strip().splitlines()[-1][:300]
+        raise NodeImageUnavailable(
+            f"kind's node image {image} is not in Docker's store and could not be pulled ({reason}). "
+            f"Without a registry, build one on this machine as root: `WHYK8S_KIND_NODE_IMAGE=local whyk8s "
+            f"cluster up --provider kind` (about 10 minutes the first time); or use the kwok cluster: "
+            f"`whyk8s cluster up --provider kwok`.") from None
 
 
 def cluster_config(base: dict, *, cgroup_v1: bool, restrict_oom_score_adj: bool, own_cni: bool) -> dict:
@@ -271,6 +295,7 @@ class KindProvider:
             preflight(self.read_proc)
         if not exists:
             image = node_image(log)
+            ensure_node_image(image, log)
             own_cni = image == nodeimage.node_image_name()
             with open(repo_root() / "clusters" / "kind.yaml") as f:
                 base = yaml.safe_load(f)

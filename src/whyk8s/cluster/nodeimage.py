@@ -43,7 +43,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from whyk8s.cluster import controlplane
+from whyk8s.cluster import controlplane, providers
 from whyk8s.errors import CourseError
 
 __all__ = ["RECIPE", "PACKAGES", "COURSE_IMAGES", "versions", "bin_dir", "cache_dir", "node_image_name",
@@ -104,17 +104,15 @@ def published_node_image() -> str:
     return versions()["KIND_NODE_IMAGE"]
 
 
-def _run(cmd: list[str], step: str, log: Callable = print, **kwargs) -> subprocess.CompletedProcess:
-    log("+ " + " ".join(cmd))
+def _run(cmd: list[str], step: str, log: Callable = print, timeout: float = 3600) -> subprocess.CompletedProcess:
+    """:func:`whyk8s.cluster.providers.run` for one build step: its failure becomes a
+    :class:`NodeImageError` that names ``step`` (and, for a missing program, what to install)."""
     try:
-        proc = subprocess.run(cmd, text=True, capture_output=True, **kwargs)
-    except FileNotFoundError:
-        raise NodeImageError(f"{step}: `{cmd[0]}` is not installed (as root: apt-get install docker.io "
-                             f"debootstrap gcc libc6-dev).") from None
-    if proc.returncode != 0:
-        raise NodeImageError(f"{step}: `{' '.join(cmd)}` failed ({proc.returncode}):\n"
-                             f"{(proc.stderr or proc.stdout)[-3000:]}")
-    return proc
+        return providers.run(cmd, log=log, timeout=timeout)
+    except providers.CommandError as e:
+        hint = (" (as root: apt-get install docker.io debootstrap gcc libc6-dev)"
+                if shutil.which(cmd[0]) is None and os.sep not in cmd[0] else "")
+        raise NodeImageError(f"{step}: {e}{hint}") from None
 
 
 def image_exists(name: str) -> bool:
