@@ -81,7 +81,10 @@ def test_self_healing_is_recorded_in_causal_order_and_nothing_from_before(cluste
         assert None not in (created, scheduled, running), (pod, records)
         assert rs < created < scheduled < running, (pod, records)
     assert _index(records, victim, "Terminating") is not None or _index(records, victim, "Deleted") is not None
-    assert {e["what"] for e in records} <= set(STEPS) | {"Killing", "Pulled"}, records  # the steps' vocabulary
+    # the steps' vocabulary, and where containers run (kind) the kubelet's container events
+    assert {e["what"] for e in records} <= set(STEPS) | {"Pulling", "Pulled", "Started"}, records
+    for pod in pods:  # one Created per pod: the kubelet's container "Created" event is not a second one
+        assert sum(e["object"] == pod and e["what"] == "Created" for e in records) == 1, (pod, records)
 
     stable = rec.timeline_records()
     assert [o for o in dict.fromkeys(e["object"] for e in stable) if o.startswith("pod/")] == \

@@ -53,7 +53,10 @@ STEPS = ("Created", "Scaled", "Updated", "Scheduled", "Unschedulable", "Running"
          "Preempted", "Evicted", "Terminating", "Deleted", "NodeNotReady", "NodeReady")
 #: Event reasons that repeat a step the object watches already show (left out of the timeline).
 _DUPLICATE_REASONS = {"ScalingReplicaSet", "SuccessfulCreate", "SuccessfulDelete", "Scheduled",
-                      "FailedScheduling", "Preempted", "Killing", "RegisteredNode", "RemovingNode"}
+                      "FailedScheduling", "Preempted", "Killing", "RegisteredNode", "RemovingNode",
+                      # the kubelet's "Created" (a container, where containers run: kind) would read as the
+                      # Pod's own Created step; its "Started" follows within milliseconds and is kept
+                      "Created"}
 #: ``DisruptionTarget`` condition reasons (kubernetes.io, "Pod disruption conditions") → step.
 _DISRUPTIONS = {"PreemptionByScheduler": "Preempted", "EvictionByEvictionAPI": "Evicted",
                 "DeletionByTaintManager": "Evicted", "DeletionByPodGC": "Evicted",
