@@ -7,14 +7,19 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import csv  # noqa: E402
+from collections import Counter  # noqa: E402
+
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.colors import to_rgba  # noqa: E402
 
 from whyk8s.lessons import survey  # noqa: E402
 from whyk8s.lessons.survey import data as survey_data  # noqa: E402
+from whyk8s.lessons.survey.recompute import RAW_FILES  # noqa: E402
 from whyk8s.notebook.charts import SERIES_COLOURS  # noqa: E402
 from whyk8s.notebook.survey_explorer import EMPTY_CHOICE, SurveyExplorer  # noqa: E402
+from whyk8s.paths import data_dir  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -35,18 +40,84 @@ def test_2018_recomputation_reproduces_the_published_58_percent():
     assert r["unexpected"] == 2  # the two rows CNCF's file shifts by one column
 
 
-def test_2019_recomputation_gives_78_percent_of_about_1300():
+def _csv_cells(year: int) -> dict[tuple[str, str], list[str]]:
+    """Every column of ``year``'s raw file read with Python's csv module (no pandas): {(question, option): cells}."""
+    with open(data_dir() / "cncf-raw" / RAW_FILES[year], newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    return {(q, o): [r[j] for r in rows[2:]] for j, (q, o) in enumerate(zip(rows[0], rows[1], strict=True))}
+
+
+@pytest.mark.parametrize("year", survey.RAW_YEARS)
+def test_every_literal_answer_in_the_raw_files_survives_the_reader(year):
+    """W2: pandas' default reader turned CNCF's answer 'N/A' into a missing value. Every distinct text of
+    every column the course reads must come out of load_raw as written; only an empty cell is missing."""
+    raw = survey.load_raw(year)
+    by_csv = _csv_cells(year)
+    assert list(raw.columns) == list(by_csv)
+    for col, cells in by_csv.items():
+        read = ["" if isinstance(v, float) and v != v else v for v in raw[col]]
+        assert Counter(read) == Counter(cells), col
+
+
+def test_reader_keeps_every_text_pandas_treats_as_missing(tmp_path, monkeypatch):
+    """The kind of fault, not just 2019's instance: none of pandas' default NA strings is lost."""
+    import pandas as pd
+
+    literals = sorted(pd._libs.parsers.STR_NA_VALUES - {""})
+    (tmp_path / "cncf-raw").mkdir()
+    with open(tmp_path / "cncf-raw" / RAW_FILES[2019], "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerows([["Response number", "Q"], ["Response", "Kubernetes"],
+                          *([str(i), v] for i, v in enumerate(literals + [""], start=1))])
+    monkeypatch.setenv("WHYK8S_DATA_DIR", str(tmp_path))
+    cells = list(survey.load_raw(2019)[("Q", "Kubernetes")])
+    assert cells[:-1] == literals
+    assert cells[-1] != cells[-1]  # the empty cell, and only it, is NaN
+
+
+def test_2019_kubernetes_in_production_is_1019_of_1303_answers():
+    """W2: the base counts the 4 literal 'N/A' answers: 1,019 / 1,303 = 78.2%; 76.2% of all 1,337."""
+    kubernetes = Counter(_csv_cells(2019)[next(c for c in _csv_cells(2019) if c[1] == "Kubernetes")])
+    assert kubernetes == {"Using in Production": 1019, "Evaluating": 280, "N/A": 4, "": 34}
     r = survey.recompute_kubernetes_in_production(2019)
-    assert (r["production"], r["evaluating"], r["respondents"]) == (1019, 280, 1337)
-    assert 1290 <= r["answered"] <= 1310
-    assert round(r["published_share"]) == 78 == r["published_figure"]
+    assert (r["production"], r["evaluating"], r["other"], r["other_answer"]) == (1019, 280, 4, "N/A")
+    assert (r["answered"], r["blank"], r["skipped"], r["respondents"]) == (1303, 34, 34, 1337)
+    assert round(r["published_share"], 1) == 78.2
     assert round(r["share_of_all"], 1) == 76.2
+    assert r["published_figure"] == 78.0
+
+
+def test_2019_containers_in_production_reproduces_84_percent_with_na_in_the_base():
+    """W2: with the 30 literal 'N/A' answers kept, 1,091 / 1,300 = 83.9% is CNCF's printed 84%."""
+    r = survey.recompute_containers_in_production(2019)
+    assert (r["now"], r["planned"], r["other"], r["answered"], r["blank"]) == (1091, 179, 30, 1300, 37)
+    assert round(r["published_share"], 1) == 83.9
+    assert round(r["share_of_all"], 1) == 81.6
+
+
+@pytest.mark.parametrize("year", survey.RAW_YEARS)
+@pytest.mark.parametrize("metric", ["kubernetes", "containers"])
+def test_one_base_rule_reproduces_every_printed_figure(year, metric):
+    """Production over everyone who gave any answer on the line reproduces CNCF's printed figure, every year."""
+    fn = {"kubernetes": survey.recompute_kubernetes_in_production,
+          "containers": survey.recompute_containers_in_production}[metric]
+    r = fn(year)
+    assert round(r["published_share"]) == r["published_figure"]
+    counts = survey.answer_counts(year, metric)
+    assert sum(counts.values()) == r["respondents"]
+    assert counts.get("", 0) == r["blank"]
+
+
+def test_answer_counts_lists_every_answer_including_na():
+    assert survey.answer_counts(2019) == {"Using in Production": 1019, "Evaluating": 280, "": 34, "N/A": 4}
+    with pytest.raises(ValueError, match="Unknown line"):
+        survey.answer_counts(2019, "gpus")
 
 
 def test_2020_base_includes_not_using_and_matches_83_percent():
     r = survey.recompute_kubernetes_in_production(2020)
-    assert r["not_using"] == 37
-    assert r["answered"] == r["production"] + r["evaluating"] + r["not_using"]
+    assert (r["other"], r["other_answer"]) == (37, "Not using or don't know")
+    assert r["answered"] == r["production"] + r["evaluating"] + r["other"] == 1065
     assert round(r["published_share"]) == 83
 
 
