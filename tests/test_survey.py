@@ -199,7 +199,7 @@ def test_footnote_contents_name_the_change():
 
 
 def test_headline_table_marks_secondary_and_missing_years():
-    t = survey.headline_table(["kubernetes_in_production"], range(2016, 2026))
+    t = survey.headline_table(["kubernetes_in_production"], range(2016, 2026), bases=False)
     assert t.loc[2018, "kubernetes_in_production"] == "58%"
     assert t.loc[2017, "kubernetes_in_production"] == "83% (secondary)"
     assert t.loc[2019, "kubernetes_in_production"] == "78%"  # CNCF's figure wins over press coverage
@@ -413,3 +413,57 @@ def test_markers_do_not_hide_each_other(chosen):
     for i, a in enumerate(centres):
         for b in centres[i + 1:]:
             assert np.hypot(a[0] - b[0], a[1] - b[1]) >= 9, (a, b)  # markers are 7–10 pt wide
+
+
+# ------------------------------------------------------------------------------ bases (S1, S2)
+HEADLINES = ["kubernetes_in_production", "containers_in_production", "kubernetes_evaluating",
+             "kubernetes_using_or_evaluating"]
+
+
+def test_headline_table_states_the_base_of_every_figure():
+    """S1: no percentage in chapter 5's table without what it is a share of."""
+    t = survey.headline_table(HEADLINES).drop(columns="notes")
+    cells = [c for c in t.to_numpy().ravel() if c != "—"]
+    assert cells and all("% of " in c for c in cells), cells
+    assert t.loc[2019, "kubernetes_in_production"] == "78% of 1,303 who answered the K8s line"
+    assert t.loc[2017, "kubernetes_in_production"] == "83% of an unclear base (secondary)"
+    md = survey.headline_markdown(HEADLINES)
+    assert "| Survey year | Kubernetes in production | Containers in production |" in md
+    assert "| 2019 | 78% of 1,303 who answered the K8s line | 84% of 1,300 who answered the Production line |" in md
+
+
+@pytest.mark.parametrize("year", survey.RAW_YEARS)
+def test_bases_of_the_raw_years_are_the_recomputed_ones(year):
+    k8s = survey.recompute_kubernetes_in_production(year)
+    containers = survey.recompute_containers_in_production(year)
+    assert survey.BASES[("kubernetes_in_production", year)].startswith(f"{k8s['answered']:,} who answered")
+    assert survey.BASES[("containers_in_production", year)].startswith(f"{containers['answered']:,} who answered")
+    for metric, r in (("D2", k8s), ("D1", containers)):
+        count = r.get("production", r.get("now"))
+        assert f"{count:,} of {r['answered']:,} = {round(r['published_share'])}%" in survey.DENOMINATOR_NOTES[metric]
+
+
+def test_plot_joins_only_years_of_one_method():
+    """S2: no line across a change of base or method; only 2018–2020 share one."""
+    import math
+
+    ax = survey.plot_headlines(["kubernetes_in_production", "containers_in_production"])
+    for line in ax.get_lines():
+        if not line.get_gid().startswith("primary:") or line.get_linestyle() in ("None", ""):
+            continue
+        xs, ys = list(line.get_xdata()), list(line.get_ydata())
+        joined = [(int(a), int(b)) for a, b, ya, yb in zip(xs, xs[1:], ys, ys[1:], strict=False)
+                  if not any(math.isnan(v) for v in (a, b, ya, yb))]
+        assert joined and all(survey.same_method(a, b) for a, b in joined), joined
+        assert (2020, 2021) not in joined and (2022, 2023) not in joined
+
+
+def test_plot_notes_give_each_metrics_bases():
+    """S2: the containers series' bases (D1 and 2021's non-users) are under the chart, not only in a table."""
+    ax = survey.plot_headlines(["kubernetes_in_production", "containers_in_production"])
+    notes = next(t for t in ax.figure.texts if t.get_gid() == "footnotes").get_text().replace("\n     ", " ")
+    assert "Containers in production — D1" in notes and "1,091 of 1,300 = 84%" in notes
+    assert "152 'not using or planning to use'" in notes
+    assert "Kubernetes in production — D2" in notes and "1,019 of 1,303 = 78%" in notes
+    alone = survey.plot_headlines(["kubernetes_in_production"])
+    assert "D1" not in next(t for t in alone.figure.texts if t.get_gid() == "footnotes").get_text()

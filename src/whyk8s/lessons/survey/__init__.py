@@ -25,17 +25,23 @@ fielded, which is not always the year the report was published (the 2019 survey 
 """
 
 from whyk8s.lessons.survey.charts import plot_headlines, plot_shares
-from whyk8s.lessons.survey.data import (DEFAULT_METRICS, DENOMINATOR_NOTES, FOOTNOTES, GENERAL_NOTES, METRICS,
-                                        SURVEY_YEARS, YEAR_NOTES, Metric, load_figures, metric_label, metrics)
+from whyk8s.lessons.survey.data import (BASES, DEFAULT_METRICS, DENOMINATOR_NOTES, FOOTNOTES, GENERAL_NOTES,
+                                        METRIC_NOTES, METRICS, SURVEY_YEARS, YEAR_NOTES, Metric, load_figures,
+                                        metric_label, metrics, same_method)
 from whyk8s.lessons.survey.recompute import (RAW_YEARS, answer_counts, load_raw, recompute_containers_in_production,
                                              recompute_kubernetes_in_production)
-from whyk8s.lessons.survey.tables import headline_table, sources_table
+from whyk8s.lessons.survey.tables import base_of, headline_markdown, headline_table, sources_table
 
 __all__ = [
     "FOOTNOTES",
     "YEAR_NOTES",
     "GENERAL_NOTES",
     "DENOMINATOR_NOTES",
+    "METRIC_NOTES",
+    "BASES",
+    "same_method",
+    "base_of",
+    "headline_markdown",
     "SURVEY_YEARS",
     "RAW_YEARS",
     "DEFAULT_METRICS",
