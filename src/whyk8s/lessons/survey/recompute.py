@@ -93,16 +93,20 @@ def _kubernetes_cells(raw: pd.DataFrame, year: int) -> pd.DataFrame:
     return raw[cols]
 
 
-def answer_counts(year: int, line: str = "kubernetes") -> dict[str, int]:
+def answer_counts(year: int, line: str = "kubernetes", pandas_defaults: bool = False) -> dict[str, int]:
     """Every distinct answer on one line of ``year``'s raw responses, with how many respondents gave
     it: ``{"Using in Production": 1019, "Evaluating": 280, "N/A": 4, "": 34}`` for 2019's Kubernetes
     line (``""`` = left blank). ``line`` is ``"kubernetes"`` (the Kubernetes line of the CNCF-projects
     question) or ``"containers"`` (the Production line of the containers question). Where CNCF split a
     line into one column per answer (2020), a respondent's answers are joined with ``" + "``.
     Counts are whole respondents; they add up to all respondents. Raises ``ValueError`` for a year
-    without raw data or an unknown ``line``."""
+    without raw data or an unknown ``line``.
+
+    ``pandas_defaults=True`` reads the file as a plain ``pd.read_csv(path, header=[0, 1])`` would, to
+    show the fault :func:`load_raw` avoids: the literal answer ``N/A`` is counted with the blanks."""
     year = _check_raw_year(year)
-    raw = load_raw(year)
+    raw = (pd.read_csv(data_dir() / "cncf-raw" / RAW_FILES[year], header=[0, 1], dtype=str) if pandas_defaults
+           else load_raw(year))
     if line == "kubernetes":
         cells = _kubernetes_cells(raw, year)
     elif line == "containers":
