@@ -7,14 +7,19 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import csv  # noqa: E402
+from collections import Counter  # noqa: E402
+
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.colors import to_rgba  # noqa: E402
 
 from whyk8s.lessons import survey  # noqa: E402
 from whyk8s.lessons.survey import data as survey_data  # noqa: E402
+from whyk8s.lessons.survey.recompute import RAW_FILES  # noqa: E402
 from whyk8s.notebook.charts import SERIES_COLOURS  # noqa: E402
 from whyk8s.notebook.survey_explorer import EMPTY_CHOICE, SurveyExplorer  # noqa: E402
+from whyk8s.paths import data_dir  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -35,18 +40,86 @@ def test_2018_recomputation_reproduces_the_published_58_percent():
     assert r["unexpected"] == 2  # the two rows CNCF's file shifts by one column
 
 
-def test_2019_recomputation_gives_78_percent_of_about_1300():
+def _csv_cells(year: int) -> dict[tuple[str, str], list[str]]:
+    """Every column of ``year``'s raw file read with Python's csv module (no pandas): {(question, option): cells}."""
+    with open(data_dir() / "cncf-raw" / RAW_FILES[year], newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    return {(q, o): [r[j] for r in rows[2:]] for j, (q, o) in enumerate(zip(rows[0], rows[1], strict=True))}
+
+
+@pytest.mark.parametrize("year", survey.RAW_YEARS)
+def test_every_literal_answer_in_the_raw_files_survives_the_reader(year):
+    """W2: pandas' default reader turned CNCF's answer 'N/A' into a missing value. Every distinct text of
+    every column the course reads must come out of load_raw as written; only an empty cell is missing."""
+    raw = survey.load_raw(year)
+    by_csv = _csv_cells(year)
+    assert list(raw.columns) == list(by_csv)
+    for col, cells in by_csv.items():
+        read = ["" if isinstance(v, float) and v != v else v for v in raw[col]]
+        assert Counter(read) == Counter(cells), col
+
+
+def test_reader_keeps_every_text_pandas_treats_as_missing(tmp_path, monkeypatch):
+    """The kind of fault, not just 2019's instance: none of pandas' default NA strings is lost."""
+    import pandas as pd
+
+    literals = sorted(pd._libs.parsers.STR_NA_VALUES - {""})
+    (tmp_path / "cncf-raw").mkdir()
+    with open(tmp_path / "cncf-raw" / RAW_FILES[2019], "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerows([["Response number", "Q"], ["Response", "Kubernetes"],
+                          *([str(i), v] for i, v in enumerate(literals + [""], start=1))])
+    monkeypatch.setenv("WHYK8S_DATA_DIR", str(tmp_path))
+    cells = list(survey.load_raw(2019)[("Q", "Kubernetes")])
+    assert cells[:-1] == literals
+    assert cells[-1] != cells[-1]  # the empty cell, and only it, is NaN
+
+
+def test_2019_kubernetes_in_production_is_1019_of_1303_answers():
+    """W2: the base counts the 4 literal 'N/A' answers: 1,019 / 1,303 = 78.2%; 76.2% of all 1,337."""
+    kubernetes = Counter(_csv_cells(2019)[next(c for c in _csv_cells(2019) if c[1] == "Kubernetes")])
+    assert kubernetes == {"Using in Production": 1019, "Evaluating": 280, "N/A": 4, "": 34}
     r = survey.recompute_kubernetes_in_production(2019)
-    assert (r["production"], r["evaluating"], r["respondents"]) == (1019, 280, 1337)
-    assert 1290 <= r["answered"] <= 1310
-    assert round(r["published_share"]) == 78 == r["published_figure"]
+    assert (r["production"], r["evaluating"], r["other"], r["other_answer"]) == (1019, 280, 4, "N/A")
+    assert (r["answered"], r["blank"], r["skipped"], r["respondents"]) == (1303, 34, 34, 1337)
+    assert round(r["published_share"], 1) == 78.2
     assert round(r["share_of_all"], 1) == 76.2
+    assert r["published_figure"] == 78.0
+
+
+def test_2019_containers_in_production_reproduces_84_percent_with_na_in_the_base():
+    """W2: with the 30 literal 'N/A' answers kept, 1,091 / 1,300 = 83.9% is CNCF's printed 84%."""
+    r = survey.recompute_containers_in_production(2019)
+    assert (r["now"], r["planned"], r["other"], r["answered"], r["blank"]) == (1091, 179, 30, 1300, 37)
+    assert round(r["published_share"], 1) == 83.9
+    assert round(r["share_of_all"], 1) == 81.6
+
+
+@pytest.mark.parametrize("year", survey.RAW_YEARS)
+@pytest.mark.parametrize("metric", ["kubernetes", "containers"])
+def test_one_base_rule_reproduces_every_printed_figure(year, metric):
+    """Production over everyone who gave any answer on the line reproduces CNCF's printed figure, every year."""
+    fn = {"kubernetes": survey.recompute_kubernetes_in_production,
+          "containers": survey.recompute_containers_in_production}[metric]
+    r = fn(year)
+    assert round(r["published_share"]) == r["published_figure"]
+    counts = survey.answer_counts(year, metric)
+    assert sum(counts.values()) == r["respondents"]
+    assert counts.get("", 0) == r["blank"]
+
+
+def test_answer_counts_lists_every_answer_including_na():
+    assert survey.answer_counts(2019) == {"Using in Production": 1019, "Evaluating": 280, "": 34, "N/A": 4}
+    # what chapter 5 shows: pandas' defaults count the 4 literal N/A answers with the 34 blanks
+    assert survey.answer_counts(2019, pandas_defaults=True) == {"Using in Production": 1019, "Evaluating": 280, "": 38}
+    with pytest.raises(ValueError, match="Unknown line"):
+        survey.answer_counts(2019, "gpus")
 
 
 def test_2020_base_includes_not_using_and_matches_83_percent():
     r = survey.recompute_kubernetes_in_production(2020)
-    assert r["not_using"] == 37
-    assert r["answered"] == r["production"] + r["evaluating"] + r["not_using"]
+    assert (r["other"], r["other_answer"]) == (37, "Not using or don't know")
+    assert r["answered"] == r["production"] + r["evaluating"] + r["other"] == 1065
     assert round(r["published_share"]) == 83
 
 
@@ -128,7 +201,7 @@ def test_footnote_contents_name_the_change():
 
 
 def test_headline_table_marks_secondary_and_missing_years():
-    t = survey.headline_table(["kubernetes_in_production"], range(2016, 2026))
+    t = survey.headline_table(["kubernetes_in_production"], range(2016, 2026), bases=False)
     assert t.loc[2018, "kubernetes_in_production"] == "58%"
     assert t.loc[2017, "kubernetes_in_production"] == "83% (secondary)"
     assert t.loc[2019, "kubernetes_in_production"] == "78%"  # CNCF's figure wins over press coverage
@@ -342,3 +415,57 @@ def test_markers_do_not_hide_each_other(chosen):
     for i, a in enumerate(centres):
         for b in centres[i + 1:]:
             assert np.hypot(a[0] - b[0], a[1] - b[1]) >= 9, (a, b)  # markers are 7–10 pt wide
+
+
+# ------------------------------------------------------------------------------ bases (S1, S2)
+HEADLINES = ["kubernetes_in_production", "containers_in_production", "kubernetes_evaluating",
+             "kubernetes_using_or_evaluating"]
+
+
+def test_headline_table_states_the_base_of_every_figure():
+    """S1: no percentage in chapter 5's table without what it is a share of."""
+    t = survey.headline_table(HEADLINES).drop(columns="notes")
+    cells = [c for c in t.to_numpy().ravel() if c != "—"]
+    assert cells and all("% of " in c for c in cells), cells
+    assert t.loc[2019, "kubernetes_in_production"] == "78% of 1,303 who answered the K8s line"
+    assert t.loc[2017, "kubernetes_in_production"] == "83% of an unclear base (secondary)"
+    md = survey.headline_markdown(HEADLINES)
+    assert "| Survey year | Kubernetes in production | Containers in production |" in md
+    assert "| 2019 | 78% of 1,303 who answered the K8s line | 84% of 1,300 who answered the Production line |" in md
+
+
+@pytest.mark.parametrize("year", survey.RAW_YEARS)
+def test_bases_of_the_raw_years_are_the_recomputed_ones(year):
+    k8s = survey.recompute_kubernetes_in_production(year)
+    containers = survey.recompute_containers_in_production(year)
+    assert survey.BASES[("kubernetes_in_production", year)].startswith(f"{k8s['answered']:,} who answered")
+    assert survey.BASES[("containers_in_production", year)].startswith(f"{containers['answered']:,} who answered")
+    for metric, r in (("D2", k8s), ("D1", containers)):
+        count = r.get("production", r.get("now"))
+        assert f"{count:,} of {r['answered']:,} = {round(r['published_share'])}%" in survey.DENOMINATOR_NOTES[metric]
+
+
+def test_plot_joins_only_years_of_one_method():
+    """S2: no line across a change of base or method; only 2018–2020 share one."""
+    import math
+
+    ax = survey.plot_headlines(["kubernetes_in_production", "containers_in_production"])
+    for line in ax.get_lines():
+        if not line.get_gid().startswith("primary:") or line.get_linestyle() in ("None", ""):
+            continue
+        xs, ys = list(line.get_xdata()), list(line.get_ydata())
+        joined = [(int(a), int(b)) for a, b, ya, yb in zip(xs, xs[1:], ys, ys[1:], strict=False)
+                  if not any(math.isnan(v) for v in (a, b, ya, yb))]
+        assert joined and all(survey.same_method(a, b) for a, b in joined), joined
+        assert (2020, 2021) not in joined and (2022, 2023) not in joined
+
+
+def test_plot_notes_give_each_metrics_bases():
+    """S2: the containers series' bases (D1 and 2021's non-users) are under the chart, not only in a table."""
+    ax = survey.plot_headlines(["kubernetes_in_production", "containers_in_production"])
+    notes = next(t for t in ax.figure.texts if t.get_gid() == "footnotes").get_text().replace("\n     ", " ")
+    assert "Containers in production — D1" in notes and "1,091 of 1,300 = 84%" in notes
+    assert "152 'not using or planning to use'" in notes
+    assert "Kubernetes in production — D2" in notes and "1,019 of 1,303 = 78%" in notes
+    alone = survey.plot_headlines(["kubernetes_in_production"])
+    assert "D1" not in next(t for t in alone.figure.texts if t.get_gid() == "footnotes").get_text()

@@ -8,9 +8,26 @@ import pytest
 
 from whyk8s.labs import survey_lab as lab
 
-P, E, R = 1019, 280, 1337
-PUB = 100 * P / (P + E)  # 78.44…
+P, E, NA, BLANK, R = 1019, 280, 4, 34, 1337  # 2019's Kubernetes line, counted with Python's csv module
+PUB = 100 * P / (P + E + NA)  # 1,019 / 1,303 = 78.20…: CNCF's literal "N/A" answers are in the base
+PUB_WITHOUT_NA = 100 * P / (P + E)  # 78.44…: what pandas' default reader gives (it reads "N/A" as NaN)
 ALL = 100 * P / R  # 76.21…
+
+
+def test_expected_values_are_recomputed_from_the_raw_file():
+    import csv
+    from collections import Counter
+
+    from whyk8s.lessons.survey.recompute import RAW_FILES
+    from whyk8s.paths import data_dir
+
+    with open(data_dir() / "cncf-raw" / RAW_FILES[lab.YEAR], newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    column = rows[1].index("Kubernetes")
+    assert Counter(r[column] for r in rows[2:]) == {"Using in Production": P, "Evaluating": E, "N/A": NA, "": BLANK}
+    e = lab.expected()
+    assert (e["production"], e["evaluating"], e["other"], e["answered"], e["respondents"]) == (P, E, NA, 1303, R)
+    assert round(e["published_share"], 1) == 78.2 and round(e["share_of_all"], 1) == 76.2
 
 
 def _problems(result) -> str:
@@ -30,7 +47,8 @@ def test_counts_right_answer_passes():
         ((E, P, R), "swapped"),  # wrong value: the two counts swapped
         ((P + E, E, R), "everyone who answered the Kubernetes line"),  # production + evaluating
         ((1000, E, R), "expected 1,019"),  # plain wrong value
-        ((P, R - P, R), "left the Kubernetes line blank"),  # blanks counted as evaluating
+        ((P, R - P, R), "34 who left the Kubernetes line blank and the 4 who answered 'N/A'"),  # blanks too
+        ((P, E + NA, R), "adds the 4 who answered 'N/A'"),  # N/A counted as evaluating
         ((P, E, R + 2), "header row"),  # the two header rows counted
         ((P, E, P + E), "only those who answered the Kubernetes line"),  # wrong denominator
         ((..., E, R), "not answered yet"),  # placeholder
@@ -54,7 +72,7 @@ def test_counts_all_placeholders_do_not_raise():
 
 
 # ------------------------------------------------------------------------- check_published_share
-@pytest.mark.parametrize("value", [PUB, 78.4, 78.44, 78, np.float64(PUB)])
+@pytest.mark.parametrize("value", [PUB, 78.2, 78.20, 78, np.float64(PUB)])
 def test_published_share_right_answers_pass(value):
     assert lab.check_published_share(value).passed
 
@@ -63,13 +81,16 @@ def test_published_share_right_answers_pass(value):
     "value, fragment",
     [
         (PUB / 100, "that is a fraction"),  # percent vs fraction
+        (PUB_WITHOUT_NA, "leaves out the 4 who answered 'N/A'"),  # the reader turned N/A into NaN (W2)
+        (78.4, "not a blank"),
+        (PUB_WITHOUT_NA / 100, "leaves out the 4"),
         (ALL, "divides by all 1,337 respondents"),  # wrong denominator
         (ALL / 100, "fraction, not percent"),  # both slips at once
         (100 * P / (R + 2), "two header rows"),
         (100 * E / (P + E), "share *evaluating*"),
         (57.9, "2018 figure"),
         (100 * (P + E) / P, "wrong way round"),
-        (70.0, "expected ≈ 78.4%"),  # plain wrong value
+        (70.0, "expected ≈ 78.2%"),  # plain wrong value
         (..., "not answered yet"),
         (None, "not answered yet"),
         ("78.4%", "remove the quotes"),
@@ -91,6 +112,7 @@ def test_share_of_all_right_answers_pass(value):
     [
         (ALL / 100, "that is a fraction"),
         (PUB, "that is the published share"),  # wrong denominator
+        (PUB_WITHOUT_NA, "that is the published share"),
         (PUB / 100, "fraction, not percent"),
         (100 * P / (R + 2), "header"),
         (100 * (P + E) / R, "answered the Kubernetes line at all"),
@@ -110,7 +132,7 @@ def test_share_of_all_wrong_answers_rejected(value, fragment):
 @pytest.mark.parametrize("value", ["b", "B", " b) "])
 def test_explanation_right_answer_passes(value):
     result = lab.check_explanation(value)
-    assert result.passed and "38 of 1,337" in str(result) and "948 of 2,401" in str(result)
+    assert result.passed and "34 of 1,337" in str(result) and "948 of 2,401" in str(result)
 
 
 @pytest.mark.parametrize(
@@ -157,7 +179,7 @@ def test_checks_never_raise_even_when_the_data_cannot_be_read(monkeypatch):
     def broken():
         raise FileNotFoundError(2, "No such file or directory", "/somewhere/data/cncf-2019.csv")
     monkeypatch.setattr(lab, "expected", broken)
-    result = lab.check_published_share(78.4)
+    result = lab.check_published_share(78.2)
     assert result.problems == ["A file is missing: cncf-2019.csv. Run this lab's cells again in order, from the "
                                "set-up cell."]
 

@@ -1,15 +1,18 @@
 """Checks for lab 6, "Read the survey": recompute 2019's "Kubernetes in production" from CNCF's raw data.
 
 The learner counts answers on the Kubernetes line of the 2019 raw responses, then computes the
-published share (production / those who answered that line) and the share of all respondents.
+published share (production / everyone who answered that line, CNCF's literal answer ``N/A`` included)
+and the share of all respondents.
 Each ``check_*`` returns a :class:`whyk8s.labs.feedback.CheckResult` and never raises at the learner
 (:func:`whyk8s.labs.checks.check`):
 a placeholder ``...`` or ``None`` is "not answered yet", text or a table instead of a number is
 said so, and the usual slips (wrong denominator, fraction instead of percent, the two header rows
-counted as respondents, swapped counts) are named with what was expected.
+counted as respondents, swapped counts, the ``N/A`` answers left out of the base as pandas' default
+reader does) are named with what was expected.
 
 Expected values are recomputed from the data (:func:`whyk8s.lessons.survey.recompute_kubernetes_in_production`);
-for 2019 they are 1,019 in production, 280 evaluating, 1,337 respondents, 78.4% and 76.2%.
+for 2019 they are 1,019 in production, 280 evaluating, 4 ``N/A``, 34 blank, 1,337 respondents,
+1,019 / 1,303 = 78.2% and 1,019 / 1,337 = 76.2%.
 """
 
 from __future__ import annotations
@@ -64,8 +67,12 @@ def expected() -> dict:
 
     r = dict(recompute_kubernetes_in_production(YEAR))
     r["evaluating_share"] = 100 * r["evaluating"] / r["answered"]
+    r["evaluating_share_without_other"] = 100 * r["evaluating"] / (r["production"] + r["evaluating"])
     r["answered_share"] = 100 * r["answered"] / r["respondents"]
+    r["answered_share_without_other"] = 100 * (r["production"] + r["evaluating"]) / r["respondents"]
     r["share_with_header_rows"] = 100 * r["production"] / (r["respondents"] + 2)
+    # The slip pandas' default reader makes: the literal answer "N/A" read as a blank, so out of the base.
+    r["share_without_other"] = 100 * r["production"] / (r["production"] + r["evaluating"])
     r2018 = recompute_kubernetes_in_production(2018)
     r["published_2018"] = r2018["published_share"]
     r["share_of_all_2018"] = r2018["share_of_all"]
@@ -140,10 +147,11 @@ def check_counts(result: CheckResult, production=..., evaluating=..., respondent
                 f"production is {p:,.0f}, which is the 'Evaluating' count: production and evaluating are "
                 f"swapped (production should be {p_exp:,})."
             )
-        elif p == ans:
+        elif p in (ans, p_exp + e_exp):
             result.wrong(
                 f"production is {p:,.0f}: that is everyone who answered the Kubernetes line (production + "
-                f"evaluating). Count only 'Using in Production': expected {p_exp:,}."
+                f"evaluating{'' if p == p_exp + e_exp else ' + ' + e['other_answer']}). Count only 'Using in "
+                f"Production': expected {p_exp:,}."
             )
         elif p == r_exp or p == r_exp + 2:
             result.wrong(
@@ -169,8 +177,13 @@ def check_counts(result: CheckResult, production=..., evaluating=..., respondent
         elif ev == r_exp - p_exp or ev == r_exp + 2 - p_exp:
             result.wrong(
                 f"evaluating is {ev:,.0f}: that is everyone not in production, including the "
-                f"{r_exp - ans:,} who left the Kubernetes line blank. Count only 'Evaluating': "
-                f"expected {e_exp:,}."
+                f"{e['blank']:,} who left the Kubernetes line blank and the {e['other']:,} who answered "
+                f"{e['other_answer']!r}. Count only 'Evaluating': expected {e_exp:,}."
+            )
+        elif ev == e_exp + e["other"]:
+            result.wrong(
+                f"evaluating is {ev:,.0f}: that adds the {e['other']:,} who answered {e['other_answer']!r}. "
+                f"Count only 'Evaluating': expected {e_exp:,}."
             )
         else:
             result.wrong(
@@ -186,10 +199,10 @@ def check_counts(result: CheckResult, production=..., evaluating=..., respondent
                 f"respondents is {r:,.0f}: the file's {r - r_exp:.0f} header row(s) were counted as "
                 f"respondents. Read the file with two header rows (header=[0, 1]): expected {r_exp:,}."
             )
-        elif r == ans:
+        elif r in (ans, p_exp + e_exp):
             result.wrong(
                 f"respondents is {r:,.0f}: that is only those who answered the Kubernetes line. All "
-                f"respondents includes the {r_exp - ans:,} who skipped it: expected {r_exp:,}."
+                f"respondents includes the {r_exp - ans:,} who left it blank: expected {r_exp:,}."
             )
         else:
             result.wrong(f"respondents is {r:,.0f}; expected {r_exp:,} — every row of responses in the file.")
@@ -238,21 +251,27 @@ def _share(result: CheckResult, name: str, value, target: float, right: str, bas
 
 @check(f"Step 2: the published share ({YEAR})")
 def check_published_share(result: CheckResult, value=...) -> None:
-    """Step 2: the published share, production / (production + evaluating), in **percent**."""
+    """Step 2: the published share, production / (production + evaluating + ``N/A``), in **percent**."""
     e = expected()
     pub, all_ = e["published_share"], e["share_of_all"]
     name = "published share"
     base = f"{e['production']:,} of the {e['answered']:,} who answered the Kubernetes line"
-    divide = (f"The published figure divides by production + evaluating = {e['answered']:,}: "
-              f"expected ≈ {pub:.1f}%.")
+    divide = (f"The published figure divides by production + evaluating + {e['other_answer']} = "
+              f"{e['answered']:,}: expected ≈ {pub:.1f}%.")
     _share(result, name, value, pub, f"published share: {{v:g}}% — {base}; CNCF printed "
                                      f"{e['published_figure']:.0f}%.", base, [
         _fraction(name, pub),
+        (lambda v: _close(v, e["share_without_other"]) or _close(v * 100, e["share_without_other"]),
+         lambda v: f"published share is {v:g}: that divides by production + evaluating = "
+                   f"{e['production'] + e['evaluating']:,} and leaves out the {e['other']:,} who answered "
+                   f"{e['other_answer']!r}. {e['other_answer']!r} is an answer CNCF offered, not a blank (if your "
+                   f"value_counts shows no {e['other_answer']!r}, your reader turned it into NaN). {divide}"),
         (lambda v: _close(v, all_) or _close(v * 100, all_),
          lambda v: f"published share is {v:g}{' (and it is a fraction, not percent)' if v <= 1 else ''}: that "
                    f"divides by all {e['respondents']:,} respondents — the share of all. {divide}"),
         _header_rows(name, pub, divide),
-        (lambda v: _close(v, e["evaluating_share"]) or _close(v * 100, e["evaluating_share"]),
+        (lambda v: any(_close(x, t) for x in (v, v * 100)
+                       for t in (e["evaluating_share"], e["evaluating_share_without_other"])),
          lambda v: f"published share is {v:g}: that is the share *evaluating*. Put the production count on "
                    f"top: expected ≈ {pub:.1f}%."),
         _figure_2018(name, pub, e["published_2018"]),
@@ -269,12 +288,12 @@ def check_share_of_all(result: CheckResult, value=...) -> None:
     base = f"{e['production']:,} of all {e['respondents']:,} respondents"
     _share(result, name, value, all_, f"share of all: {{v:g}}% — {base}.", base, [
         _fraction(name, all_),
-        (lambda v: _close(v, pub) or _close(v * 100, pub),
+        (lambda v: any(_close(x, t) for x in (v, v * 100) for t in (pub, e["share_without_other"])),
          lambda v: f"share of all is {v:g}{' (and it is a fraction, not percent)' if v <= 1 else ''}: that is "
                    f"the published share, which divides by the {e['answered']:,} who answered the Kubernetes "
                    f"line. Here divide by all {e['respondents']:,} respondents: expected ≈ {all_:.1f}%."),
         _header_rows(name, all_, f"Expected ≈ {all_:.1f}% ({base})."),
-        (lambda v: _close(v, e["answered_share"]),
+        (lambda v: _close(v, e["answered_share"]) or _close(v, e["answered_share_without_other"]),
          lambda v: f"share of all is {v:g}: that is the share who answered the Kubernetes line at all "
                    f"({e['answered']:,} of {e['respondents']:,}). Put the production count on top: "
                    f"expected ≈ {all_:.1f}%."),
@@ -288,7 +307,7 @@ def check_share_of_all(result: CheckResult, value=...) -> None:
 def check_explanation(result: CheckResult, choice=...) -> None:
     """Step 4: one letter from :data:`CHOICES` — why the two shares are close in 2019 but not in 2018."""
     e = expected()
-    right = (f"in {YEAR} only {e['skipped']:,} of {e['respondents']:,} respondents skipped the Kubernetes line, "
+    right = (f"in {YEAR} only {e['skipped']:,} of {e['respondents']:,} respondents gave no answer on the Kubernetes line, "
              f"against {e['skipped_2018']:,} of {e['respondents_2018']:,} in 2018, so the two bases are nearly "
              f"the same group")
     MultipleChoice(QUESTION.choices, QUESTION.right, {**QUESTION.why, QUESTION.right: right}).judge(

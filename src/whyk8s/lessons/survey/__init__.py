@@ -14,7 +14,10 @@ The package, by what each module holds:
   metric means (:data:`METRICS`: label and base), the notes per year (:data:`YEAR_NOTES`);
 * :mod:`~whyk8s.lessons.survey.tables` — :func:`headline_table`, :func:`sources_table`;
 * :mod:`~whyk8s.lessons.survey.charts` — :func:`plot_headlines`, :func:`plot_shares`;
-* :mod:`~whyk8s.lessons.survey.recompute` — :func:`load_raw` and the recomputations.
+* :mod:`~whyk8s.lessons.survey.recompute` — :func:`load_raw` (every literal answer kept: CNCF's ``N/A`` is an
+  answer, not a blank), :func:`answer_counts` and the recomputations;
+* :mod:`~whyk8s.lessons.survey.provenance` — how ``data/`` is made from CNCF's files and the checked
+  reference table (``python -m whyk8s.lessons.survey.provenance``).
 
 The interactive explorer of chapter 5 is :class:`whyk8s.notebook.survey_explorer.SurveyExplorer`.
 All shares are **percent** (0–100), never fractions. Survey years are the years the survey was
@@ -22,17 +25,23 @@ fielded, which is not always the year the report was published (the 2019 survey 
 """
 
 from whyk8s.lessons.survey.charts import plot_headlines, plot_shares
-from whyk8s.lessons.survey.data import (DEFAULT_METRICS, DENOMINATOR_NOTES, FOOTNOTES, GENERAL_NOTES, METRICS,
-                                        SURVEY_YEARS, YEAR_NOTES, Metric, load_figures, metric_label, metrics)
-from whyk8s.lessons.survey.recompute import (RAW_YEARS, load_raw, recompute_containers_in_production,
+from whyk8s.lessons.survey.data import (BASES, DEFAULT_METRICS, DENOMINATOR_NOTES, FOOTNOTES, GENERAL_NOTES,
+                                        METRIC_NOTES, METRICS, SURVEY_YEARS, YEAR_NOTES, Metric, load_figures,
+                                        metric_label, metrics, same_method)
+from whyk8s.lessons.survey.recompute import (RAW_YEARS, answer_counts, load_raw, recompute_containers_in_production,
                                              recompute_kubernetes_in_production)
-from whyk8s.lessons.survey.tables import headline_table, sources_table
+from whyk8s.lessons.survey.tables import base_of, headline_markdown, headline_table, sources_table
 
 __all__ = [
     "FOOTNOTES",
     "YEAR_NOTES",
     "GENERAL_NOTES",
     "DENOMINATOR_NOTES",
+    "METRIC_NOTES",
+    "BASES",
+    "same_method",
+    "base_of",
+    "headline_markdown",
     "SURVEY_YEARS",
     "RAW_YEARS",
     "DEFAULT_METRICS",
@@ -45,6 +54,7 @@ __all__ = [
     "sources_table",
     "plot_headlines",
     "load_raw",
+    "answer_counts",
     "recompute_kubernetes_in_production",
     "recompute_containers_in_production",
     "plot_shares",

@@ -12,8 +12,8 @@ import textwrap
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from whyk8s.lessons.survey.data import (FOOTNOTES, GENERAL_NOTES, SOURCE_CREDIT, load_figures, metric_label,
-                                        percent_label, points, validate)
+from whyk8s.lessons.survey.data import (FOOTNOTES, GENERAL_NOTES, METRIC_NOTES, SOURCE_CREDIT, load_figures,
+                                        metric_label, percent_label, points, same_method, validate)
 from whyk8s.lessons.survey.recompute import recompute_kubernetes_in_production
 from whyk8s.notebook.charts import HATCHES, LINESTYLES, PALETTE, SERIES_COLOURS, new_figure
 
@@ -170,13 +170,16 @@ def plot_headlines(
     ``LINESTYLES``) and is named by its readable label
     (:func:`~whyk8s.lessons.survey.data.metric_label`). CNCF's own figures are filled markers joined
     by a thin line (artist ``gid`` ``"primary:<metric>"``), labelled in whole percent on a white box
-    (``gid`` ``"label:<metric>"``) placed by :func:`label_offsets` and :func:`place_labels`. Figures
+    (``gid`` ``"label:<metric>"``) placed by :func:`label_offsets` and :func:`place_labels`; the line
+    joins only neighbouring years of one method (:func:`~whyk8s.lessons.survey.data.same_method`:
+    2018–2020), so no line is drawn across a change of base or method. Figures
     from press or blog coverage are **hollow** markers with a "sec." label, not joined (``gid``
     ``"secondary:<metric>"``), moved right (:func:`dodge`) where another marker of that year would
     hide it; a secondary figure that only repeats CNCF's own figure for the same year is not drawn a
     second time (the sources table lists it). A year without any figure (2024) is a hatched grey band
     (``gid`` ``"no-figure"``). Year tick labels carry note markers ``[n]``; with
-    ``footnotes=True`` the notes and the source are written under the chart (``gid`` ``"footnotes"``).
+    ``footnotes=True`` the notes, each chosen metric's bases (:data:`~whyk8s.lessons.survey.data.METRIC_NOTES`)
+    and the source are written under the chart (``gid`` ``"footnotes"``).
 
     ``metrics``: ids (default ``DEFAULT_METRICS``); ``years``: survey years (default all); ``ax`` draws
     into an existing Axes (default: a new course-style figure). Raises ``ValueError`` for an unknown
@@ -187,7 +190,8 @@ def plot_headlines(
     markers, note_lines = footnote_markers(year_list)
     wrapped: list[str] = []
     if footnotes:
-        for line in note_lines + [f"• {n}" for n in GENERAL_NOTES] + [SOURCE_CREDIT]:
+        metric_notes = [f"• {n}" for m in metric_list for n in METRIC_NOTES.get(m, ())]
+        for line in note_lines + metric_notes + [f"• {n}" for n in GENERAL_NOTES] + [SOURCE_CREDIT]:
             wrapped.extend(textwrap.wrap(line, width=125, subsequent_indent="     "))
     primary = {m: points(df, m, year_list).pipe(lambda p: p[~p["secondary"]].drop_duplicates("survey_year"))
                for m in metric_list}
@@ -212,7 +216,7 @@ def plot_headlines(
         entries = [metric_label(m) for m in metric_list if not primary[m].empty] + [
             f"{metric_label(m)} (secondary source)" for m in metric_list if not secondary[m][0].empty]
         ncol = 2 if max(len(e) for e in entries) <= 50 else 1  # two columns of 8 pt text fit 50 characters
-        legend_in = 0.2 * -(-len(entries) // ncol)
+        legend_in = 0.2 * -(-len(entries) // ncol) + 0.1
         notes_in = 0.125 * len(wrapped) + (0.1 if wrapped else 0)
         plot_in, top_in, xlabel_in = 3.4, 0.35, 0.7
         height = plot_in + top_in + xlabel_in + legend_in + notes_in
@@ -228,10 +232,19 @@ def plot_headlines(
         sec, xs = secondary[m]
         label = metric_label(m)
         if not prim.empty:
-            # Reindex on every chosen year so the line breaks where a year has no figure.
+            # Reindex on every chosen year so the line breaks where a year has no figure, and break it
+            # again (a NaN point between them) wherever two neighbouring years differ in base or method.
             line = prim.set_index("survey_year")["value_percent"].reindex(year_list)
+            xs_line: list[float] = []
+            ys_line: list[float] = []
+            for k, (y, v) in enumerate(line.items()):
+                if k and not same_method(year_list[k - 1], y):
+                    xs_line.append(math.nan)
+                    ys_line.append(math.nan)
+                xs_line.append(y)
+                ys_line.append(v)
             ax.plot(
-                line.index, line.values, color=colour, linestyle=style, linewidth=1.2,
+                xs_line, ys_line, color=colour, linestyle=style, linewidth=1.2,
                 marker="o", markersize=7, markerfacecolor=colour, markeredgecolor=colour,
                 label=label, gid=f"primary:{m}", zorder=2,
             )

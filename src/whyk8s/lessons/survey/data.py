@@ -21,8 +21,8 @@ import pandas as pd
 from whyk8s.paths import data_dir
 
 __all__ = ["SURVEY_YEARS", "DEFAULT_METRICS", "Metric", "METRICS", "YEAR_NOTES", "FOOTNOTES",
-           "DENOMINATOR_NOTES", "GENERAL_NOTES", "SOURCE_CREDIT", "load_figures", "metrics",
-           "metric_label", "validate", "points", "percent_label"]
+           "DENOMINATOR_NOTES", "GENERAL_NOTES", "METRIC_NOTES", "BASES", "SOURCE_CREDIT", "load_figures",
+           "metrics", "metric_label", "validate", "points", "percent_label", "same_method"]
 
 #: Survey years the course covers (2024 is included, but has no figure: no primary source could be read).
 SURVEY_YEARS: tuple[int, ...] = tuple(range(2016, 2026))
@@ -102,16 +102,65 @@ YEAR_NOTES: tuple[tuple[tuple[int, ...], str], ...] = (
 FOOTNOTES: dict[int, str] = {year: note for years, note in YEAR_NOTES for year in years}
 
 #: The notes the figures file points to from its ``denominator`` column ("see note D1").
-#: Facts from the course reference notes and the recomputation in :mod:`.recompute`.
+#: Facts from the course reference notes and the recomputation in :mod:`.recompute` (every count
+#: here is tested against the raw files).
 DENOMINATOR_NOTES: dict[str, str] = {
     "D1": (
-        "containers in production, 2018–2020: a share of those who use containers in production today "
-        "or plan to, not of all respondents (2018: 1,271 of 1,742 = 73%; 53% of all 2,401)"
+        "containers in production, 2018–2020: a share of those who gave an answer on the Production line "
+        "(using containers in production today, planning to, or — 2019 only — 'N/A'), not of all "
+        "respondents (2018: 1,271 of 1,742 = 73%, 53% of all 2,401; 2019: 1,091 of 1,300 = 84%, "
+        "30 'N/A' answers included; 2020: 891 of 969 = 92%)"
     ),
     "D2": (
         "Kubernetes in production, 2018–2020: a share of those who answered the Kubernetes line of "
-        "'which CNCF projects are you using or evaluating' (2018: 842 of 1,453 = 58%; 35% of all 2,401)"
+        "'which CNCF projects are you using or evaluating', every answer CNCF offered included "
+        "(2018: 842 of 1,453 = 58%, 35% of all 2,401; 2019: 1,019 of 1,303 = 78%, 4 'N/A' answers "
+        "included; 2020: 887 of 1,065 = 83%, 37 'not using or don't know' included)"
     ),
+}
+
+#: Notes on one metric's base across years, written under a chart that draws the metric.
+#: Facts: :data:`DENOMINATOR_NOTES` and CNCF's 2021 Part 1 tables (``Cloud_Native_Survey_2021-Part_1.xlsx``,
+#: sheets 'Question 13' and 'Question 16', github.com/cncf/surveys).
+METRIC_NOTES: dict[str, tuple[str, ...]] = {
+    "kubernetes_in_production": (
+        "Kubernetes in production — D2: " + DENOMINATOR_NOTES["D2"].split(": ", 1)[1],
+        "Kubernetes in production, 2021: 1,294 of the 2,165 Part 1 respondents who answered 'Are you using "
+        "Kubernetes?' (59.77%); the base includes 57 'No' and 22 'Not sure'.",
+    ),
+    "containers_in_production": (
+        "Containers in production — D1: " + DENOMINATOR_NOTES["D1"].split(": ", 1)[1],
+        "Containers in production, 2021: 1,385 of 2,177 (63.62%); unlike 2018–2020 the base includes the "
+        "152 'not using or planning to use' — on the 2018–2020 base it would be 1,385 of 2,025 = 68.4%.",
+    ),
+}
+
+#: What each headline figure is a share of, short enough for a table cell and read after "58% of …":
+#: ``{(metric, year): text}``.
+#: Facts from the figures file's ``denominator`` and ``respondents`` columns, :data:`METRIC_NOTES` and
+#: the recomputation (a test checks the 2018–2020 counts against :mod:`.recompute`).
+BASES: dict[tuple[str, int], str] = {
+    ("kubernetes_in_production", 2017): "an unclear base",
+    ("kubernetes_in_production", 2018): "1,453 who answered the K8s line",
+    ("kubernetes_in_production", 2019): "1,303 who answered the K8s line",
+    ("kubernetes_in_production", 2020): "1,065 who answered the K8s line",
+    ("kubernetes_in_production", 2021): "2,165 who answered (Part 1)",
+    ("kubernetes_in_production", 2022): "the entire sample, 2,063",
+    ("kubernetes_in_production", 2023): "988 cloud consumers",
+    ("kubernetes_in_production", 2025): "container users",
+    ("containers_in_production", 2016): "respondents (n not found)",
+    ("containers_in_production", 2018): "1,742 who answered the Production line",
+    ("containers_in_production", 2019): "1,300 who answered the Production line",
+    ("containers_in_production", 2020): "969 who answered the Production line",
+    ("containers_in_production", 2021): "2,177 who answered (Part 1)",
+    ("kubernetes_evaluating", 2017): "an unclear base",
+    ("kubernetes_evaluating", 2018): "1,453 who answered the K8s line",
+    ("kubernetes_evaluating", 2021): "2,165 who answered (Part 1)",
+    ("kubernetes_evaluating", 2022): "the entire sample, 2,063",
+    ("kubernetes_evaluating", 2023): "988 cloud consumers",
+    ("kubernetes_using_or_evaluating", 2021): "organisations (3,829 responses)",
+    ("kubernetes_using_or_evaluating", 2022): "the entire sample, 2,063",
+    ("kubernetes_using_or_evaluating", 2023): "988 cloud consumers",
 }
 
 #: Notes that apply to every year.
@@ -122,6 +171,12 @@ GENERAL_NOTES: tuple[str, ...] = (
 
 #: The credit line under every chart of the survey data.
 SOURCE_CREDIT = "Source: CNCF cloud native surveys (figures and raw responses, github.com/cncf/surveys)."
+
+def same_method(a: int, b: int) -> bool:
+    """True if survey years ``a`` and ``b`` share one note of :data:`YEAR_NOTES` (one base and method,
+    so a line may join their figures): only 2018, 2019 and 2020 do."""
+    return a in FOOTNOTES and FOOTNOTES.get(a) == FOOTNOTES.get(b)
+
 
 _URL = re.compile(r"https?://[^\s)]+")
 

@@ -10,18 +10,29 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from whyk8s.lessons.survey.data import (DEFAULT_METRICS, DENOMINATOR_NOTES, FOOTNOTES, load_figures,
-                                        metric_label, points, validate)
+from whyk8s.lessons.survey.data import (BASES, DEFAULT_METRICS, DENOMINATOR_NOTES, FOOTNOTES, METRICS,
+                                        load_figures, metric_label, points, validate)
 
-__all__ = ["headline_table", "sources_table"]
+__all__ = ["headline_table", "headline_markdown", "sources_table", "base_of"]
+
+
+def base_of(metric: str, year: int) -> str:
+    """What ``metric``'s figure for ``year`` is a share of, read after "58% of …": from
+    :data:`~whyk8s.lessons.survey.data.BASES`, else the metric's base in
+    :data:`~whyk8s.lessons.survey.data.METRICS` (``""`` for an unknown metric)."""
+    if (metric, year) in BASES:
+        return BASES[(metric, year)]
+    return METRICS[metric].base if metric in METRICS else ""
 
 
 def headline_table(metrics: Iterable[str] | str | None = None,
-                   years: Iterable[int] | int | None = None) -> pd.DataFrame:
+                   years: Iterable[int] | int | None = None, bases: bool = True) -> pd.DataFrame:
     """Headline figures as a table: one row per survey year, one column per metric.
 
-    Cells are text for reading, the value as published: ``"58%"``; ``"83% (secondary)"`` when only
+    Cells are text for reading, the value as published followed by what it is a share of
+    (:func:`base_of`): ``"58% of 1,453 who answered the K8s line"``; ``"… (secondary)"`` when only
     press coverage gives the figure; ``">90%"`` for a lower bound; ``"—"`` when there is no figure.
+    ``bases=False`` leaves the bases out (``"58%"``).
     When a year has both a CNCF figure and a secondary one, the CNCF figure is shown. The ``notes``
     column holds the year's note from :data:`~whyk8s.lessons.survey.data.FOOTNOTES` (empty if none).
 
@@ -41,9 +52,24 @@ def headline_table(metrics: Iterable[str] | str | None = None,
                 continue
             r = rows.iloc[0]  # primary first
             text = f"{r['value_text'].strip()}%"
+            if bases and base_of(m, y):
+                text += f" of {base_of(m, y)}"
             table.loc[y, m] = text + (" (secondary)" if r["secondary"] else "")
     table["notes"] = [FOOTNOTES.get(y, "") for y in year_list]
     return table
+
+
+def headline_markdown(metrics: Iterable[str] | str | None = None,
+                      years: Iterable[int] | int | None = None) -> str:
+    """:func:`headline_table` (with bases, without the notes column) as a Markdown table whose columns
+    are named by each metric's readable label; display with ``IPython.display.Markdown``. Text cells
+    wrap on a narrow page, where a wide DataFrame would not. Raises ``ValueError`` like
+    :func:`headline_table`."""
+    table = headline_table(metrics, years).drop(columns="notes")
+    lines = ["| Survey year | " + " | ".join(_cell(metric_label(m)) for m in table.columns) + " |",
+             "|---:|" + "---|" * len(table.columns)]
+    lines += [f"| {year} | " + " | ".join(_cell(v) for v in row) + " |" for year, row in table.iterrows()]
+    return "\n".join(lines)
 
 
 def _cell(text) -> str:
