@@ -257,3 +257,21 @@ def test_chapter_1_figures():
     # compare() is the first and last of these, on the same jobs.
     ad_hoc, sched = gpu_sharing.compare(people=6, gpus=3, job_hours=3, seed=1)
     assert ad_hoc.metrics == results["ad hoc"].metrics and sched.metrics == results["scheduler"].metrics
+
+
+def test_answers_to_chapter_1_things_to_try():
+    """The hidden answers under chapter 1's "Things to try" state these figures."""
+    # As many GPUs as people (6): without a scheduler a collision still happens, and upgrades still crash jobs.
+    ad_hoc, _ = gpu_sharing.compare(people=6, gpus=6, job_hours=3, seed=1)
+    kinds = [i.kind for i in ad_hoc.incidents]
+    assert kinds.count("collision") == 1 and kinds.count("upgrade") == 6
+    # Twice the job length (6 h) on three GPUs: the ad hoc day loses far more runs and waits far longer.
+    ad_hoc6, sched6 = gpu_sharing.compare(people=6, gpus=3, job_hours=6, seed=1)
+    assert (ad_hoc6.metrics.jobs_lost, ad_hoc6.metrics.jobs_given_up) == (41, 4)
+    assert (ad_hoc6.metrics.mean_wait_hours, sched6.metrics.mean_wait_hours) == (15.31, 5.77)
+    # Seeds 0..9: the scheduler is ahead on every seed; ranges as the answer gives them.
+    days = [gpu_sharing.compare(seed=seed) for seed in range(10)]
+    ad = [a.metrics.utilisation_pct for a, _ in days]
+    sc = [s.metrics.utilisation_pct for _, s in days]
+    assert (min(ad), max(ad), min(sc), max(sc)) == (37.0, 63.1, 69.2, 92.8)
+    assert all(s > a for a, s in zip(ad, sc))
