@@ -33,7 +33,8 @@ GLOSSARY_TERMS = ["Pod", "ReplicaSet", "Deployment", "Job", "Node", "namespace",
                   "scheduler", "controller", "etcd", "kind", "kwok", "extended resource", "PriorityClass",
                   "ResourceQuota", "preemption", "label", "selector", "nodeSelector", "cordon", "drain",
                   "eviction", "PodDisruptionBudget", "probe", "condition", "ownerReference", "garbage collector",
-                  "rolling update"]
+                  "rolling update", "Linux namespace", "virtual machine", "CRI", "media type", "Kueue",
+                  "gang scheduling"]
 
 
 def _exists(doc: str) -> bool:

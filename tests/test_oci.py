@@ -184,3 +184,24 @@ def test_bad_digest_text_is_refused(layout):
         oci.read_blob(layout.path, "md5:abc")
     with pytest.raises(FileNotFoundError):
         oci.read_blob(layout.path, sha(b"not in the layout"))
+
+
+def test_the_image_uses_oci_media_types_and_each_has_a_docker_v2_counterpart(layout):
+    """What chapter 2 and lab 1 read: every media type in the built image is an OCI one (spec
+    strings, exactly), and each maps to the Docker Image Manifest V2 Schema 2 type a learner meets in
+    images such as those on Docker Hub."""
+    index = oci.read_index(layout.path)
+    manifest = oci.read_manifest(layout.path)
+    seen = [index["mediaType"], index["manifests"][0]["mediaType"], manifest["mediaType"],
+            manifest["config"]["mediaType"], *(layer["mediaType"] for layer in manifest["layers"])]
+    assert set(seen) == {"application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json",
+                         "application/vnd.oci.image.config.v1+json", "application/vnd.oci.image.layer.v1.tar+gzip"}
+    assert {oci.media_type_format(t) for t in seen} == {"OCI"}
+    assert oci.DOCKER_V2_EQUIVALENTS == {
+        "application/vnd.oci.image.index.v1+json": "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.oci.image.manifest.v1+json": "application/vnd.docker.distribution.manifest.v2+json",
+        "application/vnd.oci.image.config.v1+json": "application/vnd.docker.container.image.v1+json",
+        "application/vnd.oci.image.layer.v1.tar+gzip": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+    }
+    assert {oci.media_type_format(t) for t in oci.DOCKER_V2_EQUIVALENTS.values()} == {"Docker v2"}
+    assert oci.media_type_format("text/plain") is None and oci.media_type_format(None) is None

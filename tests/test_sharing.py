@@ -209,3 +209,69 @@ def test_comparison_widget_shows_errors_in_place(monkeypatch):
     widget.children[0].children[1].value = 4
     assert message.value == ""
     plt.close("all")
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_queue_only_never_collides_and_loses_runs_only_to_upgrades(seed):
+    """The middle policy keeps the queue (no collision, FIFO, no GPU idle while a run waits) but the
+    shared environment: every lost run is an upgrade crash, never a collision."""
+    result = gpu_sharing.simulate("queue only", people=7, gpus=3, job_hours=2.5, seed=seed)
+    assert _overlaps(result.runs) == []
+    assert {r.outcome for r in result.runs} <= {"completed", "broken"}
+    assert all(i.kind == "upgrade" for i in result.incidents)
+    assert result.metrics.jobs_lost == len(result.incidents)
+    # FIFO over runs: in order of becoming ready (then job number), runs start in order.
+    in_queue_order = sorted(result.runs, key=lambda r: (r.ready, r.job))
+    starts = [r.start for r in in_queue_order]
+    assert starts == sorted(starts)
+    assert result.metrics.idle_while_waiting_gpu_hours == 0
+
+
+def test_queue_only_is_the_scheduler_when_nobody_upgrades(monkeypatch):
+    """With no upgrades, the only difference between the two queue policies is gone: same runs."""
+    monkeypatch.setattr(gpu_sharing, "_UPGRADE_CHANCE", 0.0)
+    for seed in range(5):
+        queue = gpu_sharing.simulate("queue only", seed=seed)
+        sched = gpu_sharing.simulate("scheduler", seed=seed)
+        assert queue.runs == sched.runs and queue.metrics == sched.metrics
+
+
+def test_some_seed_separates_the_two_benefits():
+    """On some seed the queue alone still loses runs to upgrades, so 'queue only' < 'scheduler'."""
+    gaps = [(r["queue only"].metrics.jobs_lost, r["scheduler"].metrics.jobs_lost)
+            for r in (gpu_sharing.breakdown(seed=seed) for seed in range(10))]
+    assert any(q > 0 and s == 0 for q, s in gaps)
+
+
+def test_chapter_1_figures():
+    """The figures chapter 1 prints and chapter 6 repeats (6 people, 3 GPUs, 3-hour jobs, seed 1)."""
+    results = gpu_sharing.breakdown(people=6, gpus=3, job_hours=3, seed=1)
+    assert list(results) == list(gpu_sharing.POLICIES)
+    got = {p: (r.metrics.utilisation_pct, r.metrics.jobs_lost, r.metrics.mean_wait_hours,
+               r.metrics.makespan_hours) for p, r in results.items()}
+    assert got == {
+        "ad hoc": (60.8, 9, 3.6, 18.5),
+        "queue only": (77.6, 1, 1.38, 14.5),
+        "scheduler": (86.5, 0, 1.1, 13.0),
+    }
+    # compare() is the first and last of these, on the same jobs.
+    ad_hoc, sched = gpu_sharing.compare(people=6, gpus=3, job_hours=3, seed=1)
+    assert ad_hoc.metrics == results["ad hoc"].metrics and sched.metrics == results["scheduler"].metrics
+
+
+def test_answers_to_chapter_1_things_to_try():
+    """The hidden answers under chapter 1's "Things to try" state these figures."""
+    # As many GPUs as people (6): without a scheduler a collision still happens, and upgrades still crash jobs.
+    ad_hoc, _ = gpu_sharing.compare(people=6, gpus=6, job_hours=3, seed=1)
+    kinds = [i.kind for i in ad_hoc.incidents]
+    assert kinds.count("collision") == 1 and kinds.count("upgrade") == 6
+    # Twice the job length (6 h) on three GPUs: the ad hoc day loses far more runs and waits far longer.
+    ad_hoc6, sched6 = gpu_sharing.compare(people=6, gpus=3, job_hours=6, seed=1)
+    assert (ad_hoc6.metrics.jobs_lost, ad_hoc6.metrics.jobs_given_up) == (41, 4)
+    assert (ad_hoc6.metrics.mean_wait_hours, sched6.metrics.mean_wait_hours) == (15.31, 5.77)
+    # Seeds 0..9: the scheduler is ahead on every seed; ranges as the answer gives them.
+    days = [gpu_sharing.compare(seed=seed) for seed in range(10)]
+    ad = [a.metrics.utilisation_pct for a, _ in days]
+    sc = [s.metrics.utilisation_pct for _, s in days]
+    assert (min(ad), max(ad), min(sc), max(sc)) == (37.0, 63.1, 69.2, 92.8)
+    assert all(s > a for a, s in zip(ad, sc))

@@ -18,6 +18,20 @@ Policy ``"scheduler"`` is the same team and the same jobs with a first-in-first-
 of the machines: a job starts the moment a GPU is free, nobody starts on a busy GPU, and every job
 brings its own environment (a container image), so an upgrade touches nobody else.
 
+Policy ``"queue only"`` sits between the two, so that the two benefits can be told apart: the same
+first-in-first-out queue (no collisions, no idle GPU while someone waits), but still one shared
+environment, so upgrades still crash jobs running elsewhere. ``ad hoc`` → ``queue only`` is what the
+queue buys; ``queue only`` → ``scheduler`` is what per-job environments buy.
+
+Simplification: in the ``"ad hoc"`` policy a collision always kills the job that was already
+running. On a real GPU, whichever process asks for memory when none is left gets the out-of-memory
+error; often that is the newcomer. The simulation takes the costlier case.
+
+The queue here is one FIFO line of *jobs*. Plain Kubernetes does not keep such a line: the
+kube-scheduler orders pending Pods by priority and creation time and retries the ones that do not
+fit, so a later, smaller Pod can start first, and a ResourceQuota refuses work rather than queueing
+it. Job-level queueing comes from an add-on such as Kueue (https://kueue.sigs.k8s.io/docs/overview/).
+
 Units: every time is in **hours** from the start of the working day (hour 0); utilisation is a
 **percent** of the GPU-hours available during the makespan. Everything is deterministic for a given
 ``seed``: the same inputs always give the same result.
@@ -39,12 +53,14 @@ __all__ = [
     "SimulationResult",
     "simulate",
     "compare",
+    "breakdown",
     "plot_timeline",
     "comparison_widget",
 ]
 
-#: The two policies: everyone grabs a machine, or a scheduler queues the requests.
-POLICIES = ("ad hoc", "scheduler")
+#: The policies: everyone grabs a machine; a FIFO queue with one shared environment; a FIFO queue
+#: where each job brings its own environment (the chapter's "scheduler").
+POLICIES = ("ad hoc", "queue only", "scheduler")
 #: What can happen to one run of a job.
 OUTCOMES = ("completed", "killed", "broken")
 
@@ -330,6 +346,75 @@ def _simulate_scheduler(jobs: list[_Job], gpus: int):
     return runs, []
 
 
+def _simulate_queue_shared_env(jobs: list[_Job], gpus: int, seed: int):
+    """FIFO queue in front of the machines, but one shared environment: upgrades still crash jobs.
+
+    The queue is ordered by the time a run became ready (submission, or the moment its owner noticed
+    a crash), then by job number; a run starts on the first free machine (by name) the moment there
+    is one. Crashed runs rejoin the queue ``_NOTICE_HOURS`` later, as in the ad hoc policy.
+    """
+    rng = random.Random(seed * 7919 + 29)
+    machines = _machine_names(gpus)
+    running: dict[str, dict | None] = {m: None for m in machines}
+    runs: list[JobRun] = []
+    incidents: list[Incident] = []
+    events: list[tuple] = []
+    queue: list[tuple] = []  # (ready, job number, payload), kept sorted
+    seq = 0
+
+    def push(time: float, order: int, kind: str, payload: dict) -> None:
+        nonlocal seq
+        heapq.heappush(events, (time, order, seq, kind, payload))
+        seq += 1
+
+    for job in jobs:
+        push(job.submitted, 1, "ready", {"job": job, "attempt": 1, "ready": job.submitted})
+
+    while events:
+        now = events[0][0]
+        while events and events[0][0] == now:  # everything that happens at this moment, then dispatch
+            _, _, _, kind, payload = heapq.heappop(events)
+            if kind == "finish":
+                machine = payload["machine"]
+                current = running[machine]
+                if current is None or current["token"] != payload["token"]:
+                    continue  # that run crashed earlier
+                job = current["job"]
+                runs.append(JobRun(job.job, job.person, current["attempt"], current["ready"],
+                                   current["start"], now, machine, "completed"))
+                running[machine] = None
+            else:
+                heapq.heappush(queue, (payload["ready"], payload["job"].job, payload))
+        while queue and any(running[m] is None for m in machines):
+            _, _, item = heapq.heappop(queue)
+            job = item["job"]
+            machine = next(m for m in machines if running[m] is None)
+            if rng.random() < _UPGRADE_CHANCE:
+                package = rng.choice(("torch", "numpy", "transformers", "cuda-python", "pandas"))
+                for other in machines:
+                    current = running[other]
+                    if other == machine or current is None or rng.random() >= _BREAK_CHANCE:
+                        continue
+                    who = current["job"].person
+                    text = (f"{_fmt(now)} {job.person} upgraded {package} in the shared environment; "
+                            f"{who}'s job on {other} crashed on import.")
+                    incidents.append(Incident(now, "upgrade", job.person, who, other, text))
+                    running[other] = None
+                    victim: _Job = current["job"]
+                    runs.append(JobRun(victim.job, victim.person, current["attempt"], current["ready"],
+                                       current["start"], now, other, "broken",
+                                       f"{job.person} upgraded {package}"))
+                    if current["attempt"] < _MAX_ATTEMPTS:
+                        push(now + _NOTICE_HOURS, 1, "ready", {"job": victim, "attempt": current["attempt"] + 1,
+                                                               "ready": now + _NOTICE_HOURS})
+            token = seq
+            running[machine] = {"job": job, "attempt": item["attempt"], "ready": item["ready"],
+                                "start": now, "token": token}
+            push(now + job.hours, 0, "finish", {"machine": machine, "token": token})
+
+    return runs, incidents
+
+
 # ----------------------------------------------------------------------------- metrics
 
 
@@ -373,8 +458,9 @@ def simulate(policy: str, people: int = 6, gpus: int = 3, job_hours: float = 3.0
     Parameters
     ----------
     policy:
-        ``"ad hoc"`` (everyone grabs a machine that looks free) or ``"scheduler"`` (a FIFO queue
-        hands out free GPUs; no collisions, no shared environment).
+        ``"ad hoc"`` (everyone grabs a machine that looks free), ``"queue only"`` (a FIFO queue hands
+        out free GPUs, but the environment is still shared, so upgrades still crash jobs) or
+        ``"scheduler"`` (the same queue, and each job brings its own environment).
     people:
         Team size, a whole number from 1 to 20.
     gpus:
@@ -404,6 +490,8 @@ def simulate(policy: str, people: int = 6, gpus: int = 3, job_hours: float = 3.0
     jobs = _workload(people, job_hours, jobs_per_person, seed)
     if policy == "ad hoc":
         runs, incidents = _simulate_ad_hoc(jobs, gpus, seed)
+    elif policy == "queue only":
+        runs, incidents = _simulate_queue_shared_env(jobs, gpus, seed)
     else:
         runs, incidents = _simulate_scheduler(jobs, gpus)
     runs.sort(key=lambda r: (r.start, r.machine, r.job))
@@ -419,7 +507,19 @@ def compare(people: int = 6, gpus: int = 3, job_hours: float = 3.0, seed: int = 
     return simulate("ad hoc", **args), simulate("scheduler", **args)
 
 
-_TITLES = {"ad hoc": "Everyone grabs a machine", "scheduler": "A scheduler queues requests"}
+def breakdown(people: int = 6, gpus: int = 3, job_hours: float = 3.0, seed: int = 1,
+              jobs_per_person: int = 2) -> dict[str, SimulationResult]:
+    """Run every policy in :data:`POLICIES` on the same day's jobs: ``{policy: result}``, in that order.
+
+    ``"ad hoc"`` → ``"queue only"`` isolates what the queue buys; ``"queue only"`` → ``"scheduler"``
+    what per-job environments (container images) buy. Raises ``ValueError`` as :func:`simulate` does.
+    """
+    args = dict(people=people, gpus=gpus, job_hours=job_hours, seed=seed, jobs_per_person=jobs_per_person)
+    return {policy: simulate(policy, **args) for policy in POLICIES}
+
+
+_TITLES = {"ad hoc": "Everyone grabs a machine", "queue only": "A queue, one shared environment",
+           "scheduler": "A scheduler queues requests"}
 
 
 def plot_timeline(result_a: SimulationResult, result_b: SimulationResult, fig=None):

@@ -34,6 +34,8 @@ __all__ = [
     "MEDIA_TYPE_MANIFEST",
     "MEDIA_TYPE_CONFIG",
     "MEDIA_TYPE_LAYER",
+    "DOCKER_V2_EQUIVALENTS",
+    "media_type_format",
     "REF_NAME_ANNOTATION",
     "DEFAULT_CONFIG",
     "Descriptor",
@@ -55,6 +57,34 @@ MEDIA_TYPE_INDEX = "application/vnd.oci.image.index.v1+json"
 MEDIA_TYPE_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 MEDIA_TYPE_CONFIG = "application/vnd.oci.image.config.v1+json"
 MEDIA_TYPE_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
+#: For each OCI media type above, its counterpart in Docker's older *Image Manifest V2, Schema 2*
+#: format (https://distribution.github.io/distribution/spec/manifest-v2-2/), from which OCI was
+#: derived. The OCI spec lists these as similar schemas, and the Docker layer type as interchangeable
+#: with the OCI one (media-types.md, "Compatibility Matrix",
+#: https://github.com/opencontainers/image-spec/blob/v1.1.0/media-types.md#compatibility-matrix).
+#: Registries and the CRI runtimes (containerd, CRI-O) accept both; many public images still use
+#: the Docker types.
+DOCKER_V2_EQUIVALENTS = {
+    MEDIA_TYPE_INDEX: "application/vnd.docker.distribution.manifest.list.v2+json",
+    MEDIA_TYPE_MANIFEST: "application/vnd.docker.distribution.manifest.v2+json",
+    MEDIA_TYPE_CONFIG: "application/vnd.docker.container.image.v1+json",
+    MEDIA_TYPE_LAYER: "application/vnd.docker.image.rootfs.diff.tar.gzip",
+}
+
+
+def media_type_format(media_type: str) -> str | None:
+    """Which image format a media type belongs to: ``"OCI"`` (``application/vnd.oci.…``),
+    ``"Docker v2"`` (``application/vnd.docker.…``, Image Manifest V2 Schema 2 and its relatives), or
+    ``None`` for anything else. Only the prefix is looked at; it never raises for a string."""
+    if not isinstance(media_type, str):
+        return None
+    if media_type.startswith("application/vnd.oci."):
+        return "OCI"
+    if media_type.startswith("application/vnd.docker."):
+        return "Docker v2"
+    return None
+
+
 #: The pre-defined annotation that names an image inside a layout (annotations.md).
 REF_NAME_ANNOTATION = "org.opencontainers.image.ref.name"
 
