@@ -2,8 +2,9 @@
 :func:`manifest`, the YAML of any of them as ``kubectl apply -f`` would take it.
 
 Each builder returns an object of the official client (``V1Pod``, ``V1Deployment``, ``V1Job``,
-``V2HorizontalPodAutoscaler``) carrying the course label, with CPU (millicores), memory (bytes) and GPU (``nvidia.com/gpu``, whole GPUs) requests
-checked first. Names are validated against RFC 1123 before anything is sent to the API server.
+``V2HorizontalPodAutoscaler``) carrying the course label, with CPU (millicores), memory (bytes) and
+GPU (``nvidia.com/gpu``, whole GPUs) requests checked first. Names are validated against RFC 1123
+before anything is sent to the API server.
 """
 
 from __future__ import annotations
