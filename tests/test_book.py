@@ -28,7 +28,8 @@ CHAPTERS = ["notebooks/00-start-here", "notebooks/01-mlops-without-orchestration
 LABS = ["labs/lab1-images-are-files", "labs/lab2-first-pod", "labs/lab3-self-healing", "labs/lab4-gpu-job",
         "labs/lab5-share-the-cluster", "labs/lab6-read-the-survey"]
 SOLUTIONS = [lab.replace("labs/", "labs/solutions/") + "-solution" for lab in LABS]
-GLOSSARY_TERMS = ["Pod", "ReplicaSet", "Deployment", "Job", "Node", "namespace", "kubeconfig context",
+GLOSSARY_TERMS = ["Pod", "ReplicaSet", "Deployment", "Service", "EndpointSlice", "HorizontalPodAutoscaler",
+                  "manifest", "kubectl", "Job", "Node", "namespace", "kubeconfig context",
                   "requests and limits", "taint", "toleration", "OCI image", "container runtime", "kubelet",
                   "scheduler", "controller", "etcd", "kind", "kwok", "extended resource", "PriorityClass",
                   "ResourceQuota", "preemption", "label", "selector", "nodeSelector", "cordon", "drain",

@@ -149,3 +149,15 @@ def test_live_shows_one_sentence_for_refusals_and_bad_input_and_raises_bugs(shel
     assert Cell(shell, "bad()").sentences == ["⚠ Replicas -1 is negative; give 0 or more."]
     broken = Cell(shell, "bug()")
     assert broken.traceback and "KeyError" in broken.stdout and broken.sentences == []
+
+
+def test_a_scripted_cell_that_meets_an_existing_object_shows_one_sentence(shell, cluster):
+    """Issue 10, section 4: a scripted cell after a widget may create a name the learner already
+    created with the widget; the API server's 409 is one sentence, not a traceback."""
+    shell.user_ns["cluster"] = cluster
+    code = "from whyk8s.k8s import objects, specs\nobjects.create(cluster, specs.pod('my-pod'))"
+    assert Cell(shell, code).ok
+    again = Cell(shell, code)
+    assert not again.ok and not again.traceback and again.panels == [] and len(again.sentences) == 1
+    assert "already exists" in again.sentences[0] and "my-pod" in again.sentences[0]
+    assert "HTTP response" not in again.sentences[0]

@@ -158,3 +158,24 @@ def test_unreachable_cluster_is_one_finding(tmp_path, monkeypatch):
     for result in (healing_lab.check_deployment(), healing_lab.check_scaled(),
                    healing_lab.check_healed(["a"], "a")):
         assert not result.passed and "did not answer" in result.problems[0]
+
+
+def test_deleting_the_replica_set_deletes_its_pods_and_the_deployment_makes_it_again(lab):
+    """The answer to lab 3's "Think about it": the garbage collector deletes the ReplicaSet's Pods,
+    and the Deployment controller creates a ReplicaSet of the same name (the template's hash) with a
+    new uid, and 3 new Pods."""
+    lab.apps.create_namespaced_deployment("whyk8s", deployment())
+    assert healing_lab.check_deployment().passed
+    dep = lab.apps.read_namespaced_deployment(NAME, "whyk8s")
+    (old,) = healing_lab.owned_replica_sets(lab, dep)
+    before = set(pod_names(lab))
+    lab.apps.delete_namespaced_replica_set(old.metadata.name, "whyk8s")
+
+    def remade(items):
+        rs, pods = healing_lab.owner_chain(lab, dep)
+        return (len(rs) == 1 and rs[0].metadata.uid != old.metadata.uid and len(pods) == 3
+                and not before & {p.metadata.name for p in pods})
+    wait_for(lab.apps.list_namespaced_replica_set, remade, timeout=30, namespace="whyk8s")
+    rs, pods = healing_lab.owner_chain(lab, dep)
+    assert [r.metadata.name for r in rs] == [old.metadata.name] and rs[0].metadata.uid != old.metadata.uid
+    assert len(pods) == 3 and not before & {p.metadata.name for p in pods}

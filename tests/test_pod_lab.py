@@ -143,7 +143,7 @@ def test_read_back_passes_for_the_live_pod_and_names_a_stale_one(lab):
     stored = lab.core.read_namespaced_pod(pod_lab.POD_NAME, "whyk8s")
     result = pod_lab.check_read_back(stored)
     assert result.passed, result.problems
-    assert any("cpu 250m, memory 64Mi" in f.message for f in result.findings)
+    assert any("cpu 250m (250 millicores), memory 64Mi (67,108,864 bytes)" in f.message for f in result.findings)
     assert any(stored.spec.node_name in f.message for f in result.findings)
     pod_lab.reset()  # a new Pod with the same name has a new uid: the old read-back is stale
     lab.core.create_namespaced_pod("whyk8s", pod_body())
@@ -219,3 +219,18 @@ def test_learner_cell_refused_by_the_api_server_reads_as_one_sentence(cluster):
     assert 'Pod "First-Pod" is invalid: metadata.name: Invalid value: "First-Pod"' in text, text
     assert "RFC 1123" in text and "lowercase" in text, text
     assert "Traceback" not in text and "HTTP response headers" not in text and '"kind":"Status"' not in text, text
+
+
+def test_read_back_accepts_another_notation_and_says_the_api_server_canonicalises_it(lab):
+    """Review W3: the API server keeps the value, not the notation: ``0.25`` CPU comes back as
+    ``250m``; a memory request of plain bytes stays in bytes (decimal notation) but is the same value."""
+    lab.core.create_namespaced_pod("whyk8s", pod_body(cpu="0.25", memory="67108864"))
+    assert pod_lab.check_pod().passed
+    stored = lab.core.read_namespaced_pod(pod_lab.POD_NAME, "whyk8s")
+    assert stored.spec.containers[0].resources.requests == {"cpu": "250m", "memory": "67108864"}
+    result = pod_lab.check_read_back(stored)
+    assert result.passed, result.problems
+    said = " ".join(f.message for f in result.findings)
+    assert "as you wrote" not in said
+    assert "cpu 250m (250 millicores), memory 67108864 (67,108,864 bytes)" in said
+    assert "canonical" in said

@@ -105,3 +105,22 @@ def test_memory_without_a_plausible_unit_is_refused_with_a_hint(memory):
 
 def test_a_mebibyte_of_memory_is_accepted():
     assert specs.resources(memory="1Mi").requests["memory"] == str(2**20)
+
+
+def test_manifest_is_the_yaml_the_helper_sends():
+    import yaml
+    from kubernetes import client
+    pod = specs.pod("trainer-1", cpu="500m", memory="1Gi")
+    text = specs.manifest(pod)
+    assert text.startswith("apiVersion: v1\nkind: Pod\nmetadata:\n")
+    body = yaml.safe_load(text)
+    assert body == {"apiVersion": "v1", "kind": "Pod",
+                    **client.ApiClient().sanitize_for_serialization(pod)}
+    container = body["spec"]["containers"][0]
+    assert container["resources"]["requests"] == {"cpu": "500m", "memory": "1073741824"}  # the helper sends bytes
+    assert "terminationGracePeriodSeconds" in body["spec"] and "None" not in text and "null" not in text
+    dep = yaml.safe_load(specs.manifest(specs.deployment("web", replicas=3)))
+    assert (dep["apiVersion"], dep["kind"], dep["spec"]["replicas"]) == ("apps/v1", "Deployment", 3)
+    import pytest
+    with pytest.raises(TypeError):
+        specs.manifest(object())

@@ -218,7 +218,7 @@ class Cluster:
 
     Attributes: ``context`` (kubeconfig context name), ``namespace`` (where course objects live),
     ``api`` (:class:`kubernetes.client.ApiClient`), and the typed APIs ``core``, ``apps``, ``batch``,
-    ``scheduling``, ``coordination``.
+    ``scheduling``, ``coordination``, ``autoscaling`` (``autoscaling/v2``).
     """
 
     context: str
@@ -229,6 +229,7 @@ class Cluster:
     batch: client.BatchV1Api = field(init=False)
     scheduling: client.SchedulingV1Api = field(init=False)
     coordination: client.CoordinationV1Api = field(init=False)
+    autoscaling: client.AutoscalingV2Api = field(init=False)
 
     def __post_init__(self) -> None:
         self.core = client.CoreV1Api(self.api)
@@ -236,6 +237,7 @@ class Cluster:
         self.batch = client.BatchV1Api(self.api)
         self.scheduling = client.SchedulingV1Api(self.api)
         self.coordination = client.CoordinationV1Api(self.api)
+        self.autoscaling = client.AutoscalingV2Api(self.api)
 
     @property
     def labels(self) -> dict[str, str]:

@@ -55,6 +55,7 @@ class Kind:
 #: Every kind the course or a learner in a lab creates, owners before what they own (the order in
 #: which clean-up deletes them).
 KINDS = {k.kind: k for k in (
+    Kind("HorizontalPodAutoscaler", "autoscaling", "horizontal_pod_autoscaler"),
     Kind("Deployment", "apps", "deployment"),
     Kind("ReplicaSet", "apps", "replica_set"),
     Kind("Job", "batch", "job"),
@@ -70,7 +71,8 @@ CLUSTER_KINDS = ("PriorityClass",)
 
 _TYPES = {client.V1Pod: "Pod", client.V1Deployment: "Deployment", client.V1Job: "Job",
           client.V1ResourceQuota: "ResourceQuota", client.V1LimitRange: "LimitRange",
-          client.V1PriorityClass: "PriorityClass", client.V1Service: "Service"}
+          client.V1PriorityClass: "PriorityClass", client.V1Service: "Service",
+          client.V2HorizontalPodAutoscaler: "HorizontalPodAutoscaler"}
 
 
 def api_of(kind: str) -> Kind:
@@ -97,7 +99,8 @@ class ObjectRef:
 
 
 def create(cluster: Cluster, obj, namespace: str | None = None):
-    """Create ``obj`` (V1Pod, V1Deployment, V1Job, V1ResourceQuota, V1LimitRange or V1PriorityClass)
+    """Create ``obj`` (V1Pod, V1Deployment, V1Job, V1Service, V2HorizontalPodAutoscaler, V1ResourceQuota,
+    V1LimitRange or V1PriorityClass)
     with the course label. Namespaced objects go to ``namespace`` (default: the course namespace),
     which must be the course's or one it created; a missing one is created, labelled.
     kubectl: ``kubectl create -f obj.yaml -n <namespace>``.

@@ -1,8 +1,10 @@
-"""Builders for the Pod, Deployment and Job specs the course creates.
+"""Builders for the Pod, Deployment, Job and HorizontalPodAutoscaler specs the course creates, and
+:func:`manifest`, the YAML of any of them as ``kubectl apply -f`` would take it.
 
-Each returns an object of the official client (``V1Pod``, ``V1Deployment``, ``V1Job``) carrying the
-course label, with CPU (millicores), memory (bytes) and GPU (``nvidia.com/gpu``, whole GPUs) requests
-checked first. Names are validated against RFC 1123 before anything is sent to the API server.
+Each builder returns an object of the official client (``V1Pod``, ``V1Deployment``, ``V1Job``,
+``V2HorizontalPodAutoscaler``) carrying the course label, with CPU (millicores), memory (bytes) and
+GPU (``nvidia.com/gpu``, whole GPUs) requests checked first. Names are validated against RFC 1123
+before anything is sent to the API server.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from kubernetes import client
 from whyk8s import GPU_RESOURCE, PART_OF_LABEL, POOL_LABEL
 from whyk8s.k8s.quantities import parse_cpu, parse_gpus, parse_memory
 
-__all__ = ["validate_name", "resources", "pod", "deployment", "job", "gpu_toleration", "DEFAULT_IMAGE",
+__all__ = ["validate_name", "resources", "pod", "deployment", "job", "hpa", "manifest", "gpu_toleration",
+           "DEFAULT_IMAGE",
            "JOB_IMAGE", "JOB_COMMAND", "Quantity"]
 
 #: A small image that every cluster can pull, for Pods and Deployments. Its process sleeps forever, so
@@ -189,3 +192,58 @@ def job(name: str, image: str = JOB_IMAGE, cpu: Quantity = "100m", memory: Quant
             template=client.V1PodTemplateSpec(metadata=client.V1ObjectMeta(labels=pod_labels), spec=spec),
         ),
     )
+
+
+def hpa(target: str, min_replicas: int = 1, max_replicas: int = 10, cpu_utilization: int = 60,
+        name: str | None = None) -> client.V2HorizontalPodAutoscaler:
+    """A course-labelled ``autoscaling/v2`` HorizontalPodAutoscaler (named ``name``, default
+    ``target``) that keeps the Deployment ``target``'s average CPU use at ``cpu_utilization`` percent
+    of the pods' CPU *requests*, between ``min_replicas`` and ``max_replicas`` replicas. It reads the
+    metric from the resource metrics API (``metrics.k8s.io``, served by metrics-server) and writes
+    the Deployment's ``scale`` subresource (``spec.replicas``). Raises ValueError for a bad name or
+    bounds. kubectl: ``kubectl autoscale deployment <target> --cpu=60% --min=1 --max=10``. Source:
+    kubernetes.io, "Horizontal Pod Autoscaling"."""
+    validate_name(target, "Deployment")
+    name = validate_name(name or target, "HorizontalPodAutoscaler")
+    if not 1 <= int(min_replicas) <= int(max_replicas):
+        raise ValueError(f"need 1 <= min_replicas <= max_replicas, got {min_replicas} and {max_replicas}")
+    if int(cpu_utilization) <= 0:
+        raise ValueError(f"cpu_utilization is a percentage of the CPU request above 0, got {cpu_utilization}")
+    return client.V2HorizontalPodAutoscaler(
+        metadata=client.V1ObjectMeta(name=name, labels=_labels(None)),
+        spec=client.V2HorizontalPodAutoscalerSpec(
+            scale_target_ref=client.V2CrossVersionObjectReference(api_version="apps/v1", kind="Deployment",
+                                                                  name=target),
+            min_replicas=int(min_replicas), max_replicas=int(max_replicas),
+            metrics=[client.V2MetricSpec(type="Resource", resource=client.V2ResourceMetricSource(
+                name="cpu", target=client.V2MetricTarget(type="Utilization",
+                                                         average_utilization=int(cpu_utilization))))]))
+
+
+#: apiVersion and kind of each client type the course sends, for :func:`manifest`.
+_API_KINDS = {client.V1Pod: ("v1", "Pod"), client.V1Service: ("v1", "Service"),
+              client.V1Deployment: ("apps/v1", "Deployment"), client.V1ReplicaSet: ("apps/v1", "ReplicaSet"),
+              client.V1Job: ("batch/v1", "Job"),
+              client.V2HorizontalPodAutoscaler: ("autoscaling/v2", "HorizontalPodAutoscaler"),
+              client.V1ResourceQuota: ("v1", "ResourceQuota"), client.V1LimitRange: ("v1", "LimitRange"),
+              client.V1PriorityClass: ("scheduling.k8s.io/v1", "PriorityClass")}
+
+
+def manifest(obj) -> str:
+    """The YAML manifest of ``obj`` (a client object such as the builders above return, or a dict),
+    exactly the fields a course helper sends: ``apiVersion`` and ``kind`` first, then ``metadata``
+    and ``spec``; unset fields left out, keys in the API's camelCase (``nodeSelector``,
+    ``terminationGracePeriodSeconds``). Save it as ``x.yaml`` and ``kubectl apply -f x.yaml -n whyk8s``
+    creates the same object. Raises TypeError for a type the course does not send."""
+    import yaml
+    if isinstance(obj, dict):
+        body = dict(obj)
+    else:
+        if type(obj) not in _API_KINDS:
+            raise TypeError(f"manifest() does not know the kind of a {type(obj).__name__}")
+        body = client.ApiClient().sanitize_for_serialization(obj)
+        api_version, kind = _API_KINDS[type(obj)]
+        body.setdefault("apiVersion", api_version)
+        body.setdefault("kind", kind)
+    head = {k: body.pop(k) for k in ("apiVersion", "kind", "metadata") if k in body}
+    return yaml.safe_dump({**head, **body}, sort_keys=False, default_flow_style=False)

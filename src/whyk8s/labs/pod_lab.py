@@ -98,9 +98,11 @@ def check_pod(result: CheckResult, cluster, timeout: float = 15) -> None:
 def check_read_back(result: CheckResult, cluster, stored) -> None:
     """Step 2: ``stored`` is what the learner read back with ``core.read_namespaced_pod`` (a
     ``V1Pod``). Passes when it is the Pod :data:`POD_NAME` as the API server holds it now: same uid,
-    placed on a node (``spec.node_name``, compared with the live Pod) and with the requests stored
-    exactly as written in the task (CPU ``250m``, memory ``64Mi``: the API server keeps your
-    notation; the scheduler compares them as millicores and bytes). Never raises."""
+    placed on a node (``spec.node_name``, compared with the live Pod) and with the task's requests
+    (CPU 250 millicores, memory 67,108,864 bytes), compared as values. The API server keeps the
+    value, not the notation: it writes each quantity back in its canonical form (``0.25`` CPU comes
+    back as ``250m``, ``1.5Gi`` as ``1536Mi``; plain bytes stay plain bytes), and the finding shows
+    what came back. Source: kubernetes.io, API reference, "Quantity". Never raises."""
     if unanswered(stored):
         result.wrong(not_answered("stored"))
         return
@@ -125,11 +127,29 @@ def check_read_back(result: CheckResult, cluster, stored) -> None:
     else:
         result.wrong("stored.spec.node_name is empty: you read the Pod before the scheduler placed it; read it again")
     requests = (stored.spec.containers[0].resources.requests or {}) if stored.spec.containers else {}
-    if requests.get("cpu") == CPU and requests.get("memory") == MEMORY:
-        result.ok(f"the requests come back as you wrote them (cpu {CPU}, memory {MEMORY}): the API server "
-                  f"stores your notation; the scheduler compares millicores and bytes")
+    cpu, memory = requests.get("cpu"), requests.get("memory")
+    cpu_m = _millicores(cpu)
+    mem_b = _bytes(memory)
+    if cpu_m == int(parse_quantity(CPU) * 1000) and mem_b == int(parse_quantity(MEMORY)):
+        result.ok(f"the API server stored the requests you asked for: cpu {cpu} ({cpu_m} millicores), memory "
+                  f"{memory} ({mem_b:,} bytes). It keeps the value and writes it in its canonical notation "
+                  f"(0.25 CPU comes back as 250m, 1.5Gi as 1536Mi); the scheduler compares millicores and bytes")
     else:
         result.wrong(f"the stored requests are {requests}; the task asks for cpu {CPU} and memory {MEMORY} (step 1)")
+
+
+def _millicores(raw) -> int | None:
+    try:
+        return int(parse_quantity(str(raw)) * 1000) if raw is not None else None
+    except ValueError:
+        return None
+
+
+def _bytes(raw) -> int | None:
+    try:
+        return int(parse_quantity(str(raw))) if raw is not None else None
+    except ValueError:
+        return None
 
 
 def _check_cpu(result: CheckResult, raw) -> None:

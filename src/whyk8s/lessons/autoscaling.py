@@ -1,0 +1,85 @@
+"""Chapter 3, "Autoscaling": what a HorizontalPodAutoscaler (HPA) computes, and what it reports on
+the course cluster.
+
+The HPA controller (in kube-controller-manager) runs every 15 seconds by default. It reads the
+metric of the pods of its target (CPU use from the resource metrics API, ``metrics.k8s.io``, which
+metrics-server serves), computes a replica count with :func:`desired_replicas`, and writes it into
+the target's ``scale`` subresource (``spec.replicas`` of a Deployment); the Deployment and its
+ReplicaSet then do the rest. Source: kubernetes.io, "Horizontal Pod Autoscaling", *Algorithm details*.
+
+The course cluster runs no metrics-server (and on kwok no container uses any CPU), so the HPA there
+can read its target's scale but not its metric: :func:`wait_for_hpa` returns what its status really
+says (``AbleToScale`` True, ``ScalingActive`` False with reason ``FailedGetResourceMetric``).
+"""
+
+from __future__ import annotations
+
+import math
+
+from kubernetes import client
+
+from whyk8s.errors import WaitTimeoutError
+from whyk8s.k8s.guard import Cluster
+from whyk8s.k8s.waits import watch_until
+
+__all__ = ["TOLERANCE", "desired_replicas", "utilization", "wait_for_hpa", "conditions_table"]
+
+#: The HPA controller's default tolerance: no change while the metric is within 10 % of its target
+#: (kube-controller-manager ``--horizontal-pod-autoscaler-tolerance``, default 0.1).
+TOLERANCE = 0.1
+
+
+def utilization(usage_millicores: list[int], request_millicores: int) -> int:
+    """The average CPU utilization the HPA compares with its target: the pods' summed use over their
+    summed requests, in whole percent (rounded down, as the controller does). ``usage_millicores``:
+    one value per pod; ``request_millicores``: each pod's CPU request. Raises ValueError without pods
+    or with a request of 0 (utilization is a share of the request: pods without one cannot be scaled
+    on it)."""
+    if not usage_millicores:
+        raise ValueError("no pods: utilization needs at least one pod's metric")
+    if request_millicores <= 0:
+        raise ValueError("utilization is a share of the CPU request; the pods request no CPU")
+    return int(100 * sum(usage_millicores) / (request_millicores * len(usage_millicores)))
+
+
+def desired_replicas(current_replicas: int, current_value: float, target_value: float, *,
+                     min_replicas: int = 1, max_replicas: int | None = None, tolerance: float = TOLERANCE) -> int:
+    """The HPA's replica count for one metric: ``ceil(current_replicas * current_value / target_value)``,
+    unchanged while ``current_value / target_value`` is within ``tolerance`` of 1, then kept between
+    ``min_replicas`` and ``max_replicas``. Values in any one unit (percent utilization, millicores,
+    requests per second). Example: 3 pods at 90 % CPU with a 60 % target → ceil(3 × 1.5) = 5.
+    Raises ValueError for a target ≤ 0 or negative replicas. (The controller also ignores pods not yet
+    ready or without a metric in some cases, and smooths scale-down over a 5-minute window; not here.)"""
+    if target_value <= 0:
+        raise ValueError(f"the target must be above 0, got {target_value}")
+    if current_replicas < 0:
+        raise ValueError(f"replicas cannot be negative, got {current_replicas}")
+    ratio = current_value / target_value
+    wanted = current_replicas if abs(ratio - 1.0) <= tolerance else math.ceil(current_replicas * ratio)
+    wanted = max(wanted, min_replicas)
+    return min(wanted, max_replicas) if max_replicas is not None else wanted
+
+
+def wait_for_hpa(cluster: Cluster, name: str, timeout: float = 60) -> client.V2HorizontalPodAutoscaler:
+    """Watch the HPA ``name`` in the course namespace until its controller has written conditions
+    (``AbleToScale`` and ``ScalingActive``: the first pass comes within one 15 s sync period); return
+    it. Raises WaitTimeoutError after ``timeout`` seconds. kubectl: ``kubectl get hpa <name> -n whyk8s -w``,
+    then ``kubectl describe hpa <name> -n whyk8s``."""
+    def written(objs) -> bool:
+        h = objs.get(name)
+        types = {c.type for c in (h.status.conditions or [])} if h is not None and h.status else set()
+        return {"AbleToScale", "ScalingActive"} <= types
+
+    objs = watch_until(cluster.autoscaling.list_namespaced_horizontal_pod_autoscaler, cluster.namespace,
+                       field_selector=f"metadata.name={name}", done=written, timeout=timeout)
+    if not written(objs):
+        raise WaitTimeoutError(f"The HorizontalPodAutoscaler {name} wrote no conditions within {timeout:.0f} s.")
+    return objs[name]
+
+
+def conditions_table(hpa: client.V2HorizontalPodAutoscaler):
+    """The HPA's conditions as a pandas DataFrame: ``type``, ``status``, ``reason``, ``message``
+    (sorted by type), what ``kubectl describe hpa`` lists under *Conditions*."""
+    import pandas as pd
+    rows = [[c.type, c.status, c.reason, c.message] for c in sorted(hpa.status.conditions or [], key=lambda c: c.type)]
+    return pd.DataFrame(rows, columns=["type", "status", "reason", "message"])
