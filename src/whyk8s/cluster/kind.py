@@ -33,6 +33,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,6 +176,59 @@ def cluster_config(base: dict, *, cgroup_v1: bool, restrict_oom_score_adj: bool,
     return config
 
 
+#: Where, inside a node container, the kubelet (through cAdvisor) reads the machine's memory.
+MEMINFO = "/proc/meminfo"
+
+
+def meminfo_of_size(memory_bytes: int, host_meminfo: str) -> str:
+    """``host_meminfo`` (the text of ``/proc/meminfo``) with ``MemTotal``, ``MemFree`` and
+    ``MemAvailable`` set to ``memory_bytes`` (written in KiB, as the kernel does). Raises ValueError
+    below 1 MiB or when the text has no ``MemTotal`` line."""
+    if memory_bytes < 2**20:
+        raise ValueError(f"a node needs at least 1 MiB of memory (got {memory_bytes} bytes)")
+    if not re.search(r"^MemTotal:", host_meminfo, re.M):
+        raise ValueError("not the text of /proc/meminfo: no MemTotal line")
+    kib = memory_bytes // 1024
+    return "".join(f"{key}:{kib:>16} kB\n" if key in ("MemTotal", "MemFree", "MemAvailable") else line + "\n"
+                   for line in host_meminfo.splitlines() for key in [line.split(":", 1)[0]])
+
+
+def sized_workers(config: dict, meminfo_files: list[str]) -> dict:
+    """``config`` (kind's cluster config, its workers in layout order) with each worker's
+    ``/proc/meminfo`` replaced by the file of the same position in ``meminfo_files`` (read-only
+    ``extraMounts``). Raises ValueError when the counts differ."""
+    config = copy.deepcopy(config)
+    workers = [n for n in config["nodes"] if n.get("role") == "worker"]
+    if len(workers) != len(meminfo_files):
+        raise ValueError(f"{len(workers)} workers in kind's config, {len(meminfo_files)} sizes")
+    for node, path in zip(workers, meminfo_files, strict=True):
+        node.setdefault("extraMounts", []).append({"hostPath": path, "containerPath": MEMINFO, "readOnly": True})
+    return config
+
+
+def write_node_sizes(layout=None) -> list[str]:
+    """Each worker's memory from the layout as a ``meminfo`` file in the course's cache
+    (``kind/node-sizes/<node>/meminfo``, :func:`meminfo_of_size`); the paths, in layout order.
+
+    Why: on kind every node would report the machine's memory, so chapter 4's 96 GiB preprocessing
+    job would fit nowhere. The kubelet takes a node's memory capacity from ``MemTotal`` in
+    ``/proc/meminfo`` (cAdvisor, ``machine/machine.go``: ``GetMachineMemoryCapacity``), and runc lets
+    a file be mounted over that path (as lxcfs does); pods get their own ``/proc`` and see the real
+    machine. CPUs are not declared this way: the kubelet writes the CPU numbers it finds into the pods'
+    cpuset cgroup, so every kind node has the machine's CPUs."""
+    from whyk8s.cluster.controlplane import cache_root
+    from whyk8s.k8s.quantities import parse_memory
+    layout = layout or load_layout()
+    host = Path(MEMINFO).read_text()
+    files = []
+    for w in layout.workers:
+        path = cache_root() / "kind" / "node-sizes" / w.name / "meminfo"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(meminfo_of_size(parse_memory(w.capacity["memory"]), host))
+        files.append(str(path))
+    return files
+
+
 def cni_config(pod_cidr: str) -> dict:
     """The CNI configuration of one node: the ``ptp`` plugin (a veth pair per pod, the host side routed)
     with ``host-local`` addresses from the node's ``pod_cidr`` (e.g. ``10.244.1.0/24``), and
@@ -301,6 +355,7 @@ class KindProvider:
                 base = yaml.safe_load(f)
             config = cluster_config(base, cgroup_v1=_cgroup_v1(), own_cni=own_cni,
                                     restrict_oom_score_adj=not docker.bounding_set_has(docker.CAP_SYS_RESOURCE))
+            config = sized_workers(config, write_node_sizes())
             with tempfile.NamedTemporaryFile("w", suffix=".yaml", prefix="whyk8s-kind-") as f:
                 yaml.safe_dump(config, f, sort_keys=False)
                 f.flush()
@@ -311,6 +366,7 @@ class KindProvider:
                     hint = _limits_hint(inotify_limits(self.read_proc))
                     raise CommandError(f"{exc}\n{hint}" if hint else str(exc)) from None
         elif stopped:
+            write_node_sizes()  # the files the workers' mounts name, in case the cache was cleaned
             act(self, ["docker", "start", *stopped], log=log)
         previous = make_current(self.context)
         if previous != self.context:
