@@ -105,3 +105,13 @@ def test_memory_without_a_plausible_unit_is_refused_with_a_hint(memory):
 
 def test_a_mebibyte_of_memory_is_accepted():
     assert specs.resources(memory="1Mi").requests["memory"] == str(2**20)
+
+
+def test_to_yaml_is_the_manifest_kubectl_reads():
+    import yaml
+    data = yaml.safe_load(specs.to_yaml(specs.job("train", cpu="2", memory="1Gi", gpus=1)))
+    assert (data["apiVersion"], data["kind"]) == ("batch/v1", "Job")
+    pod_spec = data["spec"]["template"]["spec"]
+    assert pod_spec["restartPolicy"] == "Never"          # camelCase, as in a manifest
+    assert pod_spec["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    assert "status" not in data and "node_selector" not in pod_spec

@@ -15,7 +15,7 @@ from kubernetes import client
 from whyk8s import GPU_RESOURCE, PART_OF_LABEL, POOL_LABEL
 from whyk8s.k8s.quantities import parse_cpu, parse_gpus, parse_memory
 
-__all__ = ["validate_name", "resources", "pod", "deployment", "job", "gpu_toleration", "DEFAULT_IMAGE",
+__all__ = ["validate_name", "resources", "pod", "deployment", "job", "gpu_toleration", "to_yaml", "DEFAULT_IMAGE",
            "JOB_IMAGE", "JOB_COMMAND", "Quantity"]
 
 #: A small image that every cluster can pull, for Pods and Deployments. Its process sleeps forever, so
@@ -189,3 +189,23 @@ def job(name: str, image: str = JOB_IMAGE, cpu: Quantity = "100m", memory: Quant
             template=client.V1PodTemplateSpec(metadata=client.V1ObjectMeta(labels=pod_labels), spec=spec),
         ),
     )
+
+
+#: apiVersion of each kind the course builds (the client's model objects leave it empty until sent).
+_API_VERSIONS = {"V1Pod": ("v1", "Pod"), "V1Job": ("batch/v1", "Job"), "V1Deployment": ("apps/v1", "Deployment"),
+                 "V1ResourceQuota": ("v1", "ResourceQuota"), "V1Namespace": ("v1", "Namespace"),
+                 "V1PriorityClass": ("scheduling.k8s.io/v1", "PriorityClass")}
+
+
+def to_yaml(obj) -> str:
+    """The manifest of ``obj`` (a model object of the official client such as ``V1Job``, or a dict) as
+    the YAML ``kubectl apply -f`` reads: camelCase field names, empty fields left out, ``apiVersion``
+    and ``kind`` filled in for the kinds the course builds. Pure function: nothing is sent."""
+    import yaml
+
+    data = client.ApiClient().sanitize_for_serialization(obj)
+    known = _API_VERSIONS.get(type(obj).__name__)
+    if known and isinstance(data, dict):
+        data = {"apiVersion": data.get("apiVersion") or known[0], "kind": data.get("kind") or known[1],
+                **{k: v for k, v in data.items() if k not in ("apiVersion", "kind")}}
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=100).rstrip("\n")
