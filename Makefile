@@ -67,7 +67,8 @@ test: lint browser
 # nbval-check, since node sizes, node counts and times on kind are the machine's own.
 KIND_NOTEBOOKS := notebooks/00-start-here.ipynb notebooks/03-what-an-orchestrator-does.ipynb \
   notebooks/03b-what-running-containers-show.ipynb \
-  notebooks/04-kubernetes-for-ml.ipynb notebooks/06-summary.ipynb \
+  notebooks/04a-placing-ml-work.ipynb notebooks/04b-sharing-a-cluster.ipynb \
+  notebooks/06-summary.ipynb \
   labs/solutions/lab2-first-pod-solution.ipynb labs/solutions/lab3-self-healing-solution.ipynb \
   labs/solutions/lab4-gpu-job-solution.ipynb labs/solutions/lab5-share-the-cluster-solution.ipynb
 KIND_IMAGE_ROUTE := $(if $(filter 0,$(shell id -u)),local,)

@@ -69,3 +69,33 @@ def test_restore_brings_all_workers_back_ready_with_gpus(cluster):
         assert nodefacts.is_ready(n) and not n.spec.unschedulable
     assert nodes["whyk8s-worker3"].status.allocatable[GPU_RESOURCE] == "4"
     assert placement.gpu_capacity(cluster) == {"whyk8s-worker3": 4}
+
+
+def test_lost_job_pod_is_a_disruption_that_only_a_pod_failure_policy_ignores(cluster):
+    """kwok: both Jobs lose their pod with its node; the pod garbage collector marks it Failed with
+    DisruptionTarget (reason DeletionByPodGC); only the Job whose podFailurePolicy ignores that
+    condition survives, and it completes once the node is back."""
+    try:
+        lost = failures.jobs_on_lost_node(cluster, "whyk8s-worker2")
+    finally:
+        failures.restore(cluster)
+    assert lost.phase == "Failed"
+    assert {"type": "DisruptionTarget", "status": "True", "reason": "DeletionByPodGC",
+            "message": "PodGC: node no longer exists"} in lost.conditions
+    assert lost.jobs["train-plain"] == "Failed (BackoffLimitExceeded)"
+    assert lost.failed_counted["train-plain"] == 1
+    assert lost.jobs["train-tolerant"] == "Running"
+    assert lost.failed_counted["train-tolerant"] == 0
+    assert lost.replacements["train-tolerant"] >= 2
+    from whyk8s.k8s.waits import watch_until
+    jobs = watch_until(cluster.batch.list_namespaced_job, cluster.namespace, label_selector=cluster.selector,
+                       done=lambda o: failures.job_outcome(o["train-tolerant"]) == "Complete", timeout=60)
+    assert failures.job_outcome(jobs["train-tolerant"]) == "Complete"
+
+
+def test_failure_policy_job_yaml_ignores_disruption_targets():
+    job = failures.training_job_with_failure_policy("train")
+    rule = job.spec.pod_failure_policy.rules[0]
+    assert (rule.action, rule.on_pod_conditions[0].type) == ("Ignore", "DisruptionTarget")
+    assert job.spec.backoff_limit == 0 and job.spec.template.spec.restart_policy == "Never"
+    assert failures.training_job_with_failure_policy("plain", ignore_disruptions=False).spec.pod_failure_policy is None

@@ -107,3 +107,18 @@ def test_bad_input_is_refused_before_the_api():
         placement.preprocessing_pod("prep", memory="96m")
     with pytest.raises(ValueError, match="fraction"):
         placement.training_job("train", gpus=0.5)
+
+
+def test_the_control_plane_adds_no_gpu_toleration_but_adds_the_300_s_node_tolerations(cluster):
+    """The course's API server runs the default admission plugins: ExtendedResourceToleration is not
+    among them, so a GPU pod without a toleration is kept off the tainted GPU node; DefaultTolerationSeconds
+    is, and gives every pod 300 s on a not-ready or unreachable node."""
+    pod = specs.pod("gpu-no-toleration", gpus=1)
+    pod.spec.tolerations = None
+    objects.create(cluster, pod)
+    stored = cluster.core.read_namespaced_pod("gpu-no-toleration", cluster.namespace)
+    keys = {(t.key, t.effect, t.toleration_seconds) for t in stored.spec.tolerations or []}
+    assert keys == {("node.kubernetes.io/not-ready", "NoExecute", 300),
+                    ("node.kubernetes.io/unreachable", "NoExecute", 300)}
+    message = placement.why_pending(cluster, "gpu-no-toleration")
+    assert "untolerated taint" in message and "Insufficient nvidia.com/gpu" in message

@@ -124,3 +124,13 @@ def test_manifest_is_the_yaml_the_helper_sends():
     import pytest
     with pytest.raises(TypeError):
         specs.manifest(object())
+
+
+def test_a_jobs_manifest_is_what_kubectl_reads():
+    import yaml
+    data = yaml.safe_load(specs.manifest(specs.job("train", cpu="2", memory="1Gi", gpus=1)))
+    assert (data["apiVersion"], data["kind"]) == ("batch/v1", "Job")
+    pod_spec = data["spec"]["template"]["spec"]
+    assert pod_spec["restartPolicy"] == "Never"          # camelCase, as in a manifest
+    assert pod_spec["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    assert "status" not in data and "node_selector" not in pod_spec

@@ -115,3 +115,67 @@ def test_team_namespace_refuses_a_namespace_the_course_did_not_create(cluster):
         assert cluster.core.list_namespaced_resource_quota("kube-system").items == []
     finally:
         cluster.core.delete_namespace(name)
+
+
+def test_quota_refuses_a_bare_pod_but_accepts_an_over_quota_job_whose_pods_fail_to_create(cluster):
+    ns = tenancy.team_namespace(cluster, "team-j", cpu="4", memory="16Gi", gpus=0)
+    with pytest.raises(client.ApiException) as err:
+        objects.create(cluster, specs.pod("big-pod", cpu="8", memory="1Gi"), namespace=ns)
+    assert err.value.status == 403
+    objects.create(cluster, specs.job("big-job", cpu="8", memory="1Gi"), namespace=ns)   # no exception
+    said = tenancy.job_creation_refused(cluster, "big-job", namespace=ns, timeout=30)
+    assert said.startswith("Job big-job was accepted, but its pod was refused")
+    assert "exceeded quota: team-quota" in said and "requests.cpu=8" in said
+    assert cluster.batch.read_namespaced_job("big-job", ns) is not None
+    assert cluster.core.list_namespaced_pod(ns).items == []
+
+
+def test_job_creation_refused_says_so_when_nothing_was_refused(cluster):
+    ns = tenancy.team_namespace(cluster, "team-k", cpu="4", memory="16Gi", gpus=0)
+    objects.create(cluster, specs.job("fits", cpu="1", memory="1Gi"), namespace=ns)
+    assert tenancy.job_creation_refused(cluster, "fits", namespace=ns, timeout=3).startswith(
+        "No FailedCreate event about Job fits")
+
+
+def test_any_namespace_may_use_the_high_class_until_a_scoped_quota_forbids_it(cluster):
+    tenancy.priority_classes(cluster)
+    ns = tenancy.team_namespace(cluster, "team-p", cpu="16", memory="64Gi", gpus=4)
+    objects.create(cluster, placement.training_pod("before", gpus=1, priority_class="whyk8s-high"), namespace=ns)
+    quota = tenancy.limit_priority_class(cluster, ns, "whyk8s-high")
+    assert quota.spec.scope_selector.match_expressions[0].values == ["whyk8s-high"]
+    with pytest.raises(client.ApiException) as err:
+        objects.create(cluster, placement.training_pod("after", gpus=1, priority_class="whyk8s-high"), namespace=ns)
+    assert err.value.status == 403
+    assert explain(err.value, ns).startswith("Refused by ResourceQuota no-high-priority in namespace team-p")
+    # the scope counts only that class: low-priority work is still admitted
+    objects.create(cluster, placement.training_pod("low", gpus=1, priority_class="whyk8s-low"), namespace=ns)
+    names = {p.metadata.name for p in cluster.core.list_namespaced_pod(ns).items}
+    assert names == {"before", "low"}
+
+
+def test_priority_quota_input_is_checked():
+    with pytest.raises(ValueError, match="whole number"):
+        tenancy.priority_quota_spec("whyk8s-high", pods=-1)
+    with pytest.raises(ValueError, match="not a valid Kubernetes name"):
+        tenancy.priority_quota_spec("High_Class")
+
+
+def test_a_deployment_over_quota_is_accepted_and_its_replicaset_gets_failed_create(cluster):
+    """Chapter 4b's exercise: 2 cores used of 16, then 3 replicas of 6 cores: two pods admitted, one refused."""
+    ns = tenancy.team_namespace(cluster, "team-d", cpu="16", memory="64Gi", gpus=0)
+    objects.create(cluster, specs.pod("notebook", cpu="2", memory="1Gi"), namespace=ns)
+    objects.create(cluster, specs.deployment("sweep", replicas=3, cpu="6", memory="1Gi"), namespace=ns)
+    event = wait_for_event(cluster, ns, "FailedCreate", lambda name: name.startswith("sweep-"), timeout=30)
+    assert event is not None and event.involved_object.kind == "ReplicaSet"
+    assert "exceeded quota: team-quota" in event.message
+    pods = wait_for_pods(cluster, lambda ps: len(ps) >= 2, label_selector="app=sweep", namespace=ns, timeout=10)
+    assert len(pods) == 2
+
+
+def test_a_high_priority_job_in_a_namespace_without_the_class_sits_with_failed_create(cluster):
+    tenancy.priority_classes(cluster)
+    ns = tenancy.team_namespace(cluster, "team-q", cpu="16", memory="64Gi", gpus=4)
+    tenancy.limit_priority_class(cluster, ns, "whyk8s-high")
+    objects.create(cluster, placement.training_job("urgent", gpus=1, priority_class="whyk8s-high"), namespace=ns)
+    said = tenancy.job_creation_refused(cluster, "urgent", namespace=ns, timeout=30)
+    assert "exceeded quota: no-high-priority" in said

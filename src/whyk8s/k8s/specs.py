@@ -226,7 +226,8 @@ _API_KINDS = {client.V1Pod: ("v1", "Pod"), client.V1Service: ("v1", "Service"),
               client.V1Job: ("batch/v1", "Job"),
               client.V2HorizontalPodAutoscaler: ("autoscaling/v2", "HorizontalPodAutoscaler"),
               client.V1ResourceQuota: ("v1", "ResourceQuota"), client.V1LimitRange: ("v1", "LimitRange"),
-              client.V1PriorityClass: ("scheduling.k8s.io/v1", "PriorityClass")}
+              client.V1PriorityClass: ("scheduling.k8s.io/v1", "PriorityClass"),
+              client.V1Namespace: ("v1", "Namespace")}
 
 
 def manifest(obj) -> str:

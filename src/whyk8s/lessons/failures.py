@@ -10,7 +10,10 @@
   ``pkg/controller/podgc``), and each ReplicaSet creates replacements that the scheduler places on
   the remaining nodes. Measured on the course's kwok cluster: 41 to 77 s from deletion to
   replacements scheduled.
-  Job pods lost this way count as failed for their Job (not re-created when ``backoffLimit`` is 0).
+  Job pods lost this way are marked Failed with the condition ``DisruptionTarget`` (reason
+  ``DeletionByPodGC``) before they are deleted: they count as failed for their Job (which fails when
+  ``backoffLimit`` is 0) unless its ``podFailurePolicy`` ignores that condition
+  (:func:`training_job_with_failure_policy`, :func:`jobs_on_lost_node`; measured on kwok).
 - :func:`restore` re-creates missing workers (kwok only), uncordons the rest and re-advertises the
   GPUs (:func:`whyk8s.cluster.workers.restore_nodes`), then waits until all four workers are Ready.
 
@@ -40,7 +43,8 @@ from whyk8s.k8s.nodes import CONTROL_PLANE_LABEL
 from whyk8s.k8s.waits import wait_for_nodes, wait_until_gone, watch_until
 
 __all__ = ["NodeRefused", "check_worker", "cordon", "uncordon", "drain", "fail_node", "restore",
-           "NodeFailure", "DrainResult"]
+           "NodeFailure", "DrainResult", "training_job_with_failure_policy", "JobsOnLostNode",
+           "jobs_on_lost_node", "job_outcome"]
 
 class NodeRefused(CourseError):
     """The node may not be cordoned, drained or failed (control plane, unknown, or standalone pods)."""
@@ -399,6 +403,143 @@ def lose_a_worker(cluster: Cluster | None, name: str = "web", replicas: int = 4,
     loss = lose_node(cluster, max(sorted(set(on)), key=on.count), timeout=timeout)
     restore(cluster)
     return loss
+
+
+def training_job_with_failure_policy(name: str, *, ignore_disruptions: bool = True, cpu="500m",
+                                     memory="1Gi", node_name: str | None = None) -> client.V1Job:
+    """A course-labelled training Job (``backoffLimit: 0``: one counted failure fails the Job) on the
+    CPU pool. With ``ignore_disruptions`` its ``podFailurePolicy`` says::
+
+        podFailurePolicy:
+          rules:
+          - action: Ignore
+            onPodConditions:
+            - type: DisruptionTarget
+
+    so a pod that failed *because it was disrupted* (preempted, evicted, or deleted by the pod garbage
+    collector because its node is gone: the control plane adds the condition ``DisruptionTarget`` to
+    such a pod) is not counted against ``backoffLimit``: the Job controller creates a replacement
+    instead. ``node_name`` binds the pod to that node directly, skipping the scheduler (only the
+    course's kwok demonstration of :func:`jobs_on_lost_node` needs that). ``cpu``, ``memory``:
+    quantities (cores, bytes). Raises ValueError for a bad name or quantity.
+    Source: kubernetes.io, "Jobs", section "Pod failure policy"."""
+    from whyk8s.k8s import specs
+    job = specs.job(name, cpu=cpu, memory=memory, pool=None if node_name else "cpu")
+    if node_name:
+        job.spec.template.spec.node_name = node_name
+    if ignore_disruptions:
+        job.spec.pod_failure_policy = client.V1PodFailurePolicy(rules=[client.V1PodFailurePolicyRule(
+            action="Ignore", on_pod_conditions=[client.V1PodFailurePolicyOnPodConditionsPattern(
+                type="DisruptionTarget", status="True")])])
+    return job
+
+
+def job_outcome(job: client.V1Job) -> str:
+    """A Job's state in kubectl's words: ``"Complete"``, ``"Failed (BackoffLimitExceeded)"`` (the
+    reason of its terminal condition), or ``"Running"`` while it has neither."""
+    for c in (job.status.conditions if job.status else None) or []:
+        if c.status == "True" and c.type in ("Complete", "Failed"):
+            return c.type + (f" ({c.reason})" if c.type == "Failed" and c.reason else "")
+    return "Running"
+
+
+@dataclass
+class JobsOnLostNode:
+    """What :func:`jobs_on_lost_node` observed. ``node``; ``conditions``: the conditions the pod
+    garbage collector gave the first lost pod, ``[{"type", "status", "reason", "message"}]``;
+    ``phase``: that pod's phase then; ``after``: seconds from the Jobs' creation until it was marked;
+    ``jobs``: Job name → :func:`job_outcome` when the watch ended; ``failed_counted``: Job name →
+    ``status.failed``; ``replacements``: Job name → pods it created in all."""
+
+    node: str
+    conditions: list[dict] = field(default_factory=list)
+    phase: str | None = None
+    after: float | None = None
+    jobs: dict[str, str] = field(default_factory=dict)
+    failed_counted: dict[str, int] = field(default_factory=dict)
+    replacements: dict[str, int] = field(default_factory=dict)
+
+    def table(self) -> pd.DataFrame:
+        """One row per Job: ``job``, ``podFailurePolicy`` (``"Ignore DisruptionTarget"`` or ``"-"``),
+        ``pods created``, ``failures counted``, ``state``."""
+        return pd.DataFrame([{"job": j, "podFailurePolicy": "Ignore DisruptionTarget" if j.endswith("tolerant")
+                              else "-", "pods created": self.replacements.get(j, 0),
+                              "failures counted": self.failed_counted.get(j, 0), "state": state}
+                             for j, state in sorted(self.jobs.items())])
+
+    def __str__(self) -> str:
+        conds = "; ".join(f"{c['type']}={c['status']} (reason {c['reason']}: {c['message']})"
+                          for c in self.conditions if c["type"] == "DisruptionTarget") or "none"
+        when = "not within the time limit" if self.after is None else f"after {self.after:.0f} s"
+        return (f"The pod garbage collector marked the lost pod {self.phase or '?'} {when}, with the condition "
+                f"{conds}.")
+
+    __repr__ = __str__
+
+
+def jobs_on_lost_node(cluster: Cluster | None, node: str, names=("train-plain", "train-tolerant"),
+                      timeout: float = 180) -> JobsOnLostNode:
+    """kwok only: two training Jobs lose their pod with node ``node``, one without and one with a
+    ``podFailurePolicy`` that ignores ``DisruptionTarget`` (:func:`training_job_with_failure_policy`).
+
+    kwok marks a Job's pod Succeeded the moment it runs, so a Job's pod cannot be caught *running* on a
+    node here. The control plane's view of a machine that died under a running pod is a pod bound to a
+    Node that no longer exists; this function makes exactly that: it deletes ``node`` (if it still
+    exists) and creates both Jobs with ``nodeName: <node>`` (bound without the scheduler). Then it
+    watches: the pod garbage collector (40 s quarantine, 20 s passes) marks each pod Failed with the
+    condition ``DisruptionTarget`` and deletes it; the plain Job counts that failure and fails
+    (``backoffLimit: 0``), the tolerant one ignores it and creates a replacement. Returns when both
+    have happened, or after ``timeout`` seconds. Bring the node back with :func:`restore` (the
+    tolerant Job's waiting pod then runs there). Raises CourseError on kind, :class:`NodeRefused` for
+    a name that is not a worker."""
+    from whyk8s.cluster.workers import is_kwok_cluster
+    from whyk8s.k8s import objects
+    cluster = _cluster(cluster)
+    if not is_kwok_cluster(cluster):
+        raise CourseError("This demonstration is made for kwok, where the Node object is the machine; on kind "
+                          "a kubelet would still run pods bound to its deleted Node, so it is not run here: "
+                          "read the kwok run on the course's site.")
+    if node not in [w.name for w in load_layout().workers]:
+        raise NodeRefused(f"Refusing to touch {node!r}: it is not a worker of the course cluster.")
+    try:
+        cluster.core.delete_node(node)
+    except client.ApiException as exc:
+        if exc.status != 404:
+            raise
+    plain, tolerant = names
+    for name, ignore in ((plain, False), (tolerant, True)):
+        objects.create(cluster, training_job_with_failure_policy(name, ignore_disruptions=ignore, node_name=node))
+    start = time.monotonic()
+    result = JobsOnLostNode(node=node)
+    seen_pods: dict[str, set[str]] = {plain: set(), tolerant: set()}
+
+    def pod_seen(kind: str, p) -> None:
+        job = (p.metadata.labels or {}).get("job-name")
+        if job not in seen_pods:
+            return
+        seen_pods[job].add(p.metadata.name)
+        conds = [c for c in (p.status.conditions or []) if c.type == "DisruptionTarget"] if p.status else []
+        if conds and result.after is None:
+            result.after = round(time.monotonic() - start, 1)
+            result.phase = p.status.phase
+            result.conditions = [{"type": c.type, "status": c.status, "reason": c.reason, "message": c.message}
+                                 for c in p.status.conditions]
+
+    def plain_failed(objs: dict) -> bool:
+        return objs.get(plain) is not None and job_outcome(objs[plain]).startswith("Failed")
+
+    deadline = start + timeout
+    watch_until(cluster.core.list_namespaced_pod, cluster.namespace, label_selector=cluster.selector,
+                on_change=pod_seen, done=lambda _o: result.after is not None and len(seen_pods[tolerant]) >= 2,
+                deadline=deadline)
+    jobs = watch_until(cluster.batch.list_namespaced_job, cluster.namespace, label_selector=cluster.selector,
+                       done=plain_failed, deadline=max(deadline, time.monotonic() + 5))
+    for name in names:
+        job = jobs.get(name) or cluster.batch.read_namespaced_job(name, cluster.namespace)
+        result.jobs[name] = job_outcome(job)
+        result.failed_counted[name] = (job.status.failed or 0) if job.status else 0
+        result.replacements[name] = len(seen_pods[name])
+    return result
 
 
 def restore(cluster: Cluster | None = None, timeout: int = 120) -> list[str]:

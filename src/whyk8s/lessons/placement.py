@@ -1,6 +1,6 @@
 """Where ML workloads land: GPU training Jobs, high-memory preprocessing pods, and why a pod waits.
 
-Chapter 4 builds two typical ML workloads and lets the real kube-scheduler place them on the course
+Chapter 4a builds two typical ML workloads and lets the real kube-scheduler place them on the course
 cluster (layout in ``clusters/layout.yaml``):
 
 - :func:`training_job` — a Job requesting whole GPUs (extended resource ``nvidia.com/gpu``), tolerating

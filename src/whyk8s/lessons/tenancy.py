@@ -7,6 +7,12 @@
 - :func:`priority_classes` creates two labelled PriorityClasses, ``whyk8s-low`` (value 1000) and
   ``whyk8s-high`` (value 100000), with the default preemptionPolicy ``PreemptLowerPriority``: when a
   high-priority pod fits nowhere, the scheduler evicts lower-priority pods to make room.
+- :func:`job_creation_refused` shows why a Job over quota has no pods: the API server accepts the Job,
+  then refuses each pod its controller creates (``FailedCreate`` events on the Job).
+- :func:`limit_priority_class` keeps a namespace from using a PriorityClass, with a ResourceQuota
+  whose ``scopeSelector`` counts only pods of that class.
+- :func:`quota_spec`, :func:`priority_class_spec`, :func:`priority_quota_spec` build the objects
+  (show them with :func:`whyk8s.k8s.specs.manifest`).
 - :func:`who_killed` finds the scheduler's ``Preempted`` event for a pod ("Preempted by pod <uid> on
   node <node>") and says which pod took its place: the answer to "who killed my process?".
 
@@ -31,8 +37,10 @@ from whyk8s.k8s.quantities import in_unit, parse_cpu, parse_gpus, parse_memory
 from whyk8s.k8s.specs import validate_name
 from whyk8s.k8s.waits import wait_for_event, wait_for_quota
 
-__all__ = ["QUOTA_NAME", "PRIORITY_CLASSES", "team_namespace", "priority_classes", "quota_usage",
-           "who_killed", "preemptions"]
+__all__ = ["QUOTA_NAME", "PRIORITY_CLASSES", "team_namespace", "quota_spec", "priority_class_spec",
+           "priority_classes", "quota_usage", "job_creation_refused", "limit_priority_class", "priority_quota_spec",
+           "PRIORITY_QUOTA_NAME", "who_killed",
+           "preemptions"]
 
 #: Name of the ResourceQuota :func:`team_namespace` creates in each team namespace.
 QUOTA_NAME = "team-quota"
@@ -61,13 +69,10 @@ def team_namespace(cluster: Cluster | None, name: str, cpu="4", memory="16Gi", g
     """
     cluster = _cluster(cluster)
     validate_name(name, kind="namespace")
-    hard = {"requests.cpu": f"{parse_cpu(cpu)}m", "requests.memory": str(parse_memory(memory)),
-            f"requests.{GPU_RESOURCE}": str(parse_gpus(gpus))}
+    quota = quota_spec(cpu, memory, gpus, labels=dict(cluster.labels))
+    hard = quota.spec.hard
     ns = cluster.ensure_namespace(name)
     cluster.core.patch_namespace(ns, {"metadata": {"labels": {"whyk8s.io/team": name}}})
-    quota = client.V1ResourceQuota(
-        metadata=client.V1ObjectMeta(name=QUOTA_NAME, labels=dict(cluster.labels)),
-        spec=client.V1ResourceQuotaSpec(hard=hard))
     try:
         cluster.core.create_namespaced_resource_quota(ns, quota)
     except client.ApiException as exc:
@@ -78,15 +83,39 @@ def team_namespace(cluster: Cluster | None, name: str, cpu="4", memory="16Gi", g
     return ns
 
 
+def quota_spec(cpu="4", memory="16Gi", gpus=0, *, name: str = QUOTA_NAME,
+               labels: dict | None = None) -> client.V1ResourceQuota:
+    """The ResourceQuota :func:`team_namespace` creates, as an object of the official client (show it
+    with :func:`whyk8s.k8s.specs.manifest`): ``spec.hard`` caps ``requests.cpu`` (``cpu``, a CPU
+    quantity, stored in millicores), ``requests.memory`` (``memory``, stored in bytes) and
+    ``requests.nvidia.com/gpu`` (``gpus``, whole GPUs) summed over all pods of the namespace. Raises
+    ValueError for a bad quantity. kubectl: ``kubectl create quota team-quota -n research
+    --hard=requests.cpu=16,requests.memory=64Gi,requests.nvidia.com/gpu=4``."""
+    hard = {"requests.cpu": f"{parse_cpu(cpu)}m", "requests.memory": str(parse_memory(memory)),
+            f"requests.{GPU_RESOURCE}": str(parse_gpus(gpus))}
+    return client.V1ResourceQuota(
+        metadata=client.V1ObjectMeta(name=name, labels=dict(labels or {"app.kubernetes.io/part-of": "whyk8s"})),
+        spec=client.V1ResourceQuotaSpec(hard=hard))
+
+
+def priority_class_spec(name: str, labels: dict | None = None) -> client.V1PriorityClass:
+    """One of the course's PriorityClasses (:data:`PRIORITY_CLASSES`) as an object of the official
+    client; ``value`` sits at the top level, next to ``metadata``. Raises KeyError for another name.
+    kubectl: ``kubectl create priorityclass whyk8s-high --value=100000 --description=...``."""
+    value, description = PRIORITY_CLASSES[name]
+    return client.V1PriorityClass(
+        metadata=client.V1ObjectMeta(name=name, labels=dict(labels or {"app.kubernetes.io/part-of": "whyk8s"})),
+        value=value, description=description, global_default=False)
+
+
 def priority_classes(cluster: Cluster | None = None) -> pd.DataFrame:
     """Create the course's PriorityClasses (``whyk8s-low`` = 1000, ``whyk8s-high`` = 100000; already
     existing ones are kept) and return them as a table: ``name``, ``value``, ``preemption_policy``,
     ``description``. A higher value means more important. Raises ApiException if refused."""
     cluster = _cluster(cluster)
     rows = []
-    for name, (value, description) in PRIORITY_CLASSES.items():
-        body = client.V1PriorityClass(metadata=client.V1ObjectMeta(name=name, labels=dict(cluster.labels)),
-                                      value=value, description=description, global_default=False)
+    for name in PRIORITY_CLASSES:
+        body = priority_class_spec(name, labels=dict(cluster.labels))
         try:
             obj = cluster.scheduling.create_priority_class(body)
         except client.ApiException as exc:
@@ -117,6 +146,72 @@ def quota_usage(cluster: Cluster | None, namespace: str) -> pd.DataFrame:
             rows.append({"quota": q.metadata.name, "resource": resource, "used": u, "hard": h,
                          "unit": unit, "free": h - u if isinstance(h - u, int) else round(h - u, 1)})
     return pd.DataFrame(rows, columns=["quota", "resource", "used", "hard", "unit", "free"])
+
+
+def job_creation_refused(cluster: Cluster | None, job: str, namespace: str | None = None,
+                         timeout: float = 30) -> str:
+    """Why Job ``job`` has no pods: the newest ``FailedCreate`` event the Job controller wrote about it
+    (watched, at most ``timeout`` seconds), as one sentence. A quota does not refuse the *Job*: the API
+    server accepts it (a Job requests nothing itself), and the quota refuses each pod the Job controller
+    then tries to create (HTTP 403), which the controller records as a ``FailedCreate`` event on the
+    Job and retries with a growing delay. Nobody else is told. Returns a sentence saying no such event
+    was seen if none came in time. kubectl: ``kubectl describe job <name> -n <namespace>`` (Events)
+    or ``kubectl get events -n <namespace> --field-selector reason=FailedCreate``. Source: kubernetes.io
+    "Resource Quotas"; kube-controller-manager's Job controller."""
+    cluster = _cluster(cluster)
+    ns = namespace or cluster.namespace
+    event = wait_for_event(cluster, ns, "FailedCreate", lambda name: name == job, timeout)
+    if event is None:
+        return f"No FailedCreate event about Job {job} in namespace {ns} within {timeout:.0f} s."
+    message = (event.message or "").strip()
+    m = re.search(r'Error creating: (.*)$', message, re.S)
+    refusal = m.group(1) if m else message
+    return (f"Job {job} was accepted, but its pod was refused {event.count or 1} time(s) so far "
+            f"(event FailedCreate, from the Job controller): {refusal}")
+
+
+#: Name of the quota :func:`limit_priority_class` creates.
+PRIORITY_QUOTA_NAME = "no-high-priority"
+
+
+def limit_priority_class(cluster: Cluster | None, namespace: str, priority_class: str = "whyk8s-high",
+                         pods: int = 0, timeout: float = 30) -> client.V1ResourceQuota:
+    """Stop namespace ``namespace`` from using PriorityClass ``priority_class`` beyond ``pods`` pods
+    (default 0: not at all): a ResourceQuota ``no-high-priority`` whose ``scopeSelector`` makes it count
+    only pods with that ``priorityClassName``, with ``hard: {pods: <pods>}``. Without it any namespace
+    may name any PriorityClass (a PriorityClass is cluster-wide and not tied to a team). Returns the
+    quota once it is in force (watched, at most ``timeout`` seconds). The docs' cluster-wide remedy adds
+    ``limitedResources`` to the API server's admission configuration, so that a class may be used *only*
+    where such a quota allows it; the course's control plane runs without that configuration.
+    Raises ApiException if refused, TimeoutError if the quota is not in force in time. kubectl:
+    ``kubectl apply -f`` its YAML (:func:`priority_quota_spec` with :func:`whyk8s.k8s.specs.manifest`);
+    ``kubectl create quota`` has no flag for a scopeSelector.
+    Source: kubernetes.io "Resource Quotas", "Limit Priority Class consumption by default"."""
+    cluster = _cluster(cluster)
+    quota = priority_quota_spec(priority_class, pods, labels=dict(cluster.labels))
+    try:
+        cluster.core.create_namespaced_resource_quota(namespace, quota)
+    except client.ApiException as exc:
+        if exc.status != 409:
+            raise
+        cluster.core.replace_namespaced_resource_quota(PRIORITY_QUOTA_NAME, namespace, quota)
+    wait_for_quota(cluster, namespace, PRIORITY_QUOTA_NAME, quota.spec.hard, timeout)
+    return cluster.core.read_namespaced_resource_quota(PRIORITY_QUOTA_NAME, namespace)
+
+
+def priority_quota_spec(priority_class: str = "whyk8s-high", pods: int = 0,
+                        labels: dict | None = None) -> client.V1ResourceQuota:
+    """The quota :func:`limit_priority_class` creates, as an object of the official client."""
+    validate_name(priority_class, kind="PriorityClass")
+    if isinstance(pods, bool) or not isinstance(pods, int) or pods < 0:
+        raise ValueError(f"pods must be a whole number, 0 or more (got {pods!r}).")
+    return client.V1ResourceQuota(
+        metadata=client.V1ObjectMeta(name=PRIORITY_QUOTA_NAME,
+                                     labels=dict(labels or {"app.kubernetes.io/part-of": "whyk8s"})),
+        spec=client.V1ResourceQuotaSpec(
+            hard={"pods": str(pods)},
+            scope_selector=client.V1ScopeSelector(match_expressions=[client.V1ScopedResourceSelectorRequirement(
+                scope_name="PriorityClass", operator="In", values=[priority_class])])))
 
 
 def preemptions(cluster: Cluster | None = None, namespace: str | None = None) -> pd.DataFrame:

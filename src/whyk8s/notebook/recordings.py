@@ -321,7 +321,7 @@ def _ch3_rolling_update(cluster) -> list[dict]:
 
 
 def _ch4_placement(cluster) -> list[dict]:
-    """Chapter 4: the GPU training Job and the 96 GiB preprocessing pod, where they landed."""
+    """Chapter 4a: the GPU training Job and the 96 GiB preprocessing pod, where they landed."""
     from whyk8s.k8s import objects
     from whyk8s.lessons import placement
     objects.create(cluster, placement.training_job("train-resnet", gpus=1))
@@ -335,7 +335,7 @@ def _ch4_placement(cluster) -> list[dict]:
 
 
 def _ch4_pending(cluster) -> list[dict]:
-    """Chapter 4: an 8-GPU training Job, and the scheduler's reasons, one row per reason."""
+    """Chapter 4a: an 8-GPU training Job, and the scheduler's reasons, one row per reason."""
     from whyk8s.k8s import objects
     from whyk8s.lessons import placement
     objects.create(cluster, placement.training_job("train-huge", gpus=8))
@@ -345,7 +345,7 @@ def _ch4_pending(cluster) -> list[dict]:
 
 
 def _ch4_node_failures(cluster) -> list[dict]:
-    """Chapter 4: a 4-pod Deployment on the CPU pool; drain one worker, uncordon it, then delete the
+    """Chapter 4a: a 4-pod Deployment on the CPU pool; drain one worker, uncordon it, then delete the
     other (``failures.fail_node``, 40 to 80 s on kwok). Gives the table ``ch4-drain`` and the
     timeline ``ch4-fail-node``."""
     import pandas as pd
@@ -377,7 +377,7 @@ def _ch4_node_failures(cluster) -> list[dict]:
 
 
 def _ch4_quota(cluster) -> list[dict]:
-    """Chapter 4: namespace ``research`` with a quota; one 2-CPU pod; a 16-CPU pod refused."""
+    """Chapter 4b: namespace ``research`` with a quota; one 2-CPU pod; a 16-CPU pod refused."""
     from kubernetes.client import ApiException
 
     from whyk8s.errors import explain
@@ -397,7 +397,7 @@ def _ch4_quota(cluster) -> list[dict]:
 
 
 def _ch4_preemption(cluster) -> list[dict]:
-    """Chapter 4: four low-priority sweeps hold the GPUs; an urgent high-priority Job preempts one."""
+    """Chapter 4b: four low-priority sweeps hold the GPUs; an urgent high-priority Job preempts one."""
     from whyk8s.k8s import objects
     from whyk8s.k8s.waits import wait_for_pods
     from whyk8s.lessons import placement, tenancy
