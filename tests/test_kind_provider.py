@@ -11,6 +11,7 @@ from whyk8s.cluster.kind import KindProvider
 from whyk8s.cluster.layout import load_layout
 from whyk8s.cluster.workers import KWOK_NODE_ANNOTATION, restore_nodes
 from whyk8s.k8s.guard import connect
+from whyk8s.k8s.quantities import parse_memory
 from whyk8s.lessons import running_containers as rc
 
 pytestmark = pytest.mark.kind
@@ -24,6 +25,8 @@ def test_the_layout_is_up_on_real_nodes(cluster):
         assert KWOK_NODE_ANNOTATION not in (node.metadata.annotations or {})
         assert node.status.node_info.container_runtime_version.startswith("containerd://")
         assert any(c.type == "Ready" and c.status == "True" for c in node.status.conditions)
+        # the kubelet reports the layout's memory (the meminfo the course mounts), not the machine's
+        assert parse_memory(node.status.capacity["memory"]) == parse_memory(worker.capacity["memory"])
         if worker.pool == "gpu":
             assert node.status.allocatable.get("nvidia.com/gpu") == "4"
             assert any(t.key == "nvidia.com/gpu" and t.effect == "NoSchedule" for t in node.spec.taints or [])
@@ -75,3 +78,15 @@ def test_a_node_image_that_no_registry_serves_is_refused_with_the_way_to_build_o
         ensure_node_image("whyk8s.invalid/kind-node:none", log=lambda _: None, timeout=120)
     assert "could not be pulled" in str(e.value)
     assert "WHYK8S_KIND_NODE_IMAGE=local" in str(e.value)
+
+
+def test_the_96gi_preprocessing_pod_runs_on_the_highmem_worker_as_on_kwok(cluster):
+    from whyk8s.k8s import objects
+    from whyk8s.lessons import placement
+    objects.cleanup(cluster)
+    try:
+        objects.create(cluster, placement.preprocessing_pod("prep-96gi"))
+        table = placement.wait_placed(cluster, "prep-96gi", 1, running=True, timeout=120)
+        assert list(table["pool"]) == ["highmem"]
+    finally:
+        objects.cleanup(cluster)

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from whyk8s.cluster import docker, nodeimage
-from whyk8s.cluster.kind import cluster_config, cni_config
+from whyk8s.cluster.kind import cluster_config, cni_config, meminfo_of_size, sized_workers
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = yaml.safe_load((ROOT / "clusters" / "kind.yaml").read_text())
@@ -109,3 +109,31 @@ def test_a_missing_build_tool_says_what_to_install():
     with pytest.raises(nodeimage.NodeImageError) as e:
         nodeimage._run(["whyk8s-no-such-tool", "--version"], "pause", log=lambda _: None)
     assert str(e.value).startswith("pause: ") and "apt-get install docker.io debootstrap" in str(e.value)
+
+
+HOST_MEMINFO = "MemTotal:       24683652 kB\nMemFree:         1000000 kB\nMemAvailable:   20000000 kB\nBuffers:  10 kB\n"
+
+
+def test_a_workers_meminfo_says_its_layout_memory_and_keeps_the_other_lines():
+    text = meminfo_of_size(256 * 2**30, HOST_MEMINFO)
+    lines = dict(line.split(":", 1) for line in text.splitlines())
+    assert {k: v.split() for k, v in lines.items() if k.startswith("Mem")} == {
+        k: [str(256 * 2**20), "kB"] for k in ("MemTotal", "MemFree", "MemAvailable")}
+    assert lines["Buffers"] == "  10 kB" and text.endswith("\n")
+
+
+def test_a_meminfo_is_refused_below_a_mebibyte_or_without_memtotal():
+    with pytest.raises(ValueError, match="at least 1 MiB"):
+        meminfo_of_size(1000, HOST_MEMINFO)
+    with pytest.raises(ValueError, match="MemTotal"):
+        meminfo_of_size(2**30, "Buffers: 10 kB\n")
+
+
+def test_each_worker_gets_its_own_meminfo_mount_and_the_control_plane_none():
+    config = sized_workers(BASE, [f"/cache/{i}/meminfo" for i in range(4)])
+    assert "extraMounts" not in config["nodes"][0]
+    assert [n["extraMounts"] for n in config["nodes"][1:]] == [
+        [{"hostPath": f"/cache/{i}/meminfo", "containerPath": "/proc/meminfo", "readOnly": True}] for i in range(4)]
+    assert "extraMounts" not in BASE["nodes"][1]  # the committed config is not changed
+    with pytest.raises(ValueError, match="4 workers"):
+        sized_workers(BASE, ["/one"])

@@ -25,6 +25,10 @@ locally built image has no kindnetd, so kind's default CNI is off and :func:`con
 gives each node the ``ptp`` CNI plugin with its pod range and a route to every other node's range (what
 kindnetd does), again after every restart, since Docker may give a node a new address.
 
+**Node memory from the layout**: each worker's kubelet reads its memory from a ``/proc/meminfo`` the
+course writes and mounts (:func:`write_node_sizes`), so the scheduler sees the layout's 16/16/64/256 GiB
+on kind as on kwok; CPUs stay the machine's.
+
 ``up`` returns when every node is Ready (kind's own ``--wait`` covers only the control plane).
 """
 

@@ -12,10 +12,9 @@ cluster (layout in ``clusters/layout.yaml``):
 for a pod that stays Pending, and :func:`explain_reasons` splits that reason into one readable line
 per cause.
 
-On **kwok** the node capacities are those of the layout, so the numbers above hold. On **kind** the
-nodes report the laptop's real memory (every node the same, e.g. 16 GiB): a 96 GiB request then fits
-nowhere and stays Pending. Pass a smaller ``memory`` (e.g. ``"1Gi"``) there; the nodeSelector alone
-then sends the pod to the high-memory worker. Scheduling facts: kubernetes.io, "Resource Management
+The node memory sizes are those of the layout on both providers: kwok's Nodes are written with them,
+and on **kind** each worker's kubelet reads the layout's memory from a ``/proc/meminfo`` the course
+mounts (:func:`whyk8s.cluster.kind.write_node_sizes`); kind nodes keep the machine's CPUs. Scheduling facts: kubernetes.io, "Resource Management
 for Pods and Containers", "Taints and Tolerations", "Assigning Pods to Nodes".
 """
 
@@ -80,9 +79,8 @@ def preprocessing_pod(name: str, memory="96Gi", cpu="2", *, labels: dict | None 
 
     ``memory`` (bytes as a quantity, default ``"96Gi"`` = 103079215104 bytes) is more than a CPU worker
     (16 GiB) or the GPU worker (64 GiB) of the kwok layout can hold; the nodeSelector
-    ``whyk8s.io/pool=highmem`` names the 256 GiB worker as well. On kind every node reports the host's
-    real memory, so use a request that fits the laptop (e.g. ``"1Gi"``): the selector then does the
-    placing. ``cpu`` is a CPU quantity (``"2"`` = 2000 millicores). Raises ValueError for a bad name
+    ``whyk8s.io/pool=highmem`` names the 256 GiB worker as well (the same sizes on kind, see the module
+    text). ``cpu`` is a CPU quantity (``"2"`` = 2000 millicores). Raises ValueError for a bad name
     or quantity (``"96m"`` is refused: millibytes, not mebibytes).
     """
     return specs.pod(name, cpu=cpu, memory=memory, pool="highmem", labels=labels)
