@@ -111,7 +111,8 @@ def test_a_missing_build_tool_says_what_to_install():
     assert str(e.value).startswith("pause: ") and "apt-get install docker.io debootstrap" in str(e.value)
 
 
-HOST_MEMINFO = "MemTotal:       24683652 kB\nMemFree:         1000000 kB\nMemAvailable:   20000000 kB\nBuffers:  10 kB\n"
+HOST_MEMINFO = ("MemTotal:       24683652 kB\nMemFree:         1000000 kB\nMemAvailable:   20000000 kB\n"
+                "Buffers:  10 kB\n")
 
 
 def test_a_workers_meminfo_says_its_layout_memory_and_keeps_the_other_lines():

@@ -14,7 +14,8 @@ per cause.
 
 The node memory sizes are those of the layout on both providers: kwok's Nodes are written with them,
 and on **kind** each worker's kubelet reads the layout's memory from a ``/proc/meminfo`` the course
-mounts (:func:`whyk8s.cluster.kind.write_node_sizes`); kind nodes keep the machine's CPUs. Scheduling facts: kubernetes.io, "Resource Management
+mounts (:func:`whyk8s.cluster.kind.write_node_sizes`); kind nodes keep the machine's CPUs.
+Scheduling facts: kubernetes.io, "Resource Management
 for Pods and Containers", "Taints and Tolerations", "Assigning Pods to Nodes".
 """
 
@@ -39,12 +40,13 @@ __all__ = ["training_job", "training_pod", "preprocessing_pod", "where", "why_pe
            "reasons_table", "pods_of", "count_by_node", "gpu_capacity", "wait_placed", "decided"]
 
 
-def training_job(name: str, gpus=1, cpu="2", memory="8Gi", *, priority_class: str | None = None,
+def training_job(name: str, gpus=1, cpu="500m", memory="8Gi", *, priority_class: str | None = None,
                  labels: dict | None = None) -> client.V1Job:
     """A course-labelled training Job on the GPU pool (built with :func:`whyk8s.k8s.specs.job`).
 
     ``gpus``: whole ``nvidia.com/gpu`` (≥ 1; request = limit, as for every extended resource);
-    ``cpu``: CPU quantity (cores or millicores, e.g. ``"2"`` = 2000m); ``memory``: memory quantity
+    ``cpu``: CPU quantity (cores or millicores; default ``"500m"``, so that four one-GPU jobs fit the GPU
+    node on kind too, whose nodes have the machine's CPUs, often 2); ``memory``: memory quantity
     (bytes, e.g. ``"8Gi"``). The pod template tolerates ``nvidia.com/gpu=present:NoSchedule`` and
     selects ``whyk8s.io/pool=gpu``. ``priority_class`` names a PriorityClass (see
     :func:`whyk8s.lessons.tenancy.priority_classes`). Raises ValueError for a bad name or quantity, or
@@ -57,7 +59,7 @@ def training_job(name: str, gpus=1, cpu="2", memory="8Gi", *, priority_class: st
                      labels=labels)
 
 
-def training_pod(name: str, gpus=1, cpu="2", memory="8Gi", *, priority_class: str | None = None,
+def training_pod(name: str, gpus=1, cpu="500m", memory="8Gi", *, priority_class: str | None = None,
                  labels: dict | None = None) -> client.V1Pod:
     """A course-labelled long-running training Pod on the GPU pool (restartPolicy Always).
 
