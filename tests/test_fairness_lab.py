@@ -31,7 +31,10 @@ def make_priorities(cluster, low=1000, high=100000, labels=LABELS):
 
 def pod_spec(priority, restart="Always"):
     return {"restartPolicy": restart, "priorityClassName": priority, "tolerations": [TOLERATION],
-            "containers": [{"name": "main", "image": "registry.k8s.io/pause:3.10", "resources": RESOURCES}]}
+            # a Job's container must end for the Job to succeed where containers run (kind)
+            "containers": [{"name": "main", "resources": RESOURCES, **(
+                {"image": "registry.k8s.io/pause:3.10"} if restart == "Always"
+                else {"image": "busybox:1.36", "command": ["sh", "-c", "sleep 5"]})}]}
 
 
 def make_low(cluster, priority="whyk8s-low"):

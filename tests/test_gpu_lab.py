@@ -15,7 +15,9 @@ TOLERATION = {"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", 
 def job(name=gpu_lab.JOB, gpus=1, tolerate=True, labels=None, cpu_only=False):
     resources = {"limits": {"nvidia.com/gpu": str(gpus)}} if gpus else {"requests": {"cpu": "100m"}}
     spec = {"restartPolicy": "Never",
-            "containers": [{"name": "train", "image": "registry.k8s.io/pause:3.10", "resources": resources}]}
+            # a process that ends, so that the Job can succeed where containers run (kind)
+            "containers": [{"name": "train", "image": "busybox:1.36", "command": ["sh", "-c", "sleep 5"],
+                            "resources": resources}]}
     if tolerate:
         spec["tolerations"] = [TOLERATION]
     return {"metadata": {"name": name, "labels": LABELS if labels is None else labels},

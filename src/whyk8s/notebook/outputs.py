@@ -88,8 +88,10 @@ def strip_widget_outputs(nb) -> list[int]:
 def _local_path_cells(nb) -> list[tuple[int, str]]:
     """``(cell index, path)`` for outputs that show this machine's checkout or home folder (most often a
     warning on stderr naming a source file): committed outputs must not carry local paths."""
+    import whyk8s
     from whyk8s.paths import repo_root
-    places = {str(repo_root()), str(Path.home())} - {"/"}
+    # the checkout, the folder the package is imported from (another checkout or site-packages), home
+    places = {str(repo_root()), str(Path(whyk8s.__file__).resolve().parent.parent), str(Path.home())} - {"/"}
     return [(i, place) for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
             for place in sorted(places) if any(place in str(out) for out in cell.get("outputs", []))]
 
