@@ -13,6 +13,8 @@ Prints Markdown table rows for ``benchmarks/RESULTS.md``. Figures, not assertion
   the assembly; cold: also the Go builds, including the control plane's binaries it reuses);
 - create: ``WHYK8S_KIND_NODE_IMAGE=local whyk8s cluster up --provider kind`` with no cluster (kind create,
   pod network, images loaded, every node Ready, kube-system Ready, GPUs advertised);
+- the anchor, in the same run: ``kind create cluster`` alone with the same image and the same config
+  (cluster ``whyk8s-anchor``, deleted again), i.e. what kind does before the course's own steps;
 - again: ``cluster up`` on the running cluster; restart: ``cluster stop`` then ``cluster up``;
 - memory: ``docker stats`` of the node containers (MiB), idle and with 20 course pods Running
   (busybox ``sleep``, spread over the CPU workers) and a 3-replica web server behind a Service.
@@ -70,6 +72,30 @@ def load_pods() -> None:
     wait_for_pods(cluster, lambda ps: sum(p.status.phase == "Running" for p in ps.values()) >= 23, timeout=180)
 
 
+def kind_alone(env: dict) -> float:
+    """Seconds for ``kind create cluster`` with the course's image and config (as ``cluster up`` would
+    write it), under the name ``whyk8s-anchor``; the cluster is deleted afterwards."""
+    import yaml
+    os.environ.update(env)
+    from whyk8s.cluster import docker, kind, nodeimage
+    with open(ROOT / "clusters" / "kind.yaml") as f:
+        base = yaml.safe_load(f)
+    image = kind.node_image(log=lambda _: None)
+    config = kind.cluster_config(base, cgroup_v1=kind._cgroup_v1(), own_cni=image == nodeimage.node_image_name(),
+                                 restrict_oom_score_adj=not docker.bounding_set_has(docker.CAP_SYS_RESOURCE))
+    config = kind.sized_workers(config, kind.write_node_sizes())
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f, tempfile.NamedTemporaryFile() as kubeconfig:
+        yaml.safe_dump(config, f)
+        f.flush()
+        cmd = [kind.kind_command(), "create", "cluster", "--name", "whyk8s-anchor", "--config", f.name,
+               "--image", image, "--kubeconfig", kubeconfig.name]
+        try:
+            return timed(cmd)
+        finally:
+            subprocess.run([kind.kind_command(), "delete", "cluster", "--name", "whyk8s-anchor",
+                            "--kubeconfig", kubeconfig.name], capture_output=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cold", action="store_true", help="empty Go caches and course cache")
@@ -82,6 +108,7 @@ def main() -> int:
         env.update(GOCACHE=f"{tmp}/gocache", GOMODCACHE=f"{tmp}/gomod", WHYK8S_CACHE=f"{tmp}/cache")
     subprocess.run([whyk8s, "cluster", "down", "--provider", "kind"], cwd=ROOT, capture_output=True)
     build = timed([whyk8s, "kind", "node-image", "--force"], env)
+    anchor = kind_alone(env)
     create = timed([whyk8s, "cluster", "up", "--provider", "kind"], env)
     again = timed([whyk8s, "cluster", "up", "--provider", "kind"], env)
     stop = timed([whyk8s, "cluster", "stop", "--provider", "kind"], env)
@@ -95,9 +122,9 @@ def main() -> int:
         subprocess.run(["chmod", "-R", "u+w", tmp])
         subprocess.run(["rm", "-rf", tmp])
     today = datetime.date.today().isoformat()
-    print("| date | caches | node image | create | again | stop | up after stop |")
-    print(f"| {today} | {'cold' if args.cold else 'warm'} | {build:.0f} s | {create:.0f} s | {again:.1f} s | "
-          f"{stop:.0f} s | {restart:.0f} s |")
+    print("| date | caches | node image | `kind create` alone (anchor) | create | again | stop | up after stop |")
+    print(f"| {today} | {'cold' if args.cold else 'warm'} | {build:.0f} s | {anchor:.0f} s | {create:.0f} s | "
+          f"{again:.1f} s | {stop:.0f} s | {restart:.0f} s |")
     print()
     print("| date | memory idle (MiB, all nodes) | with 23 course pods | per node, idle |")
     print(f"| {today} | {sum(idle.values()):.0f} | {sum(loaded.values()):.0f} | "
