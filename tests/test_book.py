@@ -36,7 +36,9 @@ GLOSSARY_TERMS = ["Pod", "ReplicaSet", "Deployment", "Service", "EndpointSlice",
                   "ResourceQuota", "preemption", "label", "selector", "nodeSelector", "cordon", "drain",
                   "eviction", "PodDisruptionBudget", "probe", "condition", "ownerReference", "garbage collector",
                   "rolling update", "Linux namespace", "virtual machine", "CRI", "media type", "Kueue",
-                  "gang scheduling"]
+                  "gang scheduling", "device plugin", "Dynamic Resource Allocation", "DeviceClass",
+                  "ResourceClaim", "MIG", "time-slicing", "podFailurePolicy", "DisruptionTarget", "Lease",
+                  "kube-proxy", "RBAC"]
 
 
 def _exists(doc: str) -> bool:

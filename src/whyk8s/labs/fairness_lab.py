@@ -1,4 +1,4 @@
-"""Lab 5, "Share the cluster fairly": namespaces with ResourceQuotas, PriorityClasses, preemption.
+"""Lab 5, "Share the cluster: quotas, priority and preemption": namespaces with ResourceQuotas, PriorityClasses, preemption.
 
 The task:
 
