@@ -161,3 +161,12 @@ def test_a_scripted_cell_that_meets_an_existing_object_shows_one_sentence(shell,
     assert not again.ok and not again.traceback and again.panels == [] and len(again.sentences) == 1
     assert "already exists" in again.sentences[0] and "my-pod" in again.sentences[0]
     assert "HTTP response" not in again.sentences[0]
+
+
+def test_a_body_the_client_refuses_before_sending_is_one_sentence_not_a_pydantic_traceback(shell):
+    cell = Cell(shell, "from kubernetes import client\n"
+                       "api = client.CoreV1Api(client.ApiClient(client.Configuration(host='http://127.0.0.1:9')))\n"
+                       "api.create_namespaced_pod('whyk8s', {'metadata': {'name': 'x'}, 'spec': {'containers': [\n"
+                       "    {'name': 'a', 'image': 'b', 'resources': {'limits': {'nvidia.com/gpu': 1}}}]}})")
+    assert not cell.ok and not cell.traceback and cell.panels == []
+    assert len(cell.sentences) == 1 and "must be a string" in cell.sentences[0]

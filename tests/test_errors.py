@@ -325,3 +325,40 @@ def test_the_guards_own_sentence_survives_explain(make_kubeconfig, tmp_path, mon
     assert isinstance(exc, ClusterUnreachableError) and classify(exc) == UNREACHABLE
     assert explain(exc) == str(exc)
     assert "kubectl config use-context kwok-whyk8s" in explain(exc) and "did not answer" not in explain(exc)
+
+
+def _client_refusal(call):
+    from kubernetes import client
+    try:
+        call(client.ApiClient(client.Configuration(host="http://127.0.0.1:9")))
+    except ValueError as exc:  # pydantic's ValidationError, raised before anything is sent
+        return exc
+    raise AssertionError("the client accepted the body")
+
+
+def test_a_number_where_the_client_wants_a_string_is_one_sentence_with_the_fix():
+    from kubernetes import client
+    from whyk8s.errors import explain, is_client_validation
+    body = {"metadata": {"name": "x"}, "spec": {"containers": [
+        {"name": "a", "image": "b", "resources": {"limits": {"nvidia.com/gpu": 1}}}]}}
+    exc = _client_refusal(lambda api: client.CoreV1Api(api).create_namespaced_pod("whyk8s", body))
+    assert is_client_validation(exc)
+    text = explain(exc)
+    assert text.startswith("The Kubernetes client refused the object before sending it: ")
+    assert 'spec.containers[0].resources.limits["nvidia.com/gpu"] must be a string' in text
+    assert "'1' in quotes" in text and "Nothing was created." in text
+    assert "pydantic" not in text and "\n" not in text
+
+
+def test_a_field_in_the_wrong_place_is_named():
+    from kubernetes import client
+    from whyk8s.errors import explain
+    exc = _client_refusal(lambda api: client.SchedulingV1Api(api).create_priority_class(
+        {"metadata": {"name": "x"}, "spec": {"value": 1}}))
+    assert "there is no field spec (check its spelling and where it is nested)" in explain(exc)
+
+
+def test_a_course_value_error_is_not_taken_for_a_client_refusal():
+    from whyk8s.errors import explain, is_client_validation
+    assert not is_client_validation(ValueError("Did you mean 512Mi?"))
+    assert explain(ValueError("Did you mean 512Mi?")) == "Did you mean 512Mi?"

@@ -25,7 +25,7 @@ from kubernetes.config.config_exception import ConfigException
 from kubernetes.utils.quantity import parse_quantity
 
 __all__ = ["CourseError", "ClusterUnreachableError", "NotCourseClusterError", "WaitTimeoutError",
-           "NamespaceRefused", "classify", "is_connection_error", "is_read_timeout", "explain",
+           "NamespaceRefused", "classify", "is_connection_error", "is_read_timeout", "is_client_validation", "explain",
            "UNREACHABLE", "FOREIGN", "KUBECONFIG", "API", "COURSE", "INPUT", "FILE", "OTHER"]
 
 
@@ -270,6 +270,47 @@ def _transport_cause(exc: BaseException) -> BaseException:
     return exc
 
 
+def is_client_validation(exc: BaseException) -> bool:
+    """True when ``exc`` is the official client's check of a request body before it is sent
+    (kubernetes 35+ validates arguments with pydantic: a ``pydantic_core.ValidationError``, a
+    ValueError). Nothing reached the API server."""
+    return type(exc).__name__ == "ValidationError" and type(exc).__module__.startswith("pydantic") \
+        and callable(getattr(exc, "errors", None))
+
+
+def _field_path(loc) -> str:
+    """``(2, "spec", "containers", 0, "resources", "limits", "nvidia.com/gpu")`` (the first item is the
+    argument's position) → ``spec.containers[0].resources.limits["nvidia.com/gpu"]``."""
+    parts = list(loc[1:] if loc and isinstance(loc[0], int) else loc)
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(part)):
+            out += f".{part}" if out else str(part)
+        else:
+            out += f'["{part}"]'
+    return out or "the object"
+
+
+def _client_validation_sentence(exc) -> str:
+    problems = []
+    for err in exc.errors()[:3]:
+        where, value = _field_path(err.get("loc", ())), err.get("input")
+        if err.get("type") == "string_type" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            problems.append(f"{where} must be a string: write {str(value)!r} in quotes, as quantities are "
+                            f"written (\"{value}\", not {value})")
+        elif err.get("type") == "extra_forbidden":
+            problems.append(f"there is no field {where} (check its spelling and where it is nested)")
+        elif err.get("type") == "missing":
+            problems.append(f"{where} is missing")
+        else:
+            problems.append(f"{where}: {err.get('msg', 'invalid')} (got {value!r})"[:300])
+    more = f" ({len(exc.errors()) - 3} more)" if len(exc.errors()) > 3 else ""
+    return ("The Kubernetes client refused the object before sending it: " + "; ".join(problems) + more
+            + ". Nothing was created.")
+
+
 def explain(exc: BaseException, namespace: str | None = None) -> str:
     """Return one readable sentence for ``exc``, never a traceback or a raw HTTP dump.
 
@@ -284,11 +325,15 @@ def explain(exc: BaseException, namespace: str | None = None) -> str:
       current context: `kubectl config use-context …`"); any other: the cluster did not answer, with
       the command that starts it (a TLS failure says the kubeconfig does not match the cluster).
     - :data:`KUBECONFIG`, :data:`FILE`: what could not be read, never "start the cluster".
+    - The official client's refusal of a body before sending it (:func:`is_client_validation`, e.g. a
+      number where a quantity must be a string): where, what was expected, and how to write it.
     - Course errors and ``ValueError``: their own message.
     """
     kind = classify(exc)
     if kind == API:
         return _api_sentence(exc, namespace)
+    if is_client_validation(exc):
+        return _client_validation_sentence(exc)
     if kind in (FOREIGN, COURSE, INPUT) or isinstance(exc, CourseError):
         return str(exc)  # the course's own errors (e.g. "no current context") say what to do
     if kind == UNREACHABLE:

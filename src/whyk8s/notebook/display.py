@@ -19,7 +19,7 @@ import ast
 import functools
 import html
 
-from whyk8s.errors import API, KUBECONFIG, classify, explain, is_connection_error
+from whyk8s.errors import API, KUBECONFIG, classify, explain, is_client_validation, is_connection_error
 
 __all__ = ["cluster_panel_html", "show_cluster_panel", "live", "CLUSTER_PANEL_TITLE", "OfflineCluster",
            "install_error_handler", "notebook_cluster", "show_nodes",
@@ -107,7 +107,7 @@ def _show_error(exc: BaseException) -> bool:
     if _needs_cluster(exc):
         show_cluster_panel(explain(exc))
         return True
-    if classify(exc) == API:
+    if classify(exc) == API or is_client_validation(exc):
         display(Message(explain(exc)))
         return True
     return False
