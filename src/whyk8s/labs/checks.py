@@ -182,7 +182,7 @@ def first_slip(value: float, slips: Sequence[Slip]) -> str | None:
 
 @contextmanager
 def recreate_hint(result: CheckResult, kind: str, obj, cells: str = "this step's create cell") -> Iterator[None]:
-    """Around the checks of one object's fields: if any of them is wrong, add one finding that says
+    """Around the checks of one object's fields: if any of them is wrong, add one hint that says
     how to create it again, since creating it while it exists fails with ``409 AlreadyExists``:
     run the ``reset()`` cell, then ``cells`` again (the reset deletes the objects of earlier steps
     too); or, for an object without the course label (which ``reset()`` leaves alone), the line that
@@ -200,5 +200,5 @@ def recreate_hint(result: CheckResult, kind: str, obj, cells: str = "this step's
         call, kubectl = delete_commands(kind, meta.name, meta.namespace)
         message = (f"to change it, delete the {kind} {meta.name} with {call} ({kubectl}), since reset() "
                    f"leaves objects without the course label alone, then run this step's create cell again")
-    if message not in result.problems:
-        result.wrong(message)
+    if message not in result.hints:
+        result.hint(message)

@@ -15,10 +15,15 @@ __all__ = ["Finding", "CheckResult", "ResetResult"]
 
 @dataclass(frozen=True)
 class Finding:
-    """One observation: ``ok`` is True when this part of the task is right; ``message`` says what."""
+    """One observation: ``ok`` is True when this part of the task is right, False when it is wrong,
+    None for a hint (what to do next, not a fault); ``message`` says what."""
 
-    ok: bool
+    ok: bool | None
     message: str
+
+    @property
+    def mark(self) -> str:
+        return {True: "✔", False: "✘", None: "→"}[self.ok]
 
 
 @dataclass
@@ -41,14 +46,24 @@ class CheckResult:
         """Record something wrong: the message names the field or object and what was expected."""
         self.findings.append(Finding(False, message))
 
+    def hint(self, message: str) -> None:
+        """Record what to do next (shown with an arrow, not counted as a fault; it never makes a
+        result pass on its own)."""
+        self.findings.append(Finding(None, message))
+
     @property
     def passed(self) -> bool:
-        return bool(self.findings) and all(f.ok for f in self.findings)
+        return any(f.ok for f in self.findings) and all(f.ok is not False for f in self.findings)
 
     @property
     def problems(self) -> list[str]:
         """The messages of the findings that are wrong."""
-        return [f.message for f in self.findings if not f.ok]
+        return [f.message for f in self.findings if f.ok is False]
+
+    @property
+    def hints(self) -> list[str]:
+        """The messages of the hints."""
+        return [f.message for f in self.findings if f.ok is None]
 
     def verdict(self) -> str:
         """The words after the title: ``"all checks pass"`` or ``"not yet"``."""
@@ -59,7 +74,7 @@ class CheckResult:
 
     def __str__(self) -> str:
         lines = [f"{self.title}: {self.verdict()}"]
-        lines += [f"  {'✔' if f.ok else '✘'} {f.message}" for f in self.findings]
+        lines += [f"  {f.mark} {f.message}" for f in self.findings]
         return "\n".join(lines)
 
     __repr__ = __str__
@@ -67,7 +82,7 @@ class CheckResult:
     def _repr_html_(self) -> str:
         colour = "#009E73" if self.passed else "#D55E00"
         items = "".join(
-            f"<li>{'✔' if f.ok else '✘'} {html.escape(f.message)}</li>" for f in self.findings
+            f"<li>{f.mark} {html.escape(f.message)}</li>" for f in self.findings
         )
         return (
             f"<div style='border-left:4px solid {colour};padding:4px 10px'>"
