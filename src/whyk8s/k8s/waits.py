@@ -128,8 +128,8 @@ def wait_for_leases(cluster: Cluster, leases: set[tuple[str, str]], since: float
             behind = stale(objs)
             if behind and log and not logged:
                 logged = True
-                log("waiting for " + ", ".join(sorted(behind)) + " to take over "
-                    "(after a restart, up to the old holder's lease duration)")
+                log("waiting for " + ", ".join(sorted(behind)) + " to hold its lease (seconds on a new "
+                    "cluster; after a restart, up to the old holder's lease duration)")
             return not behind
 
         objs = watch_until(cluster.coordination.list_namespaced_lease, namespace, done=done, deadline=deadline)

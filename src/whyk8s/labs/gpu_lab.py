@@ -19,7 +19,7 @@ from __future__ import annotations
 from kubernetes.utils.quantity import parse_quantity
 
 from whyk8s import GPU_RESOURCE, POOL_LABEL
-from whyk8s.labs.checks import MultipleChoice, cluster_check, recreate_hint
+from whyk8s.labs.checks import MultipleChoice, cluster_check, not_answered, recreate_hint, unanswered
 from whyk8s.labs.common import (JOB_COMMAND, JOB_IMAGE, NAMESPACE, find_elsewhere, job_never_ends_hint,
                                 label_finding, read, start, wait_for)
 from whyk8s.labs.feedback import CheckResult, ResetResult
@@ -126,8 +126,10 @@ def check_gpu_job(result: CheckResult, cluster, timeout: float = 30) -> None:
             result.wrong("the Pod template has no toleration for the GPU node's taint "
                          "nvidia.com/gpu=present:NoSchedule (key, operator Equal, value, effect)")
 
+    # a Job already found wrong gets a short look, not the full wait (the learner is told at once)
+    wait = timeout if not result.problems else min(timeout, 3)
     items = wait_for(cluster.batch.list_namespaced_job,
-                     lambda js: bool(js) and (js[0].status.succeeded or 0) >= 1, timeout=timeout,
+                     lambda js: bool(js) and (js[0].status.succeeded or 0) >= 1, timeout=wait,
                      namespace=NAMESPACE, field_selector=f"metadata.name={JOB}")
     job = items[0] if items else job
     pods = _job_pods(cluster.core.list_namespaced_pod(NAMESPACE, label_selector=f"job-name={JOB}").items, job)
@@ -144,13 +146,17 @@ def check_gpu_job(result: CheckResult, cluster, timeout: float = 30) -> None:
     if (job.status.succeeded or 0) >= 1:
         result.ok("the Job succeeded (status.succeeded = 1)")
     else:
-        result.wrong(f"the Job has not succeeded after {timeout:g} s (status.succeeded = "
+        result.wrong(f"the Job has not succeeded after {wait:g} s (status.succeeded = "
                      f"{job.status.succeeded or 0}, active = {job.status.active or 0})"
                      f"{job_never_ends_hint(job)}")
 
 
 def _judge_answer(result: CheckResult, answer) -> None:
     """A quote of the scheduler's reason, or one letter of :data:`QUESTION`."""
+    if unanswered(answer):
+        result.wrong(f"{not_answered('why_pending')} (a quote of the scheduler's reason, or one letter, "
+                     f"{QUESTION.letters}, in quotes)")
+        return
     if isinstance(answer, str) and EVIDENCE.lower() in answer.lower():
         result.ok(f"your answer quotes the scheduler's reason: {EVIDENCE}")
         return
