@@ -24,12 +24,20 @@ marker, so ``make unit`` leaves them out without a marker on each.
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent
+
+# Test this checkout's package, even when the environment's editable install points at another
+# checkout (several worktrees sharing one .venv): first on sys.path here, and on PYTHONPATH for the
+# kernels nbval starts.
+sys.path.insert(0, str(ROOT / "src"))
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "src"), os.environ.get("PYTHONPATH")) if p)
 
 #: Notebooks whose clean-up cell deletes everything the course labelled, whoever created it (chapter 0
 #: and the summary): a labelled pod is planted before their first cell.

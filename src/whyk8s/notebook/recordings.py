@@ -446,16 +446,19 @@ def _kind_crash_loop(cluster) -> list[dict]:
              "back-off grew": len(gaps) >= 2 and gaps[-1] > gaps[0],
              "one pod uid throughout": len(history.uids) == 1,
              "one node throughout": len(history.nodes) == 1}
-    timed = bool(lines) and re.fullmatch(r"\d\d:\d\d:\d\d", lines[0]) is not None
-    log_facts = {"first line is a time (date +%T)": timed,
-                 "lines after the time": lines[1:]}
+    # kubectl logs merges the container's stdout and stderr as the runtime read them: the order of
+    # lines from the two streams is not guaranteed (the stderr line came first in one CI run)
+    times = [line for line in lines if re.fullmatch(r"\d\d:\d\d:\d\d", line)]
+    log_facts = {"one line is a time (date +%T)": len(times) == 1,
+                 "the other lines (sorted)": sorted(line for line in lines if line not in times)}
     return [
         _table("kind-crash-loop", f"Pod crasher, whose container exits with code 1, as `kubectl get pod crasher -n "
                f"whyk8s -w -o wide` showed it until its third restart, with the Pod's uid (first 8 characters) "
                f"and node (t: seconds since the watch began). Seconds between restarts, measured on this run: "
                f"{', '.join(f'{g:.0f}' for g in gaps)}.", history.table(), "kind", facts),
         _table("kind-logs", "`kubectl logs crasher -n whyk8s --previous`: the log of the run that crashed, one row "
-               "per line (the first is the time that run started, from `date +%T`).",
+               "per line: the time that run started (from `date +%T`, on stdout), the message (stdout) and the error "
+               "(stderr); kubectl shows both streams merged, and lines of the two may come in either order.",
                pd.DataFrame({"line": lines}), "kind", log_facts),
     ]
 
