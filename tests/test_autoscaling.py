@@ -40,6 +40,33 @@ def test_desired_replicas_refuses_a_target_of_zero():
         au.desired_replicas(3, 50, 0)
 
 
+@pytest.mark.parametrize("current, kwargs, want", [
+    (3, {}, 7),                       # +4 pods beats +100 % (6): the exercise's first write
+    (7, {}, 14),                      # +100 % beats +4 (11)
+    (7, {"max_replicas": 10}, 10),    # ... and the maximum still caps it
+    (1, {}, 5), (0, {}, 4),
+])
+def test_scale_up_limit_is_the_larger_of_double_and_four_more(current, kwargs, want):
+    assert au.scale_up_limit(current, **kwargs) == want
+    with pytest.raises(ValueError):
+        au.scale_up_limit(-1)
+
+
+def test_the_api_server_defaults_scale_up_to_the_policies_scale_up_limit_applies(cluster):
+    """An HPA that sets part of ``behavior`` gets the rest filled in by the API server (a dry run:
+    nothing is stored). The scale-up policies must be those :func:`scale_up_limit` computes with."""
+    from kubernetes import client
+    body = specs.hpa("web", min_replicas=2, max_replicas=10, cpu_utilization=60)
+    body.spec.behavior = client.V2HorizontalPodAutoscalerBehavior(
+        scale_down=client.V2HPAScalingRules(stabilization_window_seconds=300))
+    namespace = cluster.ensure_namespace(cluster.namespace)
+    stored = cluster.autoscaling.create_namespaced_horizontal_pod_autoscaler(namespace, body, dry_run="All")
+    up = stored.spec.behavior.scale_up
+    assert (up.select_policy, up.stabilization_window_seconds) == ("Max", 0)
+    assert sorted((p.type, p.value, p.period_seconds) for p in up.policies) == [("Percent", 100, 15), ("Pods", 4, 15)]
+    assert objects.course_objects(cluster) == []
+
+
 def test_the_hpa_builder_is_the_manifest_kubectl_autoscale_makes():
     body = yaml.safe_load(specs.manifest(specs.hpa("web", min_replicas=2, max_replicas=10, cpu_utilization=60)))
     assert body["apiVersion"] == "autoscaling/v2" and body["kind"] == "HorizontalPodAutoscaler"

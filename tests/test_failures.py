@@ -1,5 +1,7 @@
 """Cordon, drain and node failure on the kwok cluster (the real controllers and scheduler)."""
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
 from whyk8s import GPU_RESOURCE
@@ -100,3 +102,31 @@ def test_failure_policy_job_yaml_ignores_disruption_targets():
     assert (rule.action, rule.on_pod_conditions[0].type) == ("Ignore", "DisruptionTarget")
     assert job.spec.backoff_limit == 0 and job.spec.template.spec.restart_policy == "Never"
     assert failures.training_job_with_failure_policy("plain", ignore_disruptions=False).spec.pod_failure_policy is None
+
+
+def test_quarantine_left_covers_a_quarantine_and_a_pass_after_the_node_was_recreated():
+    created = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
+    # a pass just before the re-creation queued the name for 40 s; the pass that drops it comes at most
+    # 20 s later: deleting the node again before then lets that old entry delete its pods early
+    assert failures.quarantine_left(created, created + timedelta(seconds=10)) >= 50
+    assert failures.quarantine_left(created, created + timedelta(seconds=59)) > 0
+    assert failures.quarantine_left(created, created + timedelta(seconds=70)) == 0.0
+    assert failures.quarantine_left(created, created + timedelta(hours=1)) == 0.0
+    with pytest.raises(TypeError):
+        failures.quarantine_left(datetime(2026, 1, 1), created)
+
+
+def test_fail_node_does_not_delete_a_node_recreated_within_the_last_minute(cluster):
+    """The pod garbage collector's quarantine belongs to the node's name: deleting a node re-created
+    moments ago can lose its pods in well under 40 s (seen: 18.9 s and 31 s). fail_node waits first."""
+    try:
+        failures.fail_node(cluster, "whyk8s-worker", wait=False)
+        assert failures.restore(cluster) == ["whyk8s-worker"]
+        created = cluster.core.read_node("whyk8s-worker").metadata.creation_timestamp
+        result = failures.fail_node(cluster, "whyk8s-worker", wait=False)
+        deleted_at = datetime.now(timezone.utc)
+        assert "whyk8s-worker" not in node_names(cluster)
+        assert (deleted_at - created).total_seconds() >= 60  # 40 s quarantine + a 20 s pass
+        assert result.waited > 50 and str(result).startswith(f"Waited {result.waited:.0f} s first")
+    finally:
+        failures.restore(cluster)

@@ -469,3 +469,14 @@ def test_plot_notes_give_each_metrics_bases():
     assert "Kubernetes in production — D2" in notes and "1,019 of 1,303 = 78%" in notes
     alone = survey.plot_headlines(["kubernetes_in_production"])
     assert "D1" not in next(t for t in alone.figure.texts if t.get_gid() == "footnotes").get_text()
+
+
+def test_2021_using_or_evaluating_is_the_part_1_answers_not_all_responses():
+    """CNCF's release gives "96% of organizations using or evaluating" beside its 3,829 responses; the
+    figure is production + test/PoC + evaluating of the 2,165 Part 1 respondents who answered."""
+    f = survey.load_figures().query("survey_year == 2021").set_index("metric")["value_percent"]
+    parts = f["kubernetes_in_production"] + f["kubernetes_test_or_poc"] + f["kubernetes_evaluating"]
+    assert round(parts) == f["kubernetes_using_or_evaluating"] == 96
+    assert round(100 * (1294 + 577 + 215) / 2165) == 96  # the counts of sheet 'Question 16'
+    base = survey.BASES[("kubernetes_using_or_evaluating", 2021)]
+    assert base.startswith("the same 2,165") and "3,829" in base

@@ -133,6 +133,19 @@ def test_share_of_all_wrong_answers_rejected(value, fragment):
 def test_explanation_right_answer_passes(value):
     result = lab.check_explanation(value)
     assert result.passed and "34 of 1,337" in str(result) and "948 of 2,401" in str(result)
+    # 2018's 948 are not all blanks: 946 are, and 2 rows of CNCF's file are shifted by one column
+    assert "gave no answer" not in str(result)
+    assert "(all 34 left it blank)" in str(result)
+    assert "(946 left it blank, 2 rows are shifted by one column in CNCF's file)" in str(result)
+
+
+def test_left_out_counts_come_from_the_data():
+    from whyk8s.lessons import survey
+    r2018 = survey.recompute_kubernetes_in_production(2018)
+    assert r2018["blank"] + r2018["unexpected"] == r2018["skipped"] == 948
+    assert lab.left_out(r2018) == "946 left it blank, 2 rows are shifted by one column in CNCF's file"
+    one = "1 left it blank, 1 row is shifted by one column in CNCF's file"
+    assert lab.left_out({"blank": 1, "unexpected": 1}) == one
 
 
 @pytest.mark.parametrize(

@@ -33,6 +33,7 @@ __all__ = [
     "check_published_share",
     "check_share_of_all",
     "check_explanation",
+    "left_out",
 ]
 
 #: The survey year the lab works on.
@@ -77,11 +78,23 @@ def expected() -> dict:
     r["published_2018"] = r2018["published_share"]
     r["share_of_all_2018"] = r2018["share_of_all"]
     r["skipped_2018"] = r2018["skipped"]
+    r["recomputed_2018"] = dict(r2018)
     r["respondents_2018"] = r2018["respondents"]
     return r
 
 
 # ----------------------------------------------------------------------------------------- helpers
+def left_out(r: dict) -> str:
+    """Why the respondents of a recomputation ``r`` (:func:`whyk8s.lessons.survey.recompute_kubernetes_in_production`)
+    that are not in the base are left out, in words: e.g. ``"946 left it blank, 2 rows are shifted"``
+    for 2018, whose file has two rows shifted by one column (an industry name on the Kubernetes line)."""
+    parts = [f"{'all ' if not r['unexpected'] and r['blank'] > 1 else ''}{r['blank']:,} left it blank"]
+    if r["unexpected"]:
+        parts.append(f"{r['unexpected']:,} row{'s are' if r['unexpected'] != 1 else ' is'} shifted by one column "
+                     f"in CNCF's file")
+    return ", ".join(parts)
+
+
 def _number(result: CheckResult, name: str, value, *, whole: bool = False):
     """Turn ``value`` into a float, or record why it cannot be used and return None."""
     if unanswered(value):
@@ -307,8 +320,8 @@ def check_share_of_all(result: CheckResult, value=...) -> None:
 def check_explanation(result: CheckResult, choice=...) -> None:
     """Step 4: one letter from :data:`CHOICES` — why the two shares are close in 2019 but not in 2018."""
     e = expected()
-    right = (f"in {YEAR} only {e['skipped']:,} of {e['respondents']:,} respondents gave no answer on the Kubernetes line, "
-             f"against {e['skipped_2018']:,} of {e['respondents_2018']:,} in 2018, so the two bases are nearly "
-             f"the same group")
+    right = (f"in {YEAR} only {e['skipped']:,} of {e['respondents']:,} respondents are not in the base "
+             f"({left_out(e)}), against {e['skipped_2018']:,} of {e['respondents_2018']:,} in 2018 "
+             f"({left_out(e['recomputed_2018'])}), so the two bases are nearly the same group")
     MultipleChoice(QUESTION.choices, QUESTION.right, {**QUESTION.why, QUESTION.right: right}).judge(
         result, "choice", choice)

@@ -22,7 +22,7 @@ from whyk8s.errors import WaitTimeoutError
 from whyk8s.k8s.guard import Cluster
 from whyk8s.k8s.waits import watch_until
 
-__all__ = ["TOLERANCE", "desired_replicas", "utilization", "wait_for_hpa", "conditions_table"]
+__all__ = ["TOLERANCE", "desired_replicas", "scale_up_limit", "utilization", "wait_for_hpa", "conditions_table"]
 
 #: The HPA controller's default tolerance: no change while the metric is within 10 % of its target
 #: (kube-controller-manager ``--horizontal-pod-autoscaler-tolerance``, default 0.1).
@@ -48,8 +48,10 @@ def desired_replicas(current_replicas: int, current_value: float, target_value: 
     unchanged while ``current_value / target_value`` is within ``tolerance`` of 1, then kept between
     ``min_replicas`` and ``max_replicas``. Values in any one unit (percent utilization, millicores,
     requests per second). Example: 3 pods at 90 % CPU with a 60 % target → ceil(3 × 1.5) = 5.
-    Raises ValueError for a target ≤ 0 or negative replicas. (The controller also ignores pods not yet
-    ready or without a metric in some cases, and smooths scale-down over a 5-minute window; not here.)"""
+    Raises ValueError for a target ≤ 0 or negative replicas. It ignores rate limits: the HPA's
+    ``behavior`` then caps a scale-up per 15 s period (:func:`scale_up_limit` for the default policies)
+    and holds a scale-down to the highest count of the last 300 s; the controller also ignores pods not
+    yet ready or without a metric in some cases. None of that is applied here."""
     if target_value <= 0:
         raise ValueError(f"the target must be above 0, got {target_value}")
     if current_replicas < 0:
@@ -58,6 +60,21 @@ def desired_replicas(current_replicas: int, current_value: float, target_value: 
     wanted = current_replicas if abs(ratio - 1.0) <= tolerance else math.ceil(current_replicas * ratio)
     wanted = max(wanted, min_replicas)
     return min(wanted, max_replicas) if max_replicas is not None else wanted
+
+
+def scale_up_limit(current_replicas: int, max_replicas: int | None = None) -> int:
+    """The most replicas the HPA may write in one step up from ``current_replicas`` under the default
+    ``behavior.scaleUp`` (no stabilization window; policies ``Percent 100`` and ``Pods 4``, each per
+    15 s period, ``selectPolicy: Max``): the larger of twice the pods and 4 more pods, capped at
+    ``max_replicas`` if given. Assumes no scale-up happened in the last 15 s (otherwise the controller
+    counts from the replicas the period began with). Example: from 3 pods, max(6, 7) = 7; the next
+    pass, at least 15 s later, may go from 7 to max(14, 11) = 14. Raises ValueError for negative
+    replicas. Sources: kubernetes.io "Horizontal Pod Autoscaling", *Default Behavior*; the API server
+    of v1.36.1 fills in exactly these ``scaleUp`` policies when an HPA sets ``behavior`` without them."""
+    if current_replicas < 0:
+        raise ValueError(f"replicas cannot be negative, got {current_replicas}")
+    limit = max(2 * current_replicas, current_replicas + 4)
+    return min(limit, max_replicas) if max_replicas is not None else limit
 
 
 def wait_for_hpa(cluster: Cluster, name: str, timeout: float = 60) -> client.V2HorizontalPodAutoscaler:

@@ -9,7 +9,11 @@
   sure it is really gone, and a later pass deletes them: 40 s to about 80 s in all; v1.36
   ``pkg/controller/podgc``), and each ReplicaSet creates replacements that the scheduler places on
   the remaining nodes. Measured on the course's kwok cluster: 41 to 77 s from deletion to
-  replacements scheduled.
+  replacements scheduled. That quarantine belongs to the node's *name*: one begun for pods bound to
+  the name before the node was re-created still runs out on its own clock, and if the node is gone
+  again by then its pods are deleted at once. So :func:`fail_node` (and :func:`jobs_on_lost_node`)
+  first wait until no such quarantine can be left (:func:`quarantine_left`), and the times they
+  report are always the full mechanism's.
   Job pods lost this way are marked Failed with the condition ``DisruptionTarget`` (reason
   ``DeletionByPodGC``) before they are deleted: they count as failed for their Job (which fails when
   ``backoffLimit`` is 0) unless its ``podFailurePolicy`` ignores that condition
@@ -29,6 +33,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 import pandas as pd
 from kubernetes import client
@@ -42,7 +47,7 @@ from whyk8s.k8s.informer import object_key
 from whyk8s.k8s.nodes import CONTROL_PLANE_LABEL
 from whyk8s.k8s.waits import wait_for_nodes, wait_until_gone, watch_until
 
-__all__ = ["NodeRefused", "check_worker", "cordon", "uncordon", "drain", "fail_node", "restore",
+__all__ = ["NodeRefused", "check_worker", "quarantine_left", "POD_GC_QUARANTINE", "POD_GC_PERIOD", "cordon", "uncordon", "drain", "fail_node", "restore",
            "NodeFailure", "DrainResult", "training_job_with_failure_policy", "JobsOnLostNode",
            "jobs_on_lost_node", "job_outcome"]
 
@@ -52,6 +57,46 @@ class NodeRefused(CourseError):
 
 def _cluster(cluster: Cluster | None) -> Cluster:
     return cluster if cluster is not None else connect()
+
+
+POD_GC_QUARANTINE = 40.0
+"""Seconds kube-controller-manager's pod garbage collector quarantines the name of a node that pods
+are bound to but that does not exist (``quarantineTime``, v1.36 ``pkg/controller/podgc/gc_controller.go``)."""
+POD_GC_PERIOD = 20.0
+"""Seconds between the pod garbage collector's passes (``gcCheckPeriod``, same file)."""
+_MARGIN = 3.0  # a pass's own duration and the controller's cache lag, in seconds
+
+
+def quarantine_left(created: datetime, now: datetime) -> float:
+    """Seconds until no pod-GC quarantine begun before a node was (re-)created at ``created`` can still
+    be pending, as seen at ``now`` (both timezone-aware); 0.0 when none can be.
+
+    The collector keys its quarantine by node *name*: a pass that found pods bound to the name while
+    no node had it queued the name for ``POD_GC_QUARANTINE`` s; the first pass after that checks
+    whether a node of that name exists. The last pass that could queue it ran before ``created``, so
+    the entry is gone ``POD_GC_QUARANTINE + POD_GC_PERIOD`` s (plus a small margin) after
+    ``created``; a node deleted before then may lose its pods sooner than the full 40 to 80 s.
+    Raises TypeError for naive datetimes."""
+    if created.tzinfo is None or now.tzinfo is None:
+        raise TypeError("quarantine_left needs timezone-aware datetimes")
+    end = created.timestamp() + POD_GC_QUARANTINE + POD_GC_PERIOD + _MARGIN
+    return round(max(0.0, end - now.timestamp()), 1)
+
+
+def _wait_out_quarantine(cluster: Cluster, node: str) -> float:
+    """Sleep until no quarantine of ``node``'s name begun before the Node was created can be pending
+    (:func:`quarantine_left`); return the seconds slept. A wait on a timer inside
+    kube-controller-manager that the API does not show, so there is nothing to watch."""
+    try:
+        created = cluster.core.read_node(node).metadata.creation_timestamp
+    except client.ApiException as exc:
+        if exc.status != 404:
+            raise
+        return 0.0
+    left = quarantine_left(created, datetime.now(timezone.utc)) if created else 0.0
+    if left:
+        time.sleep(left)
+    return left
 
 
 def check_worker(cluster: Cluster | None, node: str) -> str:
@@ -176,7 +221,9 @@ class NodeFailure:
     pod name → node for pods their ReplicaSets created instead; ``gone_after`` / ``replaced_after``:
     seconds from the Node's deletion until the last lost pod was deleted / the last replacement was
     scheduled (None if not seen within the time limit); ``complete``: everything expected happened;
-    ``timeline``: ``[{"t", "object", "what", "detail"}]`` for :mod:`whyk8s.notebook.recordings`.
+    ``timeline``: ``[{"t", "object", "what", "detail"}]`` for :mod:`whyk8s.notebook.recordings`;
+    ``waited``: seconds waited *before* the deletion, so that no quarantine of the node's name begun
+    before it was last re-created could shorten the run (:func:`quarantine_left`).
     """
 
     node: str
@@ -186,15 +233,19 @@ class NodeFailure:
     replaced_after: float | None = None
     complete: bool = False
     timeline: list[dict] = field(default_factory=list)
+    waited: float = 0.0
 
     def table(self) -> pd.DataFrame:
         """Replacements as a table: columns ``pod`` and ``node``."""
         return pd.DataFrame(sorted(self.replacements.items()), columns=["pod", "node"])
 
     def __str__(self) -> str:
+        first = (f"Waited {self.waited:.0f} s first: {self.node} had been re-created less than "
+                 f"{POD_GC_QUARANTINE + POD_GC_PERIOD:.0f} s before, and the pod garbage collector's quarantine of "
+                 f"its name from before that could still have been running. " if self.waited else "")
         if not self.lost:
-            return f"Node {self.node} deleted; no course pod was running there."
-        text = f"Node {self.node} deleted with {len(self.lost)} course pod(s) on it."
+            return first + f"Node {self.node} deleted; no course pod was running there."
+        text = first + f"Node {self.node} deleted with {len(self.lost)} course pod(s) on it."
         if self.gone_after is not None:
             text += f" The pod garbage collector removed them after {self.gone_after:.0f} s."
         if self.replaced_after is not None:
@@ -212,7 +263,9 @@ def fail_node(cluster: Cluster | None, node: str, wait: bool = True, timeout: fl
     """Delete worker ``node``'s Node object (a machine vanishing) and, with ``wait``, watch until the
     course pods bound to it are gone and their ReplicaSets' replacements are scheduled elsewhere
     (at most ``timeout`` seconds; on kwok this took 41 to 77 s in our runs, set by the pod garbage
-    collector's 40 s quarantine and its 20 s passes). Returns a :class:`NodeFailure` with times in seconds; its
+    collector's 40 s quarantine and its 20 s passes). If the node was re-created less than about 63 s
+    ago, it first waits that out (:func:`quarantine_left`; ``waited`` in the result), so that a
+    quarantine of the same name begun earlier cannot make the run look faster. Returns a :class:`NodeFailure` with times in seconds; its
     ``timeline`` uses the steps of :data:`whyk8s.lessons.events.STEPS` (Deleted, Created, Scheduled).
 
     Raises :class:`NodeRefused` for the control plane, an unknown or already deleted node. Bring the
@@ -220,6 +273,7 @@ def fail_node(cluster: Cluster | None, node: str, wait: bool = True, timeout: fl
     """
     cluster = _cluster(cluster)
     check_worker(cluster, node)
+    waited = _wait_out_quarantine(cluster, node)
     before = _course_pods_on(cluster, node)
     lost = sorted(p.metadata.name for p in before)
     owners = {podfacts.controller_of(p).uid for p in before
@@ -229,7 +283,7 @@ def fail_node(cluster: Cluster | None, node: str, wait: bool = True, timeout: fl
     known = {object_key(p) for p in cluster.core.list_pod_for_all_namespaces(label_selector=cluster.selector).items}
     cluster.core.delete_node(node)
     start = time.monotonic()
-    result = NodeFailure(node=node, lost=lost)
+    result = NodeFailure(node=node, lost=lost, waited=waited)
     result.timeline.append({"t": 0.0, "object": f"node/{node}", "what": "Deleted",
                             "detail": f"Node {node} was deleted: the machine is gone."})
     if not wait:
@@ -490,7 +544,8 @@ def jobs_on_lost_node(cluster: Cluster | None, node: str, names=("train-plain", 
     condition ``DisruptionTarget`` and deletes it; the plain Job counts that failure and fails
     (``backoffLimit: 0``), the tolerant one ignores it and creates a replacement. Returns when both
     have happened, or after ``timeout`` seconds. Bring the node back with :func:`restore` (the
-    tolerant Job's waiting pod then runs there). Raises CourseError on kind, :class:`NodeRefused` for
+    tolerant Job's waiting pod then runs there). If ``node`` exists and was re-created less than about
+    63 s ago, it first waits that out, as :func:`fail_node` does. Raises CourseError on kind, :class:`NodeRefused` for
     a name that is not a worker."""
     from whyk8s.cluster.workers import is_kwok_cluster
     from whyk8s.k8s import objects
@@ -501,6 +556,7 @@ def jobs_on_lost_node(cluster: Cluster | None, node: str, names=("train-plain", 
                           "read the kwok run on the course's site.")
     if node not in [w.name for w in load_layout().workers]:
         raise NodeRefused(f"Refusing to touch {node!r}: it is not a worker of the course cluster.")
+    _wait_out_quarantine(cluster, node)
     try:
         cluster.core.delete_node(node)
     except client.ApiException as exc:

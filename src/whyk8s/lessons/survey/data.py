@@ -158,7 +158,9 @@ BASES: dict[tuple[str, int], str] = {
     ("kubernetes_evaluating", 2021): "2,165 who answered (Part 1)",
     ("kubernetes_evaluating", 2022): "the entire sample, 2,063",
     ("kubernetes_evaluating", 2023): "988 cloud consumers",
-    ("kubernetes_using_or_evaluating", 2021): "organisations (3,829 responses)",
+    # CNCF's release puts its 96% beside the survey's 3,829 responses (Parts 1 and 2), but it is the sum
+    # of the three "yes or evaluating" answers of Part 1's "Are you using Kubernetes?": 2,086 of 2,165
+    ("kubernetes_using_or_evaluating", 2021): "the same 2,165 (Part 1), not all 3,829 responses",
     ("kubernetes_using_or_evaluating", 2022): "the entire sample, 2,063",
     ("kubernetes_using_or_evaluating", 2023): "988 cloud consumers",
 }
