@@ -11,9 +11,10 @@ from whyk8s.k8s.waits import wait_until_gone
 
 
 def rejected(result, fragment: str) -> None:
-    """``result`` (a CheckResult) did not pass, and one of its problems contains ``fragment``."""
+    """``result`` (a CheckResult) did not pass, and one of its problems (or of its hints, such as how
+    to create an object again) contains ``fragment``."""
     assert not result.passed
-    assert any(fragment in p for p in result.problems), result.problems
+    assert any(fragment in p for p in result.problems + result.hints), (result.problems, result.hints)
 
 
 def purge(cluster, refs, timeout: float = 90) -> None:
