@@ -181,6 +181,19 @@ class SimulationResult:
 # ----------------------------------------------------------------------------- validation
 
 
+
+def _finish(payload: dict, running: dict, runs: list, now: float) -> None:
+    """A run's planned end (event ``finish``): record it as completed and free its machine, unless
+    that run crashed earlier (its token no longer matches the machine's current run)."""
+    machine = payload["machine"]
+    current = running[machine]
+    if current is None or current["token"] != payload["token"]:
+        return
+    job = current["job"]
+    runs.append(JobRun(job.job, job.person, current["attempt"], current["ready"],
+                       current["start"], now, machine, "completed"))
+    running[machine] = None
+
 def _check_count(name: str, value, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ValueError(f"{name} must be a whole number, got {value!r}")
@@ -283,14 +296,7 @@ def _simulate_ad_hoc(jobs: list[_Job], gpus: int, seed: int):
     while events:
         now, _, kind, payload = heapq.heappop(events)
         if kind == "finish":
-            machine = payload["machine"]
-            current = running[machine]
-            if current is None or current["token"] != payload["token"]:
-                continue  # that run crashed earlier
-            job = current["job"]
-            runs.append(JobRun(job.job, job.person, current["attempt"], current["ready"],
-                               current["start"], now, machine, "completed"))
-            running[machine] = None
+            _finish(payload, running, runs, now)
             continue
 
         # kind == "want": someone looks for a machine that seems free.
@@ -375,14 +381,7 @@ def _simulate_queue_shared_env(jobs: list[_Job], gpus: int, seed: int):
         while events and events[0][0] == now:  # everything that happens at this moment, then dispatch
             _, _, _, kind, payload = heapq.heappop(events)
             if kind == "finish":
-                machine = payload["machine"]
-                current = running[machine]
-                if current is None or current["token"] != payload["token"]:
-                    continue  # that run crashed earlier
-                job = current["job"]
-                runs.append(JobRun(job.job, job.person, current["attempt"], current["ready"],
-                                   current["start"], now, machine, "completed"))
-                running[machine] = None
+                _finish(payload, running, runs, now)
             else:
                 heapq.heappush(queue, (payload["ready"], payload["job"].job, payload))
         while queue and any(running[m] is None for m in machines):
