@@ -181,19 +181,6 @@ class SimulationResult:
 # ----------------------------------------------------------------------------- validation
 
 
-
-def _finish(payload: dict, running: dict, runs: list, now: float) -> None:
-    """A run's planned end (event ``finish``): record it as completed and free its machine, unless
-    that run crashed earlier (its token no longer matches the machine's current run)."""
-    machine = payload["machine"]
-    current = running[machine]
-    if current is None or current["token"] != payload["token"]:
-        return
-    job = current["job"]
-    runs.append(JobRun(job.job, job.person, current["attempt"], current["ready"],
-                       current["start"], now, machine, "completed"))
-    running[machine] = None
-
 def _check_count(name: str, value, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ValueError(f"{name} must be a whole number, got {value!r}")
@@ -264,6 +251,19 @@ def _fmt(hour: float) -> str:
     day, minutes = divmod(minutes, 24 * 60)
     text = f"{minutes // 60:02d}:{minutes % 60:02d}"
     return text if day == 0 else f"{text} (+{day}d)"
+
+
+def _finish(payload: dict, running: dict, runs: list, now: float) -> None:
+    """A run's planned end (event ``finish``): record it as completed and free its machine, unless
+    that run crashed earlier (its token no longer matches the machine's current run)."""
+    machine = payload["machine"]
+    current = running[machine]
+    if current is None or current["token"] != payload["token"]:
+        return
+    job = current["job"]
+    runs.append(JobRun(job.job, job.person, current["attempt"], current["ready"],
+                       current["start"], now, machine, "completed"))
+    running[machine] = None
 
 
 def _simulate_ad_hoc(jobs: list[_Job], gpus: int, seed: int):
