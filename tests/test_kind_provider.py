@@ -59,10 +59,19 @@ def test_after_stop_and_up_a_service_still_reaches_pods_on_every_node(cluster):
 
 
 def test_a_stopped_node_goes_not_ready_and_its_pods_run_elsewhere_after_their_toleration(cluster):
+    from whyk8s.k8s import objects, specs
     from whyk8s.lessons import failures
 
+    # bystanders, as an earlier cell of chapter 3b leaves them: a bare course pod on each CPU worker,
+    # with the default 300 s toleration and no owner to replace it; the demonstration follows only its
+    # own Deployment's pods, so they must not hold it up
+    for i, worker in enumerate(w.name for w in load_layout().workers if w.pool == "cpu"):
+        pod = specs.pod(f"bystander-{i}", image="busybox:1.36", cpu="10m", memory="16Mi", command=["sleep", "3600"])
+        pod.spec.node_name = worker
+        objects.create(cluster, pod)
     loss = failures.lose_a_worker(cluster, "web", replicas=4, seconds=10)  # stops, then restores, the node
     print(loss)
+    assert not any(name.startswith("bystander") for name in loss.lost), loss
     assert loss.lost and loss.not_ready_after is not None and loss.tainted_after is not None, loss
     # evicted by the taint manager once the 10 s toleration ran out, not before
     assert loss.evicted_after is not None and loss.evicted_after >= loss.tainted_after + 5, loss

@@ -62,7 +62,8 @@ def check_docker() -> Check:
                      "Install Docker for the kind provider, or use the kwok provider (no Docker needed).")
     if not docker_available():
         return Check("Docker", "warn", "client found, but no engine answers `docker info`",
-                     "Start Docker (Docker Desktop or `sudo systemctl start docker`), or use the kwok provider.")
+                     "Start Docker (Docker Desktop, `sudo systemctl start docker`, or as root `whyk8s kind docker`), "
+                     "or use the kwok provider.")
     return Check("Docker", "ok", "engine answers")
 
 

@@ -121,8 +121,9 @@ def preflight(read: Callable[[str], str] = read_proc, docker: Callable[[], bool]
     that cannot be read (macOS, where they live in Docker's VM) are not held against it."""
     if not docker():
         raise CourseError("Docker does not answer (`docker info` failed): kind runs the course's nodes "
-                          "as Docker containers. Start Docker (Docker Desktop, or `sudo systemctl start "
-                          "docker`), or use `whyk8s cluster up --provider kwok`, which needs no Docker.")
+                          "as Docker containers. Start Docker (Docker Desktop, `sudo systemctl start "
+                          "docker`, or as root `whyk8s kind docker`, which also works without systemd), "
+                          "or use `whyk8s cluster up --provider kwok`, which needs no Docker.")
     limits = inotify_limits(read)
     if inotify_shortfall(limits):
         raise CourseError("Not starting kind. " + _limits_hint(limits))
@@ -160,7 +161,7 @@ def ensure_node_image(image: str, log: Callable = print, timeout: float = 1800) 
         raise NodeImageUnavailable(
             f"kind's node image {image} is not in Docker's store and could not be pulled ({reason}). "
             f"Without a registry, build one on this machine as root: `WHYK8S_KIND_NODE_IMAGE=local whyk8s "
-            f"cluster up --provider kind` (about 10 minutes the first time); or use the kwok cluster: "
+            f"cluster up --provider kind` (about 8 minutes the first time on 2 cores); or use the kwok cluster: "
             f"`whyk8s cluster up --provider kwok`.") from None
 
 

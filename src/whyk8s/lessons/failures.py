@@ -34,6 +34,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Callable
 
 import pandas as pd
 from kubernetes import client
@@ -382,21 +383,32 @@ def tolerating_deployment(name: str = "web", replicas: int = 4, seconds: int = 1
     return dep
 
 
-def lose_node(cluster: Cluster | None, node: str, timeout: float = 240) -> NodeLoss:
+def lose_node(cluster: Cluster | None, node: str, timeout: float = 240, label_selector: str | None = None,
+              log: Callable = print) -> NodeLoss:
     """kind only: stop worker ``node``'s container (the machine loses power; its Node object stays) and
     watch what the control plane does: the Node goes NotReady when its kubelet's heartbeats stop, the
     node lifecycle controller taints it ``node.kubernetes.io/unreachable:NoExecute``, each pod there is
     evicted once its toleration of that taint runs out (300 s unless the pod says otherwise:
     ``tolerationSeconds``), and its ReplicaSet's replacement runs elsewhere. Bring the node back with
     :func:`restore`. Raises CourseError on kwok (no container to stop; use :func:`fail_node`).
-    kubectl: ``docker stop <node>``, then ``kubectl get nodes -w`` and ``kubectl get pods -o wide -w``."""
+    ``label_selector`` (e.g. ``"app=web"``) limits the pods followed to those of one workload (other
+    course pods on the node may tolerate the taint for longer, or have no owner to replace them);
+    ``log`` gets one line before the wait. kubectl: ``docker stop <node>``, then ``kubectl get nodes
+    -w`` and ``kubectl get pods -o wide -w``."""
     cluster = _cluster(cluster)
     check_worker(cluster, node)
     before = _course_pods_on(cluster, node)
+    if label_selector:
+        wanted = {p.metadata.uid for p in cluster.core.list_pod_for_all_namespaces(
+            label_selector=f"{cluster.selector},{label_selector}").items}
+        before = [p for p in before if p.metadata.uid in wanted]
     result = NodeLoss(node=node, lost=sorted(p.metadata.name for p in before))
     owners = {podfacts.controller_of(p).uid for p in before if podfacts.controller_of(p) is not None}
+    replaceable = sum(podfacts.controller_of(p) is not None for p in before)
     known = {p.metadata.uid for p in cluster.core.list_pod_for_all_namespaces(label_selector=cluster.selector).items}
     stop_node(cluster, node, log=lambda *_: None)
+    log(f"Stopped the container of node {node} ({len(before)} pod(s) to follow). Waiting: NotReady after "
+        f"about 40-50 s, then the unreachable taint, the evictions and the replacements (up to {timeout:.0f} s).")
     start = time.monotonic()
     result.timeline.append({"t": 0.0, "object": f"node/{node}", "what": "Failed",
                             "detail": f"The container of node {node} was stopped (docker stop): the machine is dark."})
@@ -431,7 +443,7 @@ def lose_node(cluster: Cluster | None, node: str, timeout: float = 240) -> NodeL
             result.replacements[name] = p.spec.node_name
             result.timeline.append({"t": t, "object": f"pod/{name}", "what": "Running",
                                     "detail": f"Replacement {name} Running on {p.spec.node_name}."})
-            if len(result.replacements) >= len(result.lost):
+            if len(result.replacements) >= replaceable:
                 result.replaced_after = t
 
     watch_until(cluster.core.list_pod_for_all_namespaces, label_selector=cluster.selector, key=object_key,
@@ -454,7 +466,7 @@ def lose_a_worker(cluster: Cluster | None, name: str = "web", replicas: int = 4,
     pods = wait_for_pods(cluster, lambda ps: sum(p.status.phase == "Running" for p in ps.values()) == replicas,
                          label_selector=f"app={name}", timeout=90)
     on = [p.spec.node_name for p in pods.values()]
-    loss = lose_node(cluster, max(sorted(set(on)), key=on.count), timeout=timeout)
+    loss = lose_node(cluster, max(sorted(set(on)), key=on.count), timeout=timeout, label_selector=f"app={name}")
     restore(cluster)
     return loss
 
