@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from whyk8s.cluster import docker, nodeimage
-from whyk8s.cluster.kind import cluster_config, cni_config, meminfo_of_size, sized_workers
+from whyk8s.cluster.kind import cluster_config, cni_config, host_meminfo, meminfo_of_size, sized_workers
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = yaml.safe_load((ROOT / "clusters" / "kind.yaml").read_text())
@@ -138,3 +138,9 @@ def test_each_worker_gets_its_own_meminfo_mount_and_the_control_plane_none():
     assert "extraMounts" not in BASE["nodes"][1]  # the committed config is not changed
     with pytest.raises(ValueError, match="4 workers"):
         sized_workers(BASE, ["/one"])
+
+
+def test_a_machine_without_proc_meminfo_still_gets_each_workers_size(tmp_path):
+    text = host_meminfo(str(tmp_path / "no-such-file"))  # macOS: the nodes run in Docker's VM
+    sized = dict(line.split(":", 1) for line in meminfo_of_size(16 * 2**30, text).splitlines())
+    assert sized["MemTotal"].split() == [str(16 * 2**20), "kB"] and sized["SwapTotal"].split() == ["0", "kB"]

@@ -183,6 +183,19 @@ def cluster_config(base: dict, *, cgroup_v1: bool, restrict_oom_score_adj: bool,
 
 #: Where, inside a node container, the kubelet (through cAdvisor) reads the machine's memory.
 MEMINFO = "/proc/meminfo"
+#: The lines written where the host has no ``/proc/meminfo`` to start from (macOS: Docker's VM runs
+#: the nodes, the course runs on the Mac); the sizes are replaced by :func:`meminfo_of_size`.
+MEMINFO_TEMPLATE = "".join(f"{key}:{0:>16} kB\n" for key in (
+    "MemTotal", "MemFree", "MemAvailable", "Buffers", "Cached", "SwapCached", "Active", "Inactive",
+    "SwapTotal", "SwapFree", "Dirty", "Shmem", "Hugepagesize"))
+
+
+def host_meminfo(path: str = MEMINFO) -> str:
+    """The text of this machine's ``/proc/meminfo``, or :data:`MEMINFO_TEMPLATE` where there is none."""
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return MEMINFO_TEMPLATE
 
 
 def meminfo_of_size(memory_bytes: int, host_meminfo: str) -> str:
@@ -224,7 +237,7 @@ def write_node_sizes(layout=None) -> list[str]:
     from whyk8s.cluster.controlplane import cache_root
     from whyk8s.k8s.quantities import parse_memory
     layout = layout or load_layout()
-    host = Path(MEMINFO).read_text()
+    host = host_meminfo()
     files = []
     for w in layout.workers:
         path = cache_root() / "kind" / "node-sizes" / w.name / "meminfo"
