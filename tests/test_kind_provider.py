@@ -99,3 +99,17 @@ def test_the_96gi_preprocessing_pod_runs_on_the_highmem_worker_as_on_kwok(cluste
         assert list(table["pool"]) == ["highmem"]
     finally:
         objects.cleanup(cluster)
+
+
+def test_endpoint_slices_follow_real_pods_whose_readiness_probe_fails():
+    """Chapter 3's load-balancing cell on kind: real web servers, one readiness probe made to fail."""
+    from whyk8s.k8s import objects
+    from whyk8s.lessons import load_balancing as lb
+    c = connect()
+    objects.cleanup(c)
+    try:
+        summary, rows = lb.endpoints_follow_pods(c, timeout=90)
+    finally:
+        objects.cleanup(c)
+    assert [r["not ready"] for r in summary.to_dict("records")] == [0, 0, 1, 0, 0]
+    assert [r["endpoints"] for r in summary.to_dict("records")] == [3, 5, 5, 5, 2]

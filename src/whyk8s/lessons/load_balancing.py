@@ -21,6 +21,7 @@ from whyk8s.k8s import objects, specs
 from whyk8s.k8s.guard import Cluster, is_course_labelled
 from whyk8s.k8s.pods import is_ready
 from whyk8s.k8s.waits import wait_for_pods
+from whyk8s.lessons import running_containers
 from whyk8s.lessons.running_containers import (endpoints, has_containers, ready_pods, wait_for_endpoints,
                                                web_service)
 
@@ -62,11 +63,13 @@ def endpoints_follow_pods(cluster: Cluster, name: str = "web", timeout: float = 
     and wait, after each change, until the Service's EndpointSlices have followed: scale to 5; mark one
     pod not Ready (:func:`set_ready_condition`) and Ready again; scale to 2. Returns ``(summary,
     endpoint_rows)``: a pandas DataFrame with one :func:`snapshot` per moment of :data:`MOMENTS`, and
-    the endpoints at the moment one pod was not Ready. Raises WaitTimeoutError if the slices do not
-    follow within ``timeout`` seconds, ApiException 409 if ``name`` exists (clean up first), CourseError
-    on kind (see :func:`set_ready_condition`). kubectl: ``kubectl create deployment web -n whyk8s
-    --image=registry.k8s.io/pause:3.10 --replicas=3``, ``kubectl expose deployment web -n whyk8s
-    --port=80 --target-port=8080``, ``kubectl scale deployment web -n whyk8s --replicas=5``, and
+    the endpoints at the moment one pod was not Ready. On kwok the readiness is written
+    (:func:`set_ready_condition`); on kind the pods are real web servers and one's readiness probe is
+    made to fail (:func:`~whyk8s.lessons.running_containers.set_ready`). Raises WaitTimeoutError if the
+    slices do not follow within ``timeout`` seconds, ApiException 409 if ``name`` exists (clean up first).
+    kubectl: ``kubectl create deployment web -n whyk8s --image=registry.k8s.io/pause:3.10 --replicas=3``,
+    ``kubectl expose deployment web -n whyk8s --port=80 --target-port=8080``,
+    ``kubectl scale deployment web -n whyk8s --replicas=5``, and
     ``kubectl get endpointslices -n whyk8s -l kubernetes.io/service-name=web -w`` to watch."""
     import pandas as pd
     selector = f"{cluster.selector},app={name}"
@@ -74,18 +77,24 @@ def endpoints_follow_pods(cluster: Cluster, name: str = "web", timeout: float = 
     def all_ready(n):
         return lambda rows: len(rows) == n and len(ready_pods(rows)) == n
 
-    objects.create(cluster, specs.deployment(name, replicas=3))
+    real = has_containers(cluster)  # kind: real web servers whose readiness probe really fails
+
+    def flip(pod: str, ready: bool) -> None:
+        (running_containers.set_ready if real else set_ready_condition)(cluster, pod, ready)
+
+    objects.create(cluster, running_containers.web_server(name, replicas=3) if real
+                   else specs.deployment(name, replicas=3))
     objects.create(cluster, web_service(name))
     summary = [snapshot(wait_for_endpoints(cluster, name, all_ready(3), timeout=timeout), MOMENTS[0])]
     objects.scale(cluster, name, 5)
     summary.append(snapshot(wait_for_endpoints(cluster, name, all_ready(5), timeout=timeout), MOMENTS[1]))
     pods = wait_for_pods(cluster, lambda ps: len(ps) == 5 and all(is_ready(p) for p in ps.values()), selector)
     victim = sorted(pods)[0]
-    set_ready_condition(cluster, victim, False)
+    flip(victim, False)
     rows = wait_for_endpoints(cluster, name, lambda rows: len(rows) == 5 and victim not in ready_pods(rows),
                               timeout=timeout)
     summary.append(snapshot(rows, MOMENTS[2]))
-    set_ready_condition(cluster, victim, True)
+    flip(victim, True)
     summary.append(snapshot(wait_for_endpoints(cluster, name, all_ready(5), timeout=timeout), MOMENTS[3]))
     objects.scale(cluster, name, 2)
     summary.append(snapshot(wait_for_endpoints(cluster, name, all_ready(2), timeout=timeout), MOMENTS[4]))
