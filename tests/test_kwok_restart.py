@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from whyk8s.cluster.kwok import (NODE_LEASE_NAMESPACE, KwokProvider, kwok_controller_identity, kwok_controller_pid,
+from whyk8s.cluster.kwok import (NODE_LEASE_NAMESPACE, _identity_in_log, KwokProvider, kwok_controller_identity, kwok_controller_pid,
                                  node_leases_need_hand_over, stop_process)
 from whyk8s.cluster.layout import load_layout
 from whyk8s.cluster.providers import cluster_name, quiet, run, wait_for_api
@@ -32,6 +32,15 @@ def test_a_pid_file_naming_another_process_is_not_the_kwok_controller(tmp_path, 
     assert kwok_controller_pid() is None
     (pids / "kwok-controller.pid").write_text("not a number")
     assert kwok_controller_pid() is None
+
+
+def test_the_identity_is_the_first_id_in_the_controllers_log(tmp_path):
+    log = tmp_path / "kwok-controller.log"
+    assert _identity_in_log(log) is None  # no log yet: a controller started a moment ago
+    log.write_text("")
+    assert _identity_in_log(log) is None  # an empty log: it has not written its first line
+    log.write_text('not json\n{"msg": "no id"}\n{"msg": "Watch all nodes", "id": "vm_1"}\n{"id": "vm_2"}\n')
+    assert _identity_in_log(log) == "vm_1"
 
 
 def test_stop_process_returns_once_the_process_is_gone():

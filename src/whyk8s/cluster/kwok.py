@@ -70,15 +70,25 @@ def kwok_controller_pid() -> int | None:
     return pid if exe == expected else None
 
 
-def kwok_controller_identity() -> str | None:
+def kwok_controller_identity(wait: float = 10) -> str | None:
     """The holder identity (``<hostname>_<uuid>``) that the running kwok controller writes into the
     node Leases it holds, read from the ``"id"`` field of its JSON log (kwokctl starts a fresh log with
-    each process). None if no controller runs or its log names none."""
-    if kwok_controller_pid() is None:
-        return None
+    each process). A controller started a moment ago may not have written its first line yet: wait up
+    to ``wait`` seconds for it. None if no controller runs or its log names none by then."""
+    deadline = time.monotonic() + wait
+    while kwok_controller_pid() is not None:
+        identity = _identity_in_log(kwok_cluster_dir() / "logs" / "kwok-controller.log")
+        if identity or time.monotonic() >= deadline:
+            return identity
+        time.sleep(0.1)
+    return None
+
+
+def _identity_in_log(path: Path) -> str | None:
+    """The first ``"id"`` in a kwok controller's JSON log (every line of one process carries the same)."""
     try:
-        with open(kwok_cluster_dir() / "logs" / "kwok-controller.log") as f:
-            for line in f:  # every line of one process's log carries the same id: take the first
+        with open(path) as f:
+            for line in f:
                 try:
                     identity = json.loads(line).get("id")
                 except (ValueError, AttributeError):
