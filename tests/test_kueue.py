@@ -6,6 +6,8 @@ keep its quota is *held*: a scheduling gate keeps its pod Pending until the test
 """
 
 import base64
+import os
+import signal
 import time
 
 import pytest
@@ -13,6 +15,7 @@ from kubernetes import client
 
 from whyk8s import POOL_LABEL
 from whyk8s.cluster import kueue
+from whyk8s.cluster.providers import get_provider
 from whyk8s.k8s import objects, specs
 from whyk8s.lessons import queueing
 
@@ -66,6 +69,23 @@ def test_kueue_starts_from_nothing_and_stop_leaves_nothing(cluster):
         kueue.stop(cluster, log=lambda *_: None)
     assert not _process_alive(st.pid)
     assert _kueue_leftovers(cluster) == []
+
+
+def test_cluster_up_removes_what_a_dead_kueue_left_behind(cluster):
+    """A manager that died (reboot, ended session) leaves webhooks with failurePolicy Fail that refuse
+    every Job in the course's namespaces; `cluster up` removes them."""
+    st = kueue.start(cluster, log=lambda *_: None)
+    os.kill(st.pid, signal.SIGKILL)
+    os.waitpid(st.pid, 0)
+    ns = cluster.ensure_namespace("team-d")
+    with pytest.raises(client.ApiException) as refused:
+        objects.create(cluster, specs.job("refused", cpu="100m", memory="64Mi"), namespace=ns)
+    assert "failed calling webhook" in refused.value.body
+    messages = []
+    get_provider("kwok").up(log=messages.append)
+    assert _kueue_leftovers(cluster) == []
+    assert any("Kueue's manager was not running" in m for m in messages)
+    assert not objects.create(cluster, specs.job("accepted", cpu="100m", memory="64Mi"), namespace=ns).spec.suspend
 
 
 @pytest.fixture(scope="module")

@@ -64,7 +64,8 @@ from whyk8s.k8s.guard import Cluster, check_provider_context, connect, kubeconfi
 __all__ = ["GROUP", "VERSION", "CONVERTED_CRDS", "WEBHOOK_CONFIGURATIONS", "SECRET_NAME",
            "SERVICE_NAME", "QUEUE_LABEL", "KueueStatus", "kueue_version", "cache_dir", "binary_path",
            "built", "build", "state_dir", "pid", "start", "stop", "status", "webhook_configurations",
-           "crd_manifests", "manager_config", "delete_course_objects"]
+           "crd_manifests", "manager_config", "delete_course_objects",
+           "remove_if_stopped", "kill"]
 
 #: Kueue's API group and the version the course uses.
 GROUP = "kueue.x-k8s.io"
@@ -270,7 +271,8 @@ def webhook_configurations(webhook_port: int, ca_bundle: bytes) -> list[dict]:
 def manager_config(namespace: str, ports: dict[str, int], cert_dir: Path) -> dict:
     """Kueue's ``Configuration`` (``config.kueue.x-k8s.io/v1beta2``): namespace = the course namespace
     (where the certificate Secret is), webhook on 127.0.0.1, health probes and metrics on free ports,
-    leader election off, only the ``batch/job`` integration, ``manageJobsWithoutQueueName: false``
+    leader election off, client rate limits as in Kueue's shipped configuration (50 requests/s, burst
+    100), only the ``batch/job`` integration, ``manageJobsWithoutQueueName: false``
     (a Job without the queue label is left alone), the visibility API server off (it would need an
     APIService)."""
     return {
@@ -280,6 +282,9 @@ def manager_config(namespace: str, ports: dict[str, int], cert_dir: Path) -> dic
         "metrics": {"bindAddress": f"127.0.0.1:{ports['metrics']}"},
         "webhook": {"port": ports["webhook"], "host": "127.0.0.1", "certDir": str(cert_dir)},
         "leaderElection": {"leaderElect": False},
+        # the client rate limits of Kueue's shipped config/components/manager/controller_manager_config.yaml
+        # (without them the manager allows itself 20 requests/s, burst 30)
+        "clientConnection": {"qps": 50, "burst": 100},
         "internalCertManagement": {"enable": True, "webhookServiceName": SERVICE_NAME,
                                    "webhookSecretName": SECRET_NAME},
         "manageJobsWithoutQueueName": False,
@@ -652,3 +657,28 @@ def stop(cluster: Cluster | None = None, timeout: float = 60, log: Callable = pr
     shutil.rmtree(state_dir(), ignore_errors=True)
     if ours:
         log("Kueue is stopped and removed.")
+
+
+def remove_if_stopped(cluster: Cluster, log: Callable = print) -> bool:
+    """If Kueue's CRDs or webhook configurations made by the course are on the cluster but its manager
+    is not running (the machine rebooted, the session that started it ended, ``cluster stop``),
+    remove them with :func:`stop` and return True: left behind, the webhooks (``failurePolicy:
+    Fail``) would refuse every Job created in the course's namespaces. Returns False when Kueue runs
+    or nothing of it is there. Called by the kwok provider's ``up``."""
+    if pid() is not None:
+        return False
+    st = status(cluster)
+    if not (st.crds or st.webhook_configurations):
+        return False
+    stop(cluster, log=lambda *_: None)
+    log("Kueue's manager was not running: removed what it had installed (`whyk8s kueue up` starts it again).")
+    return True
+
+
+def kill(log: Callable = print) -> None:
+    """Stop the manager process only (used when the cluster itself is deleted: its objects go with it)."""
+    p = pid()
+    if p is not None:
+        log(f"Stopping Kueue (pid {p})")
+        _terminate(p)
+    shutil.rmtree(state_dir(), ignore_errors=True)
