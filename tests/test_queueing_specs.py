@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from standins import standins
 
 from whyk8s.cluster import kueue
 from whyk8s.k8s.specs import manifest
@@ -64,3 +65,15 @@ def test_manager_config_leaves_jobs_without_queue_alone_and_runs_alone():
     assert cfg["leaderElection"] == {"leaderElect": False}
     assert cfg["integrations"]["frameworks"] == ["batch/job"]
     assert cfg["webhook"] == {"port": 1, "host": "127.0.0.1", "certDir": "/certs"}
+
+
+def test_kueue_build_without_the_module_proxy_says_what_to_check(tmp_path, monkeypatch):
+    record = standins(tmp_path, monkeypatch, "go")  # a go that cannot reach the proxy
+    monkeypatch.setenv("WHYK8S_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(RuntimeError) as err:
+        kueue.build(log=lambda *_: None)
+    text = str(err.value)
+    assert "could not be downloaded from the Go module proxy" in text and "no such host" in text
+    assert "GOPROXY" in text and "whyk8s kueue build" in text
+    assert record.calls()[0].startswith("go mod download")
+    assert not kueue.built() and not list((tmp_path / "cache").glob("bin/*/*"))

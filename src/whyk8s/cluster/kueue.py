@@ -118,8 +118,9 @@ def build(force: bool = False, log: Callable = print) -> Path:
     webhook manifest from the module; return the binary's path.
 
     About 5 minutes cold on 2 cores (see ``benchmarks/RESULTS.md``); instant when cached. Raises
-    RuntimeError with go's message when the build fails or a go command runs longer than
-    :func:`whyk8s.cluster.controlplane.go_timeout` (no module proxy, a hung download)."""
+    RuntimeError with go's message when the build fails, when the module cannot be downloaded (saying
+    what to check), or when a go command runs longer than
+    :func:`whyk8s.cluster.controlplane.go_timeout` (a hung download); nothing is left in the cache."""
     if built() and not force:
         return binary_path()
     v = kueue_version()
@@ -128,7 +129,15 @@ def build(force: bool = False, log: Callable = print) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     log(f"Building Kueue {v} from the Go module proxy (once per machine, about 5 minutes on 2 cores).")
     started = time.monotonic()
-    info = json.loads(controlplane.go(["mod", "download", "-json", f"sigs.k8s.io/kueue@{v}"], mdir, log=log))
+    try:
+        info = json.loads(controlplane.go(["mod", "download", "-json", f"sigs.k8s.io/kueue@{v}"], mdir, log=log))
+    except RuntimeError as exc:
+        if "did not finish within" in str(exc):  # the timeout's message says what to check
+            raise
+        raise RuntimeError(
+            f"Kueue {v} could not be downloaded from the Go module proxy. {exc}\nCheck that this machine "
+            f"reaches the proxy (`go env GOPROXY`; behind a proxy set HTTPS_PROXY; offline, point GOPROXY at "
+            f"a mirror), then run `whyk8s kueue build` again.") from None
     module = Path(info["Dir"])
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".build-kueue-") as tmp:
         out = Path(tmp)
