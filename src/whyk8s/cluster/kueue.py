@@ -419,8 +419,11 @@ def _log_tail(lines: int = 15) -> str:
 
 
 def _ready(ports: dict[str, int]) -> bool:
+    """True when the manager's readiness probe answers 200 (asked directly: never through an HTTP proxy
+    that the environment may name)."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{ports['health']}/readyz", timeout=2) as r:
+        with opener.open(f"http://127.0.0.1:{ports['health']}/readyz", timeout=2) as r:
             return r.status == 200
     except OSError:
         return False
