@@ -177,6 +177,9 @@ def test_job_over_quota_waits_as_a_workload_until_the_first_finishes(queues):
     first = _workload(cluster, ns, "first", lambda w: queueing.workload_state(w) == "finished")
     second = _workload(cluster, ns, "second", lambda w: queueing.workload_state(w) in ("admitted", "finished"))
     assert _condition_time(second, "Admitted") >= _condition_time(first, "Finished")
+    _workload(cluster, ns, "second", lambda w: queueing.workload_state(w) == "finished")
+    board = queueing.queue_board(cluster).set_index(["cluster_queue", "resource"])
+    assert board.loc[("team-b", "cpu"), ["pending", "admitted", "finished"]].tolist() == [0, 0, 2]
 
 
 def test_a_queue_in_a_cohort_borrows_unused_quota(queues):

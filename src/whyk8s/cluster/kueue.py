@@ -31,8 +31,10 @@ What :func:`start` makes, every object labelled ``app.kubernetes.io/part-of=whyk
 
 Why internal certificate management stays on: with it off, Kueue v0.17.0's ``cmd/kueue`` reads the
 metrics server's certificate from the fixed path ``/etc/kueue/metrics/certs`` and exits when it is not
-there; with it on, the metrics server makes its own, and the webhook certificate is the one the
-course wrote into the Secret. Sources: Kueue's ``cmd/kueue/main.go`` and ``pkg/util/cert/cert.go``
+there, even with metrics off (``bindAddress: "0"``; seen in a run: "Unable to initialize metrics
+certificate watcher ... open /etc/kueue/metrics/certs/tls.crt: no such file or directory"); with it
+on, the metrics server makes its own, and the webhook certificate is the one the course wrote into
+the Secret. Sources: Kueue's ``cmd/kueue/main.go`` and ``pkg/util/cert/cert.go``
 (v0.17.0); kubernetes.io, "Dynamic Admission Control" (``clientConfig.url``, ``caBundle``).
 """
 
