@@ -13,7 +13,8 @@ Prints Markdown for ``benchmarks/RESULTS.md``. Figures, not assertions.
   a fresh empty folder, into a temporary file (the cached binary is not touched); wall clock, CPU
   time and peak RSS of the go processes;
 - start: :func:`whyk8s.cluster.kueue.start` with the binary cached (CRDs, Secret, webhooks, process,
-  until its readiness probe answers and a dry-run create passes its webhooks), then ``stop``;
+  until its readiness probe answers, a dry-run create passes its webhooks and its ResourceFlavor
+  controller has put its finalizer on a probe flavor);
 - RSS: VmRSS of the manager, idle after start and after the 100-job runs;
 - one job: create a queued Job (1 CPU) in a LocalQueue with free quota; latency = from the create
   call's return to the watch seeing the Job un-suspended by Kueue (5 runs, each Job deleted after);
@@ -144,7 +145,7 @@ def main() -> int:
     kueue.stop(cluster, log=lambda *_: None)
     started = time.monotonic()
     st = kueue.start(cluster, log=lambda *_: None)
-    rows.append(f"| {today} | `kueue.start()`, binary cached (install + process + webhooks answering) | "
+    rows.append(f"| {today} | `kueue.start()`, binary cached (install, process, webhooks and controllers answer) | "
                 f"{time.monotonic() - started:.1f} s |")
     time.sleep(5)
     rows.append(f"| {today} | manager RSS, idle | {rss_mib(st.pid):.0f} MiB |")

@@ -446,6 +446,35 @@ def _webhook_answers(cluster: Cluster) -> bool:
         return False
 
 
+PROBE_FLAVOR = "whyk8s-readiness-probe"
+
+
+def _controllers_running(cluster: Cluster, proc: subprocess.Popen, deadline: float) -> None:
+    """Wait until Kueue's controllers reconcile: a labelled ResourceFlavor :data:`PROBE_FLAVOR` gets
+    the finalizer ``kueue.x-k8s.io/resource-in-use`` from the ResourceFlavor controller; then delete
+    it and wait until it is gone. (The readiness probe and the webhooks answer a moment before the
+    controllers' caches have synced: a Job created then waits a second or two for its Workload.)"""
+    api = client.CustomObjectsApi(cluster.api)
+    body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "ResourceFlavor",
+            "metadata": {"name": PROBE_FLAVOR, "labels": dict(_LABELS)}, "spec": {}}
+    _ignore(409, api.create_cluster_custom_object, GROUP, VERSION, "resourceflavors", body)
+    gone = False
+    while not gone:
+        obj = _ignore(404, api.get_cluster_custom_object, GROUP, VERSION, "resourceflavors", PROBE_FLAVOR)
+        if obj is None:
+            gone = True
+        elif "kueue.x-k8s.io/resource-in-use" in (obj["metadata"].get("finalizers") or []) and \
+                not obj["metadata"].get("deletionTimestamp"):
+            _ignore(404, api.delete_cluster_custom_object, GROUP, VERSION, "resourceflavors", PROBE_FLAVOR)
+        if proc.poll() is not None:
+            raise CourseError(f"Kueue's manager exited (code {proc.returncode}). End of its log:\n{_log_tail()}")
+        if time.monotonic() > deadline:
+            raise WaitTimeoutError(f"Kueue's controllers did not start within the time given. End of its "
+                                   f"log:\n{_log_tail()}")
+        if not gone:
+            time.sleep(0.1)
+
+
 @dataclass(frozen=True)
 class KueueStatus:
     """What :func:`status` reports: ``running`` (the manager process lives), ``pid``, ``version``,
@@ -492,8 +521,9 @@ def start(cluster: Cluster | None = None, timeout: float = 120, log: Callable = 
     what is made); return its :func:`status`. Does nothing but report when it already runs.
 
     Builds the binary first if it is not cached (:func:`build`, minutes, once per machine). Waits until
-    the manager is ready and the API server reaches its webhooks (a dry-run create answers), at most
-    ``timeout`` seconds; seconds in practice. Raises :class:`~whyk8s.errors.CourseError` off the kwok
+    the manager is ready, the API server reaches its webhooks (a dry-run create answers) and its
+    controllers reconcile (a probe ResourceFlavor gets Kueue's finalizer, then is deleted), at most
+    ``timeout`` seconds; about 5 s in practice. Raises :class:`~whyk8s.errors.CourseError` off the kwok
     cluster or when another installation of Kueue is there, RuntimeError when the build fails,
     :class:`~whyk8s.errors.WaitTimeoutError` (with the end of the manager's log) when it does not
     become ready, after removing what it made.
@@ -533,6 +563,7 @@ def start(cluster: Cluster | None = None, timeout: float = 120, log: Callable = 
             if time.monotonic() > deadline:
                 raise WaitTimeoutError(f"Kueue was not ready within {timeout:.0f} s. End of its log:\n{_log_tail()}")
             time.sleep(0.3)
+        _controllers_running(cluster, proc, deadline)
     except BaseException:
         stop(cluster, log=lambda *_: None)
         raise
