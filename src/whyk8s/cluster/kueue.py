@@ -119,7 +119,7 @@ def build(force: bool = False, log: Callable = print) -> Path:
     """Build Kueue's manager into :func:`cache_dir` (unless it is there) and copy the CRDs and the
     webhook manifest from the module; return the binary's path.
 
-    About 5 minutes cold on 2 cores (see ``benchmarks/RESULTS.md``); instant when cached. Raises
+    About 3 minutes cold on 2 cores (150–200 s, see ``benchmarks/RESULTS.md``); instant when cached. Raises
     RuntimeError with go's message when the build fails, when the module cannot be downloaded (saying
     what to check), or when a go command runs longer than
     :func:`whyk8s.cluster.controlplane.go_timeout` (a hung download); nothing is left in the cache."""
@@ -129,7 +129,7 @@ def build(force: bool = False, log: Callable = print) -> Path:
     mdir = controlplane.module_dir("kueue")
     target = cache_dir()
     target.parent.mkdir(parents=True, exist_ok=True)
-    log(f"Building Kueue {v} from the Go module proxy (once per machine, about 5 minutes on 2 cores).")
+    log(f"Building Kueue {v} from the Go module proxy (once per machine, about 3 minutes on 2 cores).")
     started = time.monotonic()
     try:
         info = json.loads(controlplane.go(["mod", "download", "-json", f"sigs.k8s.io/kueue@{v}"], mdir, log=log))
