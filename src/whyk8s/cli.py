@@ -1,4 +1,4 @@
-"""The ``whyk8s`` command: the course cluster and the kwok provider's control plane.
+"""The ``whyk8s`` command: the course cluster, the kwok provider's control plane, and Kueue.
 
 Commands::
 
@@ -16,6 +16,11 @@ Commands::
     whyk8s controlplane build                       # build the kwok provider's binaries (Go module proxy)
     whyk8s controlplane path                        # print the folder of the built binaries
     whyk8s controlplane pin                         # (maintainers) regenerate the kubernetes go.mod
+    whyk8s kueue up                                 # (kwok) build Kueue if needed, install it, start its
+                                                    # manager as a local process (src/whyk8s/cluster/kueue.py)
+    whyk8s kueue down                               # stop it and remove all it installed
+    whyk8s kueue status                             # whether it runs, its CRDs, webhooks and ports
+    whyk8s kueue build                              # build Kueue's manager into the cache (Go module proxy)
     whyk8s kind docker                              # (root) start Docker if it is not running, with a
                                                     # runtime for machines that lack CAP_SYS_RESOURCE
     whyk8s kind node-image                          # build kind's node image and the course's images
@@ -123,6 +128,31 @@ def _cp_pin(args: argparse.Namespace) -> int:
     return 0
 
 
+def _kueue_up(args: argparse.Namespace) -> int:
+    from whyk8s.cluster import kueue
+    print(kueue.start())
+    return 0
+
+
+def _kueue_down(args: argparse.Namespace) -> int:
+    from whyk8s.cluster import kueue
+    kueue.stop()
+    print(kueue.status())
+    return 0
+
+
+def _kueue_status(args: argparse.Namespace) -> int:
+    from whyk8s.cluster import kueue
+    print(kueue.status())
+    return 0
+
+
+def _kueue_build(args: argparse.Namespace) -> int:
+    from whyk8s.cluster import kueue
+    print(kueue.build())
+    return 0
+
+
 def _kind_docker(args: argparse.Namespace) -> int:
     from whyk8s.cluster import docker
     docker.ensure_docker()
@@ -168,6 +198,14 @@ def build_parser() -> argparse.ArgumentParser:
     cpsub.add_parser("path", help="print the cache folder").set_defaults(func=_cp_path)
     cpsub.add_parser("pin", help="(maintainers) regenerate clusters/controlplane/kubernetes/go.mod"
                      ).set_defaults(func=_cp_pin)
+
+    kq = sub.add_parser("kueue", help="(kwok) Kueue, the job-queueing controller, as a local process")
+    qsub = kq.add_subparsers(dest="action", required=True)
+    qsub.add_parser("up", help="build if needed, install Kueue and start its manager").set_defaults(func=_kueue_up)
+    qsub.add_parser("down", help="stop Kueue and remove all it installed").set_defaults(func=_kueue_down)
+    qsub.add_parser("status", help="whether Kueue runs, its CRDs, webhooks and ports"
+                    ).set_defaults(func=_kueue_status)
+    qsub.add_parser("build", help="build Kueue's manager into the cache").set_defaults(func=_kueue_build)
 
     kd = sub.add_parser("kind", help="the kind route on a machine without a registry: Docker, node image")
     ksub = kd.add_subparsers(dest="action", required=True)

@@ -30,7 +30,7 @@ from typing import Callable
 
 from kubernetes import client
 
-from whyk8s.cluster import controlplane
+from whyk8s.cluster import controlplane, kueue
 from whyk8s.cluster.layout import load_layout
 from whyk8s.cluster.providers import (CommandError, act, cluster_name, guard, kubeconfig_flags, make_current,
                                       quiet, run, wait_for_api)
@@ -280,7 +280,8 @@ class KwokProvider:
         """Start the control plane (create the cluster, or start its processes after a reboot or a
         killed session), hand the simulated nodes to the kwok controller, create the layout's workers
         that are missing, advertise the GPUs, wait for every worker to be Ready, make ``kwok-whyk8s``
-        the kubeconfig's current context, and return a connection.
+        the kubeconfig's current context, remove what Kueue installed if its manager no longer runs
+        (:func:`whyk8s.cluster.kueue.remove_if_stopped`), and return a connection.
 
         Refused by the guard unless the context is a course context or opted in. Raises CommandError
         when kwokctl fails (saying how to build the binaries when it could not download them), and
@@ -320,23 +321,28 @@ class KwokProvider:
                                   ("kube-system", "kube-controller-manager")}, since=t0, log=log)
         restore_nodes(cluster, log=log)
         wait_for_nodes(cluster, [w.name for w in load_layout().workers])
+        kueue.remove_if_stopped(cluster, log=log)
         return cluster
 
     def stop(self, log: Callable = print) -> None:
         """Stop the control plane's processes (``kwokctl stop cluster``), keeping the cluster and its
-        objects; ``up`` starts them again (about 20 s, see :func:`hand_over_node_leases`). Refused by
+        objects; ``up`` starts them again (about 20 s, see :func:`hand_over_node_leases`). Kueue, if the
+        course started it, is stopped and removed first (:func:`whyk8s.cluster.kueue.stop`). Refused by
         the guard unless the context is a course context or opted in."""
         guard(self)
         if not self.exists():
             log(f"There is no kwok cluster {cluster_name()} to stop.")
             return
+        if kueue.pid() is not None:  # its webhooks would outlive it and refuse Jobs after a restart
+            kueue.stop(wait_for_api(self.context, timeout=10), log=log)
         exe, env, _ = self.kwokctl(log=log)
         act(self, [exe, "stop", "cluster", "--name", cluster_name()], env=env, log=log)
 
     def down(self, log: Callable = print) -> None:
         """Delete the kwok cluster (``kwokctl delete cluster``: its processes, files and kubeconfig
-        entries). Refused by the guard, with nothing run, unless the context is a course context or
-        opted in."""
+        entries), and stop Kueue's manager if the course started it. Refused by the guard, with nothing
+        run, unless the context is a course context or opted in."""
         guard(self)
+        kueue.kill(log=log)  # its objects go with the cluster
         exe, env, _ = self.kwokctl(log=log)
         act(self, [exe, "delete", "cluster", "--name", cluster_name(), *kubeconfig_flags()], env=env, log=log)

@@ -1,0 +1,356 @@
+"""Job queueing with Kueue: ResourceFlavors, ClusterQueues in a cohort, LocalQueues, queued Jobs.
+
+Kueue (``sigs.k8s.io/kueue``) decides *when* a Job may start: a Job carrying the label
+``kueue.x-k8s.io/queue-name: <LocalQueue>`` is created suspended; Kueue makes a Workload for it, and
+*admits* it (un-suspends the Job, adding the flavor's node labels and tolerations to its pods) once
+its ClusterQueue has quota left. The kube-scheduler still decides *where* each pod runs.
+
+One small function per API act (start Kueue first: :func:`whyk8s.cluster.kueue.start`, or ``whyk8s
+kueue up``):
+
+- :func:`resource_flavors`: one ResourceFlavor per node pool of the course layout (``cpu``, ``gpu``,
+  ``highmem``), selecting nodes by ``whyk8s.io/pool``; the gpu flavor adds the GPU node's taint
+  toleration to the pods it admits;
+- :func:`cluster_queue`: a team's ClusterQueue in a cohort, with nominal quota per flavor (CPU in
+  cores, memory as a quantity, ``nvidia.com/gpu`` whole GPUs); a ClusterQueue in a cohort borrows the
+  cohort's unused quota unless a ``borrowingLimit`` says how much at most;
+- :func:`local_queue`: a LocalQueue in a team namespace (made labelled if missing), pointing at a
+  ClusterQueue;
+- :func:`queued_job`: a Job sent to a LocalQueue (the queue label, ``suspend: true``), optionally
+  *held* (a scheduling gate keeps its pod Pending, so on kwok it keeps its quota) until :func:`release`;
+- :func:`workloads` and :func:`queue_board`: the Workloads (pending / admitted / finished) and, per
+  ClusterQueue, the counts and the quota used and borrowed;
+- :func:`delete_queues`: delete the course's ClusterQueues, LocalQueues and ResourceFlavors.
+
+The ``*_spec`` functions return the manifest as a dict; :func:`whyk8s.k8s.specs.manifest` shows it as
+YAML (``kubectl apply -f`` takes it). Every object carries ``app.kubernetes.io/part-of=whyk8s``.
+Sources: kueue.sigs.k8s.io, "Concepts" (Resource Flavor, Cluster Queue, Local Queue, Workload, Cohort)
+and "Run a Kubernetes Job"; the v1beta2 API of Kueue v0.17.0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+from kubernetes import client
+
+from whyk8s import GPU_RESOURCE, PART_OF_LABEL, POOL_LABEL
+from whyk8s.cluster import kueue
+from whyk8s.k8s import specs
+from whyk8s.k8s.guard import Cluster, connect
+from whyk8s.k8s.quantities import parse_cpu, parse_gpus, parse_memory
+from whyk8s.k8s.specs import Quantity, validate_name
+
+__all__ = ["GROUP", "VERSION", "QUEUE_LABEL", "POOLS", "resource_flavor_spec", "resource_flavors",
+           "cluster_queue_spec", "cluster_queue", "local_queue_spec", "local_queue", "queued_job", "release",
+           "HOLD_GATE",
+           "workload_state", "workloads", "queue_board", "delete_queues"]
+
+GROUP = "kueue.x-k8s.io"
+VERSION = "v1beta2"
+#: The label that sends a Job to a LocalQueue (its value: the LocalQueue's name).
+QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
+#: The node pools of the course layout, each becoming a ResourceFlavor of the same name.
+POOLS = ("cpu", "gpu", "highmem")
+#: The scheduling gate of a held Job's pods (:func:`queued_job`, :func:`release`).
+HOLD_GATE = "whyk8s.io/hold"
+#: The resources every ClusterQueue of the course covers.
+RESOURCES = ("cpu", "memory", GPU_RESOURCE)
+_LABELS = {PART_OF_LABEL[0]: PART_OF_LABEL[1]}
+_SELECTOR = f"{PART_OF_LABEL[0]}={PART_OF_LABEL[1]}"
+
+
+def _cluster(cluster: Cluster | None) -> Cluster:
+    return cluster if cluster is not None else connect()
+
+
+def _custom(cluster: Cluster) -> client.CustomObjectsApi:
+    return client.CustomObjectsApi(cluster.api)
+
+
+def _apply_cluster_scoped(cluster: Cluster, plural: str, body: dict) -> dict:
+    """Create ``body`` or, if an object of that name carrying the course label exists, replace it
+    (one made by someone else is refused with ApiException 409 by the create)."""
+    api = _custom(cluster)
+    try:
+        return api.create_cluster_custom_object(GROUP, VERSION, plural, body)
+    except client.ApiException as exc:
+        if exc.status != 409:
+            raise
+        old = api.get_cluster_custom_object(GROUP, VERSION, plural, body["metadata"]["name"])
+        if (old["metadata"].get("labels") or {}).get(PART_OF_LABEL[0]) != PART_OF_LABEL[1]:
+            raise
+        body = {**body, "metadata": {**body["metadata"], "resourceVersion": old["metadata"]["resourceVersion"]}}
+        return api.replace_cluster_custom_object(GROUP, VERSION, plural, body["metadata"]["name"], body)
+
+
+# -- ResourceFlavors ----------------------------------------------------------------------------------
+
+def resource_flavor_spec(pool: str) -> dict:
+    """The ResourceFlavor for node pool ``pool`` (``"cpu"``, ``"gpu"``, ``"highmem"``): named after the
+    pool, ``nodeLabels: {whyk8s.io/pool: <pool>}`` (Kueue adds them as a nodeSelector to the pods it
+    admits with this flavor); the gpu flavor also lists the toleration of the GPU node's taint
+    ``nvidia.com/gpu=present:NoSchedule``, which Kueue adds to those pods. Raises ValueError for
+    another pool."""
+    if pool not in POOLS:
+        raise ValueError(f"Pool {pool!r} is not one of the layout's pools: {', '.join(POOLS)}.")
+    spec: dict = {"nodeLabels": {POOL_LABEL: pool}}
+    if pool == "gpu":
+        spec["tolerations"] = [{"key": GPU_RESOURCE, "operator": "Equal", "value": "present",
+                                "effect": "NoSchedule"}]
+    return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "ResourceFlavor",
+            "metadata": {"name": pool, "labels": dict(_LABELS)}, "spec": spec}
+
+
+def resource_flavors(cluster: Cluster | None = None, pools: Sequence[str] = POOLS) -> list[str]:
+    """Create (or update) one ResourceFlavor per pool (:func:`resource_flavor_spec`); return their names.
+    kubectl: ``kubectl apply -f flavors.yaml``. Raises ValueError for an unknown pool, ApiException
+    (404) when Kueue's CRDs are not installed (``whyk8s kueue up``)."""
+    cluster = _cluster(cluster)
+    bodies = [resource_flavor_spec(p) for p in pools]
+    for body in bodies:
+        _apply_cluster_scoped(cluster, "resourceflavors", body)
+    return [b["metadata"]["name"] for b in bodies]
+
+
+# -- ClusterQueues ------------------------------------------------------------------------------------
+
+def _quota_entries(quota: Mapping[str, Quantity], borrowing: Mapping[str, Quantity] | None) -> list[dict]:
+    unknown = set(quota) - set(RESOURCES) | set(borrowing or {}) - set(RESOURCES)
+    if unknown:
+        raise ValueError(f"Unknown resource(s) {sorted(unknown)}: quotas are given for {', '.join(RESOURCES)}.")
+
+    def text(name: str, value: Quantity) -> str:
+        if name == "cpu":
+            milli = parse_cpu(value)
+            return str(milli // 1000) if milli % 1000 == 0 else f"{milli}m"
+        if name == "memory":
+            return str(parse_memory(value))
+        return str(parse_gpus(value))
+
+    out = []
+    for name in RESOURCES:
+        entry = {"name": name, "nominalQuota": text(name, quota.get(name, 0))}
+        if borrowing and name in borrowing:
+            entry["borrowingLimit"] = text(name, borrowing[name])
+        out.append(entry)
+    return out
+
+
+def cluster_queue_spec(name: str, quotas: Mapping[str, Mapping[str, Quantity]], cohort: str | None = "whyk8s",
+                       borrowing_limits: Mapping[str, Mapping[str, Quantity]] | None = None) -> dict:
+    """A ClusterQueue named ``name`` in cohort ``cohort`` (None: no cohort, so no borrowing).
+
+    ``quotas`` maps a flavor (pool) to its nominal quota: ``{"cpu": {"cpu": 4, "memory": "16Gi"},
+    "gpu": {"cpu": 8, "memory": "64Gi", "nvidia.com/gpu": 2}}`` (CPU in cores or millicores, memory a
+    quantity, GPUs whole; a resource left out is 0). All three resources are covered by one resource
+    group; Kueue tries the flavors in the order given. ``borrowing_limits`` (same shape) caps how much
+    of each the queue may borrow from the cohort beyond its nominal quota; without it, it may borrow
+    everything the cohort's other queues leave unused. It admits Workloads from the course's
+    namespaces (label ``app.kubernetes.io/part-of=whyk8s``). Raises ValueError for a bad name,
+    flavor, resource or quantity."""
+    name = validate_name(name, "ClusterQueue", max_length=63)
+    if not quotas:
+        raise ValueError("Give the quota of at least one flavor, e.g. {'cpu': {'cpu': 4, 'memory': '16Gi'}}.")
+    for flavor in list(quotas) + list(borrowing_limits or {}):
+        if flavor not in POOLS:
+            raise ValueError(f"Flavor {flavor!r} is not one of the course's ResourceFlavors: {', '.join(POOLS)}.")
+    flavors = [{"name": f, "resources": _quota_entries(q, (borrowing_limits or {}).get(f))}
+               for f, q in quotas.items()]
+    spec: dict = {"namespaceSelector": {"matchLabels": dict(_LABELS)},
+                  "resourceGroups": [{"coveredResources": list(RESOURCES), "flavors": flavors}]}
+    if cohort:
+        spec["cohortName"] = validate_name(cohort, "Cohort", max_length=63)
+    return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "ClusterQueue",
+            "metadata": {"name": name, "labels": dict(_LABELS)}, "spec": spec}
+
+
+def cluster_queue(cluster: Cluster | None, name: str, quotas: Mapping[str, Mapping[str, Quantity]],
+                  cohort: str | None = "whyk8s",
+                  borrowing_limits: Mapping[str, Mapping[str, Quantity]] | None = None) -> str:
+    """Create (or update) the ClusterQueue of :func:`cluster_queue_spec`; return its name. kubectl:
+    ``kubectl apply -f clusterqueue.yaml``. Raises ValueError for bad input, ApiException when the
+    API server (or Kueue's validating webhook) refuses it."""
+    cluster = _cluster(cluster)
+    body = cluster_queue_spec(name, quotas, cohort, borrowing_limits)
+    _apply_cluster_scoped(cluster, "clusterqueues", body)
+    return body["metadata"]["name"]
+
+
+# -- LocalQueues and queued Jobs ----------------------------------------------------------------------
+
+def local_queue_spec(name: str, cluster_queue: str) -> dict:
+    """A LocalQueue ``name`` pointing at ClusterQueue ``cluster_queue`` (the namespace is given when it
+    is created). Raises ValueError for a bad name."""
+    return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "LocalQueue",
+            "metadata": {"name": validate_name(name, "LocalQueue", max_length=63), "labels": dict(_LABELS)},
+            "spec": {"clusterQueue": validate_name(cluster_queue, "ClusterQueue", max_length=63)}}
+
+
+def local_queue(cluster: Cluster | None, namespace: str, cluster_queue: str, name: str = "team-queue") -> str:
+    """Create the LocalQueue ``name`` in ``namespace`` (created, labelled, if missing; refused by
+    :meth:`~whyk8s.k8s.guard.Cluster.check_namespace` if it is not the course's), pointing at
+    ``cluster_queue``; return its name. An existing course LocalQueue of that name is replaced.
+    kubectl: ``kubectl apply -n <namespace> -f localqueue.yaml``."""
+    cluster = _cluster(cluster)
+    namespace = cluster.ensure_namespace(namespace)
+    body = local_queue_spec(name, cluster_queue)
+    api = _custom(cluster)
+    try:
+        api.create_namespaced_custom_object(GROUP, VERSION, namespace, "localqueues", body)
+    except client.ApiException as exc:
+        if exc.status != 409:
+            raise
+        old = api.get_namespaced_custom_object(GROUP, VERSION, namespace, "localqueues", name)
+        body["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
+        api.replace_namespaced_custom_object(GROUP, VERSION, namespace, "localqueues", name, body)
+    return name
+
+
+def queued_job(name: str, queue: str, cpu: Quantity = "1", memory: Quantity = "1Gi", gpus: Quantity = 0,
+               *, held: bool = False, **job_args) -> client.V1Job:
+    """A course Job (:func:`whyk8s.k8s.specs.job`; ``cpu`` in cores or millicores, ``memory`` a
+    quantity, ``gpus`` whole ``nvidia.com/gpu``) sent to LocalQueue ``queue``: the label
+    ``kueue.x-k8s.io/queue-name: <queue>`` and ``spec.suspend: true``, so no pod is made before Kueue
+    admits it (Kueue's webhook would set ``suspend`` itself; the manifest says it plainly). Create it
+    with :func:`whyk8s.k8s.objects.create` in the LocalQueue's namespace. No ``pool`` is needed: the
+    admitting flavor adds its node labels (and the gpu flavor its toleration). Other keyword
+    arguments go to :func:`~whyk8s.k8s.specs.job`.
+
+    ``held``: its pod carries the scheduling gate :data:`HOLD_GATE`, so the scheduler leaves it
+    Pending until :func:`release` removes the gate. On kwok a Job's pod succeeds the moment it
+    runs (kwok's ``pod-complete`` stage), so a held Job is how a lesson shows a run that still
+    holds its quota. Raises ValueError for a bad name or quantity."""
+    validate_name(queue, "LocalQueue", max_length=63)
+    labels = {QUEUE_LABEL: queue, **(job_args.pop("labels", None) or {})}
+    job = specs.job(name, cpu=cpu, memory=memory, gpus=gpus, labels=labels, **job_args)
+    job.spec.suspend = True
+    # the pod template carries the job labels too (specs.job): only the Job's own label matters to Kueue
+    job.spec.template.metadata.labels.pop(QUEUE_LABEL, None)
+    if held:
+        job.spec.template.spec.scheduling_gates = [client.V1PodSchedulingGate(name=HOLD_GATE)]
+    return job
+
+
+def release(cluster: Cluster | None, job: str, namespace: str) -> int:
+    """Remove the scheduling gate :data:`HOLD_GATE` from the pods of the course Job ``job`` in
+    ``namespace`` (see :func:`queued_job`), so the scheduler places them; return how many pods were
+    released. kubectl: ``kubectl patch pod <pod> --type=json -p '[{"op": "remove", "path":
+    "/spec/schedulingGates"}]'``. Raises :class:`~whyk8s.errors.NamespaceRefused` outside the
+    course's namespaces."""
+    cluster = _cluster(cluster)
+    namespace = cluster.check_namespace(namespace)
+    released = 0
+    for pod in cluster.core.list_namespaced_pod(namespace, label_selector=f"job-name={job},{_SELECTOR}").items:
+        gates = [g.name for g in pod.spec.scheduling_gates or []]
+        if HOLD_GATE not in gates:
+            continue
+        kept = [{"name": g} for g in gates if g != HOLD_GATE]
+        op = {"op": "replace", "path": "/spec/schedulingGates", "value": kept} if kept else \
+            {"op": "remove", "path": "/spec/schedulingGates"}
+        cluster.core.patch_namespaced_pod(pod.metadata.name, namespace, [op])  # a list: JSON patch
+        released += 1
+    return released
+
+
+# -- reading the queues -------------------------------------------------------------------------------
+
+def _condition(obj: dict, kind: str) -> bool:
+    return any(c.get("type") == kind and c.get("status") == "True"
+               for c in (obj.get("status") or {}).get("conditions") or [])
+
+
+def workload_state(workload: dict) -> str:
+    """``"finished"`` (condition Finished), ``"admitted"`` (Admitted), ``"reserved"`` (QuotaReserved but
+    not yet Admitted, e.g. waiting for an admission check), else ``"pending"``: the state of a Workload
+    (a dict as the API returns it)."""
+    if _condition(workload, "Finished"):
+        return "finished"
+    if _condition(workload, "Admitted"):
+        return "admitted"
+    if _condition(workload, "QuotaReserved"):
+        return "reserved"
+    return "pending"
+
+
+def workloads(cluster: Cluster | None = None, namespace: str | None = None) -> pd.DataFrame:
+    """One row per Workload (in ``namespace``, or in every namespace): ``namespace``, ``workload``,
+    ``job`` (the owner's name), ``queue`` (LocalQueue), ``cluster_queue`` (from the admission, empty
+    while pending), ``state`` (:func:`workload_state`), ``flavors`` (resource → flavor of the
+    admission, e.g. ``"cpu=gpu, nvidia.com/gpu=gpu"``), ``created`` (timestamp). kubectl:
+    ``kubectl get workloads -A``."""
+    api = _custom(_cluster(cluster))
+    items = (api.list_namespaced_custom_object(GROUP, VERSION, namespace, "workloads") if namespace else
+             api.list_cluster_custom_object(GROUP, VERSION, "workloads"))["items"]
+    rows = []
+    for w in items:
+        admission = (w.get("status") or {}).get("admission") or {}
+        flavors = {}
+        for ps in admission.get("podSetAssignments") or []:
+            flavors.update(ps.get("flavors") or {})
+        owner = next((o["name"] for o in w["metadata"].get("ownerReferences") or [] if o.get("controller")), "")
+        rows.append({"namespace": w["metadata"]["namespace"], "workload": w["metadata"]["name"], "job": owner,
+                     "queue": w["spec"].get("queueName", ""), "cluster_queue": admission.get("clusterQueue", ""),
+                     "state": workload_state(w),
+                     "flavors": ", ".join(f"{r}={f}" for r, f in sorted(flavors.items())),
+                     "created": w["metadata"].get("creationTimestamp")})
+    columns = ["namespace", "workload", "job", "queue", "cluster_queue", "state", "flavors", "created"]
+    return pd.DataFrame(rows, columns=columns).sort_values(["namespace", "created", "workload"], ignore_index=True)
+
+
+def _amount(resource: str, text: str) -> float:
+    if resource == "cpu":
+        return parse_cpu(text) / 1000
+    if resource == "memory":
+        return parse_memory(text) / 2**30
+    return float(parse_gpus(text))
+
+
+def queue_board(cluster: Cluster | None = None) -> pd.DataFrame:
+    """One row per (course) ClusterQueue, flavor and resource: ``cluster_queue``, ``cohort``, ``pending``,
+    ``admitted`` and ``finished`` (Workloads counted from the Workloads themselves; pending = those of
+    its LocalQueues not admitted), ``flavor``, ``resource``, ``nominal``, ``used`` (quota taken by
+    admitted Workloads, from ``status.flavorsUsage``), ``borrowed`` (the part of ``used`` above the
+    nominal quota, borrowed from the cohort), ``unit`` (``cores``, ``GiB``, ``GPUs``). kubectl:
+    ``kubectl get clusterqueues -o wide`` and ``kubectl get workloads -A``."""
+    cluster = _cluster(cluster)
+    api = _custom(cluster)
+    queues = api.list_cluster_custom_object(GROUP, VERSION, "clusterqueues", label_selector=_SELECTOR)["items"]
+    local = {(q["metadata"]["namespace"], q["metadata"]["name"]): q["spec"].get("clusterQueue")
+             for q in api.list_cluster_custom_object(GROUP, VERSION, "localqueues")["items"]}
+    counts: dict[str, dict[str, int]] = {}
+    for _, w in workloads(cluster).iterrows():
+        cq = w["cluster_queue"] or local.get((w["namespace"], w["queue"]), "")
+        state = "admitted" if w["state"] == "reserved" else w["state"]
+        counts.setdefault(cq, {"pending": 0, "admitted": 0, "finished": 0})[state] += 1
+    units = {"cpu": "cores", "memory": "GiB", GPU_RESOURCE: "GPUs"}
+    rows = []
+    for q in queues:
+        name = q["metadata"]["name"]
+        usage = {(f["name"], r["name"]): r for f in (q.get("status") or {}).get("flavorsUsage") or []
+                 for r in f.get("resources") or []}
+        c = counts.get(name, {"pending": 0, "admitted": 0, "finished": 0})
+        for group in q["spec"].get("resourceGroups") or []:
+            for flavor in group.get("flavors") or []:
+                for res in flavor.get("resources") or []:
+                    used = usage.get((flavor["name"], res["name"]), {})
+                    rows.append({"cluster_queue": name, "cohort": q["spec"].get("cohortName", ""), **c,
+                                 "flavor": flavor["name"], "resource": res["name"],
+                                 "nominal": _amount(res["name"], str(res.get("nominalQuota", "0"))),
+                                 "used": _amount(res["name"], str(used.get("total", "0"))),
+                                 "borrowed": _amount(res["name"], str(used.get("borrowed", "0"))),
+                                 "unit": units[res["name"]]})
+    columns = ["cluster_queue", "cohort", "pending", "admitted", "finished", "flavor", "resource", "nominal",
+               "used", "borrowed", "unit"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def delete_queues(cluster: Cluster | None = None, timeout: float = 30) -> dict[str, int]:
+    """Delete the course-labelled LocalQueues (in every namespace), ClusterQueues and ResourceFlavors,
+    and wait until they are gone (Kueue keeps a ClusterQueue or ResourceFlavor while Workloads use it,
+    through its finalizer). Returns how many of each were deleted (``{"clusterqueues": 2, ...}``).
+    Raises :class:`~whyk8s.errors.WaitTimeoutError` after ``timeout`` seconds naming what is left.
+    kubectl: ``kubectl delete localqueues -A -l app.kubernetes.io/part-of=whyk8s`` then ``kubectl
+    delete clusterqueues,resourceflavors -l app.kubernetes.io/part-of=whyk8s``."""
+    return kueue.delete_course_objects(_cluster(cluster), timeout=timeout)
