@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from whyk8s.cluster.kwok import (NODE_LEASE_NAMESPACE, _identity_in_log, KwokProvider, kwok_controller_identity, kwok_controller_pid,
-                                 node_leases_need_hand_over, stop_process)
+from whyk8s.cluster.kwok import (NODE_LEASE_NAMESPACE, KwokProvider, _identity_in_log, kwok_controller_identity,
+                                 kwok_controller_pid, node_leases_need_hand_over, stop_process)
 from whyk8s.cluster.layout import load_layout
 from whyk8s.cluster.providers import cluster_name, quiet, run, wait_for_api
 from whyk8s.k8s import objects, specs
