@@ -69,7 +69,7 @@ from whyk8s.k8s.quantities import parse_memory
 from whyk8s.k8s.specs import Quantity, validate_name
 from whyk8s.k8s.waits import wait_until_gone
 
-__all__ = ["DRIVER", "DEVICE_CLASS", "Device", "DEVICES", "CLAIM_NAME", "KwokOnlyError", "gpu_node",
+__all__ = ["DRIVER", "DEVICE_CLASS", "ON_KIND", "Device", "DEVICES", "CLAIM_NAME", "KwokOnlyError", "gpu_node",
            "slice_name", "resource_slice_spec", "device_class_spec", "memory_selector", "claim_template_spec",
            "training_job", "claiming_pod", "runs_here", "publish", "create_claim_template", "published_devices",
            "allocation_of", "claims", "wait_for_allocation", "submit", "clean_up"]
@@ -80,6 +80,11 @@ DRIVER = "gpu.whyk8s.example"
 DEVICE_CLASS = DRIVER
 #: The name of the claim in the pods this module builds (``spec.resourceClaims[].name``).
 CLAIM_NAME = "gpu"
+#: What the chapter says in place of the live run on kind.
+ON_KIND = ("This cluster runs real kubelets (kind). The live DRA run is for the kwok route (`whyk8s cluster up "
+           "--provider kwok`): here each kubelet would need the driver's kubelet plugin to prepare the device "
+           "before starting the container, and the course runs no DRA driver. The manifests above are the same "
+           "on both.")
 _LABELS = {PART_OF_LABEL[0]: PART_OF_LABEL[1]}
 _SELECTOR = f"{PART_OF_LABEL[0]}={PART_OF_LABEL[1]}"
 
@@ -302,9 +307,7 @@ def publish(cluster: Cluster, node: str | None = None, devices: tuple[Device, ..
     slice.yaml``.
     """
     if not runs_here(cluster):
-        raise KwokOnlyError("The live DRA demonstration runs on the kwok route (`whyk8s cluster up --provider "
-                            "kwok`): on kind a real kubelet would wait for the driver's kubelet plugin to "
-                            "prepare the device, and the course runs no DRA driver.")
+        raise KwokOnlyError(ON_KIND)
     api = _resource(cluster)
     node = node or gpu_node()
     try:
