@@ -26,7 +26,8 @@ them, with a new pool generation, when that changes); before the kubelet starts 
 it calls the plugin's ``NodePrepareResources`` (gRPC), which sets the device up and returns CDI
 (Container Device Interface) device names that the container runtime uses to put the device nodes,
 mounts and environment into the container; ``NodeUnprepareResources`` undoes it when the pod is
-gone. A driver may also report device status into the claim (``status.devices``) and device health.
+gone. A driver may also report device status into the claim (``status.devices``) and, where it
+supports it, device health into the pod's status.
 On kwok there is no kubelet: kwok marks the pod Running without any preparation, so no container
 ever sees a device, and ``status.devices`` stays empty. On kind the real kubelet would need the
 driver's plugin to prepare the device before starting the containers, and none runs there: the live
@@ -46,7 +47,8 @@ One function per act; the ``*_spec`` functions are pure and return the manifest 
 carries ``app.kubernetes.io/part-of=whyk8s``; :func:`clean_up` deletes only objects that carry it.
 Sources: kubernetes.io, "Dynamic Resource Allocation" and "Set Up DRA in a Cluster"; API reference
 ``resource.k8s.io/v1`` (ResourceSlice, DeviceClass, ResourceClaimTemplate, CELDeviceSelector);
-github.com/kubernetes/enhancements KEP-4381 (structured parameters) and KEP-3063 (kubelet plugin).
+github.com/kubernetes/enhancements KEP-4381 (DRA with structured parameters, the kubelet plugin's
+gRPC API) and KEP-4680 (device health in the pod's status).
 """
 
 from __future__ import annotations
