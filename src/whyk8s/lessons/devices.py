@@ -1,8 +1,10 @@
 """How a pod gets a device: device plugins, Dynamic Resource Allocation (DRA), and GPU sharing.
 
-Chapter 4a shows these as manifests, not live: kwok has no devices and no DRA driver, and a later
-chapter runs DRA. What the course *can* check on its real v1.36 API server is that the DRA manifests
-are valid there: :func:`dry_run` sends one with ``dryRun=All`` (validated and admitted, never stored).
+Chapter 4a shows these as manifests, not live: they name NVIDIA's driver, which the course cluster
+does not run. What the course checks on its real v1.36 API server is that the DRA manifests are valid
+there: :func:`dry_run` sends one with ``dryRun=All`` (validated and admitted, never stored). The
+chapter then runs DRA live on the kwok route with devices the course publishes itself under its own
+driver name (:mod:`whyk8s.lessons.dra`).
 
 - :data:`EXAMPLES` — the manifests, name → YAML text:
 
