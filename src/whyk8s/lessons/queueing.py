@@ -58,6 +58,8 @@ __all__ = ["GROUP", "VERSION", "QUEUE_LABEL", "POOLS", "resource_flavor_spec", "
            "with_preemption", "apply_cluster_queue", "delete_priority_classes", "ensure_kueue", "stop_kueue",
            "kueue_problem",
            "workload_frame", "board_from_objects", "waiting_reasons", "queue_problems", "condition",
+           "wait_for_workloads", "wait_for_preemption", "settled_queue_board",
+           "resource_rows", "usage_sentence",
            "admission_delay"]
 
 GROUP = "kueue.x-k8s.io"
@@ -239,8 +241,9 @@ def queued_job(name: str, queue: str, cpu: Quantity = "1", memory: Quantity = "1
     labels = {QUEUE_LABEL: queue, **(job_args.pop("labels", None) or {})}
     job = specs.job(name, cpu=cpu, memory=memory, gpus=gpus, labels=labels, **job_args)
     job.spec.suspend = True
-    # the pod template carries the job labels too (specs.job): only the Job's own label matters to Kueue
+    # the pod template carries the job labels too (specs.job): only the Job's own labels matter to Kueue
     job.spec.template.metadata.labels.pop(QUEUE_LABEL, None)
+    job.spec.template.metadata.labels.pop(PRIORITY_LABEL, None)
     if held:
         job.spec.template.spec.scheduling_gates = [client.V1PodSchedulingGate(name=HOLD_GATE)]
     return job
@@ -495,6 +498,27 @@ def board_from_objects(cluster_queues: Sequence[dict], local_queues: Sequence[di
     return pd.DataFrame(rows, columns=columns)
 
 
+def resource_rows(board: pd.DataFrame, resource: str = GPU_RESOURCE) -> pd.DataFrame:
+    """The rows of a :func:`queue_board` for one resource (default ``nvidia.com/gpu``), with the columns
+    ``cluster_queue``, ``pending``, ``admitted``, ``finished``, ``nominal``, ``used``, ``borrowed``, ``unit``."""
+    cols = ["cluster_queue", "pending", "admitted", "finished", "nominal", "used", "borrowed", "unit"]
+    return board[board["resource"] == resource][cols].reset_index(drop=True)
+
+
+def usage_sentence(board: pd.DataFrame, cluster_queue: str, resource: str = GPU_RESOURCE) -> str:
+    """One sentence from a :func:`queue_board`: how much of ``resource`` ClusterQueue ``cluster_queue``
+    uses, how much of that is borrowed, and how many of its Workloads are admitted and pending.
+    Raises KeyError for a queue or resource not on the board."""
+    rows = board[(board["cluster_queue"] == cluster_queue) & (board["resource"] == resource)]
+    if rows.empty:
+        raise KeyError(f"No row for ClusterQueue {cluster_queue!r} and resource {resource!r} on the board.")
+    r = rows.iloc[0]
+    own = min(r["used"], r["nominal"])
+    return (f"{cluster_queue}: {r['admitted']} Workload(s) admitted, {r['pending']} pending; {r['used']:g} "
+            f"{r['unit']} in use of a nominal quota of {r['nominal']:g}: {own:g} its own, {r['borrowed']:g} "
+            f"borrowed from the cohort.")
+
+
 def condition(obj: dict, kind: str) -> dict | None:
     """The condition of type ``kind`` in ``obj["status"]["conditions"]`` (a dict), or None."""
     return next((c for c in (obj.get("status") or {}).get("conditions") or [] if c.get("type") == kind), None)
@@ -531,6 +555,88 @@ def queue_problems(cluster_queues: Sequence[dict]) -> list[str]:
             out.append(f"ClusterQueue {q['metadata']['name']} admits nothing ({active.get('reason', '')}): "
                        f"{active.get('message', '')}")
     return out
+
+
+def _job_key(workload: dict) -> str:
+    meta = workload["metadata"]
+    owner = next((o["name"] for o in meta.get("ownerReferences") or [] if o.get("controller")), meta["name"])
+    return f"{meta['namespace']}/{owner}"
+
+
+def wait_for_workloads(cluster: Cluster | None, states: Mapping[str, str], timeout: float = 60) -> dict[str, dict]:
+    """Watch the Workloads until the Workload of each Job ``"namespace/job"`` of ``states`` is in the
+    state given (:func:`workload_state`: ``"pending"``, ``"admitted"``, ``"finished"``); a pending
+    one must also carry Kueue's reason (it was considered, :func:`waiting_reasons`). Returns every
+    Workload then seen, by ``"namespace/job"``. Raises :class:`~whyk8s.errors.WaitTimeoutError` after
+    ``timeout`` seconds naming each Job's state. kubectl: ``kubectl get workloads -A -w``."""
+    from whyk8s.errors import WaitTimeoutError
+    from whyk8s.k8s.waits import watch_until
+
+    def matches(w: dict | None, want: str) -> bool:
+        if w is None or workload_state(w) != want:
+            return False
+        return want != "pending" or bool(waiting_reasons([w]) and waiting_reasons([w])[0]["reason"])
+
+    api = _custom(_cluster(cluster))
+    seen = watch_until(api.list_cluster_custom_object, GROUP, VERSION, "workloads", key=_job_key, timeout=timeout,
+                       done=lambda items: all(matches(items.get(k), v) for k, v in states.items()))
+    if not all(matches(seen.get(k), v) for k, v in states.items()):
+        got = ", ".join(f"{k}: {workload_state(seen[k]) if k in seen else 'no Workload'} (wanted {v})"
+                        for k, v in states.items())
+        raise WaitTimeoutError(f"The Workloads did not reach their states within {timeout:.0f} s: {got}.")
+    return dict(seen)
+
+
+def wait_for_preemption(cluster: Cluster | None, namespace: str, timeout: float = 60) -> dict:
+    """Watch the Workloads of ``namespace`` until one of them was preempted by Kueue (condition
+    ``Evicted`` with reason ``Preempted``) and waits again in its queue (pending, with Kueue's reason);
+    return that Workload. Raises :class:`~whyk8s.errors.WaitTimeoutError` after ``timeout`` seconds.
+    kubectl: ``kubectl get workloads -n <namespace> -w``."""
+    from whyk8s.errors import WaitTimeoutError
+    from whyk8s.k8s.waits import watch_until
+
+    def victims(items: dict) -> list[dict]:
+        return [w for w in items.values() if workload_state(w) == "pending"
+                and (waiting_reasons([w]) or [{}])[0].get("reason") == "Preempted"]
+
+    api = _custom(_cluster(cluster))
+    seen = watch_until(api.list_namespaced_custom_object, GROUP, VERSION, namespace, "workloads", key=_job_key,
+                       timeout=timeout, done=lambda items: bool(victims(items)))
+    found = victims(seen)
+    if not found:
+        raise WaitTimeoutError(f"No Workload in {namespace} was preempted within {timeout:.0f} s.")
+    return found[0]
+
+
+def settled_queue_board(cluster: Cluster | None = None, timeout: float = 15) -> pd.DataFrame:
+    """:func:`queue_board` once each course ClusterQueue's status agrees with its Workloads (Kueue
+    writes a ClusterQueue's counts and usage a moment after it admits or evicts): ``admittedWorkloads``
+    and ``pendingWorkloads`` equal to the admitted and pending Workloads counted from the Workloads.
+    Raises :class:`~whyk8s.errors.WaitTimeoutError` after ``timeout`` seconds."""
+    from whyk8s.errors import WaitTimeoutError
+    from whyk8s.k8s.waits import watch_until
+
+    cluster = _cluster(cluster)
+    api = _custom(cluster)
+    local = api.list_cluster_custom_object(GROUP, VERSION, "localqueues")["items"]
+    items = api.list_cluster_custom_object(GROUP, VERSION, "workloads")["items"]
+
+    def agrees(queues: dict) -> bool:
+        board = board_from_objects(list(queues.values()), local, items)
+        for q in queues.values():
+            st = q.get("status") or {}
+            rows = board[board["cluster_queue"] == q["metadata"]["name"]]
+            admitted, pending = (int(rows["admitted"].iloc[0]), int(rows["pending"].iloc[0])) if len(rows) else (0, 0)
+            if (st.get("admittedWorkloads", 0), st.get("pendingWorkloads", 0)) != (admitted, pending):
+                return False
+        return True
+
+    seen = watch_until(api.list_cluster_custom_object, GROUP, VERSION, "clusterqueues", label_selector=_SELECTOR,
+                       timeout=timeout, done=agrees)
+    if not agrees(seen):
+        raise WaitTimeoutError(f"The ClusterQueues' status did not catch up with their Workloads within "
+                               f"{timeout:.0f} s.")
+    return board_from_objects(list(seen.values()), local, items)
 
 
 def admission_delay(earlier: dict, earlier_condition: str, later: dict, later_condition: str = "Admitted") -> float:
