@@ -199,8 +199,9 @@ def test_the_board_shows_borrowed_quota_and_a_preempted_workload_waiting(queues,
         queueing.local_queue(cluster, team, team)
     for i in range(3):
         objects.create(cluster, _held(f"sweep-{i}"), namespace="team-a")
-    assert wait_until(board, lambda: _row(board, "team-a").get("borrowed") == 1.0), board.data()
-    assert "borrowed 1 GPUs" in text(board.table.value)
+    assert wait_until(board, lambda: "nvidia.com/gpu: 3 of 2 GPUs (borrowed 1 GPUs)" in text(board.table.value)), \
+        (board.data(), board.table.value)
+    assert _row(board, "team-a")["borrowed"] == 1.0
     objects.create(cluster, _held("urgent", gpus=2, priority="whyk8s-high"), namespace="team-b")
     assert wait_until(board, lambda: _row(board, "team-b").get("admitted") == 1
                       and _row(board, "team-a").get("pending") == 1), board.data()
