@@ -244,3 +244,19 @@ def test_without_kueue_the_board_says_so_in_place_and_retry_connects(cluster):
         assert b.retry(cluster) and "No ClusterQueue of the course yet" in text(b.table.value)
     finally:
         b.close()
+
+
+@pytest.mark.kwok
+def test_off_the_kwok_route_the_chapter_says_so_in_place_and_later_cells_show_that_sentence(cluster, monkeypatch,
+                                                                                             capsys):
+    """As on kind: the connected cluster is not the course's kwok cluster, so Kueue cannot run there.
+    (Here the course's cluster name is changed, so the connected kwok context is no longer it.)"""
+    from whyk8s.errors import ClusterUnreachableError
+    from whyk8s.notebook.display import kueue_cluster
+    monkeypatch.setenv("WHYK8S_CLUSTER", "another-course-cluster")
+    offline, started = kueue_cluster(cluster)
+    said = capsys.readouterr().out
+    assert "runs Kueue on the kwok route only" in said and "whyk8s cluster up --provider kwok" in said
+    assert not offline and started is False
+    with pytest.raises(ClusterUnreachableError, match="kwok route only"):
+        _ = offline.namespace  # what a later cell does: the notebook's handler shows this as the panel
