@@ -46,6 +46,7 @@ NOTEBOOKS = {
     "notebooks/03b-what-running-containers-show.ipynb": True,
     "notebooks/04a-placing-ml-work.ipynb": True,
     "notebooks/04b-sharing-a-cluster.ipynb": True,
+    "notebooks/04c-queueing-with-kueue.ipynb": True,
     "notebooks/05-why-kubernetes-won.ipynb": False,
     "notebooks/06-summary.ipynb": True,
     "labs/lab1-images-are-files.ipynb": False,

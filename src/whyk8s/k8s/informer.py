@@ -42,8 +42,8 @@ from kubernetes import client, watch
 
 from whyk8s.errors import API, classify, explain, is_read_timeout
 
-__all__ = ["ListWatch", "Informer", "Subscription", "shared_informer", "object_key", "READ_TIMEOUT",
-           "WINDOW"]
+__all__ = ["ListWatch", "Informer", "Subscription", "shared_informer", "object_key", "resource_version",
+           "READ_TIMEOUT", "WINDOW"]
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +54,20 @@ WINDOW = (1800, 3600)
 
 
 def object_key(obj) -> str:
-    """``namespace/name`` for a namespaced object, ``name`` for a cluster-scoped one."""
+    """``namespace/name`` for a namespaced object, ``name`` for a cluster-scoped one. ``obj`` is a
+    model of the official client or, for a custom resource (``CustomObjectsApi``), a dict."""
+    if isinstance(obj, dict):
+        meta = obj["metadata"]
+        return f"{meta['namespace']}/{meta['name']}" if meta.get("namespace") else meta["name"]
     meta = obj.metadata
     return f"{meta.namespace}/{meta.name}" if meta.namespace else meta.name
+
+
+def resource_version(obj) -> str | None:
+    """The ``metadata.resourceVersion`` of a model, of a dict (a custom resource), or of a list of either."""
+    if isinstance(obj, dict):
+        return (obj.get("metadata") or {}).get("resourceVersion")
+    return obj.metadata.resource_version
 
 
 class _Stopped(Exception):
@@ -65,7 +76,9 @@ class _Stopped(Exception):
 
 class ListWatch:
     """List, then watch, one collection of the official client: ``list_fn(*args, **kwargs)``, e.g.
-    ``ListWatch(cluster.core.list_namespaced_pod, "whyk8s", label_selector="app=web")``.
+    ``ListWatch(cluster.core.list_namespaced_pod, "whyk8s", label_selector="app=web")``; a custom
+    resource's collection gives dicts, e.g. ``ListWatch(CustomObjectsApi(api).list_cluster_custom_object,
+    "kueue.x-k8s.io", "v1beta2", "workloads")``.
 
     ``items`` maps a key (``key(obj)``, default :func:`object_key`) to the current object.
     ``resource_version`` is the last one seen (None before the first list). Counters: ``relists``
@@ -95,17 +108,17 @@ class ListWatch:
         Raises ApiException or a connection error."""
         self.requests += 1
         listing = self.list_fn(*self.args, **self.kwargs, _request_timeout=self.read_timeout)
-        fresh = {self.key(o): o for o in listing.items}
+        fresh = {self.key(o): o for o in (listing["items"] if isinstance(listing, dict) else listing.items)}
         changes = []
         for k, obj in fresh.items():
             old = self.items.get(k)
             if old is None:
                 changes.append(("ADDED", obj))
-            elif old.metadata.resource_version != obj.metadata.resource_version:
+            elif resource_version(old) != resource_version(obj):
                 changes.append(("MODIFIED", obj))
         changes += [("DELETED", obj) for k, obj in self.items.items() if k not in fresh]
         self.items = fresh
-        self.resource_version = listing.metadata.resource_version
+        self.resource_version = resource_version(listing)
         self.relists += 1
         return changes
 
@@ -134,7 +147,7 @@ class ListWatch:
                 if kind == "BOOKMARK":
                     self.resource_version = w.resource_version or self.resource_version
                     continue
-                self.resource_version = obj.metadata.resource_version
+                self.resource_version = resource_version(obj)
                 if kind == "DELETED":
                     self.items.pop(self.key(obj), None)
                 else:

@@ -28,8 +28,9 @@ __all__ = ["watch_until", "wait_until_gone", "wait_for_pods", "wait_for_nodes", 
 
 
 def by_name(obj) -> str:
-    """Key of an object in the dicts the waits return: its name."""
-    return obj.metadata.name
+    """Key of an object in the dicts the waits return: its name (a model's, or a custom resource's
+    as a dict)."""
+    return obj["metadata"]["name"] if isinstance(obj, dict) else obj.metadata.name
 
 
 def watch_until(list_fn: Callable, *args, done: Callable[[dict], bool], timeout: float | None = None,

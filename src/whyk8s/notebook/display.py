@@ -23,7 +23,7 @@ from whyk8s.errors import API, KUBECONFIG, classify, explain, is_client_validati
 
 __all__ = ["cluster_panel_html", "show_cluster_panel", "live", "CLUSTER_PANEL_TITLE", "OfflineCluster",
            "install_error_handler", "notebook_cluster", "show_nodes",
-           "show_runtimes", "Message"]
+           "show_runtimes", "Message", "kueue_cluster"]
 
 CLUSTER_PANEL_TITLE = "This cell needs the course cluster"
 
@@ -242,6 +242,29 @@ def notebook_cluster(namespace: str | None = None):
         return OfflineCluster(explain(exc))
     _undefined.clear()
     return cluster
+
+
+def kueue_cluster(cluster, log=print):
+    """Connect a chapter to Kueue: return ``(cluster, started)``. On the course's kwok cluster, start
+    Kueue unless it runs (``log`` gets one sentence before the wait; ``started`` is True when this call
+    started it, so the chapter's clean-up knows to stop it again). Without a cluster (an
+    :class:`OfflineCluster`) return it unchanged. Off the kwok route (on kind), show in place one
+    sentence saying that the chapter runs on the kwok route and how to switch, and return an
+    :class:`OfflineCluster` carrying that sentence, so every later cell that uses the cluster shows
+    the panel with it instead of a traceback."""
+    if not cluster:
+        return cluster, False
+    from IPython.display import display
+
+    from whyk8s.errors import CourseError
+    from whyk8s.lessons import queueing
+    try:
+        return cluster, queueing.ensure_kueue(cluster, log=log)
+    except CourseError as exc:
+        reason = (f"This chapter runs Kueue on the kwok route only. {exc} Then restart the kernel and run "
+                  f"the chapter from the top.")
+        display(Message(reason))
+        return OfflineCluster(reason), False
 
 
 @live

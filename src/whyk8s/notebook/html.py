@@ -16,7 +16,7 @@ from whyk8s.notebook.charts import PALETTE
 __all__ = ["STYLE", "esc", "message_html", "info_html", "PodRecord", "NodeRecord", "status_colour",
            "pod_record", "node_record", "status_class", "pod_table_html", "pod_summary_html", "by_node_html", "node_column_html", "pending_column_html",
            "other_nodes_html", "replicasets_html", "rollout_steps_html", "scale_counts_html", "MAX_ROWS",
-           "MAX_CHIPS"]
+           "MAX_CHIPS", "queue_board_html", "waiting_html"]
 
 #: At most this many pod rows in a board's table: beyond it the table shows the most recently changed.
 MAX_ROWS = 50
@@ -289,3 +289,52 @@ def node_record(node) -> NodeRecord:
                       taints=nodefacts.taints_text(node, system=False), cpu_m=cpu, mem=mem, gpus=gpus,
                       ready=nodefacts.has_ready_condition(node), schedulable=not node.spec.unschedulable,
                       control_plane=nodefacts.CONTROL_PLANE_LABEL in labels)
+
+
+def _amount_text(value: float, unit: str) -> str:
+    return f"{value:g} {unit}".strip()
+
+
+def queue_board_html(rows: list[dict], problems: list[str] | None = None) -> str:
+    """The queue board's table: one row per ClusterQueue and flavor, with its Workloads pending /
+    admitted / finished and, per resource, the quota used of the nominal quota and the part borrowed
+    from the cohort. ``rows`` are :func:`whyk8s.lessons.queueing.board_from_objects` rows as dicts
+    (one per ClusterQueue, flavor and resource); ``problems`` are sentences shown above the table (a
+    ClusterQueue that is not active, ...). No rows: a one-line note that there is no ClusterQueue."""
+    out = "".join(f"<div class='whyk8s-why'>⚠ {esc(p)}</div>" for p in problems or [])
+    if not rows:
+        return out + "<span class='whyk8s-note'>No ClusterQueue of the course yet.</span>"
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["cluster_queue"], r["flavor"]), []).append(r)
+    body = []
+    for (cq, flavor), rs in groups.items():
+        first = rs[0]
+        quota = []
+        for r in rs:
+            cell = f"{esc(r['resource'])}: {esc(_amount_text(r['used'], ''))} of {esc(_amount_text(r['nominal'], r['unit']))}"
+            if r["borrowed"]:
+                cell += f" <b class='whyk8s-borrowed'>(borrowed {esc(_amount_text(r['borrowed'], r['unit']))})</b>"
+            quota.append(cell)
+        cohort = f" <span class='whyk8s-note'>cohort {esc(first['cohort'])}</span>" if first["cohort"] else ""
+        body.append(f"<tr><td><code>{esc(cq)}</code>{cohort}</td>"
+                    f"<td class='s-wait'>{first['pending']}</td><td class='s-ok'>{first['admitted']}</td>"
+                    f"<td class='s-done'>{first['finished']}</td><td><code>{esc(flavor)}</code></td>"
+                    f"<td>{'<br>'.join(quota)}</td></tr>")
+    return (out + "<table class='whyk8s-table whyk8s-queues'><thead><tr><th>ClusterQueue</th><th>pending</th>"
+            "<th>admitted</th><th>finished</th><th>flavor</th><th>quota used (of nominal)</th></tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table>")
+
+
+def waiting_html(waiting: list[dict], limit: int = MAX_ROWS) -> str:
+    """Why each pending Workload waits (:func:`whyk8s.lessons.queueing.waiting_reasons` dicts: its
+    Job, namespace, LocalQueue, Kueue's reason and message), the oldest first, at most ``limit``."""
+    if not waiting:
+        return "<span class='whyk8s-note'>No Workload is waiting.</span>"
+    items = []
+    for w in waiting[:limit]:
+        why = f"{w['reason']}: {w['message']}" if w["reason"] else "waiting for Kueue to consider it"
+        items.append(f"<li><code>{esc(w['job'])}</code> <span class='whyk8s-note'>({esc(w['namespace'])}/"
+                     f"{esc(w['queue'])})</span><div class='whyk8s-why'>{esc(_short(why, 240))}</div></li>")
+    more = f"<li class='whyk8s-note'>… and {len(waiting) - limit} more</li>" if len(waiting) > limit else ""
+    return f"<div><b>Waiting</b> ({len(waiting)})<ul class='whyk8s-waiting'>{''.join(items)}{more}</ul></div>"
