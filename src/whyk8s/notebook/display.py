@@ -227,14 +227,14 @@ def notebook_cluster(namespace: str | None = None):
     """Connect a chapter or lab to the course cluster: the first live cell of a notebook.
 
     Installs :func:`install_error_handler`, then returns a :class:`whyk8s.k8s.guard.Cluster` for the
-    course namespace (default ``whyk8s``, created if missing), or, when no course cluster answers or
-    the context is foreign, shows the panel once and returns an :class:`OfflineCluster`.
+    course namespace (default ``whyk8s``, or a workshop participant's own:
+    :func:`whyk8s.k8s.guard.default_namespace`; created if missing), or, when no course cluster
+    answers or the context is foreign, shows the panel once and returns an :class:`OfflineCluster`.
     """
-    from whyk8s import DEFAULT_NAMESPACE
     from whyk8s.k8s.guard import connect
     install_error_handler()
     try:
-        cluster = connect(namespace or DEFAULT_NAMESPACE, create_namespace=True)
+        cluster = connect(namespace, create_namespace=True)
     except Exception as exc:  # noqa: BLE001 - classified below
         if not is_connection_error(exc) and classify(exc) != "kubeconfig":
             raise
