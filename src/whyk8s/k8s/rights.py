@@ -86,7 +86,7 @@ def can(cluster, access: Access, user: str | None = None) -> bool:
 def _sentence(step: str, missing: str) -> str:
     return (f"{step}: this step is the instructor's demonstration. Your kubeconfig's user may not "
             f"{missing} (a workshop account has rights in its own namespace only), so watch it on the "
-            f"instructor's screen; the cells after it read what it did.")
+            f"instructor's screen.")
 
 
 def require(cluster, step: str, *accesses: Access) -> None:
