@@ -100,7 +100,7 @@ def room(course_cluster, tmp_path_factory):
 
 def _as(result, participant):
     """A guarded connection with the participant's kubeconfig."""
-    return connect(kubeconfig=str(result.folder / f"{participant}.kubeconfig"))
+    return connect(kubeconfig=str(workshop.kubeconfig_path(result.context, participant, result.folder)))
 
 
 def _status(call):

@@ -54,7 +54,7 @@ from whyk8s.k8s.guard import WORKSHOP_CONTEXT_PREFIX, Cluster, connect
 __all__ = ["PARTICIPANT_LABEL", "COMPONENT_LABEL", "SERVICE_ACCOUNT", "ROLE", "VIEWER_ROLE", "QUOTA",
            "Share", "share", "layout_capacities", "node_capacities", "participant_names", "namespace_of",
            "context_of", "user_of", "learner_rules", "viewer_rules", "desired_objects", "up", "down", "reset",
-           "status", "cards_html", "write_cards", "kubeconfig", "workshop_objects", "files_dir",
+           "status", "cards_html", "write_cards", "kubeconfig", "kubeconfig_path", "workshop_objects", "files_dir",
            "participant_rights", "WorkshopResult"]
 
 #: Label of the workshop's shared objects (the viewer ClusterRole).
@@ -345,6 +345,12 @@ def files_dir(context: str, out: str | Path | None = None) -> Path:
     return Path(out) if out else Path.home() / ".whyk8s" / "workshop" / context
 
 
+def kubeconfig_path(context: str, participant: str, out: str | Path | None = None) -> Path:
+    """The file ``up`` writes participant's kubeconfig to (for a hub's spawner, say):
+    ``<files_dir>/<participant>.kubeconfig``. It may not exist (before ``up``, after ``down``)."""
+    return files_dir(context, out) / f"{participant}.kubeconfig"
+
+
 def _ca_data(cluster: Cluster) -> dict:
     conf = cluster.api.configuration
     if not conf.verify_ssl:
@@ -440,7 +446,7 @@ def up(participants: int, hours: float = 4.0, context: str | None = None, hub_ur
             changes[_apply(cluster, manifest)] += 1
         ns = cluster.core.read_namespace(namespace_of(p))
         notes = ns.metadata.annotations or {}
-        path = folder / f"{p}.kubeconfig"
+        path = kubeconfig_path(cluster.context, p, out)
         expires = notes.get(EXPIRES_ANNOTATION)
         fresh = expires and (datetime.fromisoformat(expires) - now).total_seconds() > 600
         if renew or not fresh or not path.is_file():
