@@ -27,7 +27,8 @@ def shell(tmp_path_factory, monkeypatch):
     yield sh
     sh.set_custom_exc((), None)
     display._undefined.clear()
-    for name in ("cluster", "pods", "core", "widget", "ready"):
+    display._demonstration_names.clear()
+    for name in ("cluster", "pods", "core", "widget", "ready", "lost"):
         sh.user_ns.pop(name, None)
 
 
@@ -170,3 +171,17 @@ def test_a_body_the_client_refuses_before_sending_is_one_sentence_not_a_pydantic
                        "    {'name': 'a', 'image': 'b', 'resources': {'limits': {'nvidia.com/gpu': 1}}}]}})")
     assert not cell.ok and not cell.traceback and cell.panels == []
     assert len(cell.sentences) == 1 and "must be a string" in cell.sentences[0]
+
+
+def test_an_instructors_demonstration_is_a_sentence_and_so_are_the_names_it_left(shell):
+    code = ("from whyk8s.k8s.rights import InstructorDemonstration\n"
+            "lost = None if False else (_ for _ in ()).throw(InstructorDemonstration('Failing a node: this step is "
+            "the instructor\\'s demonstration.'))")
+    demo = Cell(shell, code)
+    assert not demo.ok and not demo.traceback and demo.panels == []
+    assert demo.sentences == ["⚠ Failing a node: this step is the instructor's demonstration."]
+    later = Cell(shell, "lost.table()")
+    assert not later.ok and not later.traceback and len(later.sentences) == 1
+    assert "'lost'" in later.sentences[0] and "instructor's demonstration above" in later.sentences[0]
+    typo = Cell(shell, "lots.table()")  # a learner's own NameError keeps its traceback
+    assert typo.traceback and typo.sentences == []

@@ -13,6 +13,8 @@ PART_OF_LABEL = ("app.kubernetes.io/part-of", "whyk8s")
 COURSE_SELECTOR = f"{PART_OF_LABEL[0]}={PART_OF_LABEL[1]}"
 #: The namespace the course works in unless told otherwise.
 DEFAULT_NAMESPACE = "whyk8s"
+#: Label on a workshop participant's namespace and the objects ``whyk8s workshop up`` made for them.
+PARTICIPANT_LABEL = "whyk8s.io/participant"
 #: Label on nodes naming their pool (``cpu``, ``gpu``, ``highmem``).
 POOL_LABEL = "whyk8s.io/pool"
 #: The extended resource of the GPU node.

@@ -26,6 +26,14 @@ Commands::
     whyk8s kind node-image                          # build kind's node image and the course's images
                                                     # here (no registry needed; once per machine)
     whyk8s kind images                              # list the images the course runs (for `kind load`)
+    whyk8s workshop up --participants N [--hours H] [--context C] [--hub-url URL] [--server URL]
+                                                    # one namespace, ServiceAccount, Role, quota and
+                                                    # kubeconfig per participant (src/whyk8s/cluster/workshop.py)
+    whyk8s workshop status [--rights P]             # per participant: token expiry, pods, quota used;
+                                                    # with --rights, P's `kubectl auth can-i` table
+    whyk8s workshop cards [--hub-url URL]           # printable HTML cards, one per page
+    whyk8s workshop reset P                         # empty participant P's namespace of course objects
+    whyk8s workshop down                            # delete all `up` made, kubeconfigs and cards too
 
 Every command that acts on a cluster goes through the context guard (:mod:`whyk8s.k8s.guard`): a
 refusal, like any failure, is printed as one sentence (:func:`whyk8s.errors.explain`) and exits 1.
@@ -171,6 +179,53 @@ def _kind_images(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ws_up(args: argparse.Namespace) -> int:
+    from whyk8s.cluster import workshop
+    res = workshop.up(args.participants, hours=args.hours, context=args.context, hub_url=args.hub_url,
+                      server=args.server, out=args.out, renew=args.renew)
+    q = res.quota
+    print(f"Workshop on {res.context}: {len(res.participants)} participants "
+          f"({res.participants[0]} … {res.participants[-1]}); objects " +
+          ", ".join(f"{n} {k}" for k, n in res.changes.items()) + ".")
+    print(f"Each participant's quota: {q.cpu_millis}m CPU, {q.memory_bytes // 2**20} MiB, {q.pods} pods, "
+          f"{q.gpus} GPUs (requests).")
+    print(f"New tokens ({args.hours} h): {len(res.tokens)}. Kubeconfigs in {res.folder} "
+          f"(one per participant, readable by you only). Next: `whyk8s workshop cards`.")
+    return 0
+
+
+def _ws_status(args: argparse.Namespace) -> int:
+    from whyk8s.cluster import workshop
+    table = workshop.status(context=args.context)
+    print(table.to_string(index=False) if len(table) else "No workshop is up on this cluster.")
+    if args.rights:
+        print(f"\nRights of {args.rights} (kubectl auth can-i --as={workshop.user_of(args.rights)}):")
+        print(workshop.participant_rights(args.rights, context=args.context, other=args.other).to_string(index=False))
+    return 0
+
+
+def _ws_cards(args: argparse.Namespace) -> int:
+    from whyk8s.cluster import workshop
+    print(f"Cards: {workshop.write_cards(context=args.context, out=args.out, hub_url=args.hub_url)} "
+          f"(open it in a browser and print: one card per page).")
+    return 0
+
+
+def _ws_reset(args: argparse.Namespace) -> int:
+    from whyk8s.cluster import workshop
+    counts = workshop.reset(args.participant, context=args.context)
+    print(f"{args.participant}: deleted " + (", ".join(f"{n} {k}" for k, n in counts.items()) or "nothing") + ".")
+    return 0
+
+
+def _ws_down(args: argparse.Namespace) -> int:
+    from whyk8s.cluster import workshop
+    gone = workshop.down(context=args.context, out=args.out)
+    print(f"Deleted {len(gone)} workshop objects (and the participants' namespaces with all in them), "
+          f"kubeconfigs and cards.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser: each command sets ``func``, the function that runs it (returns the exit code)."""
     parser = argparse.ArgumentParser(prog="whyk8s", description="The course cluster of 'Why Kubernetes?'.")
@@ -215,6 +270,32 @@ def build_parser() -> argparse.ArgumentParser:
     ni.add_argument("--force", action="store_true", help="rebuild even if the images exist")
     ni.set_defaults(func=_kind_node_image)
     ksub.add_parser("images", help="list the images the course runs").set_defaults(func=_kind_images)
+
+    ws = sub.add_parser("workshop", help="one cluster, many learners: namespaces, rights, quotas, kubeconfigs")
+    wsub = ws.add_subparsers(dest="action", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--context", help="the instructor's kubeconfig context (default: the current one; "
+                                          "another cluster than the course's needs WHYK8S_ALLOW_CONTEXT=<it>)")
+    common.add_argument("--out", help="folder of the kubeconfigs and cards (default ~/.whyk8s/workshop/<context>)")
+    p = wsub.add_parser("up", parents=[common], help="prepare N participants (running it again changes nothing)")
+    p.add_argument("--participants", type=int, required=True, help="how many participants (p01, p02, …)")
+    p.add_argument("--hours", type=float, default=4.0, help="the workshop's length: the tokens' lifetime (4)")
+    p.add_argument("--hub-url", help="the hub's address, printed and as a QR code on the cards")
+    p.add_argument("--server", help="API server URL written in the participants' kubeconfigs "
+                                    "(default: the instructor's)")
+    p.add_argument("--renew", action="store_true", help="give every participant a new token")
+    p.set_defaults(func=_ws_up)
+    p = wsub.add_parser("status", parents=[common], help="per participant: token expiry, pods by phase, quota used")
+    p.add_argument("--rights", metavar="P", help="also show participant P's rights (kubectl auth can-i)")
+    p.add_argument("--other", metavar="Q", help="with --rights: also P's rights in participant Q's namespace")
+    p.set_defaults(func=_ws_status)
+    p = wsub.add_parser("cards", parents=[common], help="write printable HTML cards, one per page")
+    p.add_argument("--hub-url", help="the hub's address (default: the one given to `up`)")
+    p.set_defaults(func=_ws_cards)
+    p = wsub.add_parser("reset", parents=[common], help="empty one participant's namespace of course objects")
+    p.add_argument("participant", help="e.g. p07")
+    p.set_defaults(func=_ws_reset)
+    wsub.add_parser("down", parents=[common], help="delete everything `up` made").set_defaults(func=_ws_down)
     return parser
 
 

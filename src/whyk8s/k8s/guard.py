@@ -3,7 +3,10 @@
 A learner's kubeconfig may point at production. Every function of the course that talks to a cluster
 gets its client from :func:`connect`, which refuses unless the kubeconfig context it would use is a
 course cluster (``kind-whyk8s`` or ``kwok-whyk8s``) whose API server is on this machine, or the user
-opted in to that context by name with ``WHYK8S_ALLOW_CONTEXT=<context>``. The providers' acts
+opted in to that context by name with ``WHYK8S_ALLOW_CONTEXT=<context>``, or it is a workshop
+participant's context (named ``whyk8s-workshop-<participant>``: ``whyk8s workshop up`` writes it, with a
+ServiceAccount token whose rights end at that participant's namespace, on whatever cluster the
+instructor chose, so its server need not be on this machine). The providers' acts
 (``whyk8s cluster up/stop/down``) pass the same check (:func:`check_provider_context`).
 
 The kubeconfig is read as kubectl reads it: ``$KUBECONFIG`` may list several files; the current
@@ -12,7 +15,10 @@ Access Using kubeconfig Files": "the first file to set a particular value or map
 
 Within a cluster, :meth:`Cluster.check_namespace` is the namespace half of the promise: the course
 creates, changes and deletes only in its own namespace (``whyk8s``) or in namespaces it created
-(labelled ``app.kubernetes.io/part-of=whyk8s``), never in ``default`` or ``kube-*``.
+(labelled ``app.kubernetes.io/part-of=whyk8s``), never in ``default`` or ``kube-*``. With a
+workshop context, the course's own namespace is the one the context names (the participant's,
+:func:`default_namespace`); any other context's namespace setting is ignored, so a namespace picked
+with ``kubectl config set-context --namespace`` never becomes the course's.
 """
 
 from __future__ import annotations
@@ -31,10 +37,13 @@ from whyk8s.errors import ClusterUnreachableError, NamespaceRefused, NotCourseCl
 
 __all__ = ["COURSE_CONTEXTS", "ALLOW_ENV", "allowed_contexts", "kubeconfig_files", "kubeconfig_path",
            "current_context", "kubeconfig_contexts", "context_server", "check_context", "check_provider_context",
-           "connect", "Cluster", "is_course_labelled", "SYSTEM_NAMESPACES"]
+           "connect", "Cluster", "is_course_labelled", "SYSTEM_NAMESPACES", "WORKSHOP_CONTEXT_PREFIX",
+           "is_workshop_context", "context_namespace", "default_namespace"]
 
 #: kubeconfig contexts that kind and kwokctl write for a cluster named ``whyk8s``.
 COURSE_CONTEXTS = ("kind-whyk8s", "kwok-whyk8s")
+#: Prefix of the contexts ``whyk8s workshop up`` writes into each participant's kubeconfig.
+WORKSHOP_CONTEXT_PREFIX = "whyk8s-workshop-"
 #: Environment variable naming one extra context the user opts in to.
 ALLOW_ENV = "WHYK8S_ALLOW_CONTEXT"
 #: Seconds to wait for the API server when checking it is reachable.
@@ -111,6 +120,30 @@ def context_server(context: str, kubeconfig: str | None = None) -> str | None:
     return None
 
 
+def is_workshop_context(context: str | None) -> bool:
+    """True for a workshop participant's context (``whyk8s-workshop-<participant>``)."""
+    return bool(context) and context.startswith(WORKSHOP_CONTEXT_PREFIX) and len(context) > len(WORKSHOP_CONTEXT_PREFIX)
+
+
+def context_namespace(context: str, kubeconfig: str | None = None) -> str | None:
+    """The ``namespace`` a kubeconfig context sets (the first file defining the context), or None."""
+    for path in kubeconfig_files(kubeconfig):
+        for ctx in _read(path).get("contexts") or []:
+            if isinstance(ctx, dict) and ctx.get("name") == context:
+                ns = (ctx.get("context") or {}).get("namespace")
+                return str(ns) if ns else None
+    return None
+
+
+def default_namespace(context: str | None = None, kubeconfig: str | None = None) -> str:
+    """The namespace the course works in for ``context`` (default: the current one): a workshop
+    context's own namespace (the participant's), else ``whyk8s``. Never raises."""
+    context = context or current_context(kubeconfig)
+    if is_workshop_context(context):
+        return context_namespace(context, kubeconfig) or DEFAULT_NAMESPACE
+    return DEFAULT_NAMESPACE
+
+
 def _is_local(server: str) -> bool:
     host = urlparse(server).hostname or ""
     if host == "localhost":
@@ -174,7 +207,7 @@ def check_context(context: str | None, kubeconfig: str | None = None) -> str:
         raise ClusterUnreachableError(
             "No kubeconfig found. Start the course cluster with `whyk8s cluster up` "
             "(or `make lab`); it writes the context kind-whyk8s or kwok-whyk8s.")
-    if context == opted_in():
+    if context == opted_in() or is_workshop_context(context):
         return context
     if context not in COURSE_CONTEXTS:
         raise NotCourseClusterError(
@@ -298,12 +331,13 @@ class Cluster:
         return name
 
 
-def connect(namespace: str = DEFAULT_NAMESPACE, context: str | None = None,
+def connect(namespace: str | None = None, context: str | None = None,
             kubeconfig: str | None = None, create_namespace: bool = False) -> Cluster:
     """Connect to the course cluster and return a :class:`Cluster`.
 
     ``context`` defaults to the kubeconfig's current context as kubectl picks it (:func:`current_context`);
     ``kubeconfig`` to ``$KUBECONFIG`` or ``~/.kube/config``. The context must pass :func:`check_context`.
+    ``namespace`` defaults to :func:`default_namespace` (``whyk8s``, or a workshop participant's own).
     The API server is probed (``/version``, :data:`PROBE_TIMEOUT` seconds). With ``create_namespace``,
     the course namespace is created (labelled) if missing; nothing else is written.
 
@@ -319,7 +353,7 @@ def connect(namespace: str = DEFAULT_NAMESPACE, context: str | None = None,
             f"Could not load the kubeconfig for context {context!r} ({exc}). "
             "Run `whyk8s cluster up` to write it again."
         ) from exc
-    cluster = Cluster(context=context, namespace=namespace, api=api)
+    cluster = Cluster(context=context, namespace=namespace or default_namespace(context, kubeconfig), api=api)
     try:
         client.VersionApi(api).get_code(_request_timeout=PROBE_TIMEOUT)
     except client.ApiException as exc:

@@ -22,7 +22,8 @@ from kubernetes import client
 
 from whyk8s.errors import CourseError, WaitTimeoutError
 from whyk8s.k8s import specs
-from whyk8s.k8s.guard import Cluster, is_course_labelled
+from whyk8s import PARTICIPANT_LABEL
+from whyk8s.k8s.guard import Cluster, is_course_labelled, is_workshop_context
 from whyk8s.k8s.pods import controller_of
 from whyk8s.k8s.waits import RolloutResult, wait_for_rollout, wait_until_gone, watch_until
 
@@ -272,27 +273,43 @@ def rollout(cluster: Cluster, deployment: str, image: str, timeout: float = 60,
 
 
 def course_namespaces(cluster: Cluster) -> list[str]:
-    """The course namespace and every namespace carrying the course label, sorted."""
+    """The course namespace and every namespace carrying the course label, sorted; but not the
+    workshop participants' namespaces (``whyk8s.io/participant``: ``whyk8s workshop reset/down`` empty
+    them), unless it is the connection's own. A workshop participant's connection has only its own."""
+    if is_workshop_context(cluster.context):
+        return [cluster.namespace]
     names = {cluster.namespace}
-    for ns in cluster.core.list_namespace(label_selector=cluster.selector).items:
+    for ns in cluster.core.list_namespace(label_selector=_OTHER_NAMESPACES).items:
         names.add(ns.metadata.name)
     return sorted(names)
+
+
+#: Course-labelled namespaces that are not a workshop participant's.
+_OTHER_NAMESPACES = f"app.kubernetes.io/part-of=whyk8s,!{PARTICIPANT_LABEL}"
+
+
+def _cluster_wide(cluster: Cluster) -> bool:
+    """False for a workshop participant's connection: clean-up leaves cluster-scoped objects
+    (PriorityClasses, namespaces) to the instructor."""
+    return not is_workshop_context(cluster.context)
 
 
 def course_objects(cluster: Cluster, include_namespaces: bool = False) -> list[ObjectRef]:
     """Every object carrying the course label: namespaced kinds in the course namespaces, priority
     classes, and (if ``include_namespaces``) the labelled namespaces other than the course's own.
     Pods already being deleted are still listed until they are gone."""
-    sel = cluster.selector
+    sel = f"{cluster.selector},!{PARTICIPANT_LABEL}"  # what `workshop up` made is the instructor's
     found: list[ObjectRef] = []
     for ns in course_namespaces(cluster):
         for kind in NAMESPACED_KINDS:
             for item in KINDS[kind].fn(cluster, "list")(ns, label_selector=sel).items:
                 found.append(ObjectRef(kind, ns, item.metadata.name, item.metadata.uid))
+    if not _cluster_wide(cluster):
+        return found
     for item in cluster.scheduling.list_priority_class(label_selector=sel).items:
         found.append(ObjectRef("PriorityClass", None, item.metadata.name, item.metadata.uid))
     if include_namespaces:
-        for ns in cluster.core.list_namespace(label_selector=sel).items:
+        for ns in cluster.core.list_namespace(label_selector=_OTHER_NAMESPACES).items:
             if ns.metadata.name != cluster.namespace:
                 found.append(ObjectRef("Namespace", None, ns.metadata.name, ns.metadata.uid))
     return found
@@ -309,7 +326,9 @@ def cleanup(cluster: Cluster, wait: bool = True, timeout: float = 60, delete_nam
     left alone with everything it controls: the controller would only re-create it, and it is not
     the course's to delete. Every namespace carrying the course label other than the course
     namespace is deleted too, with everything in it (if ``delete_namespaces``); the course namespace
-    itself stays. With ``wait``, returns when no labelled object is left but the ones kept, or raises
+    itself stays, and so do workshop participants' namespaces (``whyk8s workshop reset/down``). With a
+    workshop participant's connection, only the participant's own namespace is cleaned. With
+    ``wait``, returns when no labelled object is left but the ones kept, or raises
     :class:`WaitTimeoutError` after ``timeout`` seconds naming what is left.
     kubectl: ``kubectl delete deploy,rs,job,pod,quota,limits -l app.kubernetes.io/part-of=whyk8s
     --grace-period=0 --force`` in each course namespace, then the labelled priority classes and
@@ -319,7 +338,7 @@ def cleanup(cluster: Cluster, wait: bool = True, timeout: float = 60, delete_nam
     opts = client.V1DeleteOptions(propagation_policy="Background", grace_period_seconds=0)
     kept = set(keep)
     deletable: set[str] = set()
-    sel = cluster.selector
+    sel = f"{cluster.selector},!{PARTICIPANT_LABEL}"  # what `workshop up` made is the instructor's
 
     def delete(kind: str, obj) -> None:
         entry = KINDS[kind]
@@ -344,10 +363,13 @@ def cleanup(cluster: Cluster, wait: bool = True, timeout: float = 60, delete_nam
                 deletable.add(obj.metadata.uid)
                 if obj.metadata.deletion_timestamp is None:
                     delete(kind, obj)
-    for obj in cluster.scheduling.list_priority_class(label_selector=sel).items:
-        delete("PriorityClass", obj)
+    if not _cluster_wide(cluster):  # a workshop participant: their own namespace only
+        delete_namespaces = False
+    else:
+        for obj in cluster.scheduling.list_priority_class(label_selector=sel).items:
+            delete("PriorityClass", obj)
     if delete_namespaces:
-        for obj in cluster.core.list_namespace(label_selector=sel).items:
+        for obj in cluster.core.list_namespace(label_selector=_OTHER_NAMESPACES).items:
             if obj.metadata.name != cluster.namespace and obj.metadata.deletion_timestamp is None:
                 delete("Namespace", obj)
     if wait:
@@ -383,7 +405,7 @@ def wait_for_cleanup(cluster: Cluster, timeout: float = 60, include_namespaces: 
         except client.ApiException:
             pass  # already gone
 
-    sel = cluster.selector
+    sel = f"{cluster.selector},!{PARTICIPANT_LABEL}"  # what `workshop up` made is the instructor's
     deadline = time.monotonic() + timeout
     while True:
         for ns in course_namespaces(cluster):
@@ -391,10 +413,11 @@ def wait_for_cleanup(cluster: Cluster, timeout: float = 60, include_namespaces: 
                 watch_until(KINDS[kind].fn(cluster, "list"), ns, label_selector=sel, deadline=deadline,
                             done=lambda objs: all(is_kept(o) for o in objs.values()),
                             on_change=delete_now if kind == "Pod" else None)
-        wait_until_gone(cluster.scheduling.list_priority_class, label_selector=sel, deadline=deadline)
-        if include_namespaces:
+        if _cluster_wide(cluster):
+            wait_until_gone(cluster.scheduling.list_priority_class, label_selector=sel, deadline=deadline)
+        if include_namespaces and _cluster_wide(cluster):
             wait_until_gone(cluster.core.list_namespace,
-                            label_selector=f"{sel},kubernetes.io/metadata.name!={cluster.namespace}",
+                            label_selector=f"{_OTHER_NAMESPACES},kubernetes.io/metadata.name!={cluster.namespace}",
                             deadline=deadline)
         # a last look: a controller may have re-created something in a kind already waited for
         left = [ref for ref in course_objects(cluster, include_namespaces=include_namespaces)

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from kubernetes import client
 
-from whyk8s import DEFAULT_NAMESPACE, PART_OF_LABEL
+from whyk8s import PART_OF_LABEL
 from whyk8s.errors import CourseError, explain
 from whyk8s.k8s import specs
-from whyk8s.k8s.guard import COURSE_CONTEXTS, Cluster, check_context, connect, current_context
+from whyk8s.k8s.guard import COURSE_CONTEXTS, Cluster, check_context, connect, current_context, default_namespace
 from whyk8s.k8s.informer import object_key
 from whyk8s.k8s.nodes import is_ready as node_is_ready
 from whyk8s.k8s.objects import KINDS
@@ -29,8 +29,9 @@ from whyk8s.notebook.display import install_error_handler, notebook_cluster
 __all__ = ["NAMESPACE", "COURSE_LABEL", "DEFAULT_IMAGE", "JOB_IMAGE", "JOB_COMMAND", "start", "lab_cluster",
            "label_finding", "read", "find_elsewhere", "wait_for", "delete_commands", "job_never_ends_hint"]
 
-#: The namespace the labs ask learners to use.
-NAMESPACE = DEFAULT_NAMESPACE
+#: The namespace the labs ask learners to use: ``whyk8s``, or in a workshop the participant's own
+#: (the namespace of the kubeconfig's workshop context when the lab starts).
+NAMESPACE = default_namespace()
 #: The course label every lab object must carry: ``{"app.kubernetes.io/part-of": "whyk8s"}``.
 COURSE_LABEL = {PART_OF_LABEL[0]: PART_OF_LABEL[1]}
 #: Image and command the labs' Jobs use: they finish after 5 s on kind (where containers really run)

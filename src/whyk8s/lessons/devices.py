@@ -26,6 +26,7 @@ import yaml
 from kubernetes import client
 
 from whyk8s.k8s.guard import Cluster
+from whyk8s.k8s.rights import Access, can
 
 __all__ = ["EXAMPLES", "DRA_EXAMPLES", "manifest", "dry_run"]
 
@@ -121,12 +122,21 @@ def dry_run(cluster: Cluster, name: str) -> str:
     ``dryRun=All``: it is validated and admitted like a real request, but nothing is stored. Returns
     one sentence ("accepted ...") or raises ApiException with the API server's refusal (e.g. 404 if
     the ``resource.k8s.io/v1`` API were not served). The Pod and the template go to the course
-    namespace. kubectl: ``kubectl apply --dry-run=server -f <file>``."""
+    namespace. kubectl: ``kubectl apply --dry-run=server -f <file>``. A user who may not create the
+    kind (a workshop participant, for the cluster-wide DeviceClass: even a dry run needs the right)
+    gets a sentence saying so instead, and nothing is sent."""
     if name not in DRA_EXAMPLES:
         raise KeyError(f"Only the DRA examples can be sent: {', '.join(DRA_EXAMPLES)}.")
     body = manifest(name)
     ns = cluster.namespace
     resource = client.ResourceV1Api(cluster.api)
+    plural = {"DeviceClass": "deviceclasses", "ResourceClaimTemplate": "resourceclaimtemplates"}.get(body["kind"])
+    group = "resource.k8s.io" if plural else ""
+    access = Access("create", plural or "pods", group, None if body["kind"] == "DeviceClass" else ns)
+    if not can(cluster, access):
+        return (f"{body['kind']} {body['metadata']['name']}: not sent. Your kubeconfig's user may not "
+                f"{access} (a workshop account has rights in its own namespace only): this check is the "
+                f"instructor's demonstration.")
     if body["kind"] == "DeviceClass":
         resource.create_device_class(body, dry_run="All")
     elif body["kind"] == "ResourceClaimTemplate":

@@ -46,6 +46,7 @@ from whyk8s.k8s import pods as podfacts
 from whyk8s.k8s.guard import Cluster, connect
 from whyk8s.k8s.informer import object_key
 from whyk8s.k8s.nodes import CONTROL_PLANE_LABEL
+from whyk8s.k8s.rights import Access, InstructorDemonstration, can, require
 from whyk8s.k8s.waits import wait_for_nodes, wait_until_gone, watch_until
 
 __all__ = ["NodeRefused", "check_worker", "quarantine_left", "POD_GC_QUARANTINE", "POD_GC_PERIOD", "cordon", "uncordon", "drain", "fail_node", "restore",
@@ -58,6 +59,15 @@ class NodeRefused(CourseError):
 
 def _cluster(cluster: Cluster | None) -> Cluster:
     return cluster if cluster is not None else connect()
+
+
+#: The rights the node demonstrations need (a workshop participant has none of them; the course
+#: cluster's own kubeconfig has all): :func:`whyk8s.k8s.rights.require` asks before any change.
+PATCH_NODES = Access("patch", "nodes")
+DELETE_NODES = Access("delete", "nodes")
+CREATE_NODES = Access("create", "nodes")
+#: Reading the pods of every namespace (which pods a node holds).
+LIST_ALL_PODS = Access("list", "pods")
 
 
 POD_GC_QUARANTINE = 40.0
@@ -131,15 +141,20 @@ def check_worker(cluster: Cluster | None, node: str) -> str:
 
 def cordon(cluster: Cluster | None, node: str) -> None:
     """Mark worker ``node`` unschedulable (``spec.unschedulable=true``): running pods stay, new pods
-    no longer land there. Raises :class:`NodeRefused` for the control plane or an unknown node."""
+    no longer land there. Raises :class:`NodeRefused` for the control plane or an unknown node,
+    :class:`~whyk8s.k8s.rights.InstructorDemonstration` without the right to patch nodes (a workshop
+    participant)."""
     cluster = _cluster(cluster)
+    require(cluster, "Cordoning a node", PATCH_NODES)
     check_worker(cluster, node)
     cluster.core.patch_node(node, {"spec": {"unschedulable": True}})
 
 
 def uncordon(cluster: Cluster | None, node: str) -> None:
-    """Make worker ``node`` schedulable again. Raises :class:`NodeRefused` as :func:`cordon`."""
+    """Make worker ``node`` schedulable again. Raises :class:`NodeRefused` and
+    :class:`~whyk8s.k8s.rights.InstructorDemonstration` as :func:`cordon`."""
     cluster = _cluster(cluster)
+    require(cluster, "Uncordoning a node", PATCH_NODES)
     check_worker(cluster, node)
     cluster.core.patch_node(node, {"spec": {"unschedulable": False}})
 
@@ -176,6 +191,7 @@ def drain(cluster: Cluster | None, node: str, force: bool = False, timeout: floa
     TimeoutError if pods are still there after ``timeout`` s, ApiException for other refusals.
     """
     cluster = _cluster(cluster)
+    require(cluster, "Draining a node", PATCH_NODES, LIST_ALL_PODS)
     check_worker(cluster, node)
     start = time.monotonic()
     pods = _course_pods_on(cluster, node)
@@ -273,6 +289,7 @@ def fail_node(cluster: Cluster | None, node: str, wait: bool = True, timeout: fl
     node back with :func:`restore`. kubectl: ``kubectl delete node <name>``.
     """
     cluster = _cluster(cluster)
+    require(cluster, "Failing a node", DELETE_NODES, LIST_ALL_PODS)
     check_worker(cluster, node)
     waited = _wait_out_quarantine(cluster, node)
     before = _course_pods_on(cluster, node)
@@ -396,6 +413,7 @@ def lose_node(cluster: Cluster | None, node: str, timeout: float = 240, label_se
     ``log`` gets one line before the wait. kubectl: ``docker stop <node>``, then ``kubectl get nodes
     -w`` and ``kubectl get pods -o wide -w``."""
     cluster = _cluster(cluster)
+    require(cluster, "Losing a node", PATCH_NODES, LIST_ALL_PODS)
     check_worker(cluster, node)
     before = _course_pods_on(cluster, node)
     if label_selector:
@@ -462,6 +480,7 @@ def lose_a_worker(cluster: Cluster | None, name: str = "web", replicas: int = 4,
     from whyk8s.k8s import objects
     from whyk8s.k8s.waits import wait_for_pods
     cluster = _cluster(cluster)
+    require(cluster, "Losing a worker", PATCH_NODES, LIST_ALL_PODS)
     objects.create(cluster, tolerating_deployment(name, replicas=replicas, seconds=seconds))
     pods = wait_for_pods(cluster, lambda ps: sum(p.status.phase == "Running" for p in ps.values()) == replicas,
                          label_selector=f"app={name}", timeout=90)
@@ -562,6 +581,7 @@ def jobs_on_lost_node(cluster: Cluster | None, node: str, names=("train-plain", 
     from whyk8s.cluster.workers import is_kwok_cluster
     from whyk8s.k8s import objects
     cluster = _cluster(cluster)
+    require(cluster, "Losing a node under two training Jobs", DELETE_NODES, CREATE_NODES)
     if not is_kwok_cluster(cluster):
         raise CourseError("This demonstration is made for kwok, where the Node object is the machine; on kind "
                           "a kubelet would still run pods bound to its deleted Node, so it is not run here: "
@@ -616,8 +636,30 @@ def restore(cluster: Cluster | None = None, timeout: int = 120) -> list[str]:
     re-advertise ``nvidia.com/gpu: 4`` on the GPU worker through the Node status subresource (read
     back and checked), and wait until every worker is Ready. Returns the names re-created.
     Raises TimeoutError if a worker is not Ready after ``timeout`` seconds, RuntimeError if the GPUs
-    are not reported."""
+    are not reported.
+
+    Without the rights to change nodes (a workshop participant), changes nothing: returns ``[]`` when
+    every worker is there, Ready and schedulable, else raises
+    :class:`~whyk8s.k8s.rights.InstructorDemonstration` (the instructor brings them back)."""
     cluster = _cluster(cluster)
+    if not (can(cluster, PATCH_NODES) and can(cluster, CREATE_NODES)):
+        return _check_restored(cluster)
     created = restore_nodes(cluster, log=lambda *_: None)
     wait_for_nodes(cluster, [w.name for w in load_layout().workers], timeout=timeout)
     return created
+
+
+def _check_restored(cluster: Cluster) -> list[str]:
+    """For a user who may only read nodes: ``[]`` if every layout worker exists, is Ready and
+    schedulable; else :class:`~whyk8s.k8s.rights.InstructorDemonstration` naming the ones that are not."""
+    from whyk8s.k8s.nodes import is_ready
+    nodes = {n.metadata.name: n for n in cluster.core.list_node().items}
+    off = [w.name for w in load_layout().workers
+           if w.name not in nodes or not is_ready(nodes[w.name]) or nodes[w.name].spec.unschedulable]
+    if off:
+        raise InstructorDemonstration(
+            f"Bringing the workers back: this step is the instructor's. {', '.join(off)} "
+            f"{'is' if len(off) == 1 else 'are'} not ready for work yet (a node demonstration may be under "
+            f"way); your kubeconfig's user may read nodes but not change them, so wait for the instructor "
+            f"and run this cell again.")
+    return []

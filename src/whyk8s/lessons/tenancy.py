@@ -33,6 +33,7 @@ from whyk8s.errors import CourseError
 from whyk8s.k8s.event_log import event_time, events_about
 from whyk8s.k8s.guard import Cluster, connect
 from whyk8s.k8s.pods import generated_base
+from whyk8s.k8s.rights import Access, InstructorDemonstration, can, require
 from whyk8s.k8s.quantities import in_unit, parse_cpu, parse_gpus, parse_memory
 from whyk8s.k8s.specs import validate_name
 from whyk8s.k8s.waits import wait_for_event, wait_for_quota
@@ -65,10 +66,14 @@ def team_namespace(cluster: Cluster | None, name: str, cpu="4", memory="16Gi", g
     ``spec.hard`` into ``status.hard`` (watched, at most ``timeout`` seconds).
 
     Raises ValueError for a bad name or quantity (nothing is created then), ApiException if the
-    API server refuses, TimeoutError if the quota is not in force in time.
+    API server refuses, TimeoutError if the quota is not in force in time,
+    :class:`~whyk8s.k8s.rights.InstructorDemonstration` without the rights to create namespaces and
+    quotas (a workshop participant).
     """
     cluster = _cluster(cluster)
     validate_name(name, kind="namespace")
+    require(cluster, "Creating a team's namespace and quota", Access("create", "namespaces"),
+            Access("create", "resourcequotas", namespace=name))
     quota = quota_spec(cpu, memory, gpus, labels=dict(cluster.labels))
     hard = quota.spec.hard
     ns = cluster.ensure_namespace(name)
@@ -111,17 +116,31 @@ def priority_class_spec(name: str, labels: dict | None = None) -> client.V1Prior
 def priority_classes(cluster: Cluster | None = None) -> pd.DataFrame:
     """Create the course's PriorityClasses (``whyk8s-low`` = 1000, ``whyk8s-high`` = 100000; already
     existing ones are kept) and return them as a table: ``name``, ``value``, ``preemption_policy``,
-    ``description``. A higher value means more important. Raises ApiException if refused."""
+    ``description``. A higher value means more important. Raises ApiException if refused.
+    A user who may not create PriorityClasses (a workshop participant) gets the ones the instructor
+    made, or :class:`~whyk8s.k8s.rights.InstructorDemonstration` while they are missing."""
     cluster = _cluster(cluster)
+    may_create = can(cluster, Access("create", "priorityclasses", "scheduling.k8s.io"))
     rows = []
     for name in PRIORITY_CLASSES:
-        body = priority_class_spec(name, labels=dict(cluster.labels))
-        try:
-            obj = cluster.scheduling.create_priority_class(body)
-        except client.ApiException as exc:
-            if exc.status != 409:
-                raise
-            obj = cluster.scheduling.read_priority_class(name)
+        obj = None
+        if may_create:
+            try:
+                obj = cluster.scheduling.create_priority_class(priority_class_spec(name, labels=dict(cluster.labels)))
+            except client.ApiException as exc:
+                if exc.status != 409:
+                    raise
+        if obj is None:
+            try:
+                obj = cluster.scheduling.read_priority_class(name)
+            except client.ApiException as exc:
+                if exc.status != 404 or may_create:
+                    raise
+                raise InstructorDemonstration(
+                    f"Creating PriorityClasses: this step is the instructor's demonstration (a "
+                    f"PriorityClass is cluster-wide, and your kubeconfig's user may only read them). "
+                    f"{name} does not exist yet: ask the instructor to run this cell, then run it "
+                    f"again.") from None
         rows.append({"name": name, "value": obj.value, "preemption_policy": obj.preemption_policy,
                      "description": obj.description})
     return pd.DataFrame(rows, columns=["name", "value", "preemption_policy", "description"])
@@ -183,11 +202,13 @@ def limit_priority_class(cluster: Cluster | None, namespace: str, priority_class
     quota once it is in force (watched, at most ``timeout`` seconds). The docs' cluster-wide remedy adds
     ``limitedResources`` to the API server's admission configuration, so that a class may be used *only*
     where such a quota allows it; the course's control plane runs without that configuration.
-    Raises ApiException if refused, TimeoutError if the quota is not in force in time. kubectl:
+    Raises ApiException if refused, TimeoutError if the quota is not in force in time,
+    :class:`~whyk8s.k8s.rights.InstructorDemonstration` without the right to create quotas there. kubectl:
     ``kubectl apply -f`` its YAML (:func:`priority_quota_spec` with :func:`whyk8s.k8s.specs.manifest`);
     ``kubectl create quota`` has no flag for a scopeSelector.
     Source: kubernetes.io "Resource Quotas", "Limit Priority Class consumption by default"."""
     cluster = _cluster(cluster)
+    require(cluster, "Limiting a PriorityClass with a quota", Access("create", "resourcequotas", namespace=namespace))
     quota = priority_quota_spec(priority_class, pods, labels=dict(cluster.labels))
     try:
         cluster.core.create_namespaced_resource_quota(namespace, quota)

@@ -104,10 +104,12 @@ def _show_error(exc: BaseException) -> bool:
     """Show ``exc`` as the panel or one sentence if its cause is the cluster or the API server.
     Returns False for anything else (the caller shows the usual traceback)."""
     from IPython.display import display
+
+    from whyk8s.k8s.rights import InstructorDemonstration
     if _needs_cluster(exc):
         show_cluster_panel(explain(exc))
         return True
-    if classify(exc) == API or is_client_validation(exc):
+    if classify(exc) == API or is_client_validation(exc) or isinstance(exc, InstructorDemonstration):
         display(Message(explain(exc)))
         return True
     return False
@@ -159,6 +161,9 @@ class OfflineCluster:
 
 #: Names that a cell would have defined had the cluster answered: name → the reason it did not.
 _undefined: dict[str, str] = {}
+#: Names that a cell would have defined had it not been the instructor's demonstration (a workshop
+#: participant's kubeconfig lacks the rights): a NameError about one of them is explained, not raised.
+_demonstration_names: set[str] = set()
 
 
 def _assigned_names(source: str) -> set[str]:
@@ -193,7 +198,31 @@ def _remember_undefined(reason: str | None = None) -> None:
             _undefined[name] = reason or "An earlier cell could not reach the course cluster."
 
 
+def _remember_demonstration() -> None:
+    """The current cell was the instructor's demonstration: remember the names it would have defined."""
+    shell = _shell()
+    if shell is None:
+        return
+    try:
+        source = shell.history_manager.input_hist_raw[-1]
+    except (AttributeError, IndexError):
+        return
+    _demonstration_names.update(n for n in _assigned_names(source) if n not in shell.user_ns)
+
+
 def _error_handler(shell, etype, evalue, tb, tb_offset=None):
+    from whyk8s.k8s.rights import InstructorDemonstration
+    if issubclass(etype, NameError) and getattr(evalue, "name", None) in _demonstration_names:
+        from IPython.display import display
+        name = evalue.name
+        display(Message(f"This cell uses {name!r}, which the instructor's demonstration above defines: in a "
+                        f"workshop that step is run on the instructor's screen, so this cell is too."))
+        _remember_demonstration()
+        return None
+    if issubclass(etype, InstructorDemonstration):
+        _show_error(evalue)
+        _remember_demonstration()
+        return None
     if issubclass(etype, NameError):
         name = getattr(evalue, "name", None)
         if name in _undefined:
@@ -227,14 +256,14 @@ def notebook_cluster(namespace: str | None = None):
     """Connect a chapter or lab to the course cluster: the first live cell of a notebook.
 
     Installs :func:`install_error_handler`, then returns a :class:`whyk8s.k8s.guard.Cluster` for the
-    course namespace (default ``whyk8s``, created if missing), or, when no course cluster answers or
-    the context is foreign, shows the panel once and returns an :class:`OfflineCluster`.
+    course namespace (default ``whyk8s``, or a workshop participant's own:
+    :func:`whyk8s.k8s.guard.default_namespace`; created if missing), or, when no course cluster
+    answers or the context is foreign, shows the panel once and returns an :class:`OfflineCluster`.
     """
-    from whyk8s import DEFAULT_NAMESPACE
     from whyk8s.k8s.guard import connect
     install_error_handler()
     try:
-        cluster = connect(namespace or DEFAULT_NAMESPACE, create_namespace=True)
+        cluster = connect(namespace, create_namespace=True)
     except Exception as exc:  # noqa: BLE001 - classified below
         if not is_connection_error(exc) and classify(exc) != "kubeconfig":
             raise

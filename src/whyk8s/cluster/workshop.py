@@ -1,0 +1,665 @@
+"""Workshop mode: one cluster, many learners, each fenced in by RBAC and a quota.
+
+``whyk8s workshop up --participants N`` prepares, for each participant ``p01`` … ``pNN``, on the
+course cluster (``kwok-<name>`` / ``kind-<name>``) or on a cluster the instructor opted in to by
+context name (``WHYK8S_ALLOW_CONTEXT``, as :mod:`whyk8s.k8s.guard` asks):
+
+- a Namespace ``whyk8s-pNN``;
+- a ServiceAccount ``learner`` in it, a Role ``whyk8s-learner`` (the namespaced objects the chapters
+  and labs use: :func:`learner_rules`) and a RoleBinding granting it;
+- a ClusterRoleBinding ``whyk8s-workshop-pNN`` to the shared, read-only ClusterRole
+  ``whyk8s-workshop-viewer`` (nodes, PriorityClasses, RuntimeClasses, DeviceClasses: what the
+  chapters only look at; :func:`viewer_rules`);
+- a ResourceQuota and a LimitRange ``whyk8s-participant`` (:func:`share` states the sizing rule);
+- a kubeconfig file whose context ``whyk8s-workshop-pNN`` (which the guard accepts) names the
+  participant's namespace and holds a ServiceAccount token from the TokenRequest API, valid for the
+  workshop's length (``--hours``; kubernetes.io, "Managing Service Accounts": bound tokens).
+
+Every object carries the course label ``app.kubernetes.io/part-of=whyk8s`` and
+``whyk8s.io/participant=<participant>`` (the shared ClusterRole ``app.kubernetes.io/component=workshop``
+instead), so :func:`down` deletes exactly what :func:`up` made, and :func:`up` run twice changes nothing
+(each object is created when missing and replaced only when it differs from what ``up`` wants).
+
+Sizing rule (:func:`share`): each of N participants gets an equal share of 90 % of the workers'
+CPU, memory and pod slots (10 % is kept for the instructor's demonstrations and the cluster's own
+pods), and floor(GPUs / N) GPUs. On the course cluster the workers are the ones in
+``clusters/layout.yaml`` (:mod:`whyk8s.cluster.layout`: 24 CPUs, 352 GiB, 440 pods, 4 GPUs, so 20
+participants get 1080m CPU, 15.8 GiB, 19 pods and no GPU each); on another cluster, the allocatable
+resources of its schedulable worker nodes. The LimitRange gives a container that states no
+requests 100m CPU and 128 MiB, so the quota can count it.
+
+Files (kubeconfigs, cards) go to ``~/.whyk8s/workshop/<context>/`` unless told otherwise; the folder
+is readable by its owner only (tokens are passwords).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import yaml
+from kubernetes import client
+from kubernetes.utils.quantity import parse_quantity
+
+from whyk8s import GPU_RESOURCE, PART_OF_LABEL, PARTICIPANT_LABEL
+from whyk8s.errors import CourseError, WaitTimeoutError
+from whyk8s.k8s.guard import WORKSHOP_CONTEXT_PREFIX, Cluster, connect
+
+__all__ = ["PARTICIPANT_LABEL", "COMPONENT_LABEL", "SERVICE_ACCOUNT", "ROLE", "VIEWER_ROLE", "QUOTA",
+           "Share", "share", "layout_capacities", "node_capacities", "participant_names", "namespace_of",
+           "context_of", "user_of", "learner_rules", "viewer_rules", "desired_objects", "up", "down", "reset",
+           "status", "cards_html", "write_cards", "kubeconfig", "kubeconfig_path", "workshop_objects", "files_dir",
+           "participant_rights", "WorkshopResult"]
+
+#: Label of the workshop's shared objects (the viewer ClusterRole).
+COMPONENT_LABEL = ("app.kubernetes.io/component", "workshop")
+#: The participant's ServiceAccount, in their namespace.
+SERVICE_ACCOUNT = "learner"
+#: The Role (and RoleBinding) of a participant in their namespace.
+ROLE = "whyk8s-learner"
+#: The shared read-only ClusterRole.
+VIEWER_ROLE = "whyk8s-workshop-viewer"
+#: The ResourceQuota and LimitRange of a participant's namespace.
+QUOTA = "whyk8s-participant"
+#: Namespace annotations: when the participant's token expires (RFC 3339), and the hub's URL.
+EXPIRES_ANNOTATION = "whyk8s.io/token-expires"
+HUB_ANNOTATION = "whyk8s.io/hub-url"
+#: Share of the workers' CPU, memory and pods handed to participants (the rest: instructor, system).
+PARTICIPANTS_FRACTION = 0.9
+#: What a container that states no requests is given (LimitRange ``defaultRequest``).
+DEFAULT_REQUEST = {"cpu": "100m", "memory": "128Mi"}
+_ALL = ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"]
+_READ = ["get", "list", "watch"]
+_MI = 2 ** 20
+
+
+def _labels(participant: str | None = None) -> dict[str, str]:
+    labels = {PART_OF_LABEL[0]: PART_OF_LABEL[1]}
+    if participant:
+        labels[PARTICIPANT_LABEL] = participant
+    else:
+        labels[COMPONENT_LABEL[0]] = COMPONENT_LABEL[1]
+    return labels
+
+
+#: Selects every participant's objects.
+PARTICIPANTS_SELECTOR = f"{PART_OF_LABEL[0]}={PART_OF_LABEL[1]},{PARTICIPANT_LABEL}"
+#: Selects the workshop's shared objects.
+SHARED_SELECTOR = f"{PART_OF_LABEL[0]}={PART_OF_LABEL[1]},{COMPONENT_LABEL[0]}={COMPONENT_LABEL[1]}"
+
+
+def participant_names(count: int) -> list[str]:
+    """``p01`` … ``pNN`` (two digits, more when ``count`` ≥ 100). Raises ValueError unless 1 ≤ count ≤ 500."""
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 500:
+        raise ValueError(f"The number of participants must be a whole number from 1 to 500, not {count!r}.")
+    width = max(2, len(str(count)))
+    return [f"p{i:0{width}d}" for i in range(1, count + 1)]
+
+
+def namespace_of(participant: str) -> str:
+    """The participant's namespace: ``whyk8s-<participant>``."""
+    return f"whyk8s-{participant}"
+
+
+def context_of(participant: str) -> str:
+    """The participant's kubeconfig context: ``whyk8s-workshop-<participant>`` (the guard accepts it)."""
+    return f"{WORKSHOP_CONTEXT_PREFIX}{participant}"
+
+
+def user_of(participant: str) -> str:
+    """The participant's user name as the API server sees it (their ServiceAccount's)."""
+    return f"system:serviceaccount:{namespace_of(participant)}:{SERVICE_ACCOUNT}"
+
+
+# -- sizing --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Share:
+    """One participant's quota: ``cpu_millis`` (millicores), ``memory_bytes``, ``pods``, ``gpus``."""
+
+    cpu_millis: int
+    memory_bytes: int
+    pods: int
+    gpus: int
+
+    def hard(self) -> dict[str, str]:
+        """The ResourceQuota's ``spec.hard``."""
+        hard = {"requests.cpu": f"{self.cpu_millis}m", "requests.memory": f"{self.memory_bytes // _MI}Mi",
+                "pods": str(self.pods), f"requests.{GPU_RESOURCE}": str(self.gpus)}
+        return hard
+
+
+def share(capacities: list[dict], participants: int, fraction: float = PARTICIPANTS_FRACTION) -> Share:
+    """Each participant's share of the workers ``capacities`` (dicts of quantities: ``cpu``,
+    ``memory``, ``pods``, ``nvidia.com/gpu``; missing keys count 0): ``fraction`` (0.9) of the total
+    CPU (rounded down to 10m), memory (to 1 MiB) and pods, divided by ``participants``; GPUs are
+    whole: floor(total / participants). Raises ValueError when a participant would get less than
+    100m CPU, 256 MiB or 2 pods (the chapters need at least that: fewer participants, or a bigger
+    cluster)."""
+    participant_names(participants)  # validates the count
+    total = {"cpu": 0.0, "memory": 0.0, "pods": 0.0, "gpu": 0.0}
+    for cap in capacities:
+        total["cpu"] += float(parse_quantity(str(cap.get("cpu", 0))))
+        total["memory"] += float(parse_quantity(str(cap.get("memory", 0))))
+        total["pods"] += float(parse_quantity(str(cap.get("pods", 0))))
+        total["gpu"] += float(parse_quantity(str(cap.get(GPU_RESOURCE, 0))))
+    cpu = int(total["cpu"] * fraction * 1000 / participants) // 10 * 10
+    memory = int(total["memory"] * fraction / participants) // _MI * _MI
+    pods = int(total["pods"] * fraction / participants)
+    gpus = int(total["gpu"] // participants)
+    if cpu < 100 or memory < 256 * _MI or pods < 2:
+        raise ValueError(
+            f"{participants} participants do not fit this cluster: each would get {cpu}m CPU, "
+            f"{memory // _MI} MiB and {pods} pods (at least 100m, 256 MiB and 2 pods are needed). "
+            f"Invite fewer, or add workers.")
+    return Share(cpu, memory, pods, gpus)
+
+
+def layout_capacities(layout=None) -> list[dict]:
+    """The workers' capacities in ``clusters/layout.yaml``, GPUs included (:mod:`whyk8s.cluster.layout`)."""
+    from whyk8s.cluster.layout import load_layout
+    layout = layout or load_layout()
+    return [{**w.capacity, **w.extended_resources} for w in layout.workers]
+
+
+def node_capacities(cluster: Cluster) -> list[dict]:
+    """The allocatable resources of the cluster's schedulable nodes that are not control planes."""
+    out = []
+    for node in cluster.core.list_node().items:
+        labels = node.metadata.labels or {}
+        if "node-role.kubernetes.io/control-plane" in labels or (node.spec and node.spec.unschedulable):
+            continue
+        out.append(dict((node.status.allocatable or {}) if node.status else {}))
+    return out
+
+
+def _is_course_cluster(context: str) -> bool:
+    from whyk8s.cluster.providers import cluster_name
+    return context in (f"kind-{cluster_name()}", f"kwok-{cluster_name()}")
+
+
+# -- RBAC ----------------------------------------------------------------------------------------
+def learner_rules() -> list[dict]:
+    """The Role's rules in the participant's namespace: full rights on the objects the chapters and
+    labs create (pods and their eviction, log and status, Services, Deployments and their scale,
+    ReplicaSets, Jobs, HorizontalPodAutoscalers, ConfigMaps, DRA ResourceClaims and templates, Kueue
+    LocalQueues), read rights on events, endpoints, the quota and the LimitRange (the fence itself
+    stays the instructor's), and ``get`` of the namespace itself (its name only: a Role can grant
+    that on the namespace it lives in)."""
+    return [
+        {"apiGroups": [""], "resources": ["pods", "services", "configmaps"], "verbs": _ALL},
+        {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
+        {"apiGroups": [""], "resources": ["pods/eviction"], "verbs": ["create"]},
+        {"apiGroups": [""], "resources": ["pods/status"], "verbs": ["get", "patch", "update"]},
+        {"apiGroups": [""], "resources": ["events", "endpoints", "resourcequotas", "limitranges"],
+         "verbs": _READ},
+        {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]},
+        {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": _READ},
+        {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": _READ},
+        {"apiGroups": ["apps"], "resources": ["deployments", "deployments/scale", "replicasets"], "verbs": _ALL},
+        {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": _ALL},
+        {"apiGroups": ["autoscaling"], "resources": ["horizontalpodautoscalers"], "verbs": _ALL},
+        {"apiGroups": ["resource.k8s.io"], "resources": ["resourceclaims", "resourceclaimtemplates"],
+         "verbs": _ALL},
+        {"apiGroups": ["kueue.x-k8s.io"], "resources": ["localqueues", "workloads"], "verbs": _ALL},
+    ]
+
+
+def viewer_rules() -> list[dict]:
+    """The shared ClusterRole's rules: read-only (get, list, watch) on the cluster-scoped objects the
+    chapters show: nodes, PriorityClasses, RuntimeClasses, DeviceClasses and ResourceSlices, Kueue's
+    ClusterQueues and ResourceFlavors. Nothing namespaced: a ClusterRoleBinding to a rule on pods would
+    open every namespace."""
+    return [
+        {"apiGroups": [""], "resources": ["nodes"], "verbs": _READ},
+        {"apiGroups": ["scheduling.k8s.io"], "resources": ["priorityclasses"], "verbs": _READ},
+        {"apiGroups": ["node.k8s.io"], "resources": ["runtimeclasses"], "verbs": _READ},
+        {"apiGroups": ["resource.k8s.io"], "resources": ["deviceclasses", "resourceslices"], "verbs": _READ},
+        {"apiGroups": ["kueue.x-k8s.io"], "resources": ["clusterqueues", "resourceflavors"], "verbs": _READ},
+    ]
+
+
+def desired_objects(participant: str, quota: Share) -> list[dict]:
+    """The objects ``up`` makes for one participant, as manifests (kind, metadata, and the rest), in
+    creation order. The shared ClusterRole is not among them (:func:`up` makes it once)."""
+    ns, labels = namespace_of(participant), _labels(participant)
+    meta = {"labels": labels}
+    subject = [{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": ns}]
+    return [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, **meta}},
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": SERVICE_ACCOUNT, "namespace": ns, **meta}},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+         "metadata": {"name": ROLE, "namespace": ns, **meta}, "rules": learner_rules()},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+         "metadata": {"name": ROLE, "namespace": ns, **meta}, "subjects": subject,
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": ROLE}},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+         "metadata": {"name": f"whyk8s-workshop-{participant}", **meta}, "subjects": subject,
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": VIEWER_ROLE}},
+        {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": QUOTA, "namespace": ns, **meta},
+         "spec": {"hard": quota.hard()}},
+        {"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": QUOTA, "namespace": ns, **meta},
+         "spec": {"limits": [{"type": "Container", "defaultRequest": dict(DEFAULT_REQUEST)}]}},
+    ]
+
+
+def _viewer_role() -> dict:
+    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": VIEWER_ROLE, "labels": _labels()}, "rules": viewer_rules()}
+
+
+# -- applying ------------------------------------------------------------------------------------
+_KINDS = {  # kind: (API attribute, method stem, namespaced, fields compared)
+    "Namespace": ("core", "namespace", False, ()),
+    "ServiceAccount": ("core", "service_account", True, ()),
+    "Role": ("rbac", "role", True, ("rules",)),
+    "RoleBinding": ("rbac", "role_binding", True, ("subjects", "roleRef")),
+    "ClusterRole": ("rbac", "cluster_role", False, ("rules",)),
+    "ClusterRoleBinding": ("rbac", "cluster_role_binding", False, ("subjects", "roleRef")),
+    "ResourceQuota": ("core", "resource_quota", True, ("spec",)),
+    "LimitRange": ("core", "limit_range", True, ("spec",)),
+}
+
+
+def _fn(cluster: Cluster, kind: str, verb: str):
+    api, stem, namespaced, _ = _KINDS[kind]
+    target = client.RbacAuthorizationV1Api(cluster.api) if api == "rbac" else getattr(cluster, api)
+    return getattr(target, f"{verb}_{'namespaced_' if namespaced else ''}{stem}")
+
+
+def _call(cluster: Cluster, kind: str, verb: str, manifest: dict, *args, **kw):
+    meta = manifest["metadata"]
+    if _KINDS[kind][2]:  # create_namespaced_x(ns, body); the others (name, ns, ...)
+        args = (meta["namespace"], *args) if verb == "create" else (args[0], meta["namespace"], *args[1:])
+    return _fn(cluster, kind, verb)(*args, **kw)
+
+
+def _normal(value):
+    """Quantities compared by value ("1" == "1000m"), lists and dicts recursively, None dropped."""
+    if isinstance(value, dict):
+        return {k: _normal(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_normal(v) for v in value]
+    if isinstance(value, str):
+        try:
+            return parse_quantity(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _differs(cluster: Cluster, current, manifest: dict) -> bool:
+    cur = cluster.api.sanitize_for_serialization(current)
+    labels = (cur.get("metadata") or {}).get("labels") or {}
+    if any(labels.get(k) != v for k, v in manifest["metadata"]["labels"].items()):
+        return True
+    for key in _KINDS[manifest["kind"]][3]:
+        want, have = _normal(manifest.get(key)), _normal(cur.get(key))
+        if key == "spec":  # the API server adds nothing we compare, but may add fields we did not set
+            have = {k: v for k, v in (have or {}).items() if k in (want or {})}
+        if want != have:
+            return True
+    return False
+
+
+def _apply(cluster: Cluster, manifest: dict) -> str:
+    """Create ``manifest`` if missing; replace it if it differs from what it should be; return
+    ``"created"``, ``"updated"`` or ``"unchanged"``. An existing object without the course label
+    is refused (CourseError): ``up`` never takes over what it did not make."""
+    kind, name = manifest["kind"], manifest["metadata"]["name"]
+    try:
+        current = _call(cluster, kind, "read", manifest, name)
+    except client.ApiException as exc:
+        if exc.status != 404:
+            raise
+        _call(cluster, kind, "create", manifest, manifest)
+        return "created"
+    labels = current.metadata.labels or {}
+    if labels.get(PART_OF_LABEL[0]) != PART_OF_LABEL[1]:
+        raise CourseError(f"{kind} {name!r} already exists and was not made by the course (it lacks the "
+                          f"label {PART_OF_LABEL[0]}={PART_OF_LABEL[1]}): the workshop leaves it alone. "
+                          f"Remove it, or run the workshop on another cluster.")
+    if not _differs(cluster, current, manifest):
+        return "unchanged"
+    body = {**manifest, "metadata": {**manifest["metadata"], "labels": {**labels, **manifest["metadata"]["labels"]},
+                                      "resourceVersion": current.metadata.resource_version}}
+    if kind in ("Namespace", "ServiceAccount"):  # only labels are ours
+        _call(cluster, kind, "patch", manifest, name, {"metadata": {"labels": body["metadata"]["labels"]}})
+    elif kind in ("RoleBinding", "ClusterRoleBinding") and _normal(
+            cluster.api.sanitize_for_serialization(current).get("roleRef")) != _normal(manifest["roleRef"]):
+        _call(cluster, kind, "delete", manifest, name)  # roleRef is immutable
+        _call(cluster, kind, "create", manifest, manifest)
+    else:
+        _call(cluster, kind, "replace", manifest, name, body)
+    return "updated"
+
+
+# -- kubeconfig ----------------------------------------------------------------------------------
+def files_dir(context: str, out: str | Path | None = None) -> Path:
+    """Where the workshop's files for ``context`` go: ``out``, else ``~/.whyk8s/workshop/<context>``."""
+    return Path(out) if out else Path.home() / ".whyk8s" / "workshop" / context
+
+
+def kubeconfig_path(context: str, participant: str, out: str | Path | None = None) -> Path:
+    """The file ``up`` writes participant's kubeconfig to (for a hub's spawner, say):
+    ``<files_dir>/<participant>.kubeconfig``. It may not exist (before ``up``, after ``down``)."""
+    return files_dir(context, out) / f"{participant}.kubeconfig"
+
+
+def _ca_data(cluster: Cluster) -> dict:
+    conf = cluster.api.configuration
+    if not conf.verify_ssl:
+        return {"insecure-skip-tls-verify": True}
+    if conf.ssl_ca_cert:
+        return {"certificate-authority-data": base64.b64encode(Path(conf.ssl_ca_cert).read_bytes()).decode()}
+    return {}
+
+
+def kubeconfig(participant: str, server: str, token: str, cluster_fields: dict | None = None) -> dict:
+    """A participant's kubeconfig (as a dict): one cluster (``server`` and its CA), one user (the
+    ServiceAccount ``token``), one context ``whyk8s-workshop-<participant>`` naming the participant's
+    namespace, made current."""
+    ctx = context_of(participant)
+    return {"apiVersion": "v1", "kind": "Config", "preferences": {},
+            "clusters": [{"name": "whyk8s-workshop", "cluster": {"server": server, **(cluster_fields or {})}}],
+            "users": [{"name": ctx, "user": {"token": token}}],
+            "contexts": [{"name": ctx, "context": {"cluster": "whyk8s-workshop", "user": ctx,
+                                                   "namespace": namespace_of(participant)}}],
+            "current-context": ctx}
+
+
+def _request_token(cluster: Cluster, participant: str, seconds: int) -> tuple[str, datetime]:
+    body = client.AuthenticationV1TokenRequest(spec=client.V1TokenRequestSpec(
+        audiences=[], expiration_seconds=seconds))
+    out = cluster.core.create_namespaced_service_account_token(SERVICE_ACCOUNT, namespace_of(participant), body)
+    return out.status.token, out.status.expiration_timestamp
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+
+
+# -- the acts ------------------------------------------------------------------------------------
+@dataclass
+class WorkshopResult:
+    """What :func:`up` did: ``context``, ``participants``, ``quota`` (:class:`Share`), ``changes``
+    (``{"created": n, "updated": n, "unchanged": n}`` over all objects), ``tokens`` (participants
+    given a new token), ``folder`` (the kubeconfigs and cards)."""
+
+    context: str
+    participants: list[str]
+    quota: Share
+    changes: dict
+    tokens: list[str]
+    folder: Path
+
+
+def _connect(context: str | None) -> Cluster:
+    cluster = connect(context=context, create_namespace=False)
+    if cluster.context.startswith(WORKSHOP_CONTEXT_PREFIX):
+        raise CourseError(f"The context {cluster.context} is a participant's: run the workshop's commands "
+                          f"with the instructor's kubeconfig (the course cluster's, or --context).")
+    return cluster
+
+
+def up(participants: int, hours: float = 4.0, context: str | None = None, hub_url: str | None = None,
+       server: str | None = None, out: str | Path | None = None, renew: bool = False,
+       cluster: Cluster | None = None) -> WorkshopResult:
+    """Prepare (or bring up to date) ``participants`` participants; return a :class:`WorkshopResult`.
+
+    ``hours``: the workshop's length, the tokens' lifetime (``expirationSeconds``; at least 10 min,
+    the API server's minimum, at most 48 h). ``context``: the instructor's kubeconfig context
+    (default: the current one; it must pass the guard). ``hub_url``: printed and encoded on the cards.
+    ``server``: the API server URL written in the participants' kubeconfigs (default: the
+    instructor's, e.g. ``https://127.0.0.1:<port>`` for kwok, right when the participants' servers run on
+    this machine). A new token is requested for a participant whose kubeconfig file is missing or whose
+    token expires within 10 minutes, or for all with ``renew``; otherwise running ``up`` again changes
+    nothing. Participants beyond ``participants`` left by an earlier, bigger ``up`` are kept (``down``
+    or ``reset`` them). Raises ValueError for bad numbers, CourseError for an existing object the course
+    did not make, ApiException when the API server refuses.
+    """
+    seconds = int(round(hours * 3600))
+    if not 600 <= seconds <= 48 * 3600:
+        raise ValueError(f"The workshop's length must be from 10 minutes to 48 hours, not {hours} h.")
+    names = participant_names(participants)
+    cluster = cluster or _connect(context)
+    caps = layout_capacities() if _is_course_cluster(cluster.context) else node_capacities(cluster)
+    quota = share(caps, participants)
+    folder = files_dir(cluster.context, out)
+    changes = {"created": 0, "updated": 0, "unchanged": 0}
+    changes[_apply(cluster, _viewer_role())] += 1
+    server = server or cluster.api.configuration.host
+    ca = _ca_data(cluster)
+    tokens = []
+    now = datetime.now(timezone.utc)
+    for p in names:
+        for manifest in desired_objects(p, quota):
+            changes[_apply(cluster, manifest)] += 1
+        ns = cluster.core.read_namespace(namespace_of(p))
+        notes = ns.metadata.annotations or {}
+        path = kubeconfig_path(cluster.context, p, out)
+        expires = notes.get(EXPIRES_ANNOTATION)
+        fresh = expires and (datetime.fromisoformat(expires) - now).total_seconds() > 600
+        if renew or not fresh or not path.is_file():
+            token, expiry = _request_token(cluster, p, seconds)
+            _write_private(path, yaml.safe_dump(kubeconfig(p, server, token, ca), sort_keys=False))
+            notes = {EXPIRES_ANNOTATION: expiry.isoformat()}
+            tokens.append(p)
+        else:
+            notes = {}
+        if hub_url is not None and (ns.metadata.annotations or {}).get(HUB_ANNOTATION) != hub_url:
+            notes[HUB_ANNOTATION] = hub_url
+        if notes:
+            cluster.core.patch_namespace(namespace_of(p), {"metadata": {"annotations": notes}})
+    return WorkshopResult(cluster.context, names, quota, changes, tokens, folder)
+
+
+def workshop_objects(cluster: Cluster) -> list[str]:
+    """Every object ``up`` makes that exists now, as ``Kind namespace/name`` strings, sorted: the
+    participants' namespaces and what is in them with the participant label, their ClusterRoleBindings,
+    the shared ClusterRole."""
+    rbac = client.RbacAuthorizationV1Api(cluster.api)
+    found = [f"ClusterRole {o.metadata.name}" for o in rbac.list_cluster_role(label_selector=SHARED_SELECTOR).items]
+    found += [f"ClusterRoleBinding {o.metadata.name}"
+              for o in rbac.list_cluster_role_binding(label_selector=PARTICIPANTS_SELECTOR).items]
+    for ns in cluster.core.list_namespace(label_selector=PARTICIPANTS_SELECTOR).items:
+        name = ns.metadata.name
+        found.append(f"Namespace {name}")
+        for kind in ("ServiceAccount", "Role", "RoleBinding", "ResourceQuota", "LimitRange"):
+            items = _fn(cluster, kind, "list")(name, label_selector=PARTICIPANTS_SELECTOR).items
+            found += [f"{kind} {name}/{o.metadata.name}" for o in items]
+    return sorted(found)
+
+
+def down(context: str | None = None, out: str | Path | None = None, timeout: float = 120,
+         cluster: Cluster | None = None) -> list[str]:
+    """Delete what :func:`up` made (found by its labels), wait until it is gone, and remove the
+    participants' kubeconfigs and cards. Deleting a namespace deletes everything in it (the
+    participants' work too); deleting a ServiceAccount makes its tokens invalid at once. Returns what
+    was deleted (:func:`workshop_objects` before). Raises WaitTimeoutError after ``timeout`` seconds
+    naming what is left."""
+    cluster = cluster or _connect(context)
+    before = workshop_objects(cluster)
+    rbac = client.RbacAuthorizationV1Api(cluster.api)
+    gone = (404, 409)
+    for o in rbac.list_cluster_role_binding(label_selector=PARTICIPANTS_SELECTOR).items:
+        _ignore(gone, rbac.delete_cluster_role_binding, o.metadata.name)
+    for ns in cluster.core.list_namespace(label_selector=PARTICIPANTS_SELECTOR).items:
+        # the ServiceAccount first: its tokens stop working now, not when the namespace is emptied
+        _ignore(gone, cluster.core.delete_namespaced_service_account, SERVICE_ACCOUNT, ns.metadata.name)
+        if ns.metadata.deletion_timestamp is None:
+            _ignore(gone, cluster.core.delete_namespace, ns.metadata.name)
+    for o in rbac.list_cluster_role(label_selector=SHARED_SELECTOR).items:
+        _ignore(gone, rbac.delete_cluster_role, o.metadata.name)
+    deadline = time.monotonic() + timeout
+    while True:
+        left = workshop_objects(cluster)
+        if not left:
+            break
+        if time.monotonic() > deadline:
+            raise WaitTimeoutError("The workshop's objects are not all gone: " + ", ".join(left[:10]))
+        time.sleep(1)
+    folder = files_dir(cluster.context, out)
+    if folder.is_dir():
+        for path in list(folder.glob("*.kubeconfig")) + [folder / "cards.html"]:
+            path.unlink(missing_ok=True)
+        if not any(folder.iterdir()):
+            shutil.rmtree(folder)
+    return before
+
+
+def _ignore(statuses, fn, *args, **kw):
+    try:
+        return fn(*args, **kw)
+    except client.ApiException as exc:
+        if exc.status not in statuses:
+            raise
+    return None
+
+
+def _check_participant(cluster: Cluster, participant: str):
+    try:
+        ns = cluster.core.read_namespace(namespace_of(participant))
+    except client.ApiException as exc:
+        if exc.status == 404:
+            raise CourseError(f"There is no participant {participant!r} (no namespace "
+                              f"{namespace_of(participant)}); `whyk8s workshop status` lists them.") from None
+        raise
+    if (ns.metadata.labels or {}).get(PARTICIPANT_LABEL) != participant:
+        raise CourseError(f"Namespace {ns.metadata.name} is not a workshop participant's (no label "
+                          f"{PARTICIPANT_LABEL}={participant}); the workshop leaves it alone.")
+    return ns
+
+
+def reset(participant: str, context: str | None = None, timeout: float = 60,
+          cluster: Cluster | None = None) -> dict[str, int]:
+    """Empty one participant's namespace of course-labelled objects (what the chapters and labs made,
+    :func:`whyk8s.k8s.objects.cleanup`'s kinds), keeping what ``up`` made there (the ServiceAccount,
+    Role, RoleBinding, quota and LimitRange carry the participant label); wait until they are gone.
+    Returns how many of each kind were deleted. Raises CourseError for an unknown participant."""
+    from whyk8s.k8s.objects import KINDS, NAMESPACED_KINDS
+    from whyk8s.k8s.waits import wait_until_gone
+    cluster = cluster or _connect(context)
+    ns = _check_participant(cluster, participant).metadata.name
+    sel = f"{PART_OF_LABEL[0]}={PART_OF_LABEL[1]},!{PARTICIPANT_LABEL}"
+    opts = client.V1DeleteOptions(propagation_policy="Background", grace_period_seconds=0)
+    counts: dict[str, int] = {}
+    for kind in NAMESPACED_KINDS:
+        for obj in KINDS[kind].fn(cluster, "list")(ns, label_selector=sel).items:
+            if _ignore((404, 409), KINDS[kind].fn(cluster, "delete"), obj.metadata.name, ns, body=opts) is not None:
+                counts[kind] = counts.get(kind, 0) + 1
+    deadline = time.monotonic() + timeout
+    for kind in NAMESPACED_KINDS:
+        wait_until_gone(KINDS[kind].fn(cluster, "list"), ns, label_selector=sel, deadline=deadline)
+    return counts
+
+
+def status(context: str | None = None, cluster: Cluster | None = None):
+    """One row per participant (pandas DataFrame): ``participant``, ``namespace``, ``token_expires``,
+    pods by phase (``running``, ``pending``, ``succeeded``, ``failed``), and the quota used
+    (``cpu`` and ``memory`` as ``used/hard``). Empty when no workshop is up."""
+    import pandas as pd
+    cluster = cluster or _connect(context)
+    rows = []
+    for ns in sorted(cluster.core.list_namespace(label_selector=PARTICIPANTS_SELECTOR).items,
+                     key=lambda n: n.metadata.name):
+        name = ns.metadata.name
+        phases = {"Running": 0, "Pending": 0, "Succeeded": 0, "Failed": 0}
+        for pod in cluster.core.list_namespaced_pod(name).items:
+            phase = pod.status.phase if pod.status else None
+            if phase in phases:
+                phases[phase] += 1
+        used = {}
+        try:
+            q = cluster.core.read_namespaced_resource_quota(QUOTA, name).status
+            for res in ("requests.cpu", "requests.memory"):
+                used[res] = f"{(q.used or {}).get(res, '0')}/{(q.hard or {}).get(res, '?')}"
+        except client.ApiException as exc:
+            if exc.status != 404:
+                raise
+        rows.append({"participant": (ns.metadata.labels or {}).get(PARTICIPANT_LABEL), "namespace": name,
+                     "token_expires": (ns.metadata.annotations or {}).get(EXPIRES_ANNOTATION, "-"),
+                     "running": phases["Running"], "pending": phases["Pending"],
+                     "succeeded": phases["Succeeded"], "failed": phases["Failed"],
+                     "cpu": used.get("requests.cpu", "-"), "memory": used.get("requests.memory", "-")})
+    return pd.DataFrame(rows, columns=["participant", "namespace", "token_expires", "running", "pending",
+                                       "succeeded", "failed", "cpu", "memory"])
+
+
+def participant_rights(participant: str, context: str | None = None, other: str | None = None,
+                       cluster: Cluster | None = None):
+    """``kubectl auth can-i --as=system:serviceaccount:whyk8s-<p>:learner`` for the course's objects:
+    :func:`whyk8s.k8s.rights.rights_table` asked by the instructor (SubjectAccessReviews) about the
+    participant's ServiceAccount, in their namespace and (``other``) another participant's."""
+    from whyk8s.k8s.rights import rights_table
+    cluster = cluster or _connect(context)
+    return rights_table(cluster, namespace_of(participant), user=user_of(participant),
+                        other_namespace=namespace_of(other) if other else None)
+
+
+# -- cards ---------------------------------------------------------------------------------------
+_CARD_CSS = """
+body { font-family: system-ui, sans-serif; margin: 0; }
+.card { page-break-after: always; break-after: page; padding: 2cm; }
+.card:last-child { page-break-after: auto; break-after: auto; }
+h1 { font-size: 28pt; margin: 0 0 0.5cm; }
+dl { display: grid; grid-template-columns: max-content auto; gap: 0.2cm 0.6cm; font-size: 14pt; }
+dt { font-weight: bold; } dd { margin: 0; font-family: ui-monospace, monospace; }
+.qr svg { width: 6cm; height: 6cm; } .note { font-size: 11pt; color: #333; max-width: 16cm; }
+"""
+
+
+def _qr_svg(url: str) -> str:
+    import segno
+    return segno.make(url, error="m").svg_inline(scale=4, border=2)
+
+
+def cards_html(rows: list[dict], title: str = "whyk8s workshop") -> str:
+    """Printable HTML, one card per page (CSS ``break-after: page``): for each row (``participant``,
+    ``namespace``, ``token_expires``, ``hub_url`` or None), the participant, the hub URL and its QR
+    code (:mod:`segno`), the namespace and when the token expires."""
+    cards = []
+    for r in rows:
+        hub = r.get("hub_url")
+        qr = f'<div class="qr">{_qr_svg(hub)}</div>' if hub else ""
+        cards.append(
+            f'<section class="card"><h1>{html.escape(title)}: {html.escape(r["participant"])}</h1><dl>'
+            f'<dt>Participant</dt><dd>{html.escape(r["participant"])}</dd>'
+            f'<dt>Hub</dt><dd>{html.escape(hub) if hub else "ask the instructor"}</dd>'
+            f'<dt>Namespace</dt><dd>{html.escape(r["namespace"])}</dd>'
+            f'<dt>Access until</dt><dd>{html.escape(r["token_expires"])}</dd></dl>{qr}'
+            f'<p class="note">Your notebooks use your own namespace and may create pods, Deployments, '
+            f'Jobs and Services there, within a quota; they may read nodes and PriorityClasses. '
+            f'Steps that change the whole cluster (draining a node, creating PriorityClasses) are the '
+            f'instructor\'s demonstrations.</p></section>')
+    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+            f'<style>{_CARD_CSS}</style></head><body>{"".join(cards)}</body></html>\n')
+
+
+def write_cards(context: str | None = None, out: str | Path | None = None, hub_url: str | None = None,
+                cluster: Cluster | None = None) -> Path:
+    """Write ``cards.html`` for every participant now up into the workshop's folder; return its path.
+    ``hub_url`` overrides the one ``up`` stored. Raises CourseError when no workshop is up."""
+    cluster = cluster or _connect(context)
+    rows = []
+    for ns in sorted(cluster.core.list_namespace(label_selector=PARTICIPANTS_SELECTOR).items,
+                     key=lambda n: n.metadata.name):
+        notes = ns.metadata.annotations or {}
+        expires = notes.get(EXPIRES_ANNOTATION)
+        when = datetime.fromisoformat(expires).strftime("%Y-%m-%d %H:%M UTC") if expires else "-"
+        rows.append({"participant": ns.metadata.labels[PARTICIPANT_LABEL], "namespace": ns.metadata.name,
+                     "token_expires": when, "hub_url": hub_url or notes.get(HUB_ANNOTATION)})
+    if not rows:
+        raise CourseError("No workshop is up on this cluster: run `whyk8s workshop up --participants N` first.")
+    path = files_dir(cluster.context, out) / "cards.html"
+    _write_private(path, cards_html(rows))
+    return path

@@ -1,0 +1,373 @@
+"""Workshop mode on the real API server: each participant is fenced in by RBAC and a quota, `up` is
+idempotent, `down` leaves nothing, and the course's helpers honour a participant's kubeconfig
+(their namespace; a sentence, not a 403 traceback, for the instructor's demonstrations).
+
+Token expiry: the API server refuses TokenRequests shorter than 600 s (``expirationSeconds``
+minimum), so a test cannot wait for a token to expire; refusal of a token that is no longer valid
+is tested with a token of a deleted ServiceAccount and with a tampered token (both: 401).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+
+import pytest
+import yaml
+from kubernetes import client
+
+from whyk8s.cluster import workshop
+from whyk8s.errors import explain
+from whyk8s.k8s import specs
+from whyk8s.k8s.guard import check_context, connect, default_namespace
+from whyk8s.k8s.rights import InstructorDemonstration, rights_table
+
+A, B = "p01", "p02"
+
+
+# -- without a cluster ---------------------------------------------------------------------------
+def test_share_of_the_course_layout():
+    q = workshop.share(workshop.layout_capacities(), 20)
+    # 24 CPUs, 352 GiB, 440 pods, 4 GPUs in clusters/layout.yaml; 90 % shared out; GPUs whole
+    assert (q.cpu_millis, q.memory_bytes // 2**20, q.pods, q.gpus) == (1080, 16220, 19, 0)
+    assert workshop.share(workshop.layout_capacities(), 4).gpus == 1
+    assert q.hard()["requests.cpu"] == "1080m"
+
+
+def test_share_refuses_a_room_too_big_for_the_cluster():
+    with pytest.raises(ValueError, match="do not fit"):
+        workshop.share(workshop.layout_capacities(), 500)
+    with pytest.raises(ValueError):
+        workshop.participant_names(0)
+
+
+def test_participant_names_sort_in_order():
+    names = workshop.participant_names(120)
+    assert names[0] == "p001" and names[-1] == "p120" and names == sorted(names)
+
+
+def test_cards_one_per_page_with_a_qr_code():
+    rows = [{"participant": p, "namespace": workshop.namespace_of(p), "token_expires": "2026-12-01 12:00 UTC",
+             "hub_url": "https://hub.example/user/" + p} for p in ("p01", "p02")]
+    page = workshop.cards_html(rows)
+    assert page.count('<section class="card">') == 2
+    assert "break-after: page" in page and page.count("<svg") == 2
+    assert "whyk8s-p02" in page and "2026-12-01 12:00 UTC" in page
+    no_hub = workshop.cards_html([{**rows[0], "hub_url": None}])
+    assert "<svg" not in no_hub and "ask the instructor" in no_hub
+
+
+def test_participant_context_is_accepted_by_the_guard_and_names_the_namespace(tmp_path, monkeypatch):
+    cfg = workshop.kubeconfig("p07", "https://workshop.example:6443", "token")
+    path = tmp_path / "kc"
+    path.write_text(yaml.safe_dump(cfg))
+    monkeypatch.delenv("WHYK8S_ALLOW_CONTEXT", raising=False)
+    # a remote server: accepted all the same (the token's rights end at the namespace)
+    assert check_context("whyk8s-workshop-p07", str(path)) == "whyk8s-workshop-p07"
+    assert default_namespace(kubeconfig=str(path)) == "whyk8s-p07"
+
+
+def test_other_contexts_namespace_is_not_the_courses(tmp_path, make_kubeconfig_file):
+    path = make_kubeconfig_file(tmp_path, "kwok-whyk8s", namespace="their-own")
+    assert default_namespace(kubeconfig=str(path)) == "whyk8s"
+
+
+@pytest.fixture
+def make_kubeconfig_file():
+    def make(tmp_path, name, namespace=None):
+        ctx = {"cluster": "c", "user": "u", **({"namespace": namespace} if namespace else {})}
+        cfg = {"apiVersion": "v1", "kind": "Config", "current-context": name,
+               "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
+               "users": [{"name": "u", "user": {"token": "x"}}], "contexts": [{"name": name, "context": ctx}]}
+        path = tmp_path / "kc"
+        path.write_text(yaml.safe_dump(cfg))
+        return path
+    return make
+
+
+# -- on the cluster ------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def room(course_cluster, tmp_path_factory):
+    """Two participants on the course cluster; their kubeconfigs in a temporary folder."""
+    instructor = connect(context=course_cluster.context)
+    out = tmp_path_factory.mktemp("workshop")
+    workshop.down(cluster=instructor, out=out)
+    result = workshop.up(2, hours=1, hub_url="https://hub.example/", out=out, cluster=instructor)
+    yield instructor, result
+    workshop.down(cluster=instructor, out=out)
+
+
+def _as(result, participant):
+    """A guarded connection with the participant's kubeconfig."""
+    return connect(kubeconfig=str(workshop.kubeconfig_path(result.context, participant, result.folder)))
+
+
+def _status(call):
+    with pytest.raises(client.ApiException) as info:
+        call()
+    return info.value.status
+
+
+def _state(instructor):
+    """Every workshop object with its resourceVersion."""
+    rbac = client.RbacAuthorizationV1Api(instructor.api)
+    seen = {}
+    for o in rbac.list_cluster_role(label_selector=workshop.SHARED_SELECTOR).items:
+        seen[f"ClusterRole {o.metadata.name}"] = o.metadata.resource_version
+    for o in rbac.list_cluster_role_binding(label_selector=workshop.PARTICIPANTS_SELECTOR).items:
+        seen[f"ClusterRoleBinding {o.metadata.name}"] = o.metadata.resource_version
+    for ns in instructor.core.list_namespace(label_selector=workshop.PARTICIPANTS_SELECTOR).items:
+        name = ns.metadata.name
+        seen[f"Namespace {name}"] = ns.metadata.resource_version
+        for kind in ("ServiceAccount", "Role", "RoleBinding", "ResourceQuota", "LimitRange"):
+            for o in workshop._fn(instructor, kind, "list")(name).items:
+                seen[f"{kind} {name}/{o.metadata.name}"] = o.metadata.resource_version
+    return seen
+
+
+def test_up_makes_each_participants_objects_labelled(room):
+    instructor, result = room
+    objs = workshop.workshop_objects(instructor)
+    for p in (A, B):
+        ns = workshop.namespace_of(p)
+        for what in (f"Namespace {ns}", f"ServiceAccount {ns}/learner", f"Role {ns}/whyk8s-learner",
+                     f"RoleBinding {ns}/whyk8s-learner", f"ResourceQuota {ns}/whyk8s-participant",
+                     f"LimitRange {ns}/whyk8s-participant", f"ClusterRoleBinding whyk8s-workshop-{p}"):
+            assert what in objs
+    assert "ClusterRole whyk8s-workshop-viewer" in objs
+    assert (result.folder / "p01.kubeconfig").stat().st_mode & 0o077 == 0
+
+
+def test_up_twice_changes_nothing(room):
+    instructor, result = room
+    before = _state(instructor)
+    files = {p: (result.folder / f"{p}.kubeconfig").read_bytes() for p in (A, B)}
+    again = workshop.up(2, hours=1, hub_url="https://hub.example/", out=result.folder, cluster=instructor)
+    assert again.changes["created"] == 0 and again.changes["updated"] == 0, again.changes
+    assert again.tokens == []
+    assert _state(instructor) == before
+    assert {p: (result.folder / f"{p}.kubeconfig").read_bytes() for p in (A, B)} == files
+
+
+def test_up_repairs_what_was_changed(room):
+    instructor, result = room
+    ns = workshop.namespace_of(A)
+    rbac = client.RbacAuthorizationV1Api(instructor.api)
+    rbac.patch_namespaced_role(workshop.ROLE, ns, {"rules": [{"apiGroups": [""], "resources": ["pods"],
+                                                              "verbs": ["get"]}]})
+    again = workshop.up(2, hours=1, hub_url="https://hub.example/", out=result.folder, cluster=instructor)
+    assert again.changes["updated"] == 1
+    assert len(rbac.read_namespaced_role(workshop.ROLE, ns).rules) == len(workshop.learner_rules())
+
+
+def test_participant_is_fenced_out_of_another_namespace(room):
+    _, result = room
+    a = _as(result, A)
+    assert a.namespace == workshop.namespace_of(A)
+    other = workshop.namespace_of(B)
+    pod = specs.pod("intruder")
+    assert _status(lambda: a.core.read_namespaced_pod("anything", other)) == 403
+    assert _status(lambda: a.core.list_namespaced_pod(other)) == 403
+    assert _status(lambda: a.core.list_namespaced_pod(other, watch=True, timeout_seconds=1,
+                                                      _preload_content=False)) == 403
+    assert _status(lambda: a.core.create_namespaced_pod(other, pod)) == 403
+    assert _status(lambda: a.core.delete_namespaced_pod("anything", other)) == 403
+    for list_fn in (a.apps.list_namespaced_deployment, a.batch.list_namespaced_job, a.core.list_namespaced_secret,
+                    a.core.list_namespaced_config_map, a.core.list_namespaced_service_account):
+        assert _status(lambda fn=list_fn: fn(other)) == 403, list_fn.__name__
+    assert _status(lambda: a.core.list_pod_for_all_namespaces()) == 403
+    assert _status(lambda: a.core.list_namespace()) == 403
+
+
+def test_participant_cannot_change_the_cluster_or_their_fence(room):
+    _, result = room
+    a = _as(result, A)
+    assert a.core.list_node().items  # may look
+    assert _status(lambda: a.core.patch_node("whyk8s-worker", {"spec": {"unschedulable": True}})) == 403
+    body = client.V1PriorityClass(metadata=client.V1ObjectMeta(name="mine"), value=10 ** 6)
+    assert _status(lambda: a.scheduling.create_priority_class(body)) == 403
+    ns = workshop.namespace_of(A)
+    assert _status(lambda: a.core.patch_namespaced_resource_quota(
+        workshop.QUOTA, ns, {"spec": {"hard": {"requests.cpu": "1000"}}})) == 403
+    assert _status(lambda: a.core.delete_namespaced_limit_range(workshop.QUOTA, ns)) == 403
+    assert _status(lambda: client.RbacAuthorizationV1Api(a.api).create_namespaced_role_binding(
+        ns, {"metadata": {"name": "more"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io",
+                                                        "kind": "ClusterRole", "name": "cluster-admin"},
+             "subjects": [{"kind": "ServiceAccount", "name": "learner", "namespace": ns}]})) == 403
+
+
+def test_participant_cannot_exceed_the_quota(room):
+    _, result = room
+    a = _as(result, A)
+    too_much = f"{result.quota.cpu_millis + 1000}m"
+    exc_status = _status(lambda: a.core.create_namespaced_pod(a.namespace, specs.pod("greedy", cpu=too_much)))
+    assert exc_status == 403
+    with pytest.raises(client.ApiException) as info:
+        a.core.create_namespaced_pod(a.namespace, specs.pod("greedy", cpu=too_much))
+    assert "exceeded quota" in info.value.body
+    assert "quota" in explain(info.value).lower()
+
+
+def test_a_pod_without_requests_gets_the_limitranges_and_counts(room):
+    instructor, result = room
+    a = _as(result, A)
+    pod = client.V1Pod(metadata=client.V1ObjectMeta(name="bare", labels=a.labels),
+                       spec=client.V1PodSpec(containers=[client.V1Container(name="c", image=specs.DEFAULT_IMAGE)]))
+    made = a.core.create_namespaced_pod(a.namespace, pod)
+    try:
+        assert made.spec.containers[0].resources.requests == workshop.DEFAULT_REQUEST
+    finally:
+        a.core.delete_namespaced_pod("bare", a.namespace, grace_period_seconds=0)
+
+
+def _token_user(instructor, ns, sa):
+    out = instructor.core.create_namespaced_service_account_token(sa, ns, client.AuthenticationV1TokenRequest(
+        spec=client.V1TokenRequestSpec(audiences=[], expiration_seconds=600)))
+    return out.status.token
+
+
+def _whoami(instructor, token):
+    conf = client.Configuration()
+    conf.host = instructor.api.configuration.host
+    conf.ssl_ca_cert = instructor.api.configuration.ssl_ca_cert
+    conf.api_key = {"authorization": f"Bearer {token}"}
+    return client.CoreV1Api(client.ApiClient(conf)).list_namespaced_pod(workshop.namespace_of(A))
+
+
+def test_a_token_no_longer_valid_is_refused(room):
+    instructor, _ = room
+    ns = workshop.namespace_of(A)
+    sa = client.V1ServiceAccount(metadata=client.V1ObjectMeta(name="short-lived", labels=instructor.labels))
+    instructor.core.create_namespaced_service_account(ns, sa)
+    try:
+        token = _token_user(instructor, ns, "short-lived")
+        assert _status(lambda: _whoami(instructor, token)) == 403  # valid, but no rights: 403
+        header, payload, signature = token.split(".")
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        claims["kubernetes.io"]["serviceaccount"]["name"] = "learner"  # tampered: signature no longer matches
+        forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+        assert _status(lambda: _whoami(instructor, f"{header}.{forged}.{signature}")) == 401
+    finally:
+        instructor.core.delete_namespaced_service_account("short-lived", ns)
+    # its ServiceAccount is gone: the authenticator looks it up in the API server's cache, which
+    # learns of the deletion within moments
+    deadline = time.monotonic() + 15
+    while (seen := _status(lambda: _whoami(instructor, token))) != 401 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert seen == 401
+
+
+def test_token_request_shorter_than_ten_minutes_is_refused(room):
+    instructor, _ = room
+    body = client.AuthenticationV1TokenRequest(spec=client.V1TokenRequestSpec(audiences=[], expiration_seconds=60))
+    assert _status(lambda: instructor.core.create_namespaced_service_account_token(
+        "learner", workshop.namespace_of(A), body)) == 422  # Invalid: "may not specify a duration less than 10 minutes"
+    with pytest.raises(ValueError, match="10 minutes"):
+        workshop.up(2, hours=0.1, cluster=instructor)
+
+
+def test_rights_table_of_the_card(room):
+    instructor, result = room
+    table = workshop.participant_rights(A, other=B, cluster=instructor)
+    rows = {(r.resource, r.scope): r for r in table.itertuples()}
+    own, other = f"namespace {workshop.namespace_of(A)}", f"namespace {workshop.namespace_of(B)}"
+    assert all(getattr(rows[("pods", own)], v) == "yes" for v in ("get", "list", "watch", "create", "delete"))
+    assert all(getattr(rows[(res, other)], v) == "no" for res in ("pods", "jobs.batch", "deployments.apps")
+               for v in ("get", "list", "watch", "create", "patch", "delete"))
+    assert rows[("nodes", "cluster")].list == "yes" and rows[("nodes", "cluster")].patch == "no"
+    assert rows[("priorityclasses.scheduling.k8s.io", "cluster")].create == "no"
+    assert rows[("resourcequotas", own)].get == "yes" and rows[("resourcequotas", own)].patch == "no"
+    # the participant's own view (SelfSubjectAccessReviews) agrees with the instructor's
+    mine = rights_table(_as(result, A), workshop.namespace_of(A), other_namespace=workshop.namespace_of(B))
+    assert mine.equals(table)
+
+
+def test_course_helpers_act_in_the_participants_namespace(room, monkeypatch):
+    from whyk8s.notebook.widgets import PodLauncher
+    instructor, result = room
+    monkeypatch.setenv("KUBECONFIG", str(result.folder / f"{A}.kubeconfig"))
+    monkeypatch.delenv("WHYK8S_ALLOW_CONTEXT", raising=False)
+    launcher = PodLauncher()  # chapter 3's launcher, no cluster given: the kubeconfig decides
+    assert launcher.cluster is not None and launcher.cluster.namespace == workshop.namespace_of(A)
+    launcher.name.value = "my-pod"
+    sentence = launcher.deploy()
+    pod = instructor.core.read_namespaced_pod("my-pod", workshop.namespace_of(A))
+    assert pod.metadata.labels["app.kubernetes.io/part-of"] == "whyk8s", sentence
+    assert _status(lambda: instructor.core.read_namespaced_pod("my-pod", "whyk8s")) == 404
+    from whyk8s.labs.common import NAMESPACE  # noqa: F401 - imported before; the function decides
+    assert default_namespace() == workshop.namespace_of(A)
+
+
+def test_cluster_wide_demonstrations_say_so(room, monkeypatch):
+    from whyk8s.lessons import devices, failures, tenancy
+    instructor, result = room
+    a = _as(result, A)
+    for step in (lambda: failures.cordon(a, "whyk8s-worker"), lambda: failures.drain(a, "whyk8s-worker"),
+                 lambda: failures.fail_node(a, "whyk8s-worker2"),
+                 lambda: failures.jobs_on_lost_node(a, "whyk8s-worker2"),
+                 lambda: tenancy.team_namespace(a, "research"),
+                 lambda: tenancy.limit_priority_class(a, workshop.namespace_of(A))):
+        with pytest.raises(InstructorDemonstration) as info:
+            step()
+        assert "instructor's demonstration" in explain(info.value)
+    assert not instructor.core.read_node("whyk8s-worker").spec.unschedulable
+    assert failures.restore(a) == []  # every worker is there: nothing to do, nothing asked
+    assert "not sent" in devices.dry_run(a, "device-class")
+    assert "accepted" in devices.dry_run(a, "claim-template")
+    for pc in tenancy.PRIORITY_CLASSES:
+        try:
+            instructor.scheduling.delete_priority_class(pc)
+        except client.ApiException:
+            pass
+    with pytest.raises(InstructorDemonstration, match="PriorityClasses"):
+        tenancy.priority_classes(a)
+    try:
+        tenancy.priority_classes(instructor)  # the instructor makes them; the participant reads them
+        assert list(tenancy.priority_classes(a).name) == list(tenancy.PRIORITY_CLASSES)
+    finally:
+        for pc in tenancy.PRIORITY_CLASSES:
+            instructor.scheduling.delete_priority_class(pc)
+
+
+def test_participant_cleanup_stays_in_their_namespace(room):
+    from whyk8s.k8s import objects
+    instructor, result = room
+    a, b = _as(result, A), _as(result, B)
+    objects.create(a, specs.pod("mine"))
+    objects.create(b, specs.pod("theirs"))
+    objects.cleanup(a)
+    assert _status(lambda: instructor.core.read_namespaced_pod("mine", a.namespace)) == 404
+    assert instructor.core.read_namespaced_pod("theirs", b.namespace)
+    # the instructor's clean-up leaves the participants' namespaces to `workshop reset`/`down`
+    objects.cleanup(instructor)
+    assert instructor.core.read_namespaced_pod("theirs", b.namespace)
+    counts = workshop.reset(B, cluster=instructor)
+    assert counts == {"Pod": 1}
+    assert _status(lambda: instructor.core.read_namespaced_pod("theirs", b.namespace)) == 404
+    assert f"ServiceAccount {b.namespace}/learner" in workshop.workshop_objects(instructor)
+
+
+def test_status_and_cards(room):
+    instructor, result = room
+    table = workshop.status(cluster=instructor)
+    assert list(table.participant) == [A, B]
+    assert table.iloc[0].cpu.endswith(f"/{result.quota.cpu_millis}m")
+    path = workshop.write_cards(cluster=instructor, out=result.folder)
+    page = path.read_text()
+    assert page.count('<section class="card">') == 2 and "https://hub.example/" in page
+
+
+def test_zz_down_leaves_nothing(room):
+    instructor, result = room
+    a = _as(result, A)
+    gone = workshop.down(cluster=instructor, out=result.folder)
+    assert "Namespace whyk8s-p01" in gone
+    assert workshop.workshop_objects(instructor) == []
+    assert not list(result.folder.glob("*.kubeconfig")) if result.folder.exists() else True
+    # its token is void (401) once the API server's cache has seen the ServiceAccount go
+    deadline = time.monotonic() + 15
+    while (seen := _status(lambda: a.core.list_namespaced_pod(workshop.namespace_of(A)))) != 401 \
+            and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert seen == 401
