@@ -18,21 +18,21 @@ LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 LAB_ARGS ?=
 
 # What `make unit` leaves out (markers registered in pyproject.toml).
-UNIT_MARKERS := not cluster and not browser and not kernel and not book and not go and not kwok and not containers and not kind and not kueue
+UNIT_MARKERS := not cluster and not browser and not kernel and not book and not go and not kwok and not containers and not kind and not kueue and not hub
 # `make unit` runs in a network namespace of its own where the system allows one (only loopback:
 # a unit test that reaches for the network fails instead of passing by luck), with KUBECONFIG naming
 # no file (a unit test that reaches for a cluster fails instead of using one).
 # Loopback stays up inside it: unit tests may serve themselves on 127.0.0.1.
 NO_NETWORK = $(shell unshare -rn ip link set lo up 2>/dev/null && echo unshare -rn sh -c \'ip link set lo up \&\& exec \"\$$@\"\' sh)
 
-.PHONY: install cluster lab test test-kind kind-host unit lint book browser clean stop down doctor
+.PHONY: hub hub-stop hub-status hub-proxy install cluster lab test test-kind kind-host unit lint book browser clean stop down doctor
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,book,browser,lint]'
+	$(BIN)/python -m pip install --quiet -e '.[test,book,browser,lint,hub]'
 	touch $(STAMP)
 
 cluster: install
@@ -52,7 +52,7 @@ browser:
 	  || echo "could not install chromium: browser tests will skip"; \
 	else echo "chromium not installed (sudo apt-get install chromium): browser tests will skip"; fi
 
-test: lint browser
+test: lint browser hub-proxy
 	$(BIN)/whyk8s cluster up --provider $(TEST_PROVIDER)
 	$(BIN)/pytest tests notebooks labs --nbval --nbval-current-env \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg $(PYTEST_ARGS)
@@ -99,6 +99,28 @@ kind-host:
 	    k=$${kv%=*}; v=$${kv#*=}; [ "$$(sysctl -n $$k 2>/dev/null || echo 0)" -ge "$$v" ] || sysctl -q -w $$kv || true; \
 	  done; \
 	fi
+
+# The workshop's hub on this machine (workshop/, book/instructors.md): JupyterHub with one server per
+# participant `whyk8s workshop up` prepared, each run as a system user of its own (so: as root).
+# HUB_ARGS adds options (e.g. HUB_ARGS="--ip 0.0.0.0 --port 8000" to serve the room); the shared
+# password is $$WHYK8S_HUB_PASSWORD, else one made once and kept in ~/.whyk8s/hub/<context>/password.
+# `make hub-stop` stops it (HUB_ARGS=--purge also removes the participants' users, homes and the hub's state).
+HUB_ARGS ?=
+hub: install hub-proxy
+	$(BIN)/python -m whyk8s.cluster.hub start $(HUB_ARGS)
+
+hub-stop: install
+	$(BIN)/python -m whyk8s.cluster.hub stop $(HUB_ARGS)
+
+hub-status: install
+	$(BIN)/python -m whyk8s.cluster.hub status $(HUB_ARGS)
+
+# configurable-http-proxy, the hub's proxy, from npm into workshop/node_modules (kept out of git;
+# versions pinned by workshop/package-lock.json). Without npm the hub's test skips with the reason.
+hub-proxy:
+	@if [ -x workshop/node_modules/.bin/configurable-http-proxy ]; then :; \
+	elif command -v npm >/dev/null; then npm ci --prefix workshop --no-audit --no-fund --loglevel=error; \
+	else echo "npm not installed (Debian: apt-get install npm): the hub cannot start and its test will skip"; fi
 
 unit: install
 	KUBECONFIG=/nonexistent/whyk8s-unit-tests $(NO_NETWORK) $(BIN)/pytest tests -m "$(UNIT_MARKERS)" $(PYTEST_ARGS)

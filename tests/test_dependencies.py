@@ -1,5 +1,6 @@
 """environment.yml and pyproject.toml must name the same runtime dependencies (and the same optional
-ones a learner may install); the contributors' extras ``lint``, ``test`` and ``book`` are pyproject's alone."""
+ones a learner may install); the contributors' and instructors' extras ``lint``, ``test``, ``book`` and ``hub`` are
+pyproject's alone."""
 
 import re
 import tomllib
@@ -12,8 +13,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CONDA_TO_PYPI = {"python-kubernetes": "kubernetes"}
 # conda-only tools that are not Python packages
 CONDA_ONLY = {"python", "pip", "kubernetes-client", "go"}
-# pyproject extras for contributors only (installed by `make install`, not part of the learner's environment)
-CONTRIBUTOR_EXTRAS = {"lint", "test", "book"}
+# pyproject extras for contributors and instructors only (installed by `make install`, not the learner's)
+CONTRIBUTOR_EXTRAS = {"lint", "test", "book", "hub"}
 
 
 def _split(req: str) -> tuple[str, str]:
