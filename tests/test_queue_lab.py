@@ -262,6 +262,22 @@ def test_reset_leaves_unlabelled_kueue_objects_and_names_them(lab):
     assert custom(lab).get_cluster_custom_object(G, V, "resourceflavors", "gpu")
 
 
+def test_reset_keeps_a_labelled_flavor_that_an_unlabelled_cluster_queue_uses(lab):
+    """Kueue keeps a ResourceFlavor while a ClusterQueue names it: deleting it would wait until the
+    reset's time limit; the reset leaves it and says why."""
+    make_flavor(lab)                                                # labelled
+    custom(lab).create_cluster_custom_object(G, V, "clusterqueues", cq_body("team-a", labels={"team": "ml"}))
+    started = time.monotonic()
+    result = queue_lab.reset(timeout=30)
+    assert time.monotonic() - started < 20, "the reset waited for a flavor Kueue keeps"
+    assert result.ran, str(result)
+    rejected(result, "ResourceFlavor gpu is used by the ClusterQueue team-a-gpus, which has no label "
+                     "app.kubernetes.io/part-of=whyk8s, so the reset left the flavor alone")
+    rejected(result, "ClusterQueue team-a-gpus has no label")
+    assert custom(lab).get_cluster_custom_object(G, V, "resourceflavors", "gpu")["metadata"].get("deletionTimestamp") \
+        is None
+
+
 def test_start_on_a_cluster_where_kueue_cannot_run_says_so(lab, monkeypatch, capsys, tmp_path):
     """Off the kwok cluster (here: the kwok cluster's folder is not where the course looks, as on kind)
     the set-up cell prints one sentence and no traceback."""

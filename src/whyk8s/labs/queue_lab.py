@@ -55,7 +55,7 @@ from whyk8s.lessons import queueing
 
 __all__ = ["start", "gpu_nodes", "FLAVOR", "COHORT", "TEAMS", "CLUSTER_QUEUES", "NOMINAL", "BORROWING_LIMIT", "LOCAL_QUEUE",
            "BACKLOG", "URGENT", "WITHIN", "QUEUE_LABEL", "check_flavor", "check_cluster_queues",
-           "check_local_queues", "submit_backlog", "board", "check_sharing", "delete_kueue_objects", "reset", "finish"]
+           "check_local_queues", "submit_backlog", "board", "check_sharing", "kept_flavors", "delete_kueue_objects", "reset", "finish"]
 
 GROUP, VERSION = kueue.GROUP, kueue.VERSION
 QUEUE_LABEL = kueue.QUEUE_LABEL
@@ -717,11 +717,30 @@ def _left_alone_kueue(cluster: Cluster) -> list[str]:
     return out
 
 
+def kept_flavors(cluster: Cluster) -> dict[str, list[str]]:
+    """The course-labelled ResourceFlavors that a ClusterQueue without the course label names:
+    flavor → those ClusterQueues. A reset leaves them alone: Kueue keeps a flavor while a
+    ClusterQueue uses it, so deleting it would only wait."""
+    labelled = {f["metadata"]["name"] for f in _custom(cluster).list_cluster_custom_object(
+        GROUP, VERSION, "resourceflavors", label_selector=cluster.selector)["items"]}
+    out: dict[str, list[str]] = {}
+    for cq in _list_kueue(cluster, "ClusterQueue"):
+        if (cq["metadata"].get("labels") or {}).get(PART_OF_LABEL[0]) == PART_OF_LABEL[1]:
+            continue
+        for group in (cq.get("spec") or {}).get("resourceGroups") or []:
+            for flavor in group.get("flavors") or []:
+                if flavor.get("name") in labelled:
+                    out.setdefault(flavor["name"], []).append(cq["metadata"]["name"])
+    return out
+
+
 def delete_kueue_objects(cluster: Cluster, timeout: float = 60) -> dict[str, int]:
     """Delete the course-labelled LocalQueues (in the course's namespaces only), ClusterQueues and
-    ResourceFlavors, and wait until they are gone (Kueue removes a ClusterQueue's and a
-    ResourceFlavor's finalizer once no admitted Workload uses it). Returns how many of each kind
-    were deleted (``{"ClusterQueue": 2, ...}``); nothing when Kueue is not installed. Raises
+    ResourceFlavors, and wait until they are gone (Kueue removes a ClusterQueue's finalizer once no
+    admitted Workload uses it, and a ResourceFlavor's once no ClusterQueue names it). A labelled
+    ResourceFlavor that a ClusterQueue without the course label names is left alone (deleting it
+    would wait forever): :func:`kept_flavors` says which. Returns how many of each kind were deleted
+    (``{"ClusterQueue": 2, ...}``); nothing when Kueue is not installed. Raises
     :class:`~whyk8s.errors.WaitTimeoutError` naming what is left after ``timeout`` seconds. kubectl:
     ``kubectl delete localqueues -n <ns> -l app.kubernetes.io/part-of=whyk8s`` in each course
     namespace, then ``kubectl delete clusterqueues,resourceflavors -l app.kubernetes.io/part-of=whyk8s``."""
@@ -731,6 +750,7 @@ def delete_kueue_objects(cluster: Cluster, timeout: float = 60) -> dict[str, int
     api = _custom(cluster)
     counts: dict[str, int] = {}
     namespaces = set(objects.course_namespaces(cluster))
+    kept = set(kept_flavors(cluster))
 
     def ours() -> list[tuple[str, dict]]:
         found = []
@@ -738,6 +758,8 @@ def delete_kueue_objects(cluster: Cluster, timeout: float = 60) -> dict[str, int
             for obj in api.list_cluster_custom_object(GROUP, VERSION, _KUEUE_KINDS[kind],
                                                       label_selector=cluster.selector)["items"]:
                 ns = obj["metadata"].get("namespace")
+                if kind == "ResourceFlavor" and obj["metadata"]["name"] in kept:
+                    continue
                 if ns is None or ns in namespaces:
                     found.append((kind, obj))
         return found
@@ -786,6 +808,10 @@ def reset(timeout: float = 120) -> ResetResult:
         if cluster is None or not _kueue_installed(cluster):
             return result
         left = _left_alone_kueue(cluster)
+        left += [f"ResourceFlavor {flavor} is used by the ClusterQueue {', '.join(users)}, which has no label "
+                 f"{cluster.selector}, so the reset left the flavor alone (Kueue keeps a flavor while a ClusterQueue "
+                 f"names it); delete that ClusterQueue first, then run reset() again"
+                 for flavor, users in kept_flavors(cluster).items()]
         counts = delete_kueue_objects(cluster, timeout=timeout)
         if counts:
             removed = ", ".join(f"{n} {k}{'s' if n > 1 else ''}" for k, n in counts.items())
