@@ -28,7 +28,7 @@ CHAPTERS = ["notebooks/00-start-here", "notebooks/01-mlops-without-orchestration
             "notebooks/04c-queueing-with-kueue",
             "notebooks/05-why-kubernetes-won", "notebooks/06-summary"]
 LABS = ["labs/lab1-images-are-files", "labs/lab2-first-pod", "labs/lab3-self-healing", "labs/lab4-gpu-job",
-        "labs/lab5-share-the-cluster", "labs/lab6-read-the-survey"]
+        "labs/lab5-share-the-cluster", "labs/lab6-read-the-survey", "labs/lab7-share-a-gpu-pool"]
 SOLUTIONS = [lab.replace("labs/", "labs/solutions/") + "-solution" for lab in LABS]
 GLOSSARY_TERMS = ["Pod", "ReplicaSet", "Deployment", "Service", "EndpointSlice", "HorizontalPodAutoscaler",
                   "manifest", "kubectl", "Job", "Node", "namespace", "kubeconfig context",

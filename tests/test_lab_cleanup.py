@@ -15,7 +15,7 @@ import nbformat
 import pytest
 
 from whyk8s.k8s.objects import course_objects
-from whyk8s.labs import fairness_lab, gpu_lab, healing_lab, pod_lab
+from whyk8s.labs import fairness_lab, gpu_lab, healing_lab, pod_lab, queue_lab
 from labcheck import purge
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,7 +29,8 @@ UNLABELLED = [("Pod", "whyk8s", pod_lab.POD_NAME), ("Job", "whyk8s", gpu_lab.GRE
               ("PriorityClass", None, "whyk8s-low")]
 #: Of those, what each lab's task names, so what its reset must name: kind and name in the sentence.
 NAMED = {"pod_lab": ["Pod whyk8s/first-pod"], "healing_lab": [], "gpu_lab": ["Job whyk8s/gpu-greedy"],
-         "fairness_lab": ["Namespace team-a", "PriorityClass whyk8s-low"]}
+         "fairness_lab": ["Namespace team-a", "PriorityClass whyk8s-low"],
+         "queue_lab": ["Namespace team-a"]}
 #: The line that deletes each, as the reset gives it.
 LINES = {"Pod whyk8s/first-pod": ("core.delete_namespaced_pod('first-pod', 'whyk8s')",
                                   "kubectl delete pod first-pod -n whyk8s"),
@@ -44,14 +45,15 @@ LINES = {"Pod whyk8s/first-pod": ("core.delete_namespaced_pod('first-pod', 'whyk
 def test_every_lab_has_a_solution():
     names = {p.name for p in SOLUTIONS}
     for n in ("lab1-images-are-files", "lab2-first-pod", "lab3-self-healing", "lab4-gpu-job",
-              "lab5-share-the-cluster", "lab6-read-the-survey"):
+              "lab5-share-the-cluster", "lab6-read-the-survey", "lab7-share-a-gpu-pool"):
         assert f"{n}-solution.ipynb" in names
 
 
 #: Where each lab's "What's next" leads: the next lab (the last lab, the closing chapter).
 NEXT = {"lab1-images-are-files": "lab2-first-pod.ipynb", "lab2-first-pod": "lab3-self-healing.ipynb",
         "lab3-self-healing": "lab4-gpu-job.ipynb", "lab4-gpu-job": "lab5-share-the-cluster.ipynb",
-        "lab5-share-the-cluster": "lab6-read-the-survey.ipynb", "lab6-read-the-survey": "06-summary.ipynb"}
+        "lab5-share-the-cluster": "lab6-read-the-survey.ipynb", "lab6-read-the-survey": "06-summary.ipynb",
+        "lab7-share-a-gpu-pool": "05-why-kubernetes-won.ipynb"}
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "labs").glob("lab*.ipynb")) + SOLUTIONS, ids=lambda p: p.stem)
@@ -103,7 +105,7 @@ def _exists(cluster, kind, namespace, name) -> bool:
     return obj is not None and obj.metadata.deletion_timestamp is None
 
 
-@pytest.mark.parametrize("lab", [pod_lab, healing_lab, gpu_lab, fairness_lab], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("lab", [pod_lab, healing_lab, gpu_lab, fairness_lab, queue_lab], ids=lambda m: m.__name__)
 def test_reset_deletes_the_labelled_and_names_the_unlabelled(cluster, lab):
     purge(cluster, UNLABELLED)
     _plant_everything(cluster)

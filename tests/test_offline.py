@@ -55,6 +55,7 @@ NOTEBOOKS = {
     "labs/lab4-gpu-job.ipynb": True,
     "labs/lab5-share-the-cluster.ipynb": True,
     "labs/lab6-read-the-survey.ipynb": False,
+    "labs/lab7-share-a-gpu-pool.ipynb": True,
 }
 #: Notebooks on disk that are not run here, each with the reason.
 NOT_RUN_OFFLINE = {
