@@ -2,11 +2,13 @@
 (the behaviour is in test_karpenter.py)."""
 
 import re
+import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
+from kubernetes import client
 from standins import standins
 
 from whyk8s.cluster import controlplane, karpenter
@@ -63,7 +65,8 @@ def test_instance_types_offer_gpus_in_the_pools_family_and_cpu_outside_it():
             assert keys == {"karpenter.sh/capacity-type", "topology.kubernetes.io/zone"}
     # the kwok provider's family is the name up to the first "." or "-" (kwok/cloudprovider/helpers.go)
     assert {n.split("-")[0] for n in types if types[n]["resources"].get("nvidia.com/gpu")} == {"gpu"}
-    assert karpenter.INSTANCE_TYPES["gpu-4x"] == {"cpu": "32", "memory": "256Gi", "gpus": 4, "price_per_hour": 6.0}
+    assert karpenter.instance_type_table()["gpu-4x"] == {"cpu": "32", "memory": "256Gi", "gpus": 4,
+                                                         "price_per_hour": 6.0}
 
 
 def test_environment_runs_one_process_on_the_given_ports_and_files():
@@ -100,3 +103,32 @@ def test_karpenter_build_without_the_module_proxy_says_what_to_check(tmp_path, m
     assert "could not be downloaded from the Go module proxy" in text and "whyk8s karpenter build" in text
     assert record.calls()[0].startswith("go mod download")
     assert not karpenter.built() and not list((tmp_path / "cache").glob("bin/*/*"))
+
+
+def _node(name, pool, ready, karpenter_made=True, gpus="1"):
+    labels = {"whyk8s.io/pool": pool, "node.kubernetes.io/instance-type": "gpu-1x"}
+    if karpenter_made:
+        labels["karpenter.sh/nodepool"] = pool
+    return client.V1Node(metadata=client.V1ObjectMeta(name=name, labels=labels),
+                         spec=client.V1NodeSpec(taints=[client.V1Taint(key="nvidia.com/gpu", value="present",
+                                                                       effect="NoSchedule")]),
+                         status=client.V1NodeStatus(allocatable={"nvidia.com/gpu": gpus}, conditions=[
+                             client.V1NodeCondition(type="Ready", status="True" if ready else "False")]))
+
+
+def test_node_watch_records_join_ready_leave_once_each_and_lifetimes_of_karpenter_nodes_only():
+    w = gpu_pools.NodeWatch()
+    w._started = time.monotonic()
+    w._record(_node("static", "gpu", True, karpenter_made=False), "ADDED")
+    w._record(_node("k1", "gpu-burst", False), "ADDED")
+    w._record(_node("k1", "gpu-burst", False), "MODIFIED")
+    w._record(_node("k1", "gpu-burst", True), "MODIFIED")
+    w._record(_node("k1", "gpu-burst", True), "MODIFIED")
+    w._record(_node("k1", "gpu-burst", True), "DELETED")
+    w._record(_node("gone-before", "gpu-burst", True), "DELETED")  # never seen joining: no event
+    events = [(e["node"], e["event"]) for e in w.events]
+    assert events == [("static", "joined"), ("static", "ready"), ("k1", "joined"), ("k1", "ready"), ("k1", "left")]
+    assert w.events[3]["taints"] == "nvidia.com/gpu=present:NoSchedule"
+    life = w.lifetimes()
+    assert list(life["node"]) == ["k1"] and life.loc[0, "gpus"] == 1 and life.loc[0, "lifetime_s"] >= 0
+    assert list(w.table()["event"]) == ["joined", "ready", "joined", "ready", "left"]

@@ -32,7 +32,7 @@ What :func:`start` makes, every object labelled ``app.kubernetes.io/part-of=whyk
 - the process, with the environment Karpenter's options read: ``DISABLE_LEADER_ELECTION=true``, free
   ``METRICS_PORT`` and ``HEALTH_PROBE_PORT`` (Karpenter binds them on every interface: it takes a port,
   not an address), ``INSTANCE_TYPES_FILE_PATH`` = the course's instance types
-  (``clusters/controlplane/karpenter/instance-types.json``, :data:`INSTANCE_TYPES`) and
+  (``clusters/controlplane/karpenter/instance-types.json``, :func:`instance_type_table`) and
   ``KUBECONFIG`` = a kubeconfig holding only the course context; its log and pid in
   ``~/.kwok/clusters/<cluster>/whyk8s-karpenter/`` (deleted with the cluster).
 
@@ -71,7 +71,7 @@ from whyk8s.k8s.guard import Cluster, check_provider_context, connect
 
 __all__ = ["GROUP", "VERSION", "NODECLASS_GROUP", "NODECLASS_VERSION", "CRD_GROUPS", "NODEPOOL_LABEL",
            "FINALIZER_PREFIX", "KarpenterStatus", "karpenter_version", "go_toolchain", "instance_types_path",
-           "INSTANCE_TYPES", "instance_types", "cache_dir", "binary_path", "built", "build", "state_dir",
+           "instance_type_table", "instance_types", "cache_dir", "binary_path", "built", "build", "state_dir",
            "pid", "environment", "crd_manifests", "start", "stop", "status", "karpenter_nodes",
            "remove_if_stopped", "kill"]
 
@@ -117,11 +117,14 @@ def instance_types() -> list[dict]:
     return json.loads(instance_types_path().read_text())
 
 
-#: The instance types as a table: ``{name: {"cpu", "memory", "gpus", "price_per_hour"}}``.
-INSTANCE_TYPES = {t["name"]: {"cpu": t["resources"]["cpu"], "memory": t["resources"]["memory"],
-                              "gpus": int(t["resources"].get("nvidia.com/gpu", 0)),
-                              "price_per_hour": min(o["Price"] for o in t["offerings"])}
-                  for t in instance_types()}
+def instance_type_table() -> dict[str, dict]:
+    """The course's instance types by name: ``{"cpu", "memory"}`` (quantities as written),
+    ``"gpus"`` (whole ``nvidia.com/gpu``), ``"price_per_hour"`` (dollars, the cheapest offering), e.g.
+    ``{"gpu-4x": {"cpu": "32", "memory": "256Gi", "gpus": 4, "price_per_hour": 6.0}, ...}``."""
+    return {t["name"]: {"cpu": t["resources"]["cpu"], "memory": t["resources"]["memory"],
+                        "gpus": int(t["resources"].get("nvidia.com/gpu", 0)),
+                        "price_per_hour": min(o["Price"] for o in t["offerings"])}
+            for t in instance_types()}
 
 
 def cache_dir() -> Path:

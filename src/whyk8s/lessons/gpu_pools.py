@@ -7,13 +7,20 @@ a Node. When a Node it made has held no Pod for ``consolidateAfter`` (policy ``W
 drains and deletes it. Start it first: :func:`whyk8s.cluster.karpenter.start`, or ``whyk8s
 karpenter up`` (kwok cluster only).
 
-What a run shows, on the course's kwok cluster: the pool starts with no node; three Jobs asking for
-one ``nvidia.com/gpu`` each, with a nodeSelector ``whyk8s.io/pool: gpu-burst``, stay Pending (no node
-has that label); Karpenter creates GPU Nodes for them (``gpu-1x`` or ``gpu-4x``, from the course's
-instance types, :data:`whyk8s.cluster.karpenter.INSTANCE_TYPES`), kwok makes them Ready, the Pods run
-there (on kwok a Job's Pod succeeds as soon as it runs); the empty Nodes are removed
-``consolidateAfter`` later. The figures (seconds from a pending Job to its Pod running on a new Node,
-from the last Job's end to zero Nodes) are in ``benchmarks/RESULTS.md``.
+What a run shows, on the course's kwok cluster (``tests/test_karpenter.py``, ``benchmarks/karpenter.py``):
+the pool starts with no node; Jobs asking for one ``nvidia.com/gpu`` each, with the nodeSelector
+``whyk8s.io/pool: gpu-burst``, stay Pending (no node has that label); about a second later Karpenter
+has created a Node for them from the course's instance types
+(:func:`whyk8s.cluster.karpenter.instance_type_table`: one ``gpu-1x`` for one Job, one ``gpu-4x``
+for three Jobs created at once), first tainted ``karpenter.sh/unregistered:NoExecute``, then, once
+Karpenter registers it, with the pool's taint and labels; kwok makes it Ready and the Pods run there
+(on kwok a Job's Pod succeeds as soon as it runs). An empty Node goes about 40 s after its last Pod
+with ``consolidateAfter: 10s`` (that, plus Karpenter's 10 s polling and the 15 s it holds a decision
+before acting). Figures in ``benchmarks/RESULTS.md``.
+
+While the pool exists, any Pending Pod that tolerates its taint and that its nodes would fit can make
+Karpenter add a node (a GPU Pod of another lesson without a ``whyk8s.io/pool`` selector, say): delete
+the pool when the lesson is done (:func:`delete_gpu_pool`).
 
 One small function per act:
 
@@ -371,8 +378,9 @@ class NodeWatch:
 def gpu_hours(lifetimes: pd.DataFrame) -> dict[str, float]:
     """From :meth:`NodeWatch.lifetimes`: ``{"node_hours", "gpu_hours", "cost"}``, the hours the pool's
     Nodes existed, those hours times each Node's GPUs, and their cost in dollars at the course's
-    instance-type prices (:data:`whyk8s.cluster.karpenter.INSTANCE_TYPES`; made-up round figures)."""
+    instance-type prices (:func:`whyk8s.cluster.karpenter.instance_type_table`; made-up round figures)."""
     hours = lifetimes["lifetime_s"] / 3600.0
-    price = lifetimes["instance_type"].map(lambda t: karpenter.INSTANCE_TYPES.get(t, {}).get("price_per_hour", 0.0))
+    table = karpenter.instance_type_table()
+    price = lifetimes["instance_type"].map(lambda t: table.get(t, {}).get("price_per_hour", 0.0))
     return {"node_hours": float(hours.sum()), "gpu_hours": float((hours * lifetimes["gpus"]).sum()),
             "cost": float((hours * price).sum())}
