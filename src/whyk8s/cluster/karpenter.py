@@ -38,7 +38,7 @@ What :func:`start` makes, every object labelled ``app.kubernetes.io/part-of=whyk
 
 The NodePools and the KWOKNodeClass are the lesson's (:mod:`whyk8s.lessons.gpu_pools`).
 
-Start it: ``whyk8s karpenter up`` (or :func:`start`; builds first, about 5 minutes once per machine),
+Start it: ``whyk8s karpenter up`` (or :func:`start`; builds first, 4 to 6 minutes once per machine),
 see it with ``whyk8s karpenter status``, remove it with ``whyk8s karpenter down``; ``whyk8s cluster
 stop`` and ``down`` stop it too.
 
@@ -146,10 +146,11 @@ def build(force: bool = False, log: Callable = print) -> Path:
     """Build Karpenter with its kwok provider into :func:`cache_dir` (unless it is there) and copy the
     CRDs from the module (``pkg/apis/crds/*.yaml``, ``kwok/apis/crds/*.yaml``); return the binary's path.
 
-    About 5 minutes cold on 2 cores (see ``benchmarks/RESULTS.md``); instant when cached. Raises
-    RuntimeError with go's message when the build fails, when the module or the toolchain cannot be
-    downloaded (saying what to check), or when a go command runs longer than
-    :func:`whyk8s.cluster.controlplane.go_timeout`; nothing is left in the cache."""
+    4 to 6 minutes cold on 2 cores (230 s of CPU; 6 min 13 s with a CI run sharing the cores; see
+    ``benchmarks/RESULTS.md``); instant when cached. Raises RuntimeError with go's message when the
+    build fails, when the module or the toolchain cannot be downloaded (saying what to check), or
+    when a go command runs longer than :func:`whyk8s.cluster.controlplane.go_timeout`; nothing is
+    left in the cache."""
     if built() and not force:
         return binary_path()
     v = karpenter_version()
@@ -158,7 +159,7 @@ def build(force: bool = False, log: Callable = print) -> Path:
     target = cache_dir()
     target.parent.mkdir(parents=True, exist_ok=True)
     log(f"Building Karpenter {v} with its kwok provider from the Go module proxy, with Go {go_toolchain()} "
-        f"(once per machine, about 5 minutes on 2 cores).")
+        f"(once per machine, 4 to 6 minutes on 2 cores).")
     started = time.monotonic()
     try:
         info = json.loads(controlplane.go(["mod", "download", "-json", f"sigs.k8s.io/karpenter@{v}"], mdir,
