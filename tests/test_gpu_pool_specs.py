@@ -132,3 +132,10 @@ def test_node_watch_records_join_ready_leave_once_each_and_lifetimes_of_karpente
     life = w.lifetimes()
     assert list(life["node"]) == ["k1"] and life.loc[0, "gpus"] == 1 and life.loc[0, "lifetime_s"] >= 0
     assert list(w.table()["event"]) == ["joined", "ready", "joined", "ready", "left"]
+
+
+def test_stop_drops_only_karpenters_finalizers():
+    assert karpenter._kept(["karpenter.sh/termination", "example.com/keep", "karpenter.kwok.sh/x"]) == \
+        ["example.com/keep"]
+    assert karpenter._kept(["karpenter.sh/termination"]) == []
+    assert karpenter._kept(["example.com/keep"]) is None and karpenter._kept(None) is None

@@ -38,8 +38,8 @@ What :func:`start` makes, every object labelled ``app.kubernetes.io/part-of=whyk
 
 The NodePools and the KWOKNodeClass are the lesson's (:mod:`whyk8s.lessons.gpu_pools`).
 
-Start it: ``whyk8s karpenter up`` (or :func:`start`; builds first, 4 to 6 minutes once per machine),
-see it with ``whyk8s karpenter status``, remove it with ``whyk8s karpenter down``; ``whyk8s cluster
+Start it: ``whyk8s karpenter up`` (or :func:`start`; the first time it builds, 6 to 9 minutes on 2
+busy cores), see it with ``whyk8s karpenter status``, remove it with ``whyk8s karpenter down``; ``whyk8s cluster
 stop`` and ``down`` stop it too.
 
 Sources: Karpenter v1.15.0, ``kwok/main.go``, ``kwok/cloudprovider/{cloudprovider,helpers}.go``,
@@ -85,8 +85,9 @@ NODECLASS_VERSION = "v1alpha1"
 CRD_GROUPS = (GROUP, NODECLASS_GROUP, "autoscaling.x-k8s.io")
 #: The label Karpenter puts on every NodeClaim and Node it makes: the NodePool's name.
 NODEPOOL_LABEL = "karpenter.sh/nodepool"
-#: Karpenter's finalizers (``karpenter.sh/termination``, ...): released by Karpenter when it drains.
-FINALIZER_PREFIX = "karpenter.sh/"
+#: Karpenter's finalizers (``karpenter.sh/termination``, ...; the kwok provider's under
+#: ``karpenter.kwok.sh/``): released by Karpenter itself, so removed by :func:`stop` once it is gone.
+FINALIZER_PREFIX = ("karpenter.sh/", "karpenter.kwok.sh/")
 _LABELS = {PART_OF_LABEL[0]: PART_OF_LABEL[1]}
 _INSTANCE_TYPES_FILE = "instance-types.json"
 
@@ -146,8 +147,8 @@ def build(force: bool = False, log: Callable = print) -> Path:
     """Build Karpenter with its kwok provider into :func:`cache_dir` (unless it is there) and copy the
     CRDs from the module (``pkg/apis/crds/*.yaml``, ``kwok/apis/crds/*.yaml``); return the binary's path.
 
-    4 to 6 minutes cold on 2 cores (230 s of CPU; 6 min 13 s with a CI run sharing the cores; see
-    ``benchmarks/RESULTS.md``); instant when cached. Raises RuntimeError with go's message when the
+    250 s of CPU cold, downloads included: 6 to 9 minutes measured on 2 cores shared with a CI run
+    (``benchmarks/RESULTS.md``); instant when cached. Raises RuntimeError with go's message when the
     build fails, when the module or the toolchain cannot be downloaded (saying what to check), or
     when a go command runs longer than :func:`whyk8s.cluster.controlplane.go_timeout`; nothing is
     left in the cache."""
@@ -159,7 +160,7 @@ def build(force: bool = False, log: Callable = print) -> Path:
     target = cache_dir()
     target.parent.mkdir(parents=True, exist_ok=True)
     log(f"Building Karpenter {v} with its kwok provider from the Go module proxy, with Go {go_toolchain()} "
-        f"(once per machine, 4 to 6 minutes on 2 cores).")
+        f"(once per machine, 250 s of CPU: 6 to 9 minutes on 2 busy cores).")
     started = time.monotonic()
     try:
         info = json.loads(controlplane.go(["mod", "download", "-json", f"sigs.k8s.io/karpenter@{v}"], mdir,
@@ -409,20 +410,40 @@ def start(cluster: Cluster | None = None, timeout: float = 120, log: Callable = 
     return status(cluster)
 
 
-def _remove_finalizers(cluster: Cluster, obj) -> None:
-    """Drop Karpenter's finalizers from a NodeClaim (a dict) or a Node (a V1Node)."""
-    api = client.CustomObjectsApi(cluster.api)
-    if isinstance(obj, dict):
-        meta = obj["metadata"]
-        kept = [f for f in meta.get("finalizers") or [] if not f.startswith(FINALIZER_PREFIX)]
-        if kept != (meta.get("finalizers") or []):
-            _ignore(404, api.patch_cluster_custom_object, GROUP, VERSION, "nodeclaims", meta["name"],
-                    {"metadata": {"finalizers": kept or None}})
-        return
-    finalizers = obj.metadata.finalizers or []
+def _kept(finalizers: list | None) -> list | None:
+    """``finalizers`` without Karpenter's, or None when they are unchanged."""
+    finalizers = finalizers or []
     kept = [f for f in finalizers if not f.startswith(FINALIZER_PREFIX)]
-    if kept != finalizers:
-        _ignore(404, cluster.core.patch_node, obj.metadata.name, {"metadata": {"finalizers": kept or None}})
+    return None if kept == finalizers else kept
+
+
+def _release_node(cluster: Cluster, node: client.V1Node) -> None:
+    """Delete a Node Karpenter made and drop Karpenter's finalizer from it (nobody else would)."""
+    _ignore(404, cluster.core.delete_node, node.metadata.name)
+    kept = _kept(node.metadata.finalizers)
+    if kept is not None:
+        _ignore(404, cluster.core.patch_node, node.metadata.name, {"metadata": {"finalizers": kept or None}})
+
+
+def _release_objects(cluster: Cluster, crd) -> None:
+    """Drop Karpenter's finalizers from every object of ``crd`` (a V1CustomResourceDefinition; cluster
+    or namespace scoped), so that deleting the CRD deletes them."""
+    api = client.CustomObjectsApi(cluster.api)
+    group, plural = crd.spec.group, crd.spec.names.plural
+    version = next((v.name for v in crd.spec.versions if v.served and v.storage), None)
+    if version is None:
+        return
+    for obj in (_ignore(404, api.list_cluster_custom_object, group, version, plural) or {}).get("items", []):
+        meta = obj["metadata"]
+        kept = _kept(meta.get("finalizers"))
+        if kept is None:
+            continue
+        patch = {"metadata": {"finalizers": kept or None}}
+        if meta.get("namespace"):
+            _ignore(404, api.patch_namespaced_custom_object, group, version, meta["namespace"], plural,
+                    meta["name"], patch)
+        else:
+            _ignore(404, api.patch_cluster_custom_object, group, version, plural, meta["name"], patch)
 
 
 def _delete_nodepools(cluster: Cluster, timeout: float) -> None:
@@ -451,7 +472,6 @@ def stop(cluster: Cluster | None = None, timeout: float = 60, log: Callable = pr
     :class:`~whyk8s.errors.WaitTimeoutError` if the CRDs are not gone after ``timeout`` seconds."""
     cluster = _kwok_cluster(cluster)
     ours = _our_crds(cluster)
-    api = client.CustomObjectsApi(cluster.api)
     if pid() is not None and f"nodepools.{GROUP}" in ours:
         try:
             _delete_nodepools(cluster, timeout=min(timeout, 30))
@@ -462,38 +482,24 @@ def stop(cluster: Cluster | None = None, timeout: float = 60, log: Callable = pr
         log(f"Stopping Karpenter (pid {p})")
         _terminate(p)
     for node in karpenter_nodes(cluster):
-        _ignore(404, cluster.core.delete_node, node.metadata.name)
-        _remove_finalizers(cluster, node)
+        _release_node(cluster, node)
+    ext = client.ApiextensionsV1Api(cluster.api)
     for name, crd in ours.items():
-        plural, group = crd.spec.names.plural, crd.spec.group
-        version = next((v.name for v in crd.spec.versions if v.served and v.storage), None)
-        if group == GROUP and version:
-            for obj in (_ignore(404, api.list_cluster_custom_object, GROUP, version, plural) or {}).get("items", []):
-                if plural == "nodeclaims":
-                    _remove_finalizers(cluster, obj)
-                else:
-                    meta = obj["metadata"]
-                    if meta.get("finalizers"):
-                        _ignore(404, api.patch_cluster_custom_object, GROUP, version, plural, meta["name"],
-                                {"metadata": {"finalizers": [f for f in meta["finalizers"]
-                                                             if not f.startswith(FINALIZER_PREFIX)] or None}})
-        _ignore(404, client.ApiextensionsV1Api(cluster.api).delete_custom_resource_definition, name)
+        _release_objects(cluster, crd)
+        _ignore(404, ext.delete_custom_resource_definition, name)
     deadline = time.monotonic() + timeout
     while True:
-        left = sorted(_our_crds(cluster))
-        nodes = [n.metadata.name for n in karpenter_nodes(cluster)]
+        left = _our_crds(cluster)
+        nodes = karpenter_nodes(cluster)
         if not left and not nodes:
             break
         if time.monotonic() > deadline:
             raise WaitTimeoutError(f"Karpenter's CRDs or Nodes were not deleted within {timeout:.0f} s: "
-                                   f"{left + nodes}")
-        for node in karpenter_nodes(cluster):  # a Node created meanwhile by a goroutine of the provider
-            _ignore(404, cluster.core.delete_node, node.metadata.name)
-            _remove_finalizers(cluster, node)
-        if f"nodeclaims.{GROUP}" in left:
-            for obj in (_ignore(404, api.list_cluster_custom_object, GROUP, VERSION, "nodeclaims") or {}).get(
-                    "items", []):
-                _remove_finalizers(cluster, obj)
+                                   f"{sorted(left) + [n.metadata.name for n in nodes]}")
+        for node in nodes:  # a Node created meanwhile by a goroutine of the provider
+            _release_node(cluster, node)
+        for crd in left.values():  # objects that got a finalizer meanwhile
+            _release_objects(cluster, crd)
         time.sleep(0.3)
     shutil.rmtree(state_dir(), ignore_errors=True)
     if ours:
