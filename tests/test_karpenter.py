@@ -123,6 +123,10 @@ def test_pending_gpu_jobs_get_new_karpenter_nodes_and_the_pool_consolidates_to_z
         assert made == ready, "a Karpenter Node never became Ready (kwok's controller did not take it)"
         joined = [e for e in w.events if e["node"] in made and e["event"] == "joined"]
         assert {e["pool"] for e in joined} == {"gpu-burst"}
+        board = gpu_pools.node_board(cluster).query("made_by == 'karpenter'")
+        assert set(board["node"]) <= made and not board.empty
+        assert (board["pool"] == "gpu-burst").all() and board["ready"].all() and (board["gpus"] >= 1).all()
+        assert (board["age_s"] < 120).all()
         # the pool's taint is on each Node once Karpenter has registered it (the kwok provider creates the
         # Node with karpenter.sh/unregistered:NoExecute only); the Nodes stay at least consolidateAfter
         for n in karpenter.karpenter_nodes(cluster):
@@ -132,7 +136,7 @@ def test_pending_gpu_jobs_get_new_karpenter_nodes_and_the_pool_consolidates_to_z
         assert sum(e["gpus"] for e in joined) >= 3
         # the Jobs are done: the empty Nodes go after consolidateAfter (5 s)
         _wait("the pool consolidates back to zero Nodes", lambda: not karpenter.karpenter_nodes(cluster)
-              and not _nodeclaims(cluster), timeout=90)
+              and not _nodeclaims(cluster), timeout=150)
     left = {e["node"] for e in w.events if e["event"] == "left"}
     assert made <= left
     life = w.lifetimes()
