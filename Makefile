@@ -18,7 +18,7 @@ LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 LAB_ARGS ?=
 
 # What `make unit` leaves out (markers registered in pyproject.toml).
-UNIT_MARKERS := not cluster and not browser and not kernel and not book and not go and not kwok and not containers and not kind and not kueue and not hub
+UNIT_MARKERS := not cluster and not browser and not kernel and not book and not go and not kwok and not containers and not kind and not kueue and not hub and not karpenter
 # `make unit` runs in a network namespace of its own where the system allows one (only loopback:
 # a unit test that reaches for the network fails instead of passing by luck), with KUBECONFIG naming
 # no file (a unit test that reaches for a cluster fails instead of using one).

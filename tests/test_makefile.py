@@ -49,7 +49,7 @@ def test_unit_leaves_out_every_registered_marker_and_any_cluster():
     expression = re.search(r'-m "([^"]+)"', line).group(1)
     left_out = set(re.findall(r"not (\w+)", expression))
     assert left_out == _markers() == {"cluster", "browser", "kernel", "book", "go", "kwok", "containers", "kind",
-                                      "kueue", "hub"}
+                                      "kueue", "hub", "karpenter"}
     assert "KUBECONFIG=/nonexistent" in line  # a test that reaches for a cluster fails rather than uses one
     assert "--nbval" not in line and " notebooks" not in line
 

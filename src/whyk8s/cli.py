@@ -1,4 +1,4 @@
-"""The ``whyk8s`` command: the course cluster, the kwok provider's control plane, and Kueue.
+"""The ``whyk8s`` command: the course cluster, the kwok provider's control plane, Kueue and Karpenter.
 
 Commands::
 
@@ -21,6 +21,12 @@ Commands::
     whyk8s kueue down                               # stop it and remove all it installed
     whyk8s kueue status                             # whether it runs, its CRDs, webhooks and ports
     whyk8s kueue build                              # build Kueue's manager into the cache (Go module proxy)
+    whyk8s karpenter up                             # (kwok) build Karpenter with its kwok provider if needed,
+                                                    # install its CRDs, start it as a local process
+                                                    # (src/whyk8s/cluster/karpenter.py)
+    whyk8s karpenter down                           # stop it; remove its CRDs, NodePools, NodeClaims, Nodes
+    whyk8s karpenter status                         # whether it runs, its NodePools, NodeClaims and Nodes
+    whyk8s karpenter build                          # build Karpenter into the cache (Go module proxy)
     whyk8s kind docker                              # (root) start Docker if it is not running, with a
                                                     # runtime for machines that lack CAP_SYS_RESOURCE
     whyk8s kind node-image                          # build kind's node image and the course's images
@@ -161,6 +167,31 @@ def _kueue_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _karpenter_up(args: argparse.Namespace) -> int:
+    from whyk8s.cluster import karpenter
+    print(karpenter.start())
+    return 0
+
+
+def _karpenter_down(args: argparse.Namespace) -> int:
+    from whyk8s.cluster import karpenter
+    karpenter.stop()
+    print(karpenter.status())
+    return 0
+
+
+def _karpenter_status(args: argparse.Namespace) -> int:
+    from whyk8s.cluster import karpenter
+    print(karpenter.status())
+    return 0
+
+
+def _karpenter_build(args: argparse.Namespace) -> int:
+    from whyk8s.cluster import karpenter
+    print(karpenter.build())
+    return 0
+
+
 def _kind_docker(args: argparse.Namespace) -> int:
     from whyk8s.cluster import docker
     docker.ensure_docker()
@@ -261,6 +292,18 @@ def build_parser() -> argparse.ArgumentParser:
     qsub.add_parser("status", help="whether Kueue runs, its CRDs, webhooks and ports"
                     ).set_defaults(func=_kueue_status)
     qsub.add_parser("build", help="build Kueue's manager into the cache").set_defaults(func=_kueue_build)
+
+    kp = sub.add_parser("karpenter", help="(kwok) Karpenter, the node autoscaler, with its kwok provider, "
+                                          "as a local process")
+    psub = kp.add_subparsers(dest="action", required=True)
+    psub.add_parser("up", help="build if needed, install Karpenter's CRDs and start it"
+                    ).set_defaults(func=_karpenter_up)
+    psub.add_parser("down", help="stop Karpenter and remove all it installed and every Node it made"
+                    ).set_defaults(func=_karpenter_down)
+    psub.add_parser("status", help="whether Karpenter runs, its NodePools, NodeClaims and Nodes"
+                    ).set_defaults(func=_karpenter_status)
+    psub.add_parser("build", help="build Karpenter with its kwok provider into the cache"
+                    ).set_defaults(func=_karpenter_build)
 
     kd = sub.add_parser("kind", help="the kind route on a machine without a registry: Docker, node image")
     ksub = kd.add_subparsers(dest="action", required=True)

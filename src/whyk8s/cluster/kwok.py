@@ -30,7 +30,7 @@ from typing import Callable
 
 from kubernetes import client
 
-from whyk8s.cluster import controlplane, kueue
+from whyk8s.cluster import controlplane, karpenter, kueue
 from whyk8s.cluster.layout import load_layout
 from whyk8s.cluster.providers import (CommandError, act, cluster_name, guard, kubeconfig_flags, make_current,
                                       quiet, run, wait_for_api)
@@ -280,8 +280,9 @@ class KwokProvider:
         """Start the control plane (create the cluster, or start its processes after a reboot or a
         killed session), hand the simulated nodes to the kwok controller, create the layout's workers
         that are missing, advertise the GPUs, wait for every worker to be Ready, make ``kwok-whyk8s``
-        the kubeconfig's current context, remove what Kueue installed if its manager no longer runs
-        (:func:`whyk8s.cluster.kueue.remove_if_stopped`), and return a connection.
+        the kubeconfig's current context, remove what Kueue and Karpenter installed if their processes no
+        longer run (:func:`whyk8s.cluster.kueue.remove_if_stopped`,
+        :func:`whyk8s.cluster.karpenter.remove_if_stopped`), and return a connection.
 
         Refused by the guard unless the context is a course context or opted in. Raises CommandError
         when kwokctl fails (saying how to build the binaries when it could not download them), and
@@ -322,12 +323,14 @@ class KwokProvider:
         restore_nodes(cluster, log=log)
         wait_for_nodes(cluster, [w.name for w in load_layout().workers])
         kueue.remove_if_stopped(cluster, log=log)
+        karpenter.remove_if_stopped(cluster, log=log)
         return cluster
 
     def stop(self, log: Callable = print) -> None:
         """Stop the control plane's processes (``kwokctl stop cluster``), keeping the cluster and its
-        objects; ``up`` starts them again (about 20 s, see :func:`hand_over_node_leases`). Kueue, if the
-        course started it, is stopped and removed first (:func:`whyk8s.cluster.kueue.stop`). Refused by
+        objects; ``up`` starts them again (about 20 s, see :func:`hand_over_node_leases`). Kueue and
+        Karpenter, if the course started them, are stopped and removed first
+        (:func:`whyk8s.cluster.kueue.stop`, :func:`whyk8s.cluster.karpenter.stop`). Refused by
         the guard unless the context is a course context or opted in."""
         guard(self)
         if not self.exists():
@@ -335,14 +338,17 @@ class KwokProvider:
             return
         if kueue.pid() is not None:  # its webhooks would outlive it and refuse Jobs after a restart
             kueue.stop(wait_for_api(self.context, timeout=10), log=log)
+        if karpenter.pid() is not None:  # its Nodes would keep its finalizer with nobody to release it
+            karpenter.stop(wait_for_api(self.context, timeout=10), log=log)
         exe, env, _ = self.kwokctl(log=log)
         act(self, [exe, "stop", "cluster", "--name", cluster_name()], env=env, log=log)
 
     def down(self, log: Callable = print) -> None:
         """Delete the kwok cluster (``kwokctl delete cluster``: its processes, files and kubeconfig
-        entries), and stop Kueue's manager if the course started it. Refused by the guard, with nothing
-        run, unless the context is a course context or opted in."""
+        entries), and stop Kueue's manager and Karpenter if the course started them. Refused by the
+        guard, with nothing run, unless the context is a course context or opted in."""
         guard(self)
         kueue.kill(log=log)  # its objects go with the cluster
+        karpenter.kill(log=log)
         exe, env, _ = self.kwokctl(log=log)
         act(self, [exe, "delete", "cluster", "--name", cluster_name(), *kubeconfig_flags()], env=env, log=log)
