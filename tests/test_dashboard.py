@@ -230,3 +230,10 @@ def test_the_normal_route_records_nothing(room, course_cluster):
     with pytest.raises(client.ApiException) as info:
         connect(context=course_cluster.context).core.read_namespaced_config_map(progress.CONFIGMAP, "whyk8s")
     assert info.value.status == 404
+
+
+def test_status_command_takes_watch_and_minutes():
+    from whyk8s.cli import _ws_status, build_parser
+    args = build_parser().parse_args(["workshop", "status", "--watch", "--stuck-after", "2.5"])
+    assert args.func is _ws_status and args.watch and args.stuck_after == 2.5
+    assert build_parser().parse_args(["workshop", "status"]).stuck_after == 5.0
