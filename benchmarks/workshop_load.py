@@ -8,8 +8,8 @@ Run against your own kwok cluster (never the shared one), with the instructor's 
 What it does, in one run:
 
 1. ``workshop up --participants N`` (tokens of 1 h; kubeconfigs in a temporary folder);
-2. single user: participants p01 then p02, each alone, run the participant flow below; then
-   ``workshop reset`` empties their namespaces;
+2. single user: participants p01 … p05 (``--single``), one after the other, each alone, run the
+   participant flow below; then ``workshop reset`` empties their namespaces;
 3. the room: N participants at once, one process each (its own ``KUBECONFIG``, so its own guarded
    connection, the lab's namespace constant and all, as in a participant's kernel), started together
    when every process has imported the course and connected;
@@ -25,7 +25,8 @@ and ``pod_lab.check_read_back()`` (which record their results in the participant
 ConfigMap).
 
 Memory: VmRSS of this cluster's kube-apiserver process (found by its kwokctl cluster folder in its
-command line), sampled every 0.25 s: before ``up``, peak during the room, after ``down``.
+command line), sampled every 0.25 s: before ``up``, peak during the room, peak during the status
+and ``down`` that follow, 5 s after ``down``.
 """
 
 from __future__ import annotations
@@ -214,7 +215,7 @@ def main(args: argparse.Namespace) -> None:
 
     # single user: one participant at a time, nobody else working
     single = []
-    for p in res.participants[:2]:
+    for p in res.participants[:args.single]:
         r = collect(spawn(p, kc[p], args.pods, None), p)
         single.append(r)
         workshop.reset(p, cluster=instructor)
@@ -236,6 +237,9 @@ def main(args: argparse.Namespace) -> None:
     room = [collect(pr, p) for p, pr in procs.items()]
     report["room_wall_seconds"] = round(time.monotonic() - t0, 2)
     report["rss_peak_room_mib"] = round(sampler.peak, 1)
+    overall = Sampler(pid)
+    overall.reset()
+    overall.start()
     lat = [x for r in room for x in r["latencies"]]
     status = workshop.status(cluster=instructor)
     report["status_rows"] = len(status)
@@ -249,7 +253,8 @@ def main(args: argparse.Namespace) -> None:
     report["kubeconfigs_left"] = len(list(out.glob("*.kubeconfig")))
     time.sleep(5)
     report["rss_after_down_mib"] = round(rss_mib(pid), 1)
-    sampler.running = False
+    report["rss_peak_status_and_down_mib"] = round(overall.peak, 1)
+    sampler.running = overall.running = False
 
     def summary(values):
         return {"n": len(values), "p50_s": round(pct(values, 0.5), 3), "p95_s": round(pct(values, 0.95), 3),
@@ -270,6 +275,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--participants", type=int, default=30)
     parser.add_argument("--pods", type=int, default=2, help="chapter 3 launches per participant (2)")
+    parser.add_argument("--single", type=int, default=5, help="participants timed alone, one after another (5)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--go-file", help=argparse.SUPPRESS)
     a = parser.parse_args()
