@@ -35,7 +35,8 @@ Commands::
     whyk8s workshop up --participants N [--hours H] [--context C] [--hub-url URL] [--server URL]
                                                     # one namespace, ServiceAccount, Role, quota and
                                                     # kubeconfig per participant (src/whyk8s/cluster/workshop.py)
-    whyk8s workshop status [--rights P]             # per participant: token expiry, pods, quota used;
+    whyk8s workshop status [--rights P] [--watch]   # per participant: token expiry, pods, quota used,
+                                                    # checks passed, who is stuck; --watch keeps it live;
                                                     # with --rights, P's `kubectl auth can-i` table
     whyk8s workshop cards [--hub-url URL]           # printable HTML cards, one per page
     whyk8s workshop reset P                         # empty participant P's namespace of course objects
@@ -227,12 +228,38 @@ def _ws_up(args: argparse.Namespace) -> int:
 
 def _ws_status(args: argparse.Namespace) -> int:
     from whyk8s.cluster import workshop
-    table = workshop.status(context=args.context)
+    if args.watch:
+        return _ws_status_watch(args)
+    table = workshop.status(context=args.context, stuck_after=args.stuck_after * 60)
     print(table.to_string(index=False) if len(table) else "No workshop is up on this cluster.")
     if args.rights:
         print(f"\nRights of {args.rights} (kubectl auth can-i --as={workshop.user_of(args.rights)}):")
         print(workshop.participant_rights(args.rights, context=args.context, other=args.other).to_string(index=False))
     return 0
+
+
+def _ws_status_watch(args: argparse.Namespace) -> int:
+    """The status table, printed again after each change the watches see (at most once a second) and
+    every 15 s (the stuck column depends on the time), until Ctrl-C."""
+    import threading
+    from whyk8s.cluster import dashboard, workshop
+    changed = threading.Event()
+    room = dashboard.Room(workshop._connect(args.context), on_change=changed.set,
+                          on_error=lambda sentence: print(f"⚠ {sentence} (the view resyncs by itself)", flush=True),
+                          stuck_after=args.stuck_after * 60)
+    try:
+        while True:
+            changed.clear()
+            table = dashboard.rows_frame(room.rows())
+            clear = "\033[2J\033[H" if sys.stdout.isatty() else ""
+            print(f"{clear}{time.strftime('%H:%M:%S')}  (live; Ctrl-C to stop)")
+            print(table.to_string(index=False) if len(table) else "No workshop is up on this cluster.", flush=True)
+            changed.wait(15)
+            time.sleep(1)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        room.stop()
 
 
 def _ws_cards(args: argparse.Namespace) -> int:
@@ -331,6 +358,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = wsub.add_parser("status", parents=[common], help="per participant: token expiry, pods by phase, quota used")
     p.add_argument("--rights", metavar="P", help="also show participant P's rights (kubectl auth can-i)")
     p.add_argument("--other", metavar="Q", help="with --rights: also P's rights in participant Q's namespace")
+    p.add_argument("--watch", action="store_true", help="keep the table live (from watches) until Ctrl-C")
+    p.add_argument("--stuck-after", type=float, default=5.0, metavar="MIN",
+                   help="a participant whose check fails for longer than this many minutes is stuck (5)")
     p.set_defaults(func=_ws_status)
     p = wsub.add_parser("cards", parents=[common], help="write printable HTML cards, one per page")
     p.add_argument("--hub-url", help="the hub's address (default: the one given to `up`)")

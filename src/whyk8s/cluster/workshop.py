@@ -563,36 +563,26 @@ def reset(participant: str, context: str | None = None, timeout: float = 60,
     return counts
 
 
-def status(context: str | None = None, cluster: Cluster | None = None):
-    """One row per participant (pandas DataFrame): ``participant``, ``namespace``, ``token_expires``,
-    pods by phase (``running``, ``pending``, ``succeeded``, ``failed``), and the quota used
-    (``cpu`` and ``memory`` as ``used/hard``). Empty when no workshop is up."""
-    import pandas as pd
+def status(context: str | None = None, cluster: Cluster | None = None, stuck_after: float | None = None):
+    """One row per participant (pandas DataFrame, :data:`whyk8s.cluster.dashboard.COLUMNS`):
+    ``participant``, ``namespace``, ``token_expires``, pods by phase (``running``, ``pending``,
+    ``succeeded``, ``failed``), the quota used (``cpu``, ``memory``, ``pods`` as ``used/hard``), the lab
+    checks whose latest result passes / fails (``passed``, ``failing``: keys such as ``lab2.check_pod``),
+    ``stuck`` and ``stuck_on`` (a check failing for more than ``stuck_after`` seconds, default 300, with
+    nothing passed since) and ``last_check``: :func:`whyk8s.cluster.dashboard.participant_rows` of one
+    list of each collection. Empty when no workshop is up. ``whyk8s workshop status --watch`` and the
+    widget :class:`whyk8s.notebook.widgets.workshop.WorkshopBoard` show the same rows live."""
+    from whyk8s.cluster import dashboard
+    from whyk8s.k8s import progress
     cluster = cluster or _connect(context)
-    rows = []
-    for ns in sorted(cluster.core.list_namespace(label_selector=PARTICIPANTS_SELECTOR).items,
-                     key=lambda n: n.metadata.name):
-        name = ns.metadata.name
-        phases = {"Running": 0, "Pending": 0, "Succeeded": 0, "Failed": 0}
-        for pod in cluster.core.list_namespaced_pod(name).items:
-            phase = pod.status.phase if pod.status else None
-            if phase in phases:
-                phases[phase] += 1
-        used = {}
-        try:
-            q = cluster.core.read_namespaced_resource_quota(QUOTA, name).status
-            for res in ("requests.cpu", "requests.memory"):
-                used[res] = f"{(q.used or {}).get(res, '0')}/{(q.hard or {}).get(res, '?')}"
-        except client.ApiException as exc:
-            if exc.status != 404:
-                raise
-        rows.append({"participant": (ns.metadata.labels or {}).get(PARTICIPANT_LABEL), "namespace": name,
-                     "token_expires": (ns.metadata.annotations or {}).get(EXPIRES_ANNOTATION, "-"),
-                     "running": phases["Running"], "pending": phases["Pending"],
-                     "succeeded": phases["Succeeded"], "failed": phases["Failed"],
-                     "cpu": used.get("requests.cpu", "-"), "memory": used.get("requests.memory", "-")})
-    return pd.DataFrame(rows, columns=["participant", "namespace", "token_expires", "running", "pending",
-                                       "succeeded", "failed", "cpu", "memory"])
+    core = cluster.core
+    rows = dashboard.participant_rows(
+        core.list_namespace(label_selector=PARTICIPANTS_SELECTOR).items,
+        core.list_pod_for_all_namespaces(label_selector=f"{PART_OF_LABEL[0]}={PART_OF_LABEL[1]}").items,
+        core.list_resource_quota_for_all_namespaces(label_selector=PARTICIPANTS_SELECTOR).items,
+        core.list_config_map_for_all_namespaces(label_selector=progress.SELECTOR).items,
+        stuck_after=dashboard.STUCK_AFTER if stuck_after is None else stuck_after)
+    return dashboard.rows_frame(rows)
 
 
 def participant_rights(participant: str, context: str | None = None, other: str | None = None,

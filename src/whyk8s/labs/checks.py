@@ -25,6 +25,7 @@ from whyk8s.errors import FILE, OTHER, classify, explain
 from whyk8s.k8s.guard import is_course_labelled
 from whyk8s.labs.common import delete_commands, lab_cluster
 from whyk8s.labs.feedback import CheckResult
+from whyk8s.k8s.progress import record_check
 
 __all__ = ["NOT_ANSWERED", "unanswered", "not_answered", "failure_sentence", "never_raise", "check",
            "cluster_check", "MultipleChoice", "first_slip", "recreate_hint"]
@@ -90,6 +91,7 @@ def _check(title: str, needs_cluster: bool):
         @functools.wraps(fn)
         def inner(*args, **kwargs):
             result = CheckResult(title)
+            cluster = None
             try:
                 if needs_cluster:
                     cluster = lab_cluster(result)
@@ -100,6 +102,7 @@ def _check(title: str, needs_cluster: bool):
                     fn(result, *args, **kwargs)
             except Exception as exc:  # noqa: BLE001 - a check must never raise at the learner
                 result.wrong(failure_sentence(exc))
+            record_check(result, fn, cluster)  # a workshop participant's: for the instructor; never raises
             return result
 
         sig = inspect.signature(fn)
@@ -113,7 +116,9 @@ def _check(title: str, needs_cluster: bool):
 def check(title: str):
     """Decorator for a check that needs no cluster: the function receives a fresh
     ``CheckResult(title)`` as its first argument and records findings in it; the caller gets the
-    result. Exceptions become one finding (:func:`failure_sentence`), after those already made."""
+    result. Exceptions become one finding (:func:`failure_sentence`), after those already made. When the
+    kubeconfig's context is a workshop participant's, the result is also recorded for the instructor
+    (:mod:`whyk8s.k8s.progress`)."""
     return _check(title, needs_cluster=False)
 
 
@@ -121,7 +126,8 @@ def cluster_check(title: str):
     """Decorator for a check that reads the cluster: the function receives ``(result, cluster)``,
     a fresh ``CheckResult(title)`` and a guarded :class:`~whyk8s.k8s.guard.Cluster`. When there is
     no cluster (unreachable, foreign context) the result holds that one finding and the function is
-    not called. Exceptions become one finding, after those already made."""
+    not called. Exceptions become one finding, after those already made. With a workshop participant's
+    connection the result is also recorded for the instructor (:mod:`whyk8s.k8s.progress`)."""
     return _check(title, needs_cluster=True)
 
 

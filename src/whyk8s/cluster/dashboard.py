@@ -1,0 +1,202 @@
+"""The instructor's view of a workshop: one row per participant, from the objects the API server holds.
+
+:func:`participant_rows` is pure data: given the participants' namespaces, pods, ResourceQuotas and
+progress ConfigMaps (:mod:`whyk8s.k8s.progress`) as the official client returns them, it gives per
+participant the pods by phase, the quota used of hard (CPU, memory, pods), which lab checks pass,
+and whether they are **stuck**: a check whose latest result fails, has failed since more than
+``stuck_after`` seconds ago (default :data:`STUCK_AFTER`, 5 minutes), and with no check of that
+participant passing since (a participant who moved on and passed the next step is not stuck; one
+whose check passes again is not stuck any more).
+
+:class:`Room` keeps those objects up to date from four of the kernel's shared watches (list then
+watch, :mod:`whyk8s.k8s.informer`; never polling): namespaces and ResourceQuotas with the participant
+label, progress ConfigMaps (:data:`whyk8s.k8s.progress.SELECTOR`) and pods with the course label
+across all namespaces (``kubectl get pods -A -l app.kubernetes.io/part-of=whyk8s -w``: a pod made
+without the course label is not counted by phase, but the quota's ``pods`` used counts every pod of
+the namespace). The widget :class:`whyk8s.notebook.widgets.workshop.WorkshopBoard` and ``whyk8s
+workshop status --watch`` show a Room; ``whyk8s workshop status`` lists the same rows once.
+
+Times: check times are written by the participants' kernels (their clock), "stuck" is judged with
+the instructor's; on one workshop machine they are the same clock.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timezone
+from typing import Callable
+
+from kubernetes.utils.quantity import parse_quantity
+
+from whyk8s import COURSE_SELECTOR, PARTICIPANT_LABEL
+from whyk8s.k8s.guard import Cluster
+from whyk8s.k8s.informer import Informer, Subscription, object_key, shared_informer
+from whyk8s.k8s import progress
+
+__all__ = ["STUCK_AFTER", "COLUMNS", "participant_rows", "rows_frame", "Room"]
+
+#: Seconds a check may fail before its participant counts as stuck.
+STUCK_AFTER = 300.0
+#: Columns of :func:`rows_frame` (and of ``whyk8s workshop status``).
+COLUMNS = ["participant", "namespace", "token_expires", "running", "pending", "succeeded", "failed", "cpu",
+           "memory", "pods", "passed", "failing", "stuck", "stuck_on", "last_check"]
+_QUOTA = "whyk8s-participant"  # whyk8s.cluster.workshop.QUOTA (not imported: that module imports this one)
+_EXPIRES = "whyk8s.io/token-expires"
+
+
+def _when(text) -> datetime | None:
+    try:
+        t = datetime.fromisoformat(str(text))
+    except (TypeError, ValueError):
+        return None
+    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+
+
+def _used(quota, resource: str) -> str:
+    if quota is None or quota.status is None:
+        return "-"
+    used = (quota.status.used or {}).get(resource, "0")
+    hard = (quota.status.hard or (quota.spec.hard if quota.spec else None) or {}).get(resource)
+    if resource == "requests.cpu":  # millicores, as `workshop up` writes the quota
+        used = f"{int(parse_quantity(str(used)) * 1000)}m"
+        hard = f"{int(parse_quantity(str(hard)) * 1000)}m" if hard is not None else None
+    return f"{used}/{hard if hard is not None else '?'}"
+
+
+def _checks(configmap, now: datetime, stuck_after: float) -> dict:
+    found = progress.entries(configmap)
+    passed = sorted(k for k, e in found.items() if e.get("passed") is True)
+    failing = sorted(k for k, e in found.items() if e.get("passed") is False)
+    pass_times = [t for e in found.values() if e.get("passed") is True and (t := _when(e.get("time")))]
+    last_pass = max(pass_times, default=None)
+    stuck, soon = [], []
+    for key in failing:
+        since = _when(found[key].get("failing_since"))
+        if since is None:
+            continue
+        if (now - since).total_seconds() <= stuck_after:
+            soon.append(stuck_after - (now - since).total_seconds())
+            continue
+        if last_pass is not None and last_pass > since:
+            continue  # moved on: a check passed after this one began to fail
+        stuck.append((since, key))
+    times = [t for e in found.values() if (t := _when(e.get("time")))]
+    return {"passed": passed, "failing": failing, "stuck": bool(stuck),
+            "stuck_on": min(stuck)[1] if stuck else "",
+            "stuck_minutes": round((now - min(stuck)[0]).total_seconds() / 60, 1) if stuck else 0.0,
+            "stuck_in": None if stuck or not soon else round(min(soon), 3),
+            "last_check": max(times).isoformat(timespec="seconds") if times else "-",
+            "sentences": {k: found[k].get("sentence", "") for k in failing}}
+
+
+def participant_rows(namespaces: list, pods: list, quotas: list, configmaps: list, now: datetime | None = None,
+                     stuck_after: float = STUCK_AFTER) -> list[dict]:
+    """One dict per participant (the namespaces carrying ``whyk8s.io/participant``, sorted by
+    participant): ``participant``, ``namespace``, ``token_expires``; pods by phase ``running``,
+    ``pending``, ``succeeded``, ``failed`` (of ``pods`` in that namespace); ``cpu``, ``memory``,
+    ``pods`` as ``used/hard`` from the ResourceQuota ``whyk8s-participant`` (CPU in millicores,
+    ``"-"`` without one); ``passed`` and ``failing``: the check keys (``lab2.check_pod``) whose latest
+    result passes / fails; ``stuck`` (bool), ``stuck_on`` (the key failing longest), ``stuck_minutes``,
+    ``stuck_in`` (seconds until a failing check would make a participant not yet stuck stuck, or None),
+    ``last_check`` (RFC 3339) and ``sentences`` (key → the failing check's sentence). ``now``
+    defaults to the current time (UTC); ``stuck_after`` is in seconds."""
+    now = now or datetime.now(timezone.utc)
+    by_ns: dict[str, dict] = {}
+    for ns in namespaces:
+        labels = ns.metadata.labels or {}
+        if PARTICIPANT_LABEL not in labels or ns.metadata.deletion_timestamp is not None:
+            continue
+        by_ns[ns.metadata.name] = {"participant": labels[PARTICIPANT_LABEL], "namespace": ns.metadata.name,
+                                   "token_expires": (ns.metadata.annotations or {}).get(_EXPIRES, "-"),
+                                   "running": 0, "pending": 0, "succeeded": 0, "failed": 0}
+    for pod in pods:
+        row = by_ns.get(pod.metadata.namespace)
+        phase = (pod.status.phase if pod.status else None) or "Pending"
+        if row is not None and phase.lower() in row:
+            row[phase.lower()] += 1
+    quota_of = {q.metadata.namespace: q for q in quotas if q.metadata.name == _QUOTA}
+    cm_of = {c.metadata.namespace: c for c in configmaps if c.metadata.name == progress.CONFIGMAP}
+    rows = []
+    for name, row in by_ns.items():
+        q = quota_of.get(name)
+        row.update(cpu=_used(q, "requests.cpu"), memory=_used(q, "requests.memory"), pods=_used(q, "pods"))
+        row.update(_checks(cm_of.get(name), now, stuck_after))
+        rows.append(row)
+    return sorted(rows, key=lambda r: r["participant"])
+
+
+def rows_frame(rows: list[dict]):
+    """The rows as a pandas DataFrame with :data:`COLUMNS` (lists of checks joined by spaces)."""
+    import pandas as pd
+    flat = [{**r, "passed": " ".join(r["passed"]), "failing": " ".join(r["failing"])} for r in rows]
+    return pd.DataFrame(flat, columns=COLUMNS)
+
+
+class Room:
+    """The objects of :func:`participant_rows`, kept up to date from the kernel's shared watches.
+
+    ``Room(cluster, on_change=fn)`` (the instructor's connection) lists and starts the four watches
+    on this thread (raising if the API server does not answer), then calls ``on_change()`` from the
+    watch threads after every change; ``on_error(sentence)`` once per outage (each watch resyncs by
+    itself when the server is back), ``on_sync(count)`` after every list of one collection.
+    :meth:`rows` gives the rows now; :meth:`stop` ends the watches (each shared watch ends when its
+    last subscriber leaves)."""
+
+    def __init__(self, cluster: Cluster, on_change: Callable[[], None] = lambda: None,
+                 on_error: Callable[[str], None] = lambda s: None, on_sync: Callable[[int], None] = lambda n: None,
+                 stuck_after: float = STUCK_AFTER) -> None:
+        from whyk8s.cluster.workshop import PARTICIPANTS_SELECTOR
+        self.cluster, self.on_change, self.on_error, self.on_sync = cluster, on_change, on_error, on_sync
+        self.stuck_after = stuck_after
+        self.lock = threading.RLock()
+        self.objects: dict[str, dict] = {"namespaces": {}, "pods": {}, "quotas": {}, "configmaps": {}}
+        self._subs: list[Subscription] = []
+        core = cluster.core
+        collections = {
+            "namespaces": (core.list_namespace, PARTICIPANTS_SELECTOR),
+            "pods": (core.list_pod_for_all_namespaces, COURSE_SELECTOR),
+            "quotas": (core.list_resource_quota_for_all_namespaces, PARTICIPANTS_SELECTOR),
+            "configmaps": (core.list_config_map_for_all_namespaces, progress.SELECTOR),
+        }
+        try:
+            for name, (fn, selector) in collections.items():
+                self._watch(name, fn, selector)
+        except Exception:
+            self.stop()
+            raise
+
+    def _watch(self, name: str, fn, selector: str) -> Informer:
+        informer = shared_informer(fn, label_selector=selector)
+
+        def on_event(kind, obj):
+            with self.lock:
+                if kind == "DELETED":
+                    self.objects[name].pop(object_key(obj), None)
+                else:
+                    self.objects[name][object_key(obj)] = obj
+            self.on_change()
+
+        def on_sync(objs):
+            with self.lock:
+                self.objects[name] = {object_key(o): o for o in objs}
+            self.on_sync(len(objs))
+            self.on_change()
+
+        self._subs.append(informer.subscribe(on_event=on_event, on_sync=on_sync, on_error=self.on_error))
+        if not informer.running:
+            informer.prime()
+            informer.start()
+        elif not informer.synced.wait(10):
+            raise TimeoutError("The shared watch did not list its objects within 10 s.")
+        return informer
+
+    def rows(self, now: datetime | None = None) -> list[dict]:
+        """:func:`participant_rows` of the watched objects."""
+        with self.lock:
+            lists = [list(self.objects[n].values()) for n in ("namespaces", "pods", "quotas", "configmaps")]
+        return participant_rows(*lists, now=now, stuck_after=self.stuck_after)
+
+    def stop(self) -> None:
+        subs, self._subs = self._subs, []
+        for sub in subs:
+            sub.close()
