@@ -171,7 +171,9 @@ def test_scaling_and_a_new_template_are_steps_of_the_deployment_and_replicaset(c
         objects.set_image(cluster, "web", "registry.k8s.io/pause:3.9")
         assert _until(rec, lambda es: any(e["what"] == "Updated" for e in es) and
                       sum(e["object"].startswith("replicaset/") and e["what"] == "Created" for e in es) == 1)
-    whats = [(e["object"].split("/")[0], e["what"]) for e in rec.events]
+    # the order things happened in (by resourceVersion): two watches may deliver a few ms apart the
+    # other way round on a busy machine (CI saw the ReplicaSet's Created before the Deployment's Updated)
+    whats = [(e["object"].split("/")[0], e["what"]) for e in rec.ordered()]
     assert ("deployment", "Scaled") in whats and ("replicaset", "Scaled") in whats
     assert ("deployment", "Updated") in whats
     assert whats.index(("deployment", "Scaled")) < whats.index(("replicaset", "Scaled"))
