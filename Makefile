@@ -25,7 +25,7 @@ UNIT_MARKERS := not cluster and not browser and not kernel and not book and not 
 # Loopback stays up inside it: unit tests may serve themselves on 127.0.0.1.
 NO_NETWORK = $(shell unshare -rn ip link set lo up 2>/dev/null && echo unshare -rn sh -c \'ip link set lo up \&\& exec \"\$$@\"\' sh)
 
-.PHONY: hub hub-stop hub-status hub-proxy install cluster lab test test-kind kind-host unit lint book browser clean stop down doctor
+.PHONY: prebuild hub hub-stop hub-status hub-proxy install cluster lab test test-kind kind-host unit lint book browser clean stop down doctor
 
 install: $(STAMP)
 
@@ -52,11 +52,27 @@ browser:
 	  || echo "could not install chromium: browser tests will skip"; \
 	else echo "chromium not installed (sudo apt-get install chromium): browser tests will skip"; fi
 
-test: lint browser hub-proxy
+# While the kwok part's tests run (they mostly wait on the cluster), the parts needed later are built
+# in the background at the lowest CPU priority: Kueue, Karpenter and, as root, kind's node image. A test
+# that needs Kueue or Karpenter before their build is done waits for it (a lock; it is built once). A
+# failed background build is reported; whatever needs that part builds it again, or fails with its reason.
+PREBUILD_LOG := .prebuild.log
+test: lint browser hub-proxy kind-host
 	$(BIN)/whyk8s cluster up --provider $(TEST_PROVIDER)
-	$(BIN)/pytest tests notebooks labs --nbval --nbval-current-env \
-	  --nbval-sanitize-with tests/nbval_sanitize.cfg $(PYTEST_ARGS)
+	@echo "Building Kueue, Karpenter and (as root) kind's node image in the background: $(PREBUILD_LOG)"; \
+	(nice -n 19 sh -c '$(PREBUILD)') > $(PREBUILD_LOG) 2>&1 & prebuild=$$!; \
+	status=0; $(BIN)/pytest tests notebooks labs --nbval --nbval-current-env \
+	  --nbval-sanitize-with tests/nbval_sanitize.cfg $(PYTEST_ARGS) || status=$$?; \
+	if wait $$prebuild; then echo "background builds: done"; \
+	else echo "a background build failed; the end of $(PREBUILD_LOG):"; tail -n 20 $(PREBUILD_LOG); fi; \
+	exit $$status
 	$(MAKE) test-kind
+
+PREBUILD := set -e; $(BIN)/whyk8s kueue build; $(BIN)/whyk8s karpenter build; \
+  if [ "$$(id -u)" = 0 ] && [ "$${WHYK8S_KIND_NODE_IMAGE:-local}" = local ]; then \
+    $(BIN)/whyk8s kind docker; $(BIN)/whyk8s kind node-image; fi
+prebuild: install
+	$(PREBUILD)
 
 # The kind part of `make test`: real containers in Docker. It needs root (to install and start Docker,
 # and to build kind's node image on this machine: no registry is needed) or WHYK8S_TEST_KIND=1 with

@@ -86,3 +86,26 @@ def test_go_timeout_must_be_a_positive_number(monkeypatch):
         monkeypatch.setenv("WHYK8S_GO_TIMEOUT", bad)
         with pytest.raises(ValueError, match="WHYK8S_GO_TIMEOUT"):
             controlplane.go_timeout()
+
+
+def test_a_second_builder_waits_for_the_first_then_finds_it_built(monkeypatch, tmp_path):
+    """``make test`` builds Kueue and Karpenter in the background while a test may need one at once:
+    the build lock makes the second caller wait for the first and not build again."""
+    import threading
+    monkeypatch.setenv("WHYK8S_CACHE", str(tmp_path))
+    built, builds, said = [], [], []
+
+    def build(name: str) -> None:
+        with controlplane.build_lock("thing", log=said.append):
+            if not built:  # what kueue.build and karpenter.build check again under the lock
+                builds.append(name)
+                time.sleep(0.5)
+                built.append(True)
+
+    first = threading.Thread(target=build, args=("first",))
+    first.start()
+    time.sleep(0.1)  # the first holds the lock
+    build("second")
+    first.join()
+    assert builds == ["first"]
+    assert said == ["Another process is building thing; waiting for it to finish."]

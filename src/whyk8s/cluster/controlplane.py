@@ -18,6 +18,8 @@ machine builds.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import re
@@ -32,7 +34,7 @@ from whyk8s.paths import repo_root
 
 __all__ = ["BINARIES", "versions", "cache_root", "cache_dir", "binary_paths", "missing", "build",
            "go", "staging_replacements", "pin_kubernetes", "version_ldflags", "go_timeout", "GO_TIMEOUT",
-           "GO_TIMEOUT_ENV"]
+           "GO_TIMEOUT_ENV", "build_lock"]
 
 #: Every binary the kwok provider needs, by name.
 BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl",
@@ -180,6 +182,26 @@ def version_ldflags(kubernetes_version: str) -> str:
     return "-s -w " + " ".join(flags)
 
 
+@contextlib.contextmanager
+def build_lock(name: str, log=print):
+    """Hold ``<cache>/bin/.<name>.lock`` (an exclusive ``flock``) for the duration of one build, so two
+    processes building the same thing (``make test``'s background builds and a test that needs the
+    binary now) build it once: the second waits, then finds it built. Released when the block ends,
+    or when the process dies (the kernel drops the lock)."""
+    folder = cache_root() / "bin"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / f".{name}.lock", "w") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log(f"Another process is building {name}; waiting for it to finish.")
+            fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def build(force: bool = False, log=print) -> dict[str, Path]:
     """Build every missing binary into :func:`cache_dir` and return their paths.
 
@@ -188,9 +210,16 @@ def build(force: bool = False, log=print) -> dict[str, Path]:
     seconds when cached. Raises RuntimeError with go's message if a build fails, or when one go
     command runs longer than :func:`go_timeout` (``$WHYK8S_GO_TIMEOUT``, default 45 min).
     """
-    target = cache_dir()
     if not force and not missing():
         return binary_paths()
+    with build_lock("control-plane", log=log):
+        if not force and not missing():
+            return binary_paths()
+        return _build(force, log)
+
+
+def _build(force: bool, log) -> dict[str, Path]:
+    target = cache_dir()
     v = versions()
     target.parent.mkdir(parents=True, exist_ok=True)
     log(f"Building the test control plane (Kubernetes {v['KUBERNETES_VERSION']}, etcd {v['ETCD_VERSION']}, "

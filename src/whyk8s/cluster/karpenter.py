@@ -154,6 +154,13 @@ def build(force: bool = False, log: Callable = print) -> Path:
     left in the cache."""
     if built() and not force:
         return binary_path()
+    with controlplane.build_lock("karpenter", log=log):
+        if built() and not force:  # built by another process while this one waited
+            return binary_path()
+        return _build(log)
+
+
+def _build(log: Callable) -> Path:
     v = karpenter_version()
     mdir = controlplane.module_dir("karpenter")
     env = {"GOTOOLCHAIN": go_toolchain()}

@@ -125,6 +125,13 @@ def build(force: bool = False, log: Callable = print) -> Path:
     :func:`whyk8s.cluster.controlplane.go_timeout` (a hung download); nothing is left in the cache."""
     if built() and not force:
         return binary_path()
+    with controlplane.build_lock("kueue", log=log):
+        if built() and not force:  # built by another process while this one waited
+            return binary_path()
+        return _build(log)
+
+
+def _build(log: Callable) -> Path:
     v = kueue_version()
     mdir = controlplane.module_dir("kueue")
     target = cache_dir()
