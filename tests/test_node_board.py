@@ -241,3 +241,11 @@ def test_off_the_kwok_route_the_chapter_says_so_in_place_and_later_cells_show_th
     assert not offline and started is False
     with pytest.raises(ClusterUnreachableError, match="kwok route only"):
         gpu_pools.create_gpu_pool(offline)
+
+
+def test_packing_names_the_jobs_each_karpenter_node_held_with_its_list_price():
+    life = _life(("k-big", "gpu-4x", 4, 1, 40), ("k-small", "gpu-1x", 1, 2, 41))
+    ran_on = {"train-2": "k-big", "train-1": "k-big", "solo": "k-small", "elsewhere": "whyk8s-worker3"}
+    assert gpu_pools.packing(life, ran_on).to_dict("records") == [
+        {"instance_type": "gpu-4x", "gpus": 4, "price_per_hour": 6.0, "jobs": "train-1, train-2"},
+        {"instance_type": "gpu-1x", "gpus": 1, "price_per_hour": 1.5, "jobs": "solo"}]
