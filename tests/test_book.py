@@ -25,7 +25,7 @@ CHAPTERS = ["notebooks/00-start-here", "notebooks/01-mlops-without-orchestration
             "notebooks/02-containers-are-not-docker", "notebooks/03-what-an-orchestrator-does",
             "notebooks/03b-what-running-containers-show",
             "notebooks/04a-placing-ml-work", "notebooks/04b-sharing-a-cluster",
-            "notebooks/04c-queueing-with-kueue",
+            "notebooks/04c-queueing-with-kueue", "notebooks/04d-elastic-gpu-pools",
             "notebooks/05-why-kubernetes-won", "notebooks/06-summary"]
 LABS = ["labs/lab1-images-are-files", "labs/lab2-first-pod", "labs/lab3-self-healing", "labs/lab4-gpu-job",
         "labs/lab5-share-the-cluster", "labs/lab6-read-the-survey", "labs/lab7-share-a-gpu-pool"]

@@ -47,6 +47,7 @@ NOTEBOOKS = {
     "notebooks/04a-placing-ml-work.ipynb": True,
     "notebooks/04b-sharing-a-cluster.ipynb": True,
     "notebooks/04c-queueing-with-kueue.ipynb": True,
+    "notebooks/04d-elastic-gpu-pools.ipynb": True,
     "notebooks/05-why-kubernetes-won.ipynb": False,
     "notebooks/06-summary.ipynb": True,
     "labs/lab1-images-are-files.ipynb": False,

@@ -55,9 +55,12 @@ from whyk8s.k8s import specs
 from whyk8s.k8s.guard import Cluster, connect
 from whyk8s.k8s.nodes import is_ready, taints_text
 from whyk8s.k8s.specs import Quantity
+from whyk8s.k8s.waits import wait_until_gone, watch_until
 
 __all__ = ["POOL", "NODE_CLASS", "INSTANCE_TYPE_LABEL", "node_class_spec", "gpu_node_pool_spec", "create_gpu_pool",
-           "delete_gpu_pool", "gpu_job", "node_board", "NodeWatch", "gpu_hours"]
+           "delete_gpu_pool", "gpu_job", "node_row", "node_board", "NodeTracker", "NodeWatch", "gpu_hours",
+           "peak_gpus", "compare_with_fixed_pool", "ensure_karpenter", "stop_karpenter", "wait_for_pool_empty",
+           "wait_for_jobs", "packing"]
 
 #: The NodePool's name, also the value of ``whyk8s.io/pool`` on its Nodes.
 POOL = "gpu-burst"
@@ -233,12 +236,26 @@ def _age(created: datetime, now: datetime) -> float:
     return max(0.0, (now - created).total_seconds())
 
 
+def node_row(node: client.V1Node, now: datetime) -> dict | None:
+    """What the node board shows of one V1Node at ``now`` (a timezone-aware datetime): ``node``,
+    ``pool`` (label ``whyk8s.io/pool``), ``made_by`` (``"karpenter"`` for a Node of a NodePool, else
+    ``"layout"``), ``instance_type``, ``gpus`` (allocatable ``nvidia.com/gpu``), ``ready`` (bool),
+    ``age_s`` (seconds since the Node was created, one decimal). None for a control-plane Node."""
+    labels = node.metadata.labels or {}
+    if "node-role.kubernetes.io/control-plane" in labels:
+        return None
+    created = node.metadata.creation_timestamp
+    return {"node": node.metadata.name, "pool": labels.get(POOL_LABEL, ""),
+            "made_by": "karpenter" if karpenter.NODEPOOL_LABEL in labels else "layout",
+            "instance_type": labels.get(INSTANCE_TYPE_LABEL, ""),
+            "gpus": int(parse_quantity(((node.status and node.status.allocatable) or {}).get(GPU_RESOURCE, "0"))),
+            "ready": is_ready(node), "age_s": round(_age(created, now), 1) if created else 0.0}
+
+
 def node_board(cluster: Cluster | None = None) -> pd.DataFrame:
-    """One row per Node: ``node``, ``pool`` (label ``whyk8s.io/pool``), ``made_by`` (``"karpenter"`` for
-    a Node of a NodePool, else ``"layout"``), ``instance_type``, ``gpus`` (allocatable
-    ``nvidia.com/gpu``), ``ready`` (bool), ``age_s`` (seconds since the Node was created), ``pods`` (Pods
-    bound to it that have not finished). kubectl: ``kubectl get nodes -L whyk8s.io/pool -L
-    karpenter.sh/nodepool -L node.kubernetes.io/instance-type``."""
+    """One row per Node (:func:`node_row`) plus ``pods`` (Pods bound to it that have not finished).
+    kubectl: ``kubectl get nodes -L whyk8s.io/pool -L karpenter.sh/nodepool -L
+    node.kubernetes.io/instance-type``."""
     cluster = _cluster(cluster)
     now = datetime.now(timezone.utc)
     active: dict[str, int] = {}
@@ -248,16 +265,76 @@ def node_board(cluster: Cluster | None = None) -> pd.DataFrame:
             active[pod.spec.node_name] = active.get(pod.spec.node_name, 0) + 1
     rows = []
     for n in cluster.core.list_node().items:
-        labels = n.metadata.labels or {}
-        if "node-role.kubernetes.io/control-plane" in labels:
-            continue
-        rows.append({"node": n.metadata.name, "pool": labels.get(POOL_LABEL, ""),
-                     "made_by": "karpenter" if karpenter.NODEPOOL_LABEL in labels else "layout",
-                     "instance_type": labels.get(INSTANCE_TYPE_LABEL, ""),
-                     "gpus": int(parse_quantity((n.status.allocatable or {}).get(GPU_RESOURCE, "0"))),
-                     "ready": is_ready(n), "age_s": round(_age(n.metadata.creation_timestamp, now), 1),
-                     "pods": active.get(n.metadata.name, 0)})
+        row = node_row(n, now)
+        if row is not None:
+            rows.append({**row, "pods": active.get(n.metadata.name, 0)})
     return pd.DataFrame(rows, columns=["node", "pool", "made_by", "instance_type", "gpus", "ready", "age_s", "pods"])
+
+
+class NodeTracker:
+    """The Nodes a view shows and the changes it saw, kept up to date one watch event at a time (pure:
+    no cluster; the node board :class:`whyk8s.notebook.widgets.NodeBoard` feeds it from a watch).
+
+    ``nodes`` maps name → the V1Node last seen; ``changes`` lists ``{"at" (the datetime the change was
+    seen), "node", "pool", "instance_type", "gpus", "made_by", "event" ("joined", "ready", "left")}``,
+    oldest first, at most ``keep`` of them. :meth:`resync` takes a full list after a (re)list: Nodes
+    that went away while the watch was down are recorded as ``left``, new ones as ``joined``, so an
+    outage loses no arrival or departure, only its exact time."""
+
+    def __init__(self, keep: int = 200) -> None:
+        self.keep = keep
+        self.nodes: dict[str, client.V1Node] = {}
+        self.changes: list[dict] = []
+        self._ready: set[str] = set()
+        self._primed = False
+
+    def _change(self, node: client.V1Node, event: str, at: datetime) -> None:
+        row = node_row(node, at) or {}
+        self.changes.append({"at": at, "node": node.metadata.name, "pool": row.get("pool", ""),
+                             "instance_type": row.get("instance_type", ""), "gpus": row.get("gpus", 0),
+                             "made_by": row.get("made_by", ""), "event": event})
+        del self.changes[:-self.keep]
+
+    def apply(self, kind: str, node: client.V1Node, at: datetime, record: bool = True) -> bool:
+        """Take one watch event (``ADDED``/``MODIFIED``/``DELETED``) seen at ``at``; return True if what
+        the board shows changed. Control-plane Nodes are ignored. ``record=False`` updates the Nodes
+        without adding a change (the first list: Nodes already there did not join now)."""
+        if "node-role.kubernetes.io/control-plane" in (node.metadata.labels or {}):
+            return False
+        name = node.metadata.name
+        if kind == "DELETED":
+            old = self.nodes.pop(name, None)
+            self._ready.discard(name)
+            if old is not None and record:
+                self._change(old, "left", at)
+            return old is not None
+        new = name not in self.nodes
+        self.nodes[name] = node
+        if new and record:
+            self._change(node, "joined", at)
+        if name not in self._ready and is_ready(node):
+            self._ready.add(name)
+            if record and not new:
+                self._change(node, "ready", at)
+        elif name in self._ready and not is_ready(node):
+            self._ready.discard(name)
+        return True
+
+    def resync(self, nodes: list, at: datetime) -> None:
+        """Start again from a full list of V1Nodes (see the class docstring); the first call records
+        no change."""
+        record = self._primed
+        self._primed = True
+        names = {n.metadata.name for n in nodes}
+        for name in [n for n in self.nodes if n not in names]:
+            self.apply("DELETED", self.nodes[name], at, record)
+        for n in nodes:
+            self.apply("ADDED", n, at, record)
+
+    def rows(self, now: datetime) -> list[dict]:
+        """:func:`node_row` of every Node now, Karpenter's last, each group by name."""
+        rows = [r for r in (node_row(n, now) for n in self.nodes.values()) if r is not None]
+        return sorted(rows, key=lambda r: (r["made_by"] == "karpenter", r["node"]))
 
 
 @dataclass
@@ -359,7 +436,7 @@ class NodeWatch:
     def lifetimes(self, until: float | None = None) -> pd.DataFrame:
         """One row per Karpenter-made Node seen: ``node``, ``instance_type``, ``gpus``, ``joined_s``,
         ``left_s`` (NaN while it still exists), ``lifetime_s`` (to ``left_s``, or to ``until`` seconds
-        since the watch started, default now)."""
+        since the watch started, default now, whichever is earlier)."""
         end = (time.monotonic() - self._started) if until is None else until
         rows = {}
         for e in self.events:
@@ -371,8 +448,12 @@ class NodeWatch:
                 r["left_s"] = e["t_s"]
             r["gpus"] = max(r["gpus"], e["gpus"])
         out = pd.DataFrame(list(rows.values()), columns=["node", "instance_type", "gpus", "joined_s", "left_s"])
-        out["lifetime_s"] = out["left_s"].fillna(end) - out["joined_s"]
+        out["lifetime_s"] = out["left_s"].fillna(end).clip(upper=end) - out["joined_s"]
         return out
+
+    def elapsed(self) -> float:
+        """Seconds since the watch started."""
+        return time.monotonic() - self._started
 
 
 def gpu_hours(lifetimes: pd.DataFrame) -> dict[str, float]:
@@ -384,3 +465,119 @@ def gpu_hours(lifetimes: pd.DataFrame) -> dict[str, float]:
     price = lifetimes["instance_type"].map(lambda t: table.get(t, {}).get("price_per_hour", 0.0))
     return {"node_hours": float(hours.sum()), "gpu_hours": float((hours * lifetimes["gpus"]).sum()),
             "cost": float((hours * price).sum())}
+
+
+def peak_gpus(lifetimes: pd.DataFrame) -> int:
+    """The most GPUs the pool's Nodes held at one time, from :meth:`NodeWatch.lifetimes` (a Node counts
+    from ``joined_s`` to ``left_s``, or to the end while it still exists). 0 for no Node."""
+    steps = []
+    for r in lifetimes.itertuples():
+        steps.append((r.joined_s, 1, int(r.gpus)))
+        if r.left_s == r.left_s:  # not NaN
+            steps.append((r.left_s, 0, -int(r.gpus)))
+    most = now = 0
+    for _t, _order, delta in sorted(steps):  # at a tie, a Node leaving counts before one joining
+        now += delta
+        most = max(most, now)
+    return most
+
+
+def compare_with_fixed_pool(lifetimes: pd.DataFrame, period_s: float) -> dict[str, float]:
+    """The elastic pool of a run against a fixed pool of the same peak size kept for the same period.
+
+    ``lifetimes`` is :meth:`NodeWatch.lifetimes` (computed up to the end of the period), ``period_s``
+    the period in seconds. Returns ``{"period_h", "peak_gpus", "elastic_gpu_hours", "elastic_cost",
+    "fixed_gpu_hours", "fixed_cost", "saved_share"}``: the elastic pool's GPU-hours and cost
+    (:func:`gpu_hours`); the fixed pool's, i.e. ``peak_gpus`` GPUs for the whole period, priced as the
+    cheapest course instance types that hold them (:func:`whyk8s.cluster.karpenter.instance_type_table`;
+    made-up prices); and the share of the fixed pool's GPU-hours the elastic one did not use (0 to 1).
+    Raises ValueError for a period that is not positive."""
+    if not period_s > 0:
+        raise ValueError(f"period_s={period_s!r}: the period must be positive.")
+    period_h = period_s / 3600.0
+    used = gpu_hours(lifetimes)
+    peak = peak_gpus(lifetimes)
+    fixed_gpu_hours = peak * period_h
+    return {"period_h": period_h, "peak_gpus": peak, "elastic_gpu_hours": used["gpu_hours"],
+            "elastic_cost": used["cost"], "fixed_gpu_hours": fixed_gpu_hours,
+            "fixed_cost": _cheapest_per_hour(peak) * period_h,
+            "saved_share": (1 - used["gpu_hours"] / fixed_gpu_hours) if fixed_gpu_hours else 0.0}
+
+
+def _cheapest_per_hour(gpus: int) -> float:
+    """The lowest price per hour of course instance types that together hold ``gpus`` GPUs."""
+    types = [(t["gpus"], t["price_per_hour"]) for t in karpenter.instance_type_table().values() if t["gpus"]]
+    best = [0.0] + [float("inf")] * gpus
+    for need in range(1, gpus + 1):
+        best[need] = min(best[max(0, need - g)] + price for g, price in types)
+    return best[gpus]
+
+
+# -- Karpenter for a chapter ---------------------------------------------------------------------------
+
+def ensure_karpenter(cluster: Cluster | None = None, log=print) -> bool:
+    """Start Karpenter (:func:`whyk8s.cluster.karpenter.start`) unless it runs; return True if this call
+    started it (so the caller knows to stop it), False if it was running. ``log`` gets one sentence
+    before the wait. Raises :class:`~whyk8s.errors.CourseError` off the course's kwok cluster."""
+    cluster = _cluster(cluster)
+    if karpenter.status(cluster).running:
+        return False
+    log(f"Starting Karpenter {karpenter.karpenter_version()} with its kwok provider against the course cluster "
+        f"(a few seconds; a first run on this machine builds it first, several minutes) ...")
+    karpenter.start(cluster, log=lambda *_: None)
+    return True
+
+
+def stop_karpenter(cluster: Cluster | None = None) -> None:
+    """Stop Karpenter and remove what it installed and made: :func:`whyk8s.cluster.karpenter.stop`
+    (``whyk8s karpenter down``)."""
+    karpenter.stop(_cluster(cluster), log=lambda *_: None)
+
+
+def wait_for_pool_empty(cluster: Cluster | None = None, timeout: float = 150) -> float:
+    """Wait, on a watch of the course's Karpenter-made Nodes, until there is none; return the seconds
+    waited. Raises :class:`~whyk8s.errors.WaitTimeoutError` naming the Nodes left after ``timeout``."""
+    cluster = _cluster(cluster)
+    started = time.monotonic()
+    left = wait_until_gone(cluster.core.list_node, deadline=started + timeout,
+                           label_selector=f"{karpenter.NODEPOOL_LABEL},{_SELECTOR}")
+    if left:
+        raise WaitTimeoutError(f"Karpenter had not removed the pool's Nodes after {timeout:.0f} s: "
+                               f"{', '.join(sorted(left))}")
+    return time.monotonic() - started
+
+
+def wait_for_jobs(cluster: Cluster | None = None, names: list[str] = (), timeout: float = 120) -> dict[str, str]:
+    """Wait, on a watch of the Jobs in ``cluster.namespace``, until every Job in ``names`` has succeeded;
+    return each Job's name → the Node its Pod ran on. kubectl: ``kubectl wait --for=condition=Complete
+    job/<name>``. Raises :class:`~whyk8s.errors.WaitTimeoutError` naming the Jobs not done after
+    ``timeout`` seconds (a Job that failed is one of them)."""
+    cluster = _cluster(cluster)
+    wanted = set(names)
+
+    def done(jobs: dict) -> bool:
+        return all(n in jobs and (jobs[n].status.succeeded or 0) >= 1 for n in wanted)
+
+    jobs = watch_until(cluster.batch.list_namespaced_job, cluster.namespace, done=done, timeout=timeout,
+                       label_selector=_SELECTOR)
+    if not done(jobs):
+        late = sorted(n for n in wanted if n not in jobs or not (jobs[n].status.succeeded or 0))
+        raise WaitTimeoutError(f"These Jobs had not completed after {timeout:.0f} s: {', '.join(late)}")
+    ran_on = {}
+    for pod in cluster.core.list_namespaced_pod(cluster.namespace, label_selector="job-name").items:
+        job = (pod.metadata.labels or {}).get("job-name")
+        if job in wanted and pod.status.phase == "Succeeded":
+            ran_on[job] = pod.spec.node_name or ""
+    return ran_on
+
+
+def packing(lifetimes: pd.DataFrame, ran_on: dict[str, str]) -> pd.DataFrame:
+    """Which Karpenter Node held which Jobs: one row per Node of ``lifetimes`` (:meth:`NodeWatch.lifetimes`)
+    with ``instance_type``, ``gpus``, ``price_per_hour`` (the course's made-up list price) and ``jobs``
+    (the Jobs of ``ran_on``, :func:`wait_for_jobs`, that ran there, sorted)."""
+    table = karpenter.instance_type_table()
+    rows = [{"instance_type": r.instance_type, "gpus": int(r.gpus),
+             "price_per_hour": table.get(r.instance_type, {}).get("price_per_hour", 0.0),
+             "jobs": ", ".join(sorted(j for j, n in ran_on.items() if n == r.node))}
+            for r in lifetimes.itertuples()]
+    return pd.DataFrame(rows, columns=["instance_type", "gpus", "price_per_hour", "jobs"])

@@ -23,7 +23,7 @@ from whyk8s.errors import API, KUBECONFIG, classify, explain, is_client_validati
 
 __all__ = ["cluster_panel_html", "show_cluster_panel", "live", "CLUSTER_PANEL_TITLE", "OfflineCluster",
            "install_error_handler", "notebook_cluster", "show_nodes",
-           "show_runtimes", "Message", "kueue_cluster"]
+           "show_runtimes", "Message", "kueue_cluster", "karpenter_cluster"]
 
 CLUSTER_PANEL_TITLE = "This cell needs the course cluster"
 
@@ -292,6 +292,28 @@ def kueue_cluster(cluster, log=print):
     except CourseError as exc:
         reason = (f"This chapter runs Kueue on the kwok route only. {exc} Then restart the kernel and run "
                   f"the chapter from the top.")
+        display(Message(reason))
+        return OfflineCluster(reason), False
+
+
+def karpenter_cluster(cluster, log=print):
+    """Connect a chapter to Karpenter: return ``(cluster, started)``, as :func:`kueue_cluster` does for
+    Kueue. On the course's kwok cluster, start Karpenter with its kwok provider unless it runs (``log``
+    gets one sentence before the wait; ``started`` is True when this call started it). Without a
+    cluster return it unchanged. Off the kwok route (on kind), show in place one sentence saying that
+    the chapter runs Karpenter on the kwok route and how to switch, and return an
+    :class:`OfflineCluster` carrying it, so later cells show that sentence instead of a traceback."""
+    if not cluster:
+        return cluster, False
+    from IPython.display import display
+
+    from whyk8s.errors import CourseError
+    from whyk8s.lessons import gpu_pools
+    try:
+        return cluster, gpu_pools.ensure_karpenter(cluster, log=log)
+    except CourseError as exc:
+        reason = (f"This chapter runs Karpenter on the kwok route only; here it explains what would happen. "
+                  f"{exc} Then restart the kernel and run the chapter from the top.")
         display(Message(reason))
         return OfflineCluster(reason), False
 

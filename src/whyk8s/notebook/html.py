@@ -11,12 +11,13 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 
+from whyk8s.k8s.pods import human_duration
 from whyk8s.notebook.charts import PALETTE
 
 __all__ = ["STYLE", "esc", "message_html", "info_html", "PodRecord", "NodeRecord", "status_colour",
            "pod_record", "node_record", "status_class", "pod_table_html", "pod_summary_html", "by_node_html", "node_column_html", "pending_column_html",
            "other_nodes_html", "replicasets_html", "rollout_steps_html", "scale_counts_html", "MAX_ROWS",
-           "MAX_CHIPS", "queue_board_html", "waiting_html"]
+           "MAX_CHIPS", "queue_board_html", "waiting_html", "node_board_html", "node_changes_html"]
 
 #: At most this many pod rows in a board's table: beyond it the table shows the most recently changed.
 MAX_ROWS = 50
@@ -338,3 +339,41 @@ def waiting_html(waiting: list[dict], limit: int = MAX_ROWS) -> str:
                      f"{esc(w['queue'])})</span><div class='whyk8s-why'>{esc(_short(why, 240))}</div></li>")
     more = f"<li class='whyk8s-note'>… and {len(waiting) - limit} more</li>" if len(waiting) > limit else ""
     return f"<div><b>Waiting</b> ({len(waiting)})<ul class='whyk8s-waiting'>{''.join(items)}{more}</ul></div>"
+
+
+def node_board_html(rows: list[dict]) -> str:
+    """The node board's table: one row per Node (:func:`whyk8s.lessons.gpu_pools.node_row` dicts):
+    name, pool, made by (the course's layout or Karpenter), instance type, GPUs, Ready, age. Nodes
+    made by Karpenter are marked. No rows: a one-line note."""
+    if not rows:
+        return "<span class='whyk8s-note'>No worker node.</span>"
+    body = []
+    for r in rows:
+        made = "<b class='whyk8s-karpenter'>Karpenter</b>" if r["made_by"] == "karpenter" else "layout"
+        ready = "<td class='s-ok'>Ready</td>" if r["ready"] else "<td class='s-wait'>NotReady</td>"
+        body.append(f"<tr><td><code>{esc(r['node'])}</code></td><td>{esc(r['pool']) or '-'}</td><td>{made}</td>"
+                    f"<td>{esc(r['instance_type']) or '-'}</td><td>{int(r['gpus'])}</td>{ready}"
+                    f"<td>{esc(human_duration(r['age_s']))}</td></tr>")
+    return ("<table class='whyk8s-table whyk8s-nodes'><thead><tr><th>node</th><th>pool</th><th>made by</th>"
+            "<th>instance type</th><th>GPUs</th><th>status</th><th>age</th></tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table>")
+
+
+_CHANGE_CLASSES = {"joined": "s-wait", "ready": "s-ok", "left": "s-gone"}
+
+
+def node_changes_html(changes: list[dict], now, limit: int = 12) -> str:
+    """The node board's log: the last ``limit`` changes (:class:`whyk8s.lessons.gpu_pools.NodeTracker`
+    ``changes``), newest first, each with how long ago it was seen (``now``: a timezone-aware datetime).
+    None: a one-line note."""
+    if not changes:
+        return "<span class='whyk8s-note'>No node has joined or left since the board started.</span>"
+    items = []
+    for c in list(reversed(changes))[:limit]:
+        ago = human_duration((now - c["at"]).total_seconds())
+        what = f"{int(c['gpus'])} GPU {esc(c['instance_type'])}" if c["instance_type"] else "node"
+        pool = f" of pool <code>{esc(c['pool'])}</code>" if c["pool"] else ""
+        items.append(f"<tr><td class='{_CHANGE_CLASSES.get(c['event'], '')}'>{esc(c['event'])}</td>"
+                     f"<td><code>{esc(c['node'])}</code> <span class='whyk8s-note'>({what}{pool})</span></td>"
+                     f"<td class='whyk8s-note'>{esc(ago)} ago</td></tr>")
+    return f"<table class='whyk8s-table whyk8s-node-changes'><tbody>{''.join(items)}</tbody></table>"

@@ -8,6 +8,8 @@
 - :class:`RollingUpdate` (``rollout``): change a Deployment's image and watch its two ReplicaSets.
 - :class:`QueueBoard` (``queues``): Kueue's ClusterQueues (Workloads pending / admitted / finished,
   quota used and borrowed) and why each waiting Workload waits, live.
+- :class:`NodeBoard` (``nodes``): the Nodes with their pool, maker (layout or Karpenter), GPUs and
+  age, and the Nodes joining and leaving, live.
 
 Every widget acts through :mod:`whyk8s.k8s.objects` (so the guard and the namespace rules hold),
 shows every problem in place as one sentence, and without a course cluster shows the
@@ -17,8 +19,9 @@ millicores, memory in bytes (shown in MiB/GiB), GPUs as whole ``nvidia.com/gpu``
 
 from whyk8s.notebook.widgets.boards import PlacementBoard, PodBoard
 from whyk8s.notebook.widgets.launcher import PodLauncher
+from whyk8s.notebook.widgets.nodes import NodeBoard
 from whyk8s.notebook.widgets.queues import QueueBoard
 from whyk8s.notebook.widgets.rollout import RollingUpdate
 from whyk8s.notebook.widgets.scaling import MAX_REPLICAS, ScaleControl
 
-__all__ = ["PodLauncher", "PodBoard", "PlacementBoard", "ScaleControl", "RollingUpdate", "QueueBoard", "MAX_REPLICAS"]
+__all__ = ["PodLauncher", "PodBoard", "PlacementBoard", "ScaleControl", "RollingUpdate", "QueueBoard", "NodeBoard", "MAX_REPLICAS"]
