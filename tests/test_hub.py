@@ -3,6 +3,10 @@ where things go (the hub itself is tested end to end in tests/test_hub_browser.p
 
 from __future__ import annotations
 
+import os
+import subprocess
+from pathlib import Path
+
 import pytest
 from traitlets.config import Config
 
@@ -81,3 +85,35 @@ def test_start_refuses_without_root(tmp_path, monkeypatch):
     monkeypatch.setattr(hub.os, "geteuid", lambda: 1000)
     with pytest.raises(CourseError, match="root"):
         hub.start(_settings(tmp_path))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root: it creates a system user")
+def test_a_link_planted_in_a_participants_home_never_makes_root_write_through_it(tmp_path):
+    """A participant owns their home: a ``~/.kube/config`` link to a root file must not let the hub
+    (root) overwrite or chown that file at the next start (it once did: root wrote and chowned
+    through the link)."""
+    from whyk8s.cluster.hub import HubSettings, ensure_system_user, prepare_home, system_user
+    import shutil
+    import tempfile
+    participants = tmp_path / "participants"
+    participants.mkdir()
+    homes = Path(tempfile.mkdtemp(prefix="whyk8s-homes-"))  # the participant must reach their home
+    homes.chmod(0o755)
+    (participants / "p98.kubeconfig").write_text("apiVersion: v1\\nkind: Config\\n")
+    victim = tmp_path / "root-only"
+    victim.write_text("root's\\n")
+    victim.chmod(0o644)
+    settings = HubSettings(participants_dir=participants, state_dir=tmp_path / "state", homes_dir=homes)
+    user = ensure_system_user("p98", homes)
+    try:
+        home = Path(user.pw_dir)
+        (home / ".kube").mkdir()
+        os.chown(home / ".kube", user.pw_uid, user.pw_gid)
+        (home / ".kube" / "config").symlink_to(victim)
+        config = prepare_home("p98", settings)
+        assert victim.read_text() == "root's\\n" and victim.stat().st_uid == 0
+        assert not config.is_symlink() and config.read_text() == "apiVersion: v1\\nkind: Config\\n"
+        assert config.stat().st_uid == user.pw_uid and (config.stat().st_mode & 0o777) == 0o600
+    finally:
+        subprocess.run(["userdel", system_user("p98")], capture_output=True)
+        shutil.rmtree(homes)

@@ -189,25 +189,29 @@ def prepare_home(participant: str, settings: HubSettings) -> Path:
     home = Path(user.pw_dir)
 
     def own(path: Path):
-        os.chown(path, user.pw_uid, user.pw_gid)
+        os.chown(path, user.pw_uid, user.pw_gid, follow_symlinks=False)
 
     for folder in COURSE_FOLDERS:
         target = home / folder
-        if not target.exists():
+        if not os.path.lexists(target):  # copied once, by root, into a fresh folder: no link of theirs in it
             shutil.copytree(settings.checkout / folder, target,
                             ignore=shutil.ignore_patterns("solutions", ".ipynb_checkpoints", "__pycache__"))
             own(target)
             for root, dirs, files in os.walk(target):
                 for n in dirs + files:
                     own(Path(root) / n)
-    kube = home / ".kube"
-    kube.mkdir(exist_ok=True)
-    own(kube)
-    kube.chmod(0o700)
-    config = kube / "config"
-    config.write_bytes(source.read_bytes())
-    own(config)
-    config.chmod(0o600)
+    # The home is the participant's: anything in it may be a link they planted (~/.kube/config ->
+    # /etc/passwd). So the kubeconfig is written *as the participant*, never by root: a link then
+    # leads only where they could write anyway, and `mv` replaces a link instead of following it.
+    config = home / ".kube" / "config"
+    script = ('umask 077 && mkdir -p "$HOME/.kube" && chmod 700 "$HOME/.kube" && '
+              'cat > "$HOME/.kube/.config.new" && mv -f "$HOME/.kube/.config.new" "$HOME/.kube/config"')
+    done = subprocess.run(["/bin/sh", "-c", script], input=source.read_bytes(), capture_output=True,
+                          user=user.pw_uid, group=user.pw_gid, extra_groups=[],
+                          env={"HOME": str(home), "PATH": "/usr/bin:/bin"}, cwd=home)
+    if done.returncode != 0:
+        raise CourseError(f"{participant}'s kubeconfig could not be written into {config}: "
+                          f"{done.stderr.decode(errors='replace').strip()}")
     return config
 
 
