@@ -29,10 +29,15 @@ A, B = "p01", "p02"
 # -- without a cluster ---------------------------------------------------------------------------
 def test_share_of_the_course_layout():
     q = workshop.share(workshop.layout_capacities(), 20)
-    # 24 CPUs, 352 GiB, 440 pods, 4 GPUs in clusters/layout.yaml; 90 % shared out; GPUs whole
-    assert (q.cpu_millis, q.memory_bytes // 2**20, q.pods, q.gpus) == (1080, 16220, 19, 0)
-    assert workshop.share(workshop.layout_capacities(), 4).gpus == 1
-    assert q.hard()["requests.cpu"] == "1080m"
+    # 24 CPUs, 352 GiB, 440 pods in clusters/layout.yaml; 90 % shared out
+    assert (q.cpu_millis, q.memory_bytes // 2**20, q.pods) == (1080, 16220, 19)
+    assert q.hard() == {"requests.cpu": "1080m", "requests.memory": "16220Mi", "pods": "19"}
+
+
+def test_quota_leaves_gpus_to_the_scheduler():
+    # whatever the room's size, no quota line caps GPUs: a GPU pod waits Pending for a free GPU
+    for n in (1, 2, 5, 20):
+        assert not any("gpu" in key for key in workshop.share(workshop.layout_capacities(), n).hard())
 
 
 def test_share_refuses_a_room_too_big_for_the_cluster():
@@ -207,6 +212,25 @@ def test_participant_cannot_exceed_the_quota(room):
         a.core.create_namespaced_pod(a.namespace, specs.pod("greedy", cpu=too_much))
     assert "exceeded quota" in info.value.body
     assert "quota" in explain(info.value).lower()
+
+
+def test_a_pod_asking_for_more_gpus_than_any_node_has_is_pending_not_refused(room):
+    # chapters 3 (greedy) and 4a (train-huge): the scheduler's reason, not the quota's refusal
+    from whyk8s.k8s.pods import pending_reason
+    from whyk8s.k8s.waits import watch_until
+    _, result = room
+    a = _as(result, A)
+    pod = specs.pod("eight-gpus", gpus=8)
+    a.core.create_namespaced_pod(a.namespace, pod)  # the quota would refuse it here (403)
+    try:
+        pods = watch_until(a.core.list_namespaced_pod, a.namespace, timeout=30,
+                           field_selector="metadata.name=eight-gpus",
+                           done=lambda objs: any(pending_reason(p) for p in objs.values()))
+        reason = pending_reason(pods["eight-gpus"])
+        assert "Insufficient nvidia.com/gpu" in reason, reason
+        assert pods["eight-gpus"].status.phase == "Pending"
+    finally:
+        a.core.delete_namespaced_pod("eight-gpus", a.namespace, grace_period_seconds=0)
 
 
 def test_a_pod_without_requests_gets_the_limitranges_and_counts(room):
