@@ -28,8 +28,8 @@ node has stays ``Pending`` with the scheduler's reason, as chapters 3 and 4a sho
 quota line of floor(GPUs / N) that would refuse every GPU pod as soon as N exceeds the GPUs. On the
 course cluster the workers are the ones in ``clusters/layout.yaml`` (:mod:`whyk8s.cluster.layout`:
 24 CPUs, 352 GiB, 440 pods, so 20 participants get 1080m CPU, 15.8 GiB and 19 pods each, and share
-its 4 GPUs); on another cluster, the allocatable resources of its schedulable worker nodes. The LimitRange gives a container that states no
-requests 100m CPU and 128 MiB, so the quota can count it.
+its 4 GPUs); on another cluster, the allocatable resources of its schedulable worker nodes. The
+LimitRange gives a container that states no requests 100m CPU and 128 MiB, so the quota can count it.
 
 Files (kubeconfigs, cards) go to ``~/.whyk8s/workshop/<context>/`` unless told otherwise; the folder
 is readable by its owner only (tokens are passwords).
