@@ -408,6 +408,7 @@ def test_labs_needing_cluster_rights_say_so(room, monkeypatch):
         with pytest.raises(InstructorDemonstration) as info:
             step()
         assert "instructor's demonstration" in explain(info.value), step.__name__
+    assert "instructor's demonstration" in queue_lab.submit_backlog()  # a helper that returns its sentence
 
 
 def test_participant_cleanup_stays_in_their_namespace(room):

@@ -85,7 +85,7 @@ def _number(resource: str, value) -> int:
     return int(n * 1000) if resource.endswith("cpu") else int(n)
 
 
-@cluster_check("Step 1: team namespaces with quotas", rights=RIGHTS)
+@cluster_check("Step 1: team namespaces with quotas", rights=RIGHTS[:1])
 def check_teams(result: CheckResult, cluster) -> None:
     """Step 1: each namespace of :data:`TEAMS` exists with the course label and holds a ResourceQuota
     :data:`QUOTA` (course-labelled) whose ``spec.hard`` equals :data:`HARD` (CPU compared in
@@ -132,7 +132,7 @@ def _hard(result: CheckResult, team: str, hard: dict) -> None:
         result.wrong(f"{team}: the quota also limits {', '.join(extra)}, which the task does not ask for")
 
 
-@cluster_check("Step 2: two PriorityClasses", rights=RIGHTS)
+@cluster_check("Step 2: two PriorityClasses", rights=RIGHTS[1:])
 def check_priorities(result: CheckResult, cluster) -> None:
     """Step 2: the PriorityClasses of :data:`PRIORITIES` exist with the course label and their
     values; the high one's value is larger, and it may preempt (``preemptionPolicy`` not Never).

@@ -45,7 +45,7 @@ from whyk8s.cluster import kueue
 from whyk8s.errors import CourseError, explain
 from whyk8s.k8s import objects
 from whyk8s.k8s.guard import Cluster, connect
-from whyk8s.k8s.rights import Access
+from whyk8s.k8s.rights import Access, InstructorDemonstration, require
 from whyk8s.k8s.waits import watch_until
 from whyk8s.labs.checks import cluster_check, never_raise
 from whyk8s.labs.common import find_elsewhere, lab_cluster, label_finding, read, workshop_line
@@ -278,7 +278,7 @@ def _condition(obj: dict, kind: str) -> dict | None:
 
 # -- step 1: the ResourceFlavor -----------------------------------------------------------------------
 
-@cluster_check("Step 1: a ResourceFlavor for the GPU node", rights=RIGHTS)
+@cluster_check("Step 1: a ResourceFlavor for the GPU node", rights=RIGHTS[2:])
 def check_flavor(result: CheckResult, cluster) -> None:
     """Step 1: the ResourceFlavor :data:`FLAVOR` exists with the course label; its ``spec.nodeLabels``
     select the GPU node (a node advertising ``nvidia.com/gpu``) and no other; its ``spec.tolerations``
@@ -347,7 +347,7 @@ def _gpu_entry(cq: dict) -> tuple[str | None, dict | None, list[str]]:
     return None, None, covered
 
 
-@cluster_check("Step 2: two ClusterQueues in one cohort", rights=RIGHTS)
+@cluster_check("Step 2: two ClusterQueues in one cohort", rights=RIGHTS[1:2])
 def check_cluster_queues(result: CheckResult, cluster) -> None:
     """Step 2: the ClusterQueues of :data:`CLUSTER_QUEUES` exist with the course label, both with
     ``spec.cohortName`` :data:`COHORT`, ``namespaceSelector: {}``, flavor :data:`FLAVOR` (an existing
@@ -438,7 +438,7 @@ def check_cluster_queues(result: CheckResult, cluster) -> None:
 
 # -- step 3: the LocalQueues --------------------------------------------------------------------------
 
-@cluster_check("Step 3: a LocalQueue in each team namespace", rights=RIGHTS)
+@cluster_check("Step 3: a LocalQueue in each team namespace", rights=RIGHTS[:1])
 def check_local_queues(result: CheckResult, cluster) -> None:
     """Step 3: each namespace of :data:`TEAMS` exists with the course label and holds a LocalQueue
     :data:`LOCAL_QUEUE` (course-labelled) whose ``spec.clusterQueue`` is that team's ClusterQueue,
@@ -548,6 +548,7 @@ def submit_backlog(timeout: float = 30) -> str:
     try:
         cluster = connect(create_namespace=False)
         namespace = TEAMS[1]
+        require(cluster, "Submitting team B's backlog", *RIGHTS[:1])
         if not _kueue_installed(cluster):
             return "⚠ Kueue is not installed on this cluster: run the set-up cell (on the kwok cluster)."
         if read(cluster, "Namespace", namespace) is None or \
@@ -579,6 +580,8 @@ def submit_backlog(timeout: float = 30) -> str:
 
         _watch_custom(cluster, "clusterqueues", None, counted, timeout=10)
         return board(cluster)
+    except InstructorDemonstration as exc:
+        return f"⚠ {exc}"
     except Exception as exc:  # noqa: BLE001 - a lab helper never raises at the learner
         return f"⚠ The backlog was not submitted: {explain(exc)}"
 

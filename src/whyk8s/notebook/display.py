@@ -142,14 +142,21 @@ class OfflineCluster:
     Any use of it (``cluster.core``, ``cluster.namespace``, ...) raises
     :class:`~whyk8s.errors.ClusterUnreachableError` with the original reason, which the notebook's
     handler (:func:`install_error_handler`) shows as the short panel instead of a traceback. It is
-    falsy, so widgets given it try to connect themselves and offer a Retry button.
+    falsy, so widgets given it try to connect themselves and offer a Retry button. With
+    ``demonstration`` (the cluster answers, but the chapter's steps are the instructor's: a workshop
+    participant), it raises :class:`~whyk8s.k8s.rights.InstructorDemonstration` instead, shown as
+    that one sentence.
     """
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, demonstration: bool = False):
         self.reason = reason
+        self.demonstration = demonstration
 
     def __getattr__(self, name):
         from whyk8s.errors import ClusterUnreachableError
+        if self.__dict__.get("demonstration"):
+            from whyk8s.k8s.rights import InstructorDemonstration
+            raise InstructorDemonstration(self.reason)
         raise ClusterUnreachableError(self.reason)
 
     def __bool__(self) -> bool:
@@ -280,13 +287,22 @@ def kueue_cluster(cluster, log=print):
     :class:`OfflineCluster`) return it unchanged. Off the kwok route (on kind), show in place one
     sentence saying that the chapter runs on the kwok route and how to switch, and return an
     :class:`OfflineCluster` carrying that sentence, so every later cell that uses the cluster shows
-    the panel with it instead of a traceback."""
+    the panel with it instead of a traceback. A user who may not create ClusterQueues (a workshop
+    participant) gets one sentence saying the chapter's live cells are the instructor's
+    demonstration, and an :class:`OfflineCluster` whose every use says so again."""
     if not cluster:
         return cluster, False
     from IPython.display import display
 
     from whyk8s.errors import CourseError
+    from whyk8s.k8s.rights import Access, can
     from whyk8s.lessons import queueing
+    if not can(cluster, Access("create", "clusterqueues", "kueue.x-k8s.io")):
+        reason = ("This chapter runs Kueue and creates its cluster-wide queues (ResourceFlavors, ClusterQueues): "
+                  "with your kubeconfig (a workshop account, whose rights end at your namespace) its live cells "
+                  "are the instructor's demonstration, so watch them on the instructor's screen.")
+        display(Message(reason))
+        return OfflineCluster(reason, demonstration=True), False
     try:
         return cluster, queueing.ensure_kueue(cluster, log=log)
     except CourseError as exc:
