@@ -218,6 +218,7 @@ def _remember_demonstration() -> None:
 
 
 def _error_handler(shell, etype, evalue, tb, tb_offset=None):
+    from whyk8s.errors import WaitTimeoutError
     from whyk8s.k8s.rights import InstructorDemonstration
     if issubclass(etype, NameError) and getattr(evalue, "name", None) in _demonstration_names:
         from IPython.display import display
@@ -229,6 +230,11 @@ def _error_handler(shell, etype, evalue, tb, tb_offset=None):
     if issubclass(etype, InstructorDemonstration):
         _show_error(evalue)
         _remember_demonstration()
+        return None
+    if issubclass(etype, WaitTimeoutError):  # its message says what it waited for and what it saw
+        from IPython.display import display
+        display(Message(explain(evalue)))
+        _remember_undefined(explain(evalue))
         return None
     if issubclass(etype, NameError):
         name = getattr(evalue, "name", None)
@@ -248,8 +254,11 @@ def _error_handler(shell, etype, evalue, tb, tb_offset=None):
 
 def install_error_handler() -> bool:
     """In IPython, show one sentence (not a traceback) whenever a cell fails because no course
-    cluster answers (the panel), because the API server refused (:func:`whyk8s.errors.explain`), or
-    with a NameError for a name that such a failed cell would have defined. Every other error keeps
+    cluster answers (the panel), because the API server refused (:func:`whyk8s.errors.explain`),
+    because a course wait ran out of time (:class:`~whyk8s.errors.WaitTimeoutError`, whose message
+    names what it saw: e.g. a pod Pending while every GPU is taken in a workshop), because the step
+    is the instructor's demonstration, or with a NameError for a name that such a failed cell would
+    have defined. Every other error keeps
     its usual traceback. Returns False outside IPython. Jupyter still marks the cell as failed."""
     shell = _shell()
     if shell is None:
