@@ -97,6 +97,17 @@ def test_an_api_refusal_in_a_raw_client_cell_is_one_sentence(shell, cluster):
     assert "whyk8s-error" in cell.html[0]
 
 
+def test_a_wait_that_runs_out_of_time_is_one_sentence(shell):
+    # e.g. chapter 3's GPU pod in a workshop whose GPUs are all taken: Pending, not a traceback
+    cell = Cell(shell, "from whyk8s.errors import WaitTimeoutError\n"
+                       "pods = None\n"
+                       "raise WaitTimeoutError('Waited 60 s; the pods never reached the expected state "
+                       "(1 pods: gpu-trainer Pending).')")
+    assert not cell.ok and not cell.traceback and cell.panels == []
+    assert cell.sentences == ["⚠ Waited 60 s; the pods never reached the expected state (1 pods: gpu-trainer "
+                              "Pending)."]
+
+
 def test_an_api_refusal_names_the_real_cause_in_a_cell(shell, cluster):
     shell.user_ns["core"] = cluster.core
     cell = Cell(shell, f"core.read_namespaced_pod('nothing-here', {cluster.namespace!r})")

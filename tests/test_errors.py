@@ -267,6 +267,14 @@ def test_only_an_rbac_refusal_reads_not_allowed(cluster):
                             "grant it.")
     exc = _refusal(lambda: nobody.core.list_node())
     assert explain(exc).startswith("Not allowed: the user nobody may not list nodes across the cluster (RBAC).")
+    # a workshop participant's ServiceAccount: the refusal is on purpose, the step is the instructor's
+    learner = connect(context=cluster.context)
+    learner.api.set_default_header("Impersonate-User", "system:serviceaccount:whyk8s-p07:learner")
+    exc = _refusal(lambda: learner.core.list_node())
+    assert explain(exc) == ("Not allowed: the user system:serviceaccount:whyk8s-p07:learner may not list nodes "
+                            "across the cluster (RBAC). Your kubeconfig is a workshop account, whose rights end "
+                            "at its own namespace: this step is the instructor's demonstration, so watch it on "
+                            "the instructor's screen.")
     assert cluster.core.list_namespaced_pod(cluster.namespace, label_selector=cluster.selector).items == []
 
 

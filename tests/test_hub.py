@@ -87,6 +87,7 @@ def test_start_refuses_without_root(tmp_path, monkeypatch):
         hub.start(_settings(tmp_path))
 
 
+@pytest.mark.hub  # not a unit test: it creates a system user (make unit runs in a user namespace)
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root: it creates a system user")
 def test_a_link_planted_in_a_participants_home_never_makes_root_write_through_it(tmp_path):
     """A participant owns their home: a ``~/.kube/config`` link to a root file must not let the hub
@@ -104,6 +105,7 @@ def test_a_link_planted_in_a_participants_home_never_makes_root_write_through_it
     victim.write_text("root's\\n")
     victim.chmod(0o644)
     settings = HubSettings(participants_dir=participants, state_dir=tmp_path / "state", homes_dir=homes)
+    subprocess.run(["userdel", system_user("p98")], capture_output=True)  # left by an interrupted run
     user = ensure_system_user("p98", homes)
     try:
         home = Path(user.pw_dir)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from pathlib import Path
 
 import pytest
 import yaml
@@ -29,10 +30,15 @@ A, B = "p01", "p02"
 # -- without a cluster ---------------------------------------------------------------------------
 def test_share_of_the_course_layout():
     q = workshop.share(workshop.layout_capacities(), 20)
-    # 24 CPUs, 352 GiB, 440 pods, 4 GPUs in clusters/layout.yaml; 90 % shared out; GPUs whole
-    assert (q.cpu_millis, q.memory_bytes // 2**20, q.pods, q.gpus) == (1080, 16220, 19, 0)
-    assert workshop.share(workshop.layout_capacities(), 4).gpus == 1
-    assert q.hard()["requests.cpu"] == "1080m"
+    # 24 CPUs, 352 GiB, 440 pods in clusters/layout.yaml; 90 % shared out
+    assert (q.cpu_millis, q.memory_bytes // 2**20, q.pods) == (1080, 16220, 19)
+    assert q.hard() == {"requests.cpu": "1080m", "requests.memory": "16220Mi", "pods": "19"}
+
+
+def test_quota_leaves_gpus_to_the_scheduler():
+    # whatever the room's size, no quota line caps GPUs: a GPU pod waits Pending for a free GPU
+    for n in (1, 2, 5, 20):
+        assert not any("gpu" in key for key in workshop.share(workshop.layout_capacities(), n).hard())
 
 
 def test_share_refuses_a_room_too_big_for_the_cluster():
@@ -71,6 +77,21 @@ def test_participant_context_is_accepted_by_the_guard_and_names_the_namespace(tm
 def test_other_contexts_namespace_is_not_the_courses(tmp_path, make_kubeconfig_file):
     path = make_kubeconfig_file(tmp_path, "kwok-whyk8s", namespace="their-own")
     assert default_namespace(kubeconfig=str(path)) == "whyk8s"
+
+
+def test_labs_code_names_no_namespace_literally():
+    # a participant may not use the namespace whyk8s: every lab cell names the course's choice
+    import re
+
+    import nbformat
+    root = Path(__file__).resolve().parent.parent
+    literal = re.compile(r"""namespace\w*\([^)]*["']whyk8s["']|^\s*#?\s*["']whyk8s["'],""", re.M)
+    found = []
+    for path in sorted(root.glob("labs/**/lab*.ipynb")):
+        for i, cell in enumerate(nbformat.read(path, as_version=4).cells):
+            if cell.cell_type == "code" and literal.search(cell.source):
+                found.append(f"{path.relative_to(root)} cell {i}")
+    assert not found, found
 
 
 @pytest.fixture
@@ -209,6 +230,25 @@ def test_participant_cannot_exceed_the_quota(room):
     assert "quota" in explain(info.value).lower()
 
 
+def test_a_pod_asking_for_more_gpus_than_any_node_has_is_pending_not_refused(room):
+    # chapters 3 (greedy) and 4a (train-huge): the scheduler's reason, not the quota's refusal
+    from whyk8s.k8s.pods import pending_reason
+    from whyk8s.k8s.waits import watch_until
+    _, result = room
+    a = _as(result, A)
+    pod = specs.pod("eight-gpus", gpus=8)
+    a.core.create_namespaced_pod(a.namespace, pod)  # the quota would refuse it here (403)
+    try:
+        pods = watch_until(a.core.list_namespaced_pod, a.namespace, timeout=30,
+                           field_selector="metadata.name=eight-gpus",
+                           done=lambda objs: any(pending_reason(p) for p in objs.values()))
+        reason = pending_reason(pods["eight-gpus"])
+        assert "Insufficient nvidia.com/gpu" in reason, reason
+        assert pods["eight-gpus"].status.phase == "Pending"
+    finally:
+        a.core.delete_namespaced_pod("eight-gpus", a.namespace, grace_period_seconds=0)
+
+
 def test_a_pod_without_requests_gets_the_limitranges_and_counts(room):
     instructor, result = room
     a = _as(result, A)
@@ -328,6 +368,47 @@ def test_cluster_wide_demonstrations_say_so(room, monkeypatch):
     finally:
         for pc in tenancy.PRIORITY_CLASSES:
             instructor.scheduling.delete_priority_class(pc)
+
+
+def test_dra_is_the_instructors_until_published_then_shared(room):
+    from whyk8s.lessons import dra
+    instructor, result = room
+    a = _as(result, A)
+    dra.clean_up(instructor)
+    with pytest.raises(InstructorDemonstration, match="instructor's demonstration"):
+        dra.publish(a)
+    dra.create_claim_template(a, "gpu-40gi", "40Gi")
+    started = time.monotonic()
+    with pytest.raises(InstructorDemonstration, match="none is published yet"):
+        dra.submit(a, dra.training_job("train-llm", "gpu-40gi"))
+    assert time.monotonic() - started < 5  # said at once, not after the 30 s wait
+    assert _status(lambda: a.batch.read_namespaced_job("train-llm", a.namespace)) == 404  # nothing created
+    try:
+        mine = dra.publish(instructor)
+        assert dra.publish(a) == mine  # the participant uses the instructor's slice
+        allocation = dra.submit(a, dra.training_job("train-llm", "gpu-40gi"))
+        assert allocation["node"] == mine["node"]
+        from whyk8s.k8s import objects
+        objects.cleanup(a)
+        dra.clean_up(a)  # the participant's claims go; the instructor's class and slice stay
+        assert len(dra.published_devices(instructor)) == mine["devices"]
+    finally:
+        from whyk8s.k8s import objects
+        objects.cleanup(a)
+        dra.clean_up(instructor)
+
+
+def test_labs_needing_cluster_rights_say_so(room, monkeypatch):
+    from whyk8s.labs import fairness_lab, queue_lab
+    _, result = room
+    monkeypatch.setenv("KUBECONFIG", str(result.folder / f"{A}.kubeconfig"))
+    monkeypatch.delenv("WHYK8S_ALLOW_CONTEXT", raising=False)
+    for step in (fairness_lab.check_teams, fairness_lab.check_priorities, fairness_lab.reset,
+                 queue_lab.check_flavor, queue_lab.check_local_queues, queue_lab.reset):
+        with pytest.raises(InstructorDemonstration) as info:
+            step()
+        assert "instructor's demonstration" in explain(info.value), step.__name__
+    assert "instructor's demonstration" in queue_lab.submit_backlog()  # a helper that returns its sentence
 
 
 def test_participant_cleanup_stays_in_their_namespace(room):

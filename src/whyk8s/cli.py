@@ -219,8 +219,8 @@ def _ws_up(args: argparse.Namespace) -> int:
     print(f"Workshop on {res.context}: {len(res.participants)} participants "
           f"({res.participants[0]} … {res.participants[-1]}); objects " +
           ", ".join(f"{n} {k}" for k, n in res.changes.items()) + ".")
-    print(f"Each participant's quota: {q.cpu_millis}m CPU, {q.memory_bytes // 2**20} MiB, {q.pods} pods, "
-          f"{q.gpus} GPUs (requests).")
+    print(f"Each participant's quota: {q.cpu_millis}m CPU, {q.memory_bytes // 2**20} MiB, {q.pods} pods "
+          f"(requests); GPUs are shared by scheduling (a GPU pod waits Pending for a free GPU).")
     print(f"New tokens ({args.hours} h): {len(res.tokens)}. Kubeconfigs in {res.folder} "
           f"(one per participant, readable by you only). Next: `whyk8s workshop cards`.")
     return 0

@@ -179,6 +179,9 @@ _QUOTA = re.compile(r'^(\w+)(?:\.[\w.]+)? "([^"]+)" is forbidden: exceeded quota
 _MUST_SPECIFY = re.compile(r'^(\w+) "([^"]+)" is forbidden: failed quota: ([^:]+): must specify (.+)$')
 _TERMINATING = re.compile(r"unable to create new content in namespace (\S+) because it is being terminated")
 _NO_PRIORITY_CLASS = re.compile(r"no PriorityClass with name (\S+) was found")
+#: A workshop participant's user as the API server names it (``whyk8s.cluster.workshop.user_of``:
+#: the ServiceAccount ``learner`` in the participant's namespace ``whyk8s-<participant>``).
+_WORKSHOP_USER = re.compile(r"^system:serviceaccount:whyk8s-[a-z0-9-]+:learner$")
 _RBAC = re.compile(r'User "([^"]*)" cannot (\w+) (?:resource "([^"]*)"(?: in API group "([^"]*)")?'
                    r'(?: in the namespace "([^"]*)"| at the cluster scope)?|path "([^"]*)")')
 
@@ -224,6 +227,10 @@ def _forbidden_sentence(exc: ApiException, namespace: str | None) -> str:
         user, verb, resource, group, ns, path = m.groups()
         what = f"{resource}" + (f" ({group})" if group else "") if resource else f"the path {path}"
         scope = f" in namespace {ns}" if ns else (" across the cluster" if resource else "")
+        if _WORKSHOP_USER.match(user or ""):
+            return (f"Not allowed: the user {user} may not {verb} {what}{scope} (RBAC). Your kubeconfig is a "
+                    f"workshop account, whose rights end at its own namespace: this step is the instructor's "
+                    f"demonstration, so watch it on the instructor's screen.")
         return (f"Not allowed: the user {user} may not {verb} {what}{scope} (RBAC). This is a permission "
                 f"of your kubeconfig's user; whoever runs the cluster can grant it.")
     return _status_sentence(exc) + " (Refused by an admission check of the API server, not by permissions.)"

@@ -22,11 +22,14 @@ instead), so :func:`down` deletes exactly what :func:`up` made, and :func:`up` r
 
 Sizing rule (:func:`share`): each of N participants gets an equal share of 90 % of the workers'
 CPU, memory and pod slots (10 % is kept for the instructor's demonstrations and the cluster's own
-pods), and floor(GPUs / N) GPUs. On the course cluster the workers are the ones in
-``clusters/layout.yaml`` (:mod:`whyk8s.cluster.layout`: 24 CPUs, 352 GiB, 440 pods, 4 GPUs, so 20
-participants get 1080m CPU, 15.8 GiB, 19 pods and no GPU each); on another cluster, the allocatable
-resources of its schedulable worker nodes. The LimitRange gives a container that states no
-requests 100m CPU and 128 MiB, so the quota can count it.
+pods). GPUs are left out of the quota: the room shares them by scheduling, as the course teaches
+(a pod asking for a GPU waits ``Pending`` until one is free, and a pod asking for more GPUs than any
+node has stays ``Pending`` with the scheduler's reason, as chapters 3 and 4a show), instead of a
+quota line of floor(GPUs / N) that would refuse every GPU pod as soon as N exceeds the GPUs. On the
+course cluster the workers are the ones in ``clusters/layout.yaml`` (:mod:`whyk8s.cluster.layout`:
+24 CPUs, 352 GiB, 440 pods, so 20 participants get 1080m CPU, 15.8 GiB and 19 pods each, and share
+its 4 GPUs); on another cluster, the allocatable resources of its schedulable worker nodes. The
+LimitRange gives a container that states no requests 100m CPU and 128 MiB, so the quota can count it.
 
 Files (kubeconfigs, cards) go to ``~/.whyk8s/workshop/<context>/`` unless told otherwise; the folder
 is readable by its owner only (tokens are passwords).
@@ -47,7 +50,7 @@ import yaml
 from kubernetes import client
 from kubernetes.utils.quantity import parse_quantity
 
-from whyk8s import GPU_RESOURCE, PART_OF_LABEL, PARTICIPANT_LABEL
+from whyk8s import PART_OF_LABEL, PARTICIPANT_LABEL
 from whyk8s.errors import CourseError, WaitTimeoutError
 from whyk8s.k8s.guard import WORKSHOP_CONTEXT_PREFIX, Cluster, connect
 
@@ -120,44 +123,42 @@ def user_of(participant: str) -> str:
 # -- sizing --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Share:
-    """One participant's quota: ``cpu_millis`` (millicores), ``memory_bytes``, ``pods``, ``gpus``."""
+    """One participant's quota: ``cpu_millis`` (millicores), ``memory_bytes``, ``pods``. No GPUs: the
+    room shares them by scheduling (module docstring, "Sizing rule")."""
 
     cpu_millis: int
     memory_bytes: int
     pods: int
-    gpus: int
 
     def hard(self) -> dict[str, str]:
-        """The ResourceQuota's ``spec.hard``."""
-        hard = {"requests.cpu": f"{self.cpu_millis}m", "requests.memory": f"{self.memory_bytes // _MI}Mi",
-                "pods": str(self.pods), f"requests.{GPU_RESOURCE}": str(self.gpus)}
-        return hard
+        """The ResourceQuota's ``spec.hard``: ``requests.cpu``, ``requests.memory``, ``pods`` (no
+        ``requests.nvidia.com/gpu`` line)."""
+        return {"requests.cpu": f"{self.cpu_millis}m", "requests.memory": f"{self.memory_bytes // _MI}Mi",
+                "pods": str(self.pods)}
 
 
 def share(capacities: list[dict], participants: int, fraction: float = PARTICIPANTS_FRACTION) -> Share:
     """Each participant's share of the workers ``capacities`` (dicts of quantities: ``cpu``,
-    ``memory``, ``pods``, ``nvidia.com/gpu``; missing keys count 0): ``fraction`` (0.9) of the total
-    CPU (rounded down to 10m), memory (to 1 MiB) and pods, divided by ``participants``; GPUs are
-    whole: floor(total / participants). Raises ValueError when a participant would get less than
-    100m CPU, 256 MiB or 2 pods (the chapters need at least that: fewer participants, or a bigger
-    cluster)."""
+    ``memory``, ``pods``; missing keys count 0, other keys such as ``nvidia.com/gpu`` are ignored):
+    ``fraction`` (0.9) of the total CPU (rounded down to 10m), memory (to 1 MiB) and pods, divided by
+    ``participants``. GPUs get no share: they are left to the scheduler, so a GPU pod waits
+    ``Pending`` for a free GPU rather than being refused by the quota (module docstring, "Sizing
+    rule"). Raises ValueError when a participant would get less than 100m CPU, 256 MiB or 2 pods
+    (the chapters need at least that: fewer participants, or a bigger cluster)."""
     participant_names(participants)  # validates the count
-    total = {"cpu": 0.0, "memory": 0.0, "pods": 0.0, "gpu": 0.0}
+    total = {"cpu": 0.0, "memory": 0.0, "pods": 0.0}
     for cap in capacities:
-        total["cpu"] += float(parse_quantity(str(cap.get("cpu", 0))))
-        total["memory"] += float(parse_quantity(str(cap.get("memory", 0))))
-        total["pods"] += float(parse_quantity(str(cap.get("pods", 0))))
-        total["gpu"] += float(parse_quantity(str(cap.get(GPU_RESOURCE, 0))))
+        for key in total:
+            total[key] += float(parse_quantity(str(cap.get(key, 0))))
     cpu = int(total["cpu"] * fraction * 1000 / participants) // 10 * 10
     memory = int(total["memory"] * fraction / participants) // _MI * _MI
     pods = int(total["pods"] * fraction / participants)
-    gpus = int(total["gpu"] // participants)
     if cpu < 100 or memory < 256 * _MI or pods < 2:
         raise ValueError(
             f"{participants} participants do not fit this cluster: each would get {cpu}m CPU, "
             f"{memory // _MI} MiB and {pods} pods (at least 100m, 256 MiB and 2 pods are needed). "
             f"Invite fewer, or add workers.")
-    return Share(cpu, memory, pods, gpus)
+    return Share(cpu, memory, pods)
 
 
 def layout_capacities(layout=None) -> list[dict]:

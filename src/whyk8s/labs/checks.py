@@ -23,6 +23,7 @@ from typing import Callable, Iterator, Mapping, Sequence
 
 from whyk8s.errors import FILE, OTHER, classify, explain
 from whyk8s.k8s.guard import is_course_labelled
+from whyk8s.k8s.rights import Access, InstructorDemonstration, require
 from whyk8s.labs.common import delete_commands, lab_cluster
 from whyk8s.labs.feedback import CheckResult
 from whyk8s.k8s.progress import record_check
@@ -67,13 +68,16 @@ def failure_sentence(exc: BaseException) -> str:
 
 def never_raise(title: str, result_type: type[CheckResult] = CheckResult):
     """Decorator for a function returning a ``CheckResult``: any exception becomes one finding
-    (:func:`failure_sentence`) of a fresh ``result_type(title)``."""
+    (:func:`failure_sentence`) of a fresh ``result_type(title)``, except
+    :class:`~whyk8s.k8s.rights.InstructorDemonstration`, which the notebook shows as one sentence."""
 
     def wrap(fn):
         @functools.wraps(fn)
         def inner(*args, **kwargs):
             try:
                 return fn(*args, **kwargs)
+            except InstructorDemonstration:
+                raise
             except Exception as exc:  # noqa: BLE001 - a check must never raise at the learner
                 result = result_type(title)
                 result.wrong(failure_sentence(exc))
@@ -84,7 +88,7 @@ def never_raise(title: str, result_type: type[CheckResult] = CheckResult):
     return wrap
 
 
-def _check(title: str, needs_cluster: bool):
+def _check(title: str, needs_cluster: bool, rights: Sequence[Access] = ()):
     def wrap(fn):
         injected = 2 if needs_cluster else 1
 
@@ -97,9 +101,12 @@ def _check(title: str, needs_cluster: bool):
                     cluster = lab_cluster(result)
                     if cluster is None:
                         return result
+                    require(cluster, title, *rights)
                     fn(result, cluster, *args, **kwargs)
                 else:
                     fn(result, *args, **kwargs)
+            except InstructorDemonstration:
+                raise  # the notebook shows it as one sentence (whyk8s.notebook.display)
             except Exception as exc:  # noqa: BLE001 - a check must never raise at the learner
                 result.wrong(failure_sentence(exc))
             record_check(result, fn, cluster)  # a workshop participant's: for the instructor; never raises
@@ -122,13 +129,19 @@ def check(title: str):
     return _check(title, needs_cluster=False)
 
 
-def cluster_check(title: str):
+def cluster_check(title: str, rights: Sequence[Access] = ()):
     """Decorator for a check that reads the cluster: the function receives ``(result, cluster)``,
     a fresh ``CheckResult(title)`` and a guarded :class:`~whyk8s.k8s.guard.Cluster`. When there is
     no cluster (unreachable, foreign context) the result holds that one finding and the function is
     not called. Exceptions become one finding, after those already made. With a workshop participant's
-    connection the result is also recorded for the instructor (:mod:`whyk8s.k8s.progress`)."""
-    return _check(title, needs_cluster=True)
+    connection the result is also recorded for the instructor (:mod:`whyk8s.k8s.progress`).
+
+    ``rights``: what the lab's task needs beyond the learner's namespace (e.g. creating namespaces).
+    When the kubeconfig's user lacks one of them (a workshop participant), the check raises
+    :class:`~whyk8s.k8s.rights.InstructorDemonstration` naming ``title``, the one exception a check
+    lets through: the notebook shows it as one sentence, and a solution's ``assert result.passed``
+    is never reached."""
+    return _check(title, needs_cluster=True, rights=rights)
 
 
 @dataclass(frozen=True)

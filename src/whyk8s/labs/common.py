@@ -27,7 +27,8 @@ from whyk8s.labs.feedback import CheckResult
 from whyk8s.notebook.display import install_error_handler, notebook_cluster
 
 __all__ = ["NAMESPACE", "COURSE_LABEL", "DEFAULT_IMAGE", "JOB_IMAGE", "JOB_COMMAND", "start", "lab_cluster",
-           "label_finding", "read", "find_elsewhere", "wait_for", "delete_commands", "job_never_ends_hint"]
+           "label_finding", "read", "find_elsewhere", "wait_for", "delete_commands", "job_never_ends_hint",
+           "workshop_line"]
 
 #: The namespace the labs ask learners to use: ``whyk8s``, or in a workshop the participant's own
 #: (the namespace of the kubeconfig's workshop context when the lab starts).
@@ -71,6 +72,25 @@ def start(lab: str = "this lab") -> str:
         return context
     print(f"{lab}: the course cluster answers ({ready} nodes Ready); namespace {NAMESPACE!r} is ready.")
     return context
+
+
+def workshop_line(lab: str, rights, what: str) -> bool:
+    """For a lab whose task needs ``rights`` (:class:`whyk8s.k8s.rights.Access`) beyond the learner's
+    namespace: when the kubeconfig's user lacks one of them (a workshop participant), print one line
+    saying that ``lab`` ``what`` (e.g. "creates namespaces and PriorityClasses, which are
+    cluster-wide"), so in a workshop it is the instructor's demonstration, and return True. Return
+    False when the user has them all, or when no cluster answers (the set-up cell said so). Never raises."""
+    from whyk8s.k8s.rights import can
+    try:
+        cluster = connect(create_namespace=False)
+        if all(can(cluster, access) for access in rights):
+            return False
+    except Exception:  # noqa: BLE001 - the set-up cell already said why there is no cluster
+        return False
+    print(f"{lab} {what}: with your kubeconfig (a workshop account, whose rights end at namespace "
+          f"{NAMESPACE}) it is the instructor's demonstration. Follow it on the instructor's screen; "
+          f"its cells and checks say so instead of failing.")
+    return True
 
 
 def lab_cluster(result: CheckResult) -> Cluster | None:

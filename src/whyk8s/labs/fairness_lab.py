@@ -27,13 +27,16 @@ from contextlib import nullcontext
 from kubernetes.utils.quantity import parse_quantity
 
 from whyk8s import GPU_RESOURCE
+from whyk8s.k8s.rights import Access
 from whyk8s.labs.checks import cluster_check, recreate_hint
 from whyk8s.labs.common import (DEFAULT_IMAGE, JOB_COMMAND, JOB_IMAGE, find_elsewhere, job_never_ends_hint,
-                                label_finding, read, start, wait_for)
+                                label_finding, read, wait_for)
+from whyk8s.labs.common import start as lab_start
+from whyk8s.labs.common import workshop_line
 from whyk8s.labs.feedback import CheckResult, ResetResult
 from whyk8s.labs.reset import reset_lab
 
-__all__ = ["start", "LOW_IMAGE", "JOB_IMAGE", "JOB_COMMAND", "TEAMS", "QUOTA", "HARD", "PRIORITIES", "LOW", "HIGH",
+__all__ = ["start", "RIGHTS", "LOW_IMAGE", "JOB_IMAGE", "JOB_COMMAND", "TEAMS", "QUOTA", "HARD", "PRIORITIES", "LOW", "HIGH",
            "check_teams", "check_priorities", "check_preemption", "reset"]
 
 #: The low-priority Deployment's image: never exits, like a long batch job.
@@ -55,6 +58,18 @@ LOW = ("team-b", "batch-low")
 HIGH = ("team-a", "urgent-train")
 #: The cells a learner runs again after a reset in step 3 (its objects need those of steps 1 and 2).
 _STEP3_CELLS = "the create cells of steps 1, 2 and 3"
+#: What the task needs beyond the learner's own namespace: creating namespaces (with their quotas)
+#: and PriorityClasses. A workshop participant lacks them: the lab is the instructor's demonstration.
+RIGHTS = (Access("create", "namespaces"), Access("create", "priorityclasses", "scheduling.k8s.io"))
+
+
+def start(lab: str = "Lab 5") -> str:
+    """The set-up cell: :func:`whyk8s.labs.common.start`, plus one line when the kubeconfig's user
+    lacks :data:`RIGHTS` (a workshop participant): this lab creates cluster-wide objects, so it is
+    the instructor's demonstration, and its checks say so. Returns the context name. Never raises."""
+    context = lab_start(lab)
+    workshop_line(lab, RIGHTS, "creates namespaces and PriorityClasses, which are cluster-wide")
+    return context
 
 
 def _unit(resource: str) -> str:
@@ -70,7 +85,7 @@ def _number(resource: str, value) -> int:
     return int(n * 1000) if resource.endswith("cpu") else int(n)
 
 
-@cluster_check("Step 1: team namespaces with quotas")
+@cluster_check("Step 1: team namespaces with quotas", rights=RIGHTS[:1])
 def check_teams(result: CheckResult, cluster) -> None:
     """Step 1: each namespace of :data:`TEAMS` exists with the course label and holds a ResourceQuota
     :data:`QUOTA` (course-labelled) whose ``spec.hard`` equals :data:`HARD` (CPU compared in
@@ -117,7 +132,7 @@ def _hard(result: CheckResult, team: str, hard: dict) -> None:
         result.wrong(f"{team}: the quota also limits {', '.join(extra)}, which the task does not ask for")
 
 
-@cluster_check("Step 2: two PriorityClasses")
+@cluster_check("Step 2: two PriorityClasses", rights=RIGHTS[1:])
 def check_priorities(result: CheckResult, cluster) -> None:
     """Step 2: the PriorityClasses of :data:`PRIORITIES` exist with the course label and their
     values; the high one's value is larger, and it may preempt (``preemptionPolicy`` not Never).
@@ -151,7 +166,7 @@ def check_priorities(result: CheckResult, cluster) -> None:
             result.wrong(f"whyk8s-high ({high.value:,}) is not higher than whyk8s-low ({low.value:,})")
 
 
-@cluster_check("Step 3: preemption")
+@cluster_check("Step 3: preemption", rights=RIGHTS)
 def check_preemption(result: CheckResult, cluster, timeout: float = 30) -> None:
     """Step 3: the Deployment :data:`LOW` uses ``whyk8s-low``, the Job :data:`HIGH` uses
     ``whyk8s-high`` and succeeded, and the scheduler's ``Preempted`` event (watched for up to
@@ -225,4 +240,4 @@ def reset(timeout: float = 120) -> ResetResult:
     named += [("ResourceQuota", team, QUOTA) for team in TEAMS]
     named += [("PriorityClass", None, name) for name in PRIORITIES]
     named += [("Deployment", *LOW), ("Job", *HIGH)]
-    return reset_lab("Lab 5 reset", named, timeout=timeout)
+    return reset_lab("Lab 5 reset", named, timeout=timeout, rights=RIGHTS)

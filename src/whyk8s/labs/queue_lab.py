@@ -45,15 +45,16 @@ from whyk8s.cluster import kueue
 from whyk8s.errors import CourseError, explain
 from whyk8s.k8s import objects
 from whyk8s.k8s.guard import Cluster, connect
+from whyk8s.k8s.rights import Access, InstructorDemonstration, require
 from whyk8s.k8s.waits import watch_until
 from whyk8s.labs.checks import cluster_check, never_raise
-from whyk8s.labs.common import find_elsewhere, lab_cluster, label_finding, read
+from whyk8s.labs.common import find_elsewhere, lab_cluster, label_finding, read, workshop_line
 from whyk8s.labs.common import start as lab_start
 from whyk8s.labs.feedback import CheckResult, ResetResult
 from whyk8s.labs.reset import reset_lab
 from whyk8s.lessons import queueing
 
-__all__ = ["start", "gpu_nodes", "FLAVOR", "COHORT", "TEAMS", "CLUSTER_QUEUES", "NOMINAL", "BORROWING_LIMIT", "LOCAL_QUEUE",
+__all__ = ["start", "RIGHTS", "gpu_nodes", "FLAVOR", "COHORT", "TEAMS", "CLUSTER_QUEUES", "NOMINAL", "BORROWING_LIMIT", "LOCAL_QUEUE",
            "BACKLOG", "URGENT", "WITHIN", "QUEUE_LABEL", "check_flavor", "check_cluster_queues",
            "check_local_queues", "submit_backlog", "board", "check_sharing", "kept_flavors", "delete_kueue_objects", "reset", "finish"]
 
@@ -89,6 +90,13 @@ _LABELS = {PART_OF_LABEL[0]: PART_OF_LABEL[1]}
 _KUEUE_KINDS = {"ResourceFlavor": "resourceflavors", "ClusterQueue": "clusterqueues", "LocalQueue": "localqueues"}
 #: Whether :func:`start` started Kueue in this kernel (then :func:`finish` stops it).
 _started_here = False
+#: Whether :func:`start` found a user without :data:`RIGHTS` (a workshop participant).
+_demonstration = False
+#: What the task needs beyond the learner's own namespace: creating namespaces, ClusterQueues and
+#: ResourceFlavors (and running Kueue). A workshop participant lacks them: the lab is the
+#: instructor's demonstration.
+RIGHTS = (Access("create", "namespaces"), Access("create", "clusterqueues", GROUP),
+          Access("create", "resourceflavors", GROUP))
 
 
 def _gpus(text) -> int:
@@ -102,12 +110,17 @@ def start(lab: str = "Lab 7") -> str:
     sure Kueue runs on the course's kwok cluster, starting it if needed (about 15 to 25 s; the
     binary is built first if it is not cached, about 3 minutes once per machine). Returns the
     context name to load. Never raises: on kind, or when Kueue cannot start, it prints one sentence
-    saying why and what to do."""
-    global _started_here
+    saying why and what to do. A user without :data:`RIGHTS` (a workshop participant) gets one line
+    saying the lab is the instructor's demonstration, and Kueue is left as it is."""
+    global _started_here, _demonstration
     context = lab_start(lab)
     try:
         cluster = connect(create_namespace=False)
     except Exception:  # noqa: BLE001 - lab_start already said why there is no cluster
+        return context
+    if workshop_line(lab, RIGHTS, "runs Kueue and creates namespaces, ClusterQueues and ResourceFlavors, which "
+                                  "are cluster-wide"):
+        _demonstration = True  # a participant neither starts nor stops Kueue
         return context
     try:
         if kueue.pid() is not None and kueue.status(cluster).running:
@@ -131,6 +144,9 @@ def finish(lab: str = "Lab 7") -> None:
     """The last cell: stop Kueue if :func:`start` started it in this kernel (it was not running
     before), so the cluster is left as the lab found it; otherwise leave it running. Never raises."""
     global _started_here
+    if _demonstration:
+        print(f"{lab}: Kueue is the instructor's to run; this lab left it as it was.")
+        return
     if not _started_here:
         print(f"{lab}: Kueue was running before this lab; it stays running.")
         return
@@ -262,7 +278,7 @@ def _condition(obj: dict, kind: str) -> dict | None:
 
 # -- step 1: the ResourceFlavor -----------------------------------------------------------------------
 
-@cluster_check("Step 1: a ResourceFlavor for the GPU node")
+@cluster_check("Step 1: a ResourceFlavor for the GPU node", rights=RIGHTS[2:])
 def check_flavor(result: CheckResult, cluster) -> None:
     """Step 1: the ResourceFlavor :data:`FLAVOR` exists with the course label; its ``spec.nodeLabels``
     select the GPU node (a node advertising ``nvidia.com/gpu``) and no other; its ``spec.tolerations``
@@ -331,7 +347,7 @@ def _gpu_entry(cq: dict) -> tuple[str | None, dict | None, list[str]]:
     return None, None, covered
 
 
-@cluster_check("Step 2: two ClusterQueues in one cohort")
+@cluster_check("Step 2: two ClusterQueues in one cohort", rights=RIGHTS[1:2])
 def check_cluster_queues(result: CheckResult, cluster) -> None:
     """Step 2: the ClusterQueues of :data:`CLUSTER_QUEUES` exist with the course label, both with
     ``spec.cohortName`` :data:`COHORT`, ``namespaceSelector: {}``, flavor :data:`FLAVOR` (an existing
@@ -422,7 +438,7 @@ def check_cluster_queues(result: CheckResult, cluster) -> None:
 
 # -- step 3: the LocalQueues --------------------------------------------------------------------------
 
-@cluster_check("Step 3: a LocalQueue in each team namespace")
+@cluster_check("Step 3: a LocalQueue in each team namespace", rights=RIGHTS[:1])
 def check_local_queues(result: CheckResult, cluster) -> None:
     """Step 3: each namespace of :data:`TEAMS` exists with the course label and holds a LocalQueue
     :data:`LOCAL_QUEUE` (course-labelled) whose ``spec.clusterQueue`` is that team's ClusterQueue,
@@ -532,6 +548,7 @@ def submit_backlog(timeout: float = 30) -> str:
     try:
         cluster = connect(create_namespace=False)
         namespace = TEAMS[1]
+        require(cluster, "Submitting team B's backlog", *RIGHTS[:1])
         if not _kueue_installed(cluster):
             return "⚠ Kueue is not installed on this cluster: run the set-up cell (on the kwok cluster)."
         if read(cluster, "Namespace", namespace) is None or \
@@ -563,6 +580,8 @@ def submit_backlog(timeout: float = 30) -> str:
 
         _watch_custom(cluster, "clusterqueues", None, counted, timeout=10)
         return board(cluster)
+    except InstructorDemonstration as exc:
+        return f"⚠ {exc}"
     except Exception as exc:  # noqa: BLE001 - a lab helper never raises at the learner
         return f"⚠ The backlog was not submitted: {explain(exc)}"
 
@@ -616,7 +635,7 @@ def _drain(cluster: Cluster, namespace: str, timeout: float) -> tuple[int, int]:
     return len(done & names), peak
 
 
-@cluster_check("Step 4: the urgent job is admitted while team B's backlog drains")
+@cluster_check("Step 4: the urgent job is admitted while team B's backlog drains", rights=RIGHTS)
 def check_sharing(result: CheckResult, cluster, timeout: float = 60) -> None:
     """Step 4: the Job :data:`URGENT` exists with the course label and the queue label
     ``kueue.x-k8s.io/queue-name: team-queue``, it was created after team B's backlog
@@ -798,7 +817,7 @@ def reset(timeout: float = 120) -> ResetResult:
     what was removed ("Lab 7 reset: done")."""
     named = [("Namespace", None, team) for team in TEAMS] + [("Job", *URGENT)]
     named += [("Job", TEAMS[1], n) for n in _backlog_names()]
-    result = reset_lab("Lab 7 reset", named, timeout=timeout)
+    result = reset_lab("Lab 7 reset", named, timeout=timeout, rights=RIGHTS)
     if not result.ran:
         return result
 

@@ -15,12 +15,13 @@ only create again (the owners are followed by ``ownerReferences`` uid, as the ga
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Sequence
 
 
 from whyk8s.errors import NamespaceRefused
 from whyk8s.k8s.guard import Cluster, is_course_labelled
 from whyk8s.k8s.objects import KINDS, ObjectRef, cleanup
+from whyk8s.k8s.rights import Access, require
 from whyk8s.labs.checks import never_raise
 from whyk8s.labs.common import delete_commands, lab_cluster, read
 from whyk8s.labs.feedback import ResetResult
@@ -28,7 +29,8 @@ from whyk8s.labs.feedback import ResetResult
 __all__ = ["reset_lab", "left_alone", "delete_course_objects"]
 
 
-def reset_lab(title: str, named: Iterable[ObjectRef | tuple], timeout: float = 90) -> ResetResult:
+def reset_lab(title: str, named: Iterable[ObjectRef | tuple], timeout: float = 90,
+              rights: Sequence[Access] = ()) -> ResetResult:
     """Reset a lab: name the objects of ``named`` (the lab task's objects, as
     :class:`~whyk8s.k8s.objects.ObjectRef` or ``(kind, namespace, name)``, namespace None for
     cluster-scoped kinds) that the reset may not delete (:func:`left_alone`), then delete every
@@ -37,7 +39,9 @@ def reset_lab(title: str, named: Iterable[ObjectRef | tuple], timeout: float = 9
 
     Returns a :class:`~whyk8s.labs.feedback.ResetResult` ("Lab N reset: done"; "done, but N left
     alone" with one finding per object left); never raises: no cluster, or a clean-up that does not
-    finish in time, is one finding ("not done").
+    finish in time, is one finding ("not done"). ``rights``: what the lab's task needs beyond the
+    learner's namespace; a user who lacks one (a workshop participant) gets
+    :class:`~whyk8s.k8s.rights.InstructorDemonstration` naming ``title`` instead (shown as one sentence).
     kubectl: ``kubectl delete deploy,rs,job,pod,quota,limits -l app.kubernetes.io/part-of=whyk8s``
     in each course namespace, then the labelled priority classes and namespaces."""
     refs = [r if isinstance(r, ObjectRef) else ObjectRef(*r) for r in named]
@@ -48,6 +52,7 @@ def reset_lab(title: str, named: Iterable[ObjectRef | tuple], timeout: float = 9
         cluster = lab_cluster(result)
         if cluster is None:
             return result
+        require(cluster, title, *rights)
         left, keep = left_alone(cluster, refs)
         counts = delete_course_objects(cluster, keep=keep, timeout=timeout)
         result.ran = True

@@ -68,6 +68,7 @@ from whyk8s.k8s.guard import Cluster
 from whyk8s.k8s.informer import ListWatch
 from whyk8s.k8s.pods import generated_base
 from whyk8s.k8s.quantities import parse_memory
+from whyk8s.k8s.rights import Access, InstructorDemonstration, can, require
 from whyk8s.k8s.specs import Quantity, validate_name
 from whyk8s.k8s.waits import wait_until_gone
 
@@ -296,12 +297,21 @@ def _labelled(obj) -> bool:
     return (obj.metadata.labels or {}).get(PART_OF_LABEL[0]) == PART_OF_LABEL[1]
 
 
+#: The right to publish devices (a DRA driver's, cluster-wide; in a workshop, the instructor's).
+PUBLISH = Access("create", "resourceslices", "resource.k8s.io")
+
+
 def publish(cluster: Cluster, node: str | None = None, devices: tuple[Device, ...] = DEVICES) -> dict:
     """Publish ``devices`` for ``node`` (default: the GPU worker) as the course's driver would: create
     the DeviceClass (:func:`device_class_spec`) if missing, and the ResourceSlice
     (:func:`resource_slice_spec`), or replace the course's slice with the pool's generation raised
     by one. Returns ``{"device_class": name, "slice": name, "node": node, "generation": n,
     "devices": count}``.
+
+    A user who may not create ResourceSlices (a workshop participant) publishes nothing: when the
+    course's slice of ``node`` is already there (the instructor published it) the same dict describes
+    that slice; otherwise :class:`~whyk8s.k8s.rights.InstructorDemonstration` says the instructor
+    publishes them.
 
     Raises :class:`KwokOnlyError` on a cluster that is not kwok's; CourseError if an object of
     that name exists without the course label (it is not the course's to replace); ApiException
@@ -312,6 +322,13 @@ def publish(cluster: Cluster, node: str | None = None, devices: tuple[Device, ..
         raise KwokOnlyError(ON_KIND)
     api = _resource(cluster)
     node = node or gpu_node()
+    if not can(cluster, PUBLISH):  # a workshop participant: the instructor publishes, everyone uses
+        published = [s for s in api.list_resource_slice(label_selector=_SELECTOR).items
+                     if s.spec.node_name == node and _labelled(s)]
+        if published:
+            return {"device_class": DEVICE_CLASS, "slice": published[0].metadata.name, "node": node,
+                    "generation": published[0].spec.pool.generation, "devices": len(published[0].spec.devices or [])}
+        require(cluster, "Publishing the GPU worker's devices (the DRA driver's half)", PUBLISH)
     try:
         api.create_device_class(device_class_spec())
     except client.ApiException as exc:
@@ -475,13 +492,20 @@ def submit(cluster: Cluster, obj: client.V1Job | client.V1Pod, timeout: float = 
     the allocation the scheduler made for its pod's claim (:func:`allocation_of`, with the device's
     model and memory), read from a watch on the ResourceClaims that starts *before* the object is
     created: on kwok a Job's pod succeeds at once and its claim is deallocated and deleted a moment
-    later. Raises :class:`WaitTimeoutError` after ``timeout`` seconds when the claim is not
+    later. For a user who may not publish devices (a workshop participant) while none is published,
+    raises :class:`~whyk8s.k8s.rights.InstructorDemonstration` before creating anything. Raises
+    :class:`WaitTimeoutError` after ``timeout`` seconds when the claim is not
     allocated (the object stays: the pod waits, Pending), ValueError, ApiException as
     :func:`whyk8s.k8s.objects.create`. kubectl: ``kubectl apply -f train-llm.yaml -n whyk8s`` then
     ``kubectl get resourceclaims -n whyk8s -o yaml``."""
     from whyk8s.k8s.objects import create
 
     ns = cluster.ensure_namespace(cluster.namespace)
+    if not can(cluster, PUBLISH) and not _resource(cluster).list_resource_slice(label_selector=_SELECTOR).items:
+        raise InstructorDemonstration(
+            "Allocating a GPU through DRA: the devices are published by the instructor's demonstration (the "
+            "cell above), and none is published yet, so the claim could not be allocated. Watch it on the "
+            "instructor's screen, or run this cell again once the instructor has published them.")
     lw = ListWatch(_claim_lister(cluster, ns), ns, label_selector=_SELECTOR)
     lw.relist()
     create(cluster, obj)
@@ -494,10 +518,11 @@ def submit(cluster: Cluster, obj: client.V1Job | client.V1Pod, timeout: float = 
 def clean_up(cluster: Cluster, timeout: float = 30) -> dict[str, int]:
     """Delete the course-labelled DRA objects, and only those: ResourceClaims and
     ResourceClaimTemplates in the course's namespaces, the DeviceClass and the ResourceSlices; wait
-    until they are gone. Returns how many of each kind were deleted. Delete the pods that use claims
-    first (:func:`whyk8s.k8s.objects.cleanup`): a claim reserved for a pod is kept (its finalizer)
-    until the pod is gone. Raises :class:`WaitTimeoutError` naming what is left after ``timeout``
-    seconds. kubectl: ``kubectl delete resourceclaims,resourceclaimtemplates -l
+    until they are gone (a user who may not publish devices, a workshop participant, leaves the
+    DeviceClass and ResourceSlices to the instructor). Returns how many of each kind were deleted.
+    Delete the pods that use claims first (:func:`whyk8s.k8s.objects.cleanup`): a claim reserved for
+    a pod is kept (its finalizer) until the pod is gone. Raises :class:`WaitTimeoutError` naming what
+    is left after ``timeout`` seconds. kubectl: ``kubectl delete resourceclaims,resourceclaimtemplates -l
     app.kubernetes.io/part-of=whyk8s -n whyk8s`` and ``kubectl delete deviceclasses,resourceslices -l
     app.kubernetes.io/part-of=whyk8s``."""
     from whyk8s.k8s.objects import course_namespaces
@@ -525,6 +550,8 @@ def clean_up(cluster: Cluster, timeout: float = 30) -> dict[str, int]:
             for obj in list_fn(ns, label_selector=_SELECTOR).items:
                 if _labelled(obj) and obj.metadata.deletion_timestamp is None:
                     gone(kind, delete, obj.metadata.name, ns)
+    if not can(cluster, PUBLISH):  # a workshop participant: the class and slices are the instructor's
+        scoped = ()
     for kind, list_fn, delete in scoped:
         for obj in list_fn(label_selector=_SELECTOR).items:
             if _labelled(obj):

@@ -142,14 +142,21 @@ class OfflineCluster:
     Any use of it (``cluster.core``, ``cluster.namespace``, ...) raises
     :class:`~whyk8s.errors.ClusterUnreachableError` with the original reason, which the notebook's
     handler (:func:`install_error_handler`) shows as the short panel instead of a traceback. It is
-    falsy, so widgets given it try to connect themselves and offer a Retry button.
+    falsy, so widgets given it try to connect themselves and offer a Retry button. With
+    ``demonstration`` (the cluster answers, but the chapter's steps are the instructor's: a workshop
+    participant), it raises :class:`~whyk8s.k8s.rights.InstructorDemonstration` instead, shown as
+    that one sentence.
     """
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, demonstration: bool = False):
         self.reason = reason
+        self.demonstration = demonstration
 
     def __getattr__(self, name):
         from whyk8s.errors import ClusterUnreachableError
+        if self.__dict__.get("demonstration"):
+            from whyk8s.k8s.rights import InstructorDemonstration
+            raise InstructorDemonstration(self.reason)
         raise ClusterUnreachableError(self.reason)
 
     def __bool__(self) -> bool:
@@ -211,6 +218,7 @@ def _remember_demonstration() -> None:
 
 
 def _error_handler(shell, etype, evalue, tb, tb_offset=None):
+    from whyk8s.errors import WaitTimeoutError
     from whyk8s.k8s.rights import InstructorDemonstration
     if issubclass(etype, NameError) and getattr(evalue, "name", None) in _demonstration_names:
         from IPython.display import display
@@ -222,6 +230,11 @@ def _error_handler(shell, etype, evalue, tb, tb_offset=None):
     if issubclass(etype, InstructorDemonstration):
         _show_error(evalue)
         _remember_demonstration()
+        return None
+    if issubclass(etype, WaitTimeoutError):  # its message says what it waited for and what it saw
+        from IPython.display import display
+        display(Message(explain(evalue)))
+        _remember_undefined(explain(evalue))
         return None
     if issubclass(etype, NameError):
         name = getattr(evalue, "name", None)
@@ -241,8 +254,11 @@ def _error_handler(shell, etype, evalue, tb, tb_offset=None):
 
 def install_error_handler() -> bool:
     """In IPython, show one sentence (not a traceback) whenever a cell fails because no course
-    cluster answers (the panel), because the API server refused (:func:`whyk8s.errors.explain`), or
-    with a NameError for a name that such a failed cell would have defined. Every other error keeps
+    cluster answers (the panel), because the API server refused (:func:`whyk8s.errors.explain`),
+    because a course wait ran out of time (:class:`~whyk8s.errors.WaitTimeoutError`, whose message
+    names what it saw: e.g. a pod Pending while every GPU is taken in a workshop), because the step
+    is the instructor's demonstration, or with a NameError for a name that such a failed cell would
+    have defined. Every other error keeps
     its usual traceback. Returns False outside IPython. Jupyter still marks the cell as failed."""
     shell = _shell()
     if shell is None:
@@ -280,13 +296,22 @@ def kueue_cluster(cluster, log=print):
     :class:`OfflineCluster`) return it unchanged. Off the kwok route (on kind), show in place one
     sentence saying that the chapter runs on the kwok route and how to switch, and return an
     :class:`OfflineCluster` carrying that sentence, so every later cell that uses the cluster shows
-    the panel with it instead of a traceback."""
+    the panel with it instead of a traceback. A user who may not create ClusterQueues (a workshop
+    participant) gets one sentence saying the chapter's live cells are the instructor's
+    demonstration, and an :class:`OfflineCluster` whose every use says so again."""
     if not cluster:
         return cluster, False
     from IPython.display import display
 
     from whyk8s.errors import CourseError
+    from whyk8s.k8s.rights import Access, can
     from whyk8s.lessons import queueing
+    if not can(cluster, Access("create", "clusterqueues", "kueue.x-k8s.io")):
+        reason = ("This chapter runs Kueue and creates its cluster-wide queues (ResourceFlavors, ClusterQueues): "
+                  "with your kubeconfig (a workshop account, whose rights end at your namespace) its live cells "
+                  "are the instructor's demonstration, so watch them on the instructor's screen.")
+        display(Message(reason))
+        return OfflineCluster(reason, demonstration=True), False
     try:
         return cluster, queueing.ensure_kueue(cluster, log=log)
     except CourseError as exc:
