@@ -218,6 +218,47 @@ def test_participant_cannot_change_the_cluster_or_their_fence(room):
              "subjects": [{"kind": "ServiceAccount", "name": "learner", "namespace": ns}]})) == 403
 
 
+def test_a_privileged_pod_is_refused_in_a_participants_namespace(room):
+    """Pod Security Admission (baseline) on every participant's namespace: on real nodes a privileged
+    or hostPath pod would be root on the node, beside the other participants' pods."""
+    _, result = room
+    a = _as(result, A)
+    privileged = specs.pod("root-on-the-node")
+    privileged.spec.containers[0].security_context = client.V1SecurityContext(privileged=True)
+    with pytest.raises(client.ApiException) as info:
+        a.core.create_namespaced_pod(a.namespace, privileged)
+    assert info.value.status == 403 and "violates PodSecurity" in info.value.body
+    host = specs.pod("host-path")
+    host.spec.volumes = [client.V1Volume(name="root", host_path=client.V1HostPathVolumeSource(path="/"))]
+    assert _status(lambda: a.core.create_namespaced_pod(a.namespace, host)) == 403
+    a.core.create_namespaced_pod(a.namespace, specs.pod("plain"))  # the course's own pods pass
+    a.core.delete_namespaced_pod("plain", a.namespace, grace_period_seconds=0)
+
+
+def test_participant_can_only_read_kueue_queues_and_workloads(room):
+    """A participant's own LocalQueue or Workload could reserve quota in the instructor's cohort and
+    preempt others: reading them is all a participant may do."""
+    _, result = room
+    a = _as(result, A)
+    authz = client.AuthorizationV1Api(a.api)
+
+    def can(verb, resource):
+        review = {"spec": {"resourceAttributes": {"namespace": a.namespace, "verb": verb,
+                                                  "group": "kueue.x-k8s.io", "resource": resource}}}
+        return authz.create_self_subject_access_review(review).status.allowed
+
+    for resource in ("localqueues", "workloads"):
+        assert can("list", resource) and can("get", resource)
+        assert not can("create", resource) and not can("patch", resource) and not can("delete", resource)
+
+
+def test_pod_status_is_writable_only_where_nodes_are_simulated():
+    def status_verbs(rules):
+        return next(r["verbs"] for r in rules if r["resources"] == ["pods/status"])
+    assert status_verbs(workshop.learner_rules(simulated_nodes=False)) == ["get"]
+    assert "patch" in status_verbs(workshop.learner_rules(simulated_nodes=True))  # chapter 3 on kwok
+
+
 def test_participant_cannot_exceed_the_quota(room):
     _, result = room
     a = _as(result, A)

@@ -185,18 +185,25 @@ def _is_course_cluster(context: str) -> bool:
 
 
 # -- RBAC ----------------------------------------------------------------------------------------
-def learner_rules() -> list[dict]:
+def learner_rules(simulated_nodes: bool = True) -> list[dict]:
     """The Role's rules in the participant's namespace: full rights on the objects the chapters and
-    labs create (pods and their eviction, log and status, Services, Deployments and their scale,
-    ReplicaSets, Jobs, HorizontalPodAutoscalers, ConfigMaps, DRA ResourceClaims and templates, Kueue
-    LocalQueues), read rights on events, endpoints, the quota and the LimitRange (the fence itself
-    stays the instructor's), and ``get`` of the namespace itself (its name only: a Role can grant
-    that on the namespace it lives in)."""
+    labs create (pods and their eviction and log, Services, Deployments and their scale, ReplicaSets,
+    Jobs, HorizontalPodAutoscalers, ConfigMaps, DRA ResourceClaims and templates), read rights on
+    events, endpoints, the quota and the LimitRange (the fence itself stays the instructor's), on Kueue's
+    LocalQueues and Workloads (which the instructor's ClusterQueues admit: a participant's own LocalQueue
+    or Workload could reserve the cohort's quota), and ``get`` of the namespace itself (its name only:
+    a Role can grant that on the namespace it lives in).
+
+    ``simulated_nodes`` (the kwok course cluster): pods' status may be written too, as chapter 3 does to
+    show a pod leaving a Service's endpoints where no kubelet runs. Elsewhere it may only be read: a
+    participant who wrote ``phase: Succeeded`` on a running pod would take it out of their quota
+    while its containers still ran."""
+    status_verbs = ["get", "patch", "update"] if simulated_nodes else ["get"]
     return [
         {"apiGroups": [""], "resources": ["pods", "services", "configmaps"], "verbs": _ALL},
         {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
         {"apiGroups": [""], "resources": ["pods/eviction"], "verbs": ["create"]},
-        {"apiGroups": [""], "resources": ["pods/status"], "verbs": ["get", "patch", "update"]},
+        {"apiGroups": [""], "resources": ["pods/status"], "verbs": status_verbs},
         {"apiGroups": [""], "resources": ["events", "endpoints", "resourcequotas", "limitranges"],
          "verbs": _READ},
         {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]},
@@ -207,7 +214,7 @@ def learner_rules() -> list[dict]:
         {"apiGroups": ["autoscaling"], "resources": ["horizontalpodautoscalers"], "verbs": _ALL},
         {"apiGroups": ["resource.k8s.io"], "resources": ["resourceclaims", "resourceclaimtemplates"],
          "verbs": _ALL},
-        {"apiGroups": ["kueue.x-k8s.io"], "resources": ["localqueues", "workloads"], "verbs": _ALL},
+        {"apiGroups": ["kueue.x-k8s.io"], "resources": ["localqueues", "workloads"], "verbs": _READ},
     ]
 
 
@@ -225,17 +232,25 @@ def viewer_rules() -> list[dict]:
     ]
 
 
-def desired_objects(participant: str, quota: Share) -> list[dict]:
+#: Pod Security Admission on every participant's namespace: the "baseline" level refuses privileged
+#: pods, host namespaces, hostPath volumes and host ports, which on a cluster with real nodes (kind, or
+#: an instructor's managed cluster) would be root on the node, beside everyone else's pods. The course's
+#: own pods need none of them. kubernetes.io, "Pod Security Admission" and "Pod Security Standards".
+POD_SECURITY = {"pod-security.kubernetes.io/enforce": "baseline", "pod-security.kubernetes.io/warn": "baseline"}
+
+
+def desired_objects(participant: str, quota: Share, simulated_nodes: bool = True) -> list[dict]:
     """The objects ``up`` makes for one participant, as manifests (kind, metadata, and the rest), in
-    creation order. The shared ClusterRole is not among them (:func:`up` makes it once)."""
+    creation order. The shared ClusterRole is not among them (:func:`up` makes it once).
+    ``simulated_nodes``: see :func:`learner_rules`."""
     ns, labels = namespace_of(participant), _labels(participant)
     meta = {"labels": labels}
     subject = [{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": ns}]
     return [
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, **meta}},
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": {**labels, **POD_SECURITY}}},
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": SERVICE_ACCOUNT, "namespace": ns, **meta}},
         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
-         "metadata": {"name": ROLE, "namespace": ns, **meta}, "rules": learner_rules()},
+         "metadata": {"name": ROLE, "namespace": ns, **meta}, "rules": learner_rules(simulated_nodes)},
         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
          "metadata": {"name": ROLE, "namespace": ns, **meta}, "subjects": subject,
          "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": ROLE}},
@@ -443,7 +458,8 @@ def up(participants: int, hours: float = 4.0, context: str | None = None, hub_ur
     tokens = []
     now = datetime.now(timezone.utc)
     for p in names:
-        for manifest in desired_objects(p, quota):
+        for manifest in desired_objects(p, quota, simulated_nodes=cluster.context.startswith("kwok-")
+                                        and _is_course_cluster(cluster.context)):
             changes[_apply(cluster, manifest)] += 1
         ns = cluster.core.read_namespace(namespace_of(p))
         notes = ns.metadata.annotations or {}
