@@ -32,6 +32,7 @@ NOTEBOOKS = ["notebooks/03-what-an-orchestrator-does.ipynb", "labs/solutions/lab
 MORE_NOTEBOOKS = [
     "notebooks/03b-what-running-containers-show.ipynb", "notebooks/04a-placing-ml-work.ipynb",
     "notebooks/04b-sharing-a-cluster.ipynb", "notebooks/04c-queueing-with-kueue.ipynb",
+    "notebooks/04d-elastic-gpu-pools.ipynb",
     "labs/solutions/lab3-self-healing-solution.ipynb", "labs/solutions/lab4-gpu-job-solution.ipynb",
     "labs/solutions/lab5-share-the-cluster-solution.ipynb", "labs/solutions/lab7-share-a-gpu-pool-solution.ipynb",
 ]

@@ -327,13 +327,22 @@ def karpenter_cluster(cluster, log=print):
     gets one sentence before the wait; ``started`` is True when this call started it). Without a
     cluster return it unchanged. Off the kwok route (on kind), show in place one sentence saying that
     the chapter runs Karpenter on the kwok route and how to switch, and return an
-    :class:`OfflineCluster` carrying it, so later cells show that sentence instead of a traceback."""
+    :class:`OfflineCluster` carrying it, so later cells show that sentence instead of a traceback. A
+    user who may not create NodePools (a workshop participant) gets one sentence saying the chapter's
+    live cells are the instructor's demonstration, as in :func:`kueue_cluster`."""
     if not cluster:
         return cluster, False
     from IPython.display import display
 
     from whyk8s.errors import CourseError
+    from whyk8s.k8s.rights import Access, can
     from whyk8s.lessons import gpu_pools
+    if not can(cluster, Access("create", "nodepools", "karpenter.sh")):
+        reason = ("This chapter runs Karpenter and creates a cluster-wide NodePool: with your kubeconfig (a "
+                  "workshop account, whose rights end at your namespace) its live cells are the instructor's "
+                  "demonstration, so watch them on the instructor's screen.")
+        display(Message(reason))
+        return OfflineCluster(reason, demonstration=True), False
     try:
         return cluster, gpu_pools.ensure_karpenter(cluster, log=log)
     except CourseError as exc:
