@@ -71,6 +71,20 @@ def test_kueue_starts_from_nothing_and_stop_leaves_nothing(cluster):
     assert _kueue_leftovers(cluster) == []
 
 
+def test_kueue_stopped_from_another_process_leaves_no_zombie_here(cluster):
+    """A learner runs `whyk8s kueue down` (or `cluster down`) in a terminal while the kernel that
+    started Kueue lives: the kernel reaps it (it once stayed `[kueue] <defunct>` until the kernel
+    exited; found by a fresh user)."""
+    import subprocess
+    import sys
+    st = kueue.start(cluster, log=lambda *_: None)
+    subprocess.run([sys.executable, "-m", "whyk8s.cli", "kueue", "down"], check=True, capture_output=True)
+    deadline = time.monotonic() + 10
+    while os.path.exists(f"/proc/{st.pid}") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not os.path.exists(f"/proc/{st.pid}"), "a zombie of this process: nobody reaped Kueue"
+
+
 def test_cluster_up_removes_what_a_dead_kueue_left_behind(cluster):
     """A manager that died (reboot, ended session) leaves webhooks with failurePolicy Fail that refuse
     every Job in the course's namespaces; `cluster up` removes them."""

@@ -54,6 +54,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -413,6 +414,9 @@ def start(cluster: Cluster | None = None, timeout: float = 120, log: Callable = 
     except BaseException:
         stop(cluster, log=lambda *_: None)
         raise
+    # reap it when it ends, whoever stops it (`whyk8s cluster down` in a terminal while this kernel
+    # lives): otherwise it stays a zombie of this process until the kernel exits
+    threading.Thread(target=proc.wait, name="karpenter-reaper", daemon=True).start()
     log(f"Karpenter is ready in {time.monotonic() - started:.1f} s.")
     return status(cluster)
 

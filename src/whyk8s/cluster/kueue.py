@@ -49,6 +49,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -574,6 +575,9 @@ def start(cluster: Cluster | None = None, timeout: float = 120, log: Callable = 
     except BaseException:
         stop(cluster, log=lambda *_: None)
         raise
+    # reap it when it ends, whoever stops it (`whyk8s cluster down` in a terminal while this kernel
+    # lives): otherwise it stays a zombie of this process until the kernel exits
+    threading.Thread(target=proc.wait, name="kueue-reaper", daemon=True).start()
     log(f"Kueue is ready in {time.monotonic() - started:.1f} s.")
     return status(cluster)
 

@@ -148,7 +148,7 @@ def finish(lab: str = "Lab 7") -> None:
         print(f"{lab}: Kueue is the instructor's to run; this lab left it as it was.")
         return
     if not _started_here:
-        print(f"{lab}: Kueue was running before this lab; it stays running.")
+        print(f"{lab}: Kueue was already running when this lab began; it stays running (`whyk8s kueue down` stops it).")
         return
     try:
         kueue.stop(connect(create_namespace=False), log=lambda *_: None)
