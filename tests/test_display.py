@@ -184,6 +184,18 @@ def test_a_body_the_client_refuses_before_sending_is_one_sentence_not_a_pydantic
     assert len(cell.sentences) == 1 and "must be a string" in cell.sentences[0]
 
 
+def test_a_placeholder_left_in_a_lab_cell_is_one_sentence_not_a_traceback(shell):
+    """Lab 7 step 2 with a `...` left in the ClusterQueue (found by a fresh user: the client's
+    serialisation raised AttributeError: 'ellipsis' object has no attribute '__dict__')."""
+    cell = Cell(shell, "from kubernetes import client\n"
+                       "client.ApiClient().sanitize_for_serialization({'spec': {'cohort': ...}})\n"
+                       "class Q: pass\n"
+                       "q = Q(); q.spec = ...\n"
+                       "client.ApiClient().sanitize_for_serialization({'s': [q]})")
+    assert not cell.ok and not cell.traceback
+    assert len(cell.sentences) == 1 and "`...` placeholder" in cell.sentences[0]
+
+
 def test_an_instructors_demonstration_is_a_sentence_and_so_are_the_names_it_left(shell):
     code = ("from whyk8s.k8s.rights import InstructorDemonstration\n"
             "lost = None if False else (_ for _ in ()).throw(InstructorDemonstration('Failing a node: this step is "

@@ -236,6 +236,11 @@ def _error_handler(shell, etype, evalue, tb, tb_offset=None):
         display(Message(explain(evalue)))
         _remember_undefined(explain(evalue))
         return None
+    if "'ellipsis'" in str(evalue) or "Ellipsis" in str(evalue):  # a lab's `...` placeholder left in a value
+        from IPython.display import display
+        display(Message("This cell still holds a `...` placeholder where a value belongs: replace each `...` "
+                        "with your answer, then run the cell again."))
+        return None
     if issubclass(etype, NameError):
         name = getattr(evalue, "name", None)
         if name in _undefined:
@@ -257,8 +262,8 @@ def install_error_handler() -> bool:
     cluster answers (the panel), because the API server refused (:func:`whyk8s.errors.explain`),
     because a course wait ran out of time (:class:`~whyk8s.errors.WaitTimeoutError`, whose message
     names what it saw: e.g. a pod Pending while every GPU is taken in a workshop), because the step
-    is the instructor's demonstration, or with a NameError for a name that such a failed cell would
-    have defined. Every other error keeps
+    is the instructor's demonstration, because a lab's ``...`` placeholder was left in a value, or with a
+    NameError for a name that such a failed cell would have defined. Every other error keeps
     its usual traceback. Returns False outside IPython. Jupyter still marks the cell as failed."""
     shell = _shell()
     if shell is None:
