@@ -370,3 +370,15 @@ def test_a_course_value_error_is_not_taken_for_a_client_refusal():
     from whyk8s.errors import explain, is_client_validation
     assert not is_client_validation(ValueError("Did you mean 512Mi?"))
     assert explain(ValueError("Did you mean 512Mi?")) == "Did you mean 512Mi?"
+
+
+def test_a_kind_the_api_server_does_not_serve_is_a_missing_crd(cluster):
+    """Kueue stopped from a terminal takes its CRDs along: a chapter's next create got a bare
+    "404 Not Found" that read like an outage (found by a fresh user)."""
+    exc = _raised(lambda: client.CustomObjectsApi(cluster.api).list_cluster_custom_object(
+        "nothing.whyk8s.example", "v1", "widgets"))
+    assert classify(exc) == API and exc.status == 404
+    sentence = explain(exc)
+    assert "CustomResourceDefinition is not installed" in sentence and "whyk8s kueue up" in sentence
+    named = _raised(lambda: cluster.core.read_namespaced_pod("no-such-pod", cluster.namespace))
+    assert explain(named).startswith("There is no Pod named 'no-such-pod'")

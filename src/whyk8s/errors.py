@@ -258,6 +258,10 @@ def _api_sentence(exc: ApiException, namespace: str | None) -> str:
                 "cluster). Run `whyk8s cluster up` to write fresh ones.")
     if exc.status == 404 and kind and name:
         return f"There is no {kind} named {name!r}{where} (deleted, cleaned up, or not created yet)."
+    if exc.status == 404:  # no object named: the API server does not serve this kind at all
+        return ("The API server does not know this kind of object (404): its CustomResourceDefinition is not "
+                "installed. Kueue's kinds (kueue.x-k8s.io) come with Kueue: run the chapter's or lab's start "
+                "cell again, or `whyk8s kueue up`; Karpenter's (karpenter.sh): `whyk8s karpenter up`.")
     if exc.status == 409 and status.get("reason") == "AlreadyExists" and kind and name:
         return (f"A {kind} named {name!r} already exists{where}: choose another name, or delete the "
                 f"existing one first.")
