@@ -227,6 +227,19 @@ def test_local_queue_pointing_at_a_missing_or_the_other_teams_cluster_queue(lab)
                      "team-b's jobs must go to team-b-gpus")
 
 
+def test_a_team_namespace_without_the_course_label_says_how_to_replace_it(lab):
+    """reset() leaves an unlabelled namespace alone, so "run the reset() cell" cannot fix it: the
+    hint names the delete line instead (found by a fresh user)."""
+    make_flavor(lab)
+    make_queues(lab)
+    lab.core.create_namespace({"metadata": {"name": "team-a"}})  # no course label
+    make_local_queues(lab)
+    result = queue_lab.check_local_queues()
+    assert not result.passed
+    assert any("core.delete_namespace('team-a')" in h and "kubectl delete namespace team-a" in h
+               for h in result.hints), result.hints
+
+
 def test_missing_local_queues_and_no_backlog_without_them(lab):
     rejected(queue_lab.check_local_queues(), "there is no namespace team-a yet")
     assert queue_lab.submit_backlog().startswith("⚠ There is no LocalQueue team-queue in namespace team-b yet")

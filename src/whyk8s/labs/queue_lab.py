@@ -451,7 +451,12 @@ def check_local_queues(result: CheckResult, cluster) -> None:
         if ns is None:
             result.wrong(f"there is no namespace {team} yet: create it, with the course label")
             continue
-        label_finding(result, f"the namespace {team}", ns.metadata.labels)
+        if not label_finding(result, f"the namespace {team}", ns.metadata.labels):
+            hint = (f"to change it, delete the namespace {team} with core.delete_namespace({team!r}) (kubectl "
+                    f"delete namespace {team}), since reset() leaves namespaces without the course label alone; "
+                    f"once it is gone (a few seconds, with what is in it), run the create cells of steps 1 to 3 again")
+            if hint not in result.hints:
+                result.hint(hint)
         lq = _read_kueue(cluster, "LocalQueue", LOCAL_QUEUE, team)
         if lq is None:
             elsewhere = [f"{q['metadata']['namespace']}/{q['metadata']['name']}" for q in _list_kueue(cluster, "LocalQueue")
