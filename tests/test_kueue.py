@@ -90,7 +90,10 @@ def test_cluster_up_removes_what_a_dead_kueue_left_behind(cluster):
     every Job in the course's namespaces; `cluster up` removes them."""
     st = kueue.start(cluster, log=lambda *_: None)
     os.kill(st.pid, signal.SIGKILL)
-    os.waitpid(st.pid, 0)
+    deadline = time.monotonic() + 10  # the kernel that started it reaps it (its reaper thread)
+    while os.path.exists(f"/proc/{st.pid}") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not os.path.exists(f"/proc/{st.pid}")
     ns = cluster.ensure_namespace("team-d")
     with pytest.raises(client.ApiException) as refused:
         objects.create(cluster, specs.job("refused", cpu="100m", memory="64Mi"), namespace=ns)
