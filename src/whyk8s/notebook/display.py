@@ -294,6 +294,33 @@ def notebook_cluster(namespace: str | None = None):
     return cluster
 
 
+def _controller_cluster(cluster, log, needs, runs: str, ensure, route_note: str = ""):
+    """What :func:`kueue_cluster` and :func:`karpenter_cluster` share: ``(cluster, started)`` once
+    ``ensure(cluster, log=log)`` has the controller running, or an :class:`OfflineCluster` carrying one
+    sentence, shown in place, when the user lacks ``needs`` (a workshop participant: the instructor's
+    demonstration) or the controller cannot run here (the kind route: ``ensure`` raises CourseError)."""
+    if not cluster:
+        return cluster, False
+    from IPython.display import display
+
+    from whyk8s.errors import CourseError
+    from whyk8s.k8s.rights import can
+    if not can(cluster, needs):
+        reason = (f"This chapter runs {runs}: with your kubeconfig (a workshop account, whose rights end at "
+                  f"your namespace) its live cells are the instructor's demonstration, so watch them on the "
+                  f"instructor's screen.")
+        display(Message(reason))
+        return OfflineCluster(reason, demonstration=True), False
+    try:
+        return cluster, ensure(cluster, log=log)
+    except CourseError as exc:
+        name = runs.split()[0]
+        reason = (f"This chapter runs {name} on the kwok route only{route_note}. {exc} Then restart the kernel "
+                  f"and run the chapter from the top.")
+        display(Message(reason))
+        return OfflineCluster(reason), False
+
+
 def kueue_cluster(cluster, log=print):
     """Connect a chapter to Kueue: return ``(cluster, started)``. On the course's kwok cluster, start
     Kueue unless it runs (``log`` gets one sentence before the wait; ``started`` is True when this call
@@ -304,57 +331,22 @@ def kueue_cluster(cluster, log=print):
     the panel with it instead of a traceback. A user who may not create ClusterQueues (a workshop
     participant) gets one sentence saying the chapter's live cells are the instructor's
     demonstration, and an :class:`OfflineCluster` whose every use says so again."""
-    if not cluster:
-        return cluster, False
-    from IPython.display import display
-
-    from whyk8s.errors import CourseError
-    from whyk8s.k8s.rights import Access, can
+    from whyk8s.k8s.rights import Access
     from whyk8s.lessons import queueing
-    if not can(cluster, Access("create", "clusterqueues", "kueue.x-k8s.io")):
-        reason = ("This chapter runs Kueue and creates its cluster-wide queues (ResourceFlavors, ClusterQueues): "
-                  "with your kubeconfig (a workshop account, whose rights end at your namespace) its live cells "
-                  "are the instructor's demonstration, so watch them on the instructor's screen.")
-        display(Message(reason))
-        return OfflineCluster(reason, demonstration=True), False
-    try:
-        return cluster, queueing.ensure_kueue(cluster, log=log)
-    except CourseError as exc:
-        reason = (f"This chapter runs Kueue on the kwok route only. {exc} Then restart the kernel and run "
-                  f"the chapter from the top.")
-        display(Message(reason))
-        return OfflineCluster(reason), False
+    return _controller_cluster(cluster, log, Access("create", "clusterqueues", "kueue.x-k8s.io"),
+                               "Kueue and creates its cluster-wide queues (ResourceFlavors, ClusterQueues)",
+                               queueing.ensure_kueue)
 
 
 def karpenter_cluster(cluster, log=print):
     """Connect a chapter to Karpenter: return ``(cluster, started)``, as :func:`kueue_cluster` does for
-    Kueue. On the course's kwok cluster, start Karpenter with its kwok provider unless it runs (``log``
-    gets one sentence before the wait; ``started`` is True when this call started it). Without a
-    cluster return it unchanged. Off the kwok route (on kind), show in place one sentence saying that
-    the chapter runs Karpenter on the kwok route and how to switch, and return an
-    :class:`OfflineCluster` carrying it, so later cells show that sentence instead of a traceback. A
-    user who may not create NodePools (a workshop participant) gets one sentence saying the chapter's
-    live cells are the instructor's demonstration, as in :func:`kueue_cluster`."""
-    if not cluster:
-        return cluster, False
-    from IPython.display import display
-
-    from whyk8s.errors import CourseError
-    from whyk8s.k8s.rights import Access, can
+    Kueue (start it on the kwok cluster; on kind, or for a workshop participant who may not create
+    NodePools, one sentence in place and an :class:`OfflineCluster` carrying it)."""
+    from whyk8s.k8s.rights import Access
     from whyk8s.lessons import gpu_pools
-    if not can(cluster, Access("create", "nodepools", "karpenter.sh")):
-        reason = ("This chapter runs Karpenter and creates a cluster-wide NodePool: with your kubeconfig (a "
-                  "workshop account, whose rights end at your namespace) its live cells are the instructor's "
-                  "demonstration, so watch them on the instructor's screen.")
-        display(Message(reason))
-        return OfflineCluster(reason, demonstration=True), False
-    try:
-        return cluster, gpu_pools.ensure_karpenter(cluster, log=log)
-    except CourseError as exc:
-        reason = (f"This chapter runs Karpenter on the kwok route only; here it explains what would happen. "
-                  f"{exc} Then restart the kernel and run the chapter from the top.")
-        display(Message(reason))
-        return OfflineCluster(reason), False
+    return _controller_cluster(cluster, log, Access("create", "nodepools", "karpenter.sh"),
+                               "Karpenter and creates a cluster-wide NodePool", gpu_pools.ensure_karpenter,
+                               route_note="; here it explains what would happen")
 
 
 @live
