@@ -240,5 +240,27 @@ class _DropChecksWithoutCells:
             items[:] = [i for i in items if not (isinstance(i, NotebookClusterCheck) and id(i.parent) not in running)]
 
 
+class _OneRunPerCluster:
+    """After selection: a run that will use the course cluster (an item marked ``cluster``, or a
+    notebook's cells) takes the cluster for itself (:func:`whyk8s.cluster.providers.hold_for_tests`),
+    or stops before any test when another run holds it: two runs on one cluster would clean up each
+    other's objects mid-test."""
+
+    def __init__(self):
+        self.lock = None
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, config, items):
+        if config.option.collectonly or not any(
+                i.get_closest_marker("cluster") or _nbval_file(i) is not None for i in items):
+            return
+        from whyk8s.cluster.providers import ClusterInUseError, hold_for_tests
+        try:
+            self.lock = hold_for_tests(what=" ".join(["pytest", *config.invocation_params.args])[:200])
+        except ClusterInUseError as exc:
+            pytest.exit(str(exc), returncode=pytest.ExitCode.USAGE_ERROR)
+
+
 def pytest_configure(config):
     config.pluginmanager.register(_DropChecksWithoutCells(), "whyk8s-drop-checks-without-cells")
+    config.pluginmanager.register(_OneRunPerCluster(), "whyk8s-one-run-per-cluster")

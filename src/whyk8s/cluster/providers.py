@@ -34,7 +34,8 @@ from whyk8s.errors import ClusterUnreachableError, CourseError
 from whyk8s.k8s.guard import Cluster, check_provider_context, connect, current_context, kubeconfig_files
 
 __all__ = ["Provider", "CommandError", "run", "act", "cluster_name", "kubeconfig_flags", "guard",
-           "make_current", "wait_for_api", "wait_for_authorization", "docker_available", "get_provider", "quiet"]
+           "make_current", "wait_for_api", "wait_for_authorization", "docker_available", "get_provider", "quiet",
+           "ClusterInUseError", "hold_for_tests", "lock_path_for_tests", "TEST_LOCK_ENV"]
 
 
 def quiet(*_args) -> None:
@@ -220,3 +221,49 @@ def get_provider(name: str = "auto") -> Provider:
     if name == "kwok":
         return KwokProvider()
     raise ValueError(f"Unknown provider {name!r}: use kind, kwok or auto.")
+
+
+#: Environment variable a test run sets once it holds :func:`hold_for_tests`' lock, so that what it
+#: starts (kernels, a nested pytest) does not try to take the lock again.
+TEST_LOCK_ENV = "WHYK8S_TEST_RUN"
+
+
+class ClusterInUseError(CourseError):
+    """Another test run holds the course cluster (see :func:`hold_for_tests`)."""
+
+
+def lock_path_for_tests(name: str | None = None) -> str:
+    """``<tmp>/whyk8s-tests-<cluster name>.lock``: one lock per course cluster name, in the system's
+    temporary folder (not the course cache, which a cold run may point elsewhere)."""
+    return os.path.join(tempfile.gettempdir(), f"whyk8s-tests-{name or cluster_name()}.lock")
+
+
+def hold_for_tests(name: str | None = None, what: str = "") -> object | None:
+    """Take the course cluster ``name`` (default :func:`cluster_name`) for one test run: an exclusive,
+    non-blocking ``flock`` on :func:`lock_path_for_tests`, held until the returned file object is closed or
+    the process ends (the kernel drops it). Two test runs on one cluster clean each other's objects
+    and restore each other's nodes, so the second is refused instead: raises :class:`ClusterInUseError`
+    naming the holder's pid and command (``what``, written into the file). Returns None (and takes
+    nothing) when :data:`TEST_LOCK_ENV` says this process descends from the holder."""
+    import fcntl
+    if os.environ.get(TEST_LOCK_ENV):
+        return None
+    name = name or cluster_name()
+    path = lock_path_for_tests(name)
+    f = open(path, "a+")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0)
+        holder = f.read().strip() or "another process"
+        f.close()
+        raise ClusterInUseError(
+            f"Another test run is using the course cluster {name!r} ({holder}); two runs on one cluster "
+            f"clean up each other's objects. Wait for it to end, or give this run a cluster of its own "
+            f"(WHYK8S_CLUSTER=<name>, with WHYK8S_ALLOW_CONTEXT=kwok-<name> and a KUBECONFIG of its own).") from None
+    f.seek(0)
+    f.truncate()
+    f.write(f"pid {os.getpid()}{': ' + what if what else ''}\n")
+    f.flush()
+    os.environ[TEST_LOCK_ENV] = str(os.getpid())
+    return f
