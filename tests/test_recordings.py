@@ -175,3 +175,34 @@ def test_save_refuses_an_unknown_provider(monkeypatch, tmp_path):
 def test_record_refuses_an_unknown_name():
     with pytest.raises(ValueError, match="No scenario for ch9-nothing"):
         recordings.record(["ch9-nothing"])
+
+
+def test_the_label_names_the_kubernetes_version_a_recording_was_made_on():
+    """Review T5: a recorded run says which Kubernetes made it; one made before versions were recorded
+    keeps the plain label rather than a guessed version."""
+    table = {"kind": "table", "columns": [], "rows": [], "caption": "c"}
+    assert recordings._label({**table, "provider": "kwok", "kubernetes": "v1.36.1"}).startswith(
+        "Recorded run on the course's kwok cluster (Kubernetes v1.36.1; kwok simulates the nodes")
+    assert recordings._label({**table, "provider": "kind", "kubernetes": "v1.36.1"}).startswith(
+        "Recorded run on the course's kind cluster (Kubernetes v1.36.1): real containers ran")
+    assert "Kubernetes" not in recordings._label({**table, "provider": "kwok"})
+    assert recordings.differences({**table, "kubernetes": "v1.37.0"}, {**table, "kubernetes": "v1.36.1"}) == [
+        "None: made on Kubernetes v1.37.0 now, on v1.36.1 in the committed file"]
+    assert recordings.differences({**table, "kubernetes": "v1.36.1"}, table) == []
+
+
+def test_save_writes_the_version_and_load_reads_it(monkeypatch, tmp_path):
+    monkeypatch.setattr(recordings, "recordings_dir", lambda: tmp_path)
+    recordings.save("x", "table", {"columns": ["a"], "rows": [[1]]}, "c", kubernetes="v1.36.1")
+    assert recordings.load("x")["kubernetes"] == "v1.36.1"
+    recordings.save("y", "table", {"columns": ["a"], "rows": [[1]]}, "c")
+    assert "kubernetes" not in recordings.load("y")
+
+
+@pytest.mark.kwok
+def test_a_fresh_recording_carries_the_api_servers_version(cluster):
+    from kubernetes import client
+
+    fresh = recordings.record(["start-here-nodes"], cluster)["start-here-nodes"]
+    assert fresh["kubernetes"] == client.VersionApi(cluster.api).get_code().git_version
+    assert f"(Kubernetes {fresh['kubernetes']};" in recordings._label(fresh)

@@ -87,3 +87,40 @@ def test_rollout_started_elsewhere_is_waited_for(cluster):
     dep, message = wait_for_rollout(cluster, "web", timeout=30)
     assert message == 'deployment "web" successfully rolled out'
     assert dep.status.updated_replicas == 2 and dep.status.available_replicas == 2
+
+
+def _deployment(*, generation=2, observed=2, want=3, updated=3, total=3, available=3, conditions=()):
+    from kubernetes import client
+    return client.V1Deployment(
+        metadata=client.V1ObjectMeta(name="web", generation=generation),
+        spec=client.V1DeploymentSpec(replicas=want, selector=client.V1LabelSelector(),
+                                     template=client.V1PodTemplateSpec()),
+        status=client.V1DeploymentStatus(
+            observed_generation=observed, replicas=total, updated_replicas=updated, available_replicas=available,
+            conditions=[client.V1DeploymentCondition(type=t, status=s, reason=r) for t, s, r in conditions]))
+
+
+def test_rollout_status_decides_from_the_counters_and_never_reads_the_available_condition():
+    """Review W4 (chapter 3, "Monitoring"): like kubectl's DeploymentStatusViewer, done means the
+    latest generation observed and every wanted replica updated and available, with no old one
+    left; the Available condition plays no part either way."""
+    from whyk8s.k8s.waits import rollout_status
+
+    not_available = [("Available", "False", "MinimumReplicasUnavailable"),
+                     ("Progressing", "True", "NewReplicaSetAvailable")]
+    assert rollout_status(_deployment(conditions=not_available)) == (True, 'deployment "web" successfully rolled out')
+    available = [("Available", "True", "MinimumReplicasAvailable"), ("Progressing", "True", "ReplicaSetUpdated")]
+    for counts, waiting_for in [(dict(observed=1), "spec update to be observed"),
+                                (dict(updated=2), "2 out of 3 new replicas have been updated"),
+                                (dict(total=4), "1 old replicas are pending termination"),
+                                (dict(available=2), "2 of 3 updated replicas are available")]:
+        done, message = rollout_status(_deployment(conditions=available, **counts))
+        assert not done and waiting_for in message, (counts, message)
+
+
+def test_rollout_status_reads_progressing_only_for_an_exceeded_deadline():
+    from whyk8s.k8s.waits import rollout_status
+
+    stuck = [("Progressing", "False", "ProgressDeadlineExceeded")]
+    with pytest.raises(WaitTimeoutError, match="exceeded its progress deadline"):
+        rollout_status(_deployment(updated=1, conditions=stuck))

@@ -64,10 +64,12 @@ def recordings_dir() -> Path:
     return repo_root() / "data" / "recordings"
 
 
-def save(name: str, kind: str, data: dict, caption: str, provider: str = "kwok") -> Path:
+def save(name: str, kind: str, data: dict, caption: str, provider: str = "kwok",
+         kubernetes: str | None = None) -> Path:
     """Write recording ``name`` (``kind`` "table" or "events"; ``data`` as in the module doc) with a
-    caption and the provider it was made on (``"kwok"`` or ``"kind"``). Raises ValueError for an
-    unknown kind or provider, or malformed data."""
+    caption, the provider it was made on (``"kwok"`` or ``"kind"``) and, when given, the Kubernetes
+    version of the API server that made it (``"v1.36.1"``, from ``GET /version``), which the label
+    names. Raises ValueError for an unknown kind or provider, or malformed data."""
     if provider not in ("kwok", "kind"):
         raise ValueError(f"Unknown provider {provider!r}: a recording is made on 'kwok' or 'kind'.")
     if kind == "table":
@@ -80,8 +82,9 @@ def save(name: str, kind: str, data: dict, caption: str, provider: str = "kwok")
         raise ValueError(f"Unknown recording kind {kind!r}: use 'table' or 'events'.")
     path = recordings_dir() / f"{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
+    made_by = {"kubernetes": kubernetes} if kubernetes else {}
     path.write_text(json.dumps({"name": name, "kind": kind, "caption": caption, "provider": provider,
-                                **data}, indent=1, sort_keys=True) + "\n")
+                                **made_by, **data}, indent=1, sort_keys=True) + "\n")
     return path
 
 
@@ -102,12 +105,15 @@ def load(name: str) -> dict:
 
 
 def _label(rec: dict) -> str:
+    """The "recorded" label: the provider, and the Kubernetes version when the recording has it
+    (recordings made before versions were recorded do not)."""
+    version = f"Kubernetes {rec['kubernetes']}" if rec.get("kubernetes") else ""
     if rec.get("provider", "kwok") == "kind":
-        return ("Recorded run on the course's kind cluster: real containers ran, started by a real kubelet. "
-                "On a kind cluster the live cell runs instead; on kwok, which runs no container, this "
-                "recording stands in for it.")
-    return ("Recorded run on the course's kwok cluster (kwok simulates the nodes: no container ran). In "
-            "JupyterLab, the live cell above shows your own cluster instead.")
+        return (f"Recorded run on the course's kind cluster{f' ({version})' if version else ''}: real containers "
+                "ran, started by a real kubelet. On a kind cluster the live cell runs instead; on kwok, which runs "
+                "no container, this recording stands in for it.")
+    return (f"Recorded run on the course's kwok cluster ({f'{version}; ' if version else ''}kwok simulates the "
+            "nodes: no container ran). In JupyterLab, the live cell above shows your own cluster instead.")
 
 
 def table_html(rec: dict) -> str:
@@ -587,6 +593,8 @@ def record(names: list[str] | None = None, cluster=None, log: Callable[[str], No
         raise ValueError(f"No scenario for {', '.join(unknown)}; the recordings are: {', '.join(SCENARIOS)}.")
     cluster = cluster or connect(create_namespace=True)
     here = _cluster_provider(cluster)
+    from kubernetes import client
+    version = client.VersionApi(cluster.api).get_code().git_version
     names = [n for n in SCENARIOS if provider_of(n) == here] if not names else list(names)
     elsewhere = [n for n in names if provider_of(n) != here]
     if elsewhere:
@@ -605,7 +613,7 @@ def record(names: list[str] | None = None, cluster=None, log: Callable[[str], No
         finally:
             _clean(cluster)
         for rec in made:
-            fresh[rec["name"]] = rec
+            fresh[rec["name"]] = {**rec, "kubernetes": version}
         log(f"recorded {', '.join(r['name'] for r in made)} in {time.monotonic() - started:.0f} s")
     return {n: fresh[n] for n in names}
 
@@ -615,8 +623,8 @@ def refresh(names: list[str] | None = None, cluster=None, log: Callable[[str], N
     ``data/recordings/``. Returns the paths written. Raises what :func:`record` raises."""
     paths = []
     for name, rec in record(names, cluster, log).items():
-        data = {k: v for k, v in rec.items() if k not in ("name", "kind", "caption", "provider")}
-        paths.append(save(name, rec["kind"], data, rec["caption"], rec["provider"]))
+        data = {k: v for k, v in rec.items() if k not in ("name", "kind", "caption", "provider", "kubernetes")}
+        paths.append(save(name, rec["kind"], data, rec["caption"], rec["provider"], rec.get("kubernetes")))
     return paths
 
 
@@ -661,6 +669,9 @@ def differences(fresh: dict, committed: dict) -> list[str]:
     if fresh.get("provider", "kwok") != committed.get("provider", "kwok"):
         out.append(f"{name}: made on {fresh.get('provider', 'kwok')} now, on {committed.get('provider', 'kwok')} "
                    f"in the committed file")
+    if fresh.get("kubernetes") and committed.get("kubernetes") and fresh["kubernetes"] != committed["kubernetes"]:
+        out.append(f"{name}: made on Kubernetes {fresh['kubernetes']} now, on {committed['kubernetes']} in the "
+                   f"committed file")
     if fresh["kind"] == "table":
         if "facts" in fresh or "facts" in committed:
             for key in ("columns", "facts"):
