@@ -32,10 +32,17 @@ def test_the_layout_is_up_on_real_nodes(cluster):
             assert any(t.key == "nvidia.com/gpu" and t.effect == "NoSchedule" for t in node.spec.taints or [])
 
 
-def test_a_deleted_worker_registers_again_through_its_kubelet_with_its_taint(cluster):
+def test_a_deleted_worker_stays_deleted_until_its_kubelet_restarts_then_registers_with_its_taint(cluster):
+    from kubernetes import watch
     gpu = next(w for w in load_layout().workers if w.pool == "gpu")
     old_uid = cluster.core.read_node(gpu.name).metadata.uid
     cluster.core.delete_node(gpu.name)
+    # Chapter 4a says the v1.36 kubelet does not register a deleted Node again by itself: watch for 30 s
+    # (three of its 10 s node-status periods) and see no Node of that name come back.
+    rv = cluster.core.list_node().metadata.resource_version
+    seen = [e["object"].metadata.name for e in watch.Watch().stream(
+        cluster.core.list_node, resource_version=rv, timeout_seconds=30) if e["type"] == "ADDED"]
+    assert gpu.name not in seen and gpu.name not in {n.metadata.name for n in cluster.core.list_node().items}
     assert restore_nodes(cluster, log=lambda *_: None) == [gpu.name]
     node = cluster.core.read_node(gpu.name)
     assert node.metadata.uid != old_uid  # a new Node object, registered by the kubelet itself
