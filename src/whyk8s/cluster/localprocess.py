@@ -15,8 +15,10 @@ when it is ready, what it leaves behind and how that goes). The machinery is her
   context, ports, log, pid; deleted with the cluster), and :meth:`LocalController.pid`, which counts
   only a live process whose executable is the course's cached binary;
 - the guard (:meth:`LocalController.guard`): the course's kwok cluster only;
-- the start: the process runs in a session of its own (``start_new_session``), so it is not a child
-  of the kernel's process group: a kernel restart or interrupt does not stop it, and it keeps running
+- the start: the process runs in a session of its own (``start_new_session``), so it is outside the
+  kernel's process group, which Jupyter signals to interrupt, restart or shut down a kernel
+  (jupyter_client's ``LocalProvisioner.send_signal`` uses ``os.killpg``): a kernel restart or
+  interrupt does not stop it, and it keeps running
   until :meth:`LocalController.stop`, ``whyk8s <slug> down`` or ``whyk8s cluster stop``/``down``; a
   reaper thread waits on it, so whoever stops it, it never stays a zombie of the process that
   started it; when it does not become ready, everything it made is removed and the end of its log
