@@ -6,6 +6,7 @@ developer's own cluster exported where needed)::
     .venv/bin/python benchmarks/kueue.py            # Kueue's binary as cached (built first if missing)
     .venv/bin/python benchmarks/kueue.py --build    # also: build cmd/kueue once with an EMPTY Go build
                                                     # cache (module cache as it is), at nice 19
+    .venv/bin/python benchmarks/kueue.py --runs 5   # single-Job runs of each kind (default 5)
 
 Prints Markdown for ``benchmarks/RESULTS.md``. Figures, not assertions.
 
@@ -16,10 +17,17 @@ Prints Markdown for ``benchmarks/RESULTS.md``. Figures, not assertions.
   until its readiness probe answers, a dry-run create passes its webhooks and its ResourceFlavor
   controller has put its finalizer on a probe flavor);
 - RSS: VmRSS of the manager, idle after start and after the 100-job runs;
+- the anchor, in the same run, before Kueue is installed: the same Job with no queue (plain
+  Kubernetes: the job controller makes its pod at once) — create → its pod created, → its pod bound
+  and Running (or already Succeeded: on kwok a Job's pod succeeds as soon as it runs); ``--runs``
+  runs, then 100 such Jobs created back to back;
 - one job: create a queued Job (1 CPU) in a LocalQueue with free quota; latency = from the create
-  call's return to the watch seeing the Job un-suspended by Kueue (5 runs, each Job deleted after);
+  call's return to the watch seeing the Job un-suspended by Kueue, and to its pod created and Running
+  (``--runs`` runs, each Job deleted after); then the anchor Job again with Kueue running (no queue
+  label: Kueue leaves it alone, but its Job webhooks are still called in the course's namespaces);
 - 100 jobs at once: 100 queued Jobs (50m CPU each) created back to back, quota for all of them: time
-  from the first create to the last Job un-suspended, and the per-Job latencies;
+  from the first create to the last Job un-suspended and to the last pod Running, and the per-Job
+  latencies;
 - 100 jobs through a quota of 10: the same 100 Jobs, quota for 10 at a time; on kwok each Job's pod
   succeeds as soon as it runs, so this is the time Kueue takes to admit, see finish and admit the
   next, down the whole queue.
@@ -27,86 +35,27 @@ Prints Markdown for ``benchmarks/RESULTS.md``. Figures, not assertions.
 
 from __future__ import annotations
 
-import argparse
-import datetime
-import os
-import resource
 import statistics
-import subprocess
 import sys
-import tempfile
-import threading
 import time
-from pathlib import Path
 
-from kubernetes import watch
+from local_controllers import JobSteps, begin, load, quiet, rss_mib, spread, watching
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-
-from whyk8s.cluster import controlplane, kueue  # noqa: E402
-from whyk8s.k8s import objects  # noqa: E402
-from whyk8s.k8s.guard import connect  # noqa: E402
-from whyk8s.lessons import queueing  # noqa: E402
+from whyk8s.cluster import kueue
+from whyk8s.k8s import objects, specs
+from whyk8s.lessons import queueing
 
 NS = "bench-kueue"
 
 
-def build_cold() -> dict:
-    """Build cmd/kueue once with an empty Go build cache; the module cache is left as it is."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    with tempfile.TemporaryDirectory(prefix="kueue-bench-") as tmp:
-        env = {**os.environ, "GOCACHE": str(Path(tmp) / "gocache"), "CGO_ENABLED": "0",
-               "GOFLAGS": "-mod=mod -buildvcs=false"}
-        started = time.monotonic()
-        subprocess.run(["nice", "-n", "19", "go", "build", "-trimpath", "-ldflags", "-s -w", "-o",
-                        str(Path(tmp) / "kueue"), "sigs.k8s.io/kueue/cmd/kueue"],
-                       cwd=controlplane.module_dir("kueue"), env=env, check=True)
-        wall = time.monotonic() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return {"wall_s": wall, "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
-            "peak_rss_mib": after.ru_maxrss / 1024}
+def queued(name: str, cpu) -> object:
+    """The benchmark's Job, sent to the LocalQueue ``bench``."""
+    return queueing.queued_job(name, "bench", cpu=cpu, memory="64Mi")
 
 
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-class Unsuspended:
-    """Watches the Jobs of a namespace and records when each is first seen with ``suspend`` false."""
-
-    def __init__(self, cluster):
-        self.cluster = cluster
-        self.seen: dict[str, float] = {}
-        self._w = watch.Watch()
-        self._ready = threading.Event()
-        self._t = threading.Thread(target=self._run, daemon=True)
-        self._t.start()
-        self._ready.wait(10)
-
-    def _run(self):
-        rv = self.cluster.batch.list_namespaced_job(NS).metadata.resource_version
-        self._ready.set()
-        try:
-            for ev in self._w.stream(self.cluster.batch.list_namespaced_job, NS, resource_version=rv):
-                job = ev["object"]
-                if job.spec.suspend is False and job.metadata.name not in self.seen:
-                    self.seen[job.metadata.name] = time.monotonic()
-        except Exception:  # noqa: BLE001 - the stream ends with an error when stopped
-            pass
-
-    def wait_for(self, names, timeout=300):
-        deadline = time.monotonic() + timeout
-        while not set(names) <= set(self.seen):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{len(set(names) - set(self.seen))} Jobs not admitted in {timeout} s")
-            time.sleep(0.05)
-
-    def stop(self):
-        self._w.stop()
+def plain(name: str, cpu) -> object:
+    """The same Job with no queue: no queue label, not suspended (the anchor)."""
+    return specs.job(name, cpu=cpu, memory="64Mi")
 
 
 def delete_jobs(cluster):
@@ -116,68 +65,90 @@ def delete_jobs(cluster):
         time.sleep(0.5)
 
 
-def run_jobs(cluster, watcher, names, cpu):
+def run_jobs(cluster, steps: JobSteps, names, make, wait_steps=("running",)) -> dict:
+    """Create the Jobs ``make(name)`` back to back and wait for ``wait_steps``; return, per step, the
+    latencies (s) from each create call's return, sorted, and ``create_s`` / ``first`` / ``created``."""
     created = {}
     first = time.monotonic()
     for name in names:
-        objects.create(cluster, queueing.queued_job(name, "bench", cpu=cpu, memory="64Mi"), namespace=NS)
+        objects.create(cluster, make(name), namespace=NS)
         created[name] = time.monotonic()
     create_s = time.monotonic() - first
-    watcher.wait_for(names)
-    lat = sorted(watcher.seen[n] - created[n] for n in names)
-    return {"create_s": create_s, "total_s": max(watcher.seen[n] for n in names) - first,
-            "p50_s": statistics.median(lat), "p95_s": lat[int(0.95 * (len(lat) - 1))], "max_s": lat[-1]}
+    steps.wait_for(names, wait_steps)
+    out = {"create_s": create_s, "first": first}
+    for step in wait_steps:
+        out[step] = sorted(steps.at(step, n) - created[n] for n in names)
+        out[step + "_last"] = max(steps.at(step, n) for n in names) - first
+    return out
+
+
+def singles(cluster, steps, prefix, make, runs, wait_steps) -> dict[str, list[float]]:
+    """``runs`` single Jobs, each deleted before the next; latencies per step."""
+    out: dict[str, list[float]] = {s: [] for s in wait_steps}
+    for i in range(runs):
+        r = run_jobs(cluster, steps, [f"{prefix}-{i}"], make, wait_steps)
+        for s in wait_steps:
+            out[s].append(r[s][0])
+        delete_jobs(cluster)
+    return out
+
+
+def per_job(lat: list[float]) -> str:
+    return (f"per Job p50 {statistics.median(lat):.2f} s, p95 {lat[int(0.95 * (len(lat) - 1))]:.2f} s, "
+            f"max {lat[-1]:.2f} s")
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--build", action="store_true", help="also time a build with an empty Go build cache")
-    args = parser.parse_args()
-    today = datetime.date.today().isoformat()
-    rows = []
-    if args.build:
-        b = build_cold()
-        rows.append(f"| {today} | build of cmd/kueue, empty Go build cache, module cache warm, nice 19 | "
-                    f"{b['wall_s']:.0f} s wall, {b['cpu_s']:.0f} s CPU, peak RSS {b['peak_rss_mib']:.0f} MiB |")
-        print(rows[-1], flush=True)
-    kueue.build(log=lambda *_: None)
-    cluster = connect()
-    kueue.stop(cluster, log=lambda *_: None)
-    started = time.monotonic()
-    st = kueue.start(cluster, log=lambda *_: None)
-    rows.append(f"| {today} | `kueue.start()`, binary cached (install, process, webhooks and controllers answer) | "
-                f"{time.monotonic() - started:.1f} s |")
-    time.sleep(5)
-    rows.append(f"| {today} | manager RSS, idle | {rss_mib(st.pid):.0f} MiB |")
-    try:
+    args, rows, cluster = begin(kueue.CONTROLLER, __doc__, "cmd/kueue", default_runs=5)
+    n = args.runs
+    cluster.ensure_namespace(NS)
+    ms = {"unit": "ms", "scale": 1000, "digits": 0}
+    with watching(kueue.CONTROLLER, cluster, NS) as steps:
+        # the anchor: plain Kubernetes, Kueue not installed
+        a = singles(cluster, steps, "plain", lambda name: plain(name, 1), n, ("pod_created", "running"))
+        rows.add(f"anchor: the same Job with no queue, Kueue not installed, create → its pod created / Running "
+                 f"({n} runs; {load()})", f"{spread(a['pod_created'], **ms)} / {spread(a['running'], **ms)}")
+        a100 = run_jobs(cluster, steps, [f"plain-many-{i}" for i in range(100)], lambda name: plain(name, "50m"),
+                        ("pod_created", "running"))
+        rows.add(f"anchor: 100 such Jobs (50m CPU) created back to back, no queue, Kueue not installed ({load()})",
+                 f"created in {a100['create_s']:.1f} s; last pod created {a100['pod_created_last']:.1f} s, last "
+                 f"Running {a100['running_last']:.1f} s after the first create; Running {per_job(a100['running'])}")
+        delete_jobs(cluster)
+
+        started = time.monotonic()
+        st = kueue.start(cluster, log=quiet)
+        rows.add("`kueue.start()`, binary cached (install, process, webhooks and controllers answer)",
+                 f"{time.monotonic() - started:.1f} s")
+        time.sleep(5)
+        rows.add("manager RSS, idle", f"{rss_mib(st.pid):.0f} MiB")
         queueing.resource_flavors(cluster, ["cpu"])
         queueing.cluster_queue(cluster, "bench", {"cpu": {"cpu": 100, "memory": "100Gi"}}, cohort=None)
         queueing.local_queue(cluster, NS, "bench", name="bench")
-        watcher = Unsuspended(cluster)
-        singles = []
-        for i in range(5):
-            singles.append(run_jobs(cluster, watcher, [f"one-{i}"], cpu=1)["max_s"])
-            delete_jobs(cluster)
-        rows.append(f"| {today} | one queued Job, create → un-suspended (5 runs) | median "
-                    f"{statistics.median(singles) * 1000:.0f} ms (min {min(singles) * 1000:.0f}, max "
-                    f"{max(singles) * 1000:.0f}) |")
-        r = run_jobs(cluster, watcher, [f"many-{i}" for i in range(100)], cpu="50m")
-        rows.append(f"| {today} | 100 queued Jobs at once, quota for all | created in {r['create_s']:.1f} s; "
-                    f"last admitted {r['total_s']:.1f} s after the first create; per Job p50 {r['p50_s']:.2f} s, "
-                    f"p95 {r['p95_s']:.2f} s, max {r['max_s']:.2f} s |")
+        q = singles(cluster, steps, "one", lambda name: queued(name, 1), n, ("unsuspended", "pod_created", "running"))
+        rows.add(f"one queued Job, create → un-suspended / its pod created / Running ({n} runs; {load()})",
+                 f"{spread(q['unsuspended'], **ms)} / {spread(q['pod_created'], **ms)} / {spread(q['running'], **ms)}; "
+                 f"anchor (same run, no queue, no Kueue): pod created {statistics.median(a['pod_created']) * 1000:.0f} "
+                 f"ms, Running {statistics.median(a['running']) * 1000:.0f} ms")
+        b = singles(cluster, steps, "plain-k", lambda name: plain(name, 1), n, ("pod_created", "running"))
+        rows.add(f"the anchor Job again with Kueue running (no queue label: left alone, its Job webhooks still "
+                 f"called), create → its pod created / Running ({n} runs)",
+                 f"{spread(b['pod_created'], **ms)} / {spread(b['running'], **ms)}")
+        r = run_jobs(cluster, steps, [f"many-{i}" for i in range(100)], lambda name: queued(name, "50m"),
+                     ("unsuspended", "running"))
+        rows.add(f"100 queued Jobs at once, quota for all ({load()})",
+                 f"created in {r['create_s']:.1f} s; last admitted {r['unsuspended_last']:.1f} s, last pod Running "
+                 f"{r['running_last']:.1f} s after the first create; un-suspended {per_job(r['unsuspended'])}; "
+                 f"anchor (same run, no queue, no Kueue): last pod Running {a100['running_last']:.1f} s")
         delete_jobs(cluster)
         queueing.cluster_queue(cluster, "bench", {"cpu": {"cpu": "500m", "memory": "100Gi"}}, cohort=None)
-        r = run_jobs(cluster, watcher, [f"drain-{i}" for i in range(100)], cpu="50m")
-        rows.append(f"| {today} | 100 queued Jobs, quota for 10 at a time (kwok finishes each at once) | "
-                    f"created in {r['create_s']:.1f} s; last admitted {r['total_s']:.1f} s after the first "
-                    f"create; per Job p50 {r['p50_s']:.2f} s, max {r['max_s']:.2f} s |")
-        rows.append(f"| {today} | manager RSS after the 200 Jobs | {rss_mib(st.pid):.0f} MiB |")
-        watcher.stop()
+        r = run_jobs(cluster, steps, [f"drain-{i}" for i in range(100)], lambda name: queued(name, "50m"),
+                     ("unsuspended",))
+        rows.add("100 queued Jobs, quota for 10 at a time (kwok finishes each at once)",
+                 f"created in {r['create_s']:.1f} s; last admitted {r['unsuspended_last']:.1f} s after the first "
+                 f"create; per Job p50 {statistics.median(r['unsuspended']):.2f} s, max {r['unsuspended'][-1]:.2f} s")
+        rows.add("manager RSS after the 200 Jobs", f"{rss_mib(st.pid):.0f} MiB")
         delete_jobs(cluster)
-    finally:
-        objects.cleanup(cluster)
-        kueue.stop(cluster, log=lambda *_: None)
-    print("\n".join(rows))
+    print(rows)
     return 0
 
 

@@ -6,17 +6,14 @@ On kwok a Job's pod succeeds the moment it runs (kwok's ``pod-complete`` stage),
 follows at once from "the pods run": the pool then has nothing to hold and consolidates.
 """
 
-import os
-import signal
-import time
-
 import pytest
 from kubernetes import client
 
 from whyk8s.cluster import karpenter
-from whyk8s.cluster.providers import get_provider
 from whyk8s.k8s import objects
 from whyk8s.lessons import gpu_pools
+from localprocess_checks import (crds, kill_and_wait_reaped, process_leftovers, quiet, running_fixture,
+                                 stale_pid_file_is_ignored, started_from_nothing, up_removes_leftovers, wait_for)
 
 pytestmark = [pytest.mark.karpenter, pytest.mark.kwok]
 
@@ -34,63 +31,24 @@ def _nodeclaims(cluster) -> list[str]:
 
 
 def _karpenter_leftovers(cluster) -> list[str]:
-    ext = client.ApiextensionsV1Api(cluster.api)
-    left = [f"crd/{c.metadata.name}" for c in ext.list_custom_resource_definition().items
-            if c.spec.group in karpenter.CRD_GROUPS]
+    left = crds(cluster, karpenter.CRD_GROUPS)
     left += [f"nodeclaim/{n}" for n in _nodeclaims(cluster)]
     left += [f"node/{n.metadata.name}" for n in cluster.core.list_node().items
              if karpenter.NODEPOOL_LABEL in (n.metadata.labels or {})
              or (n.spec.provider_id or "").startswith("kwok://")]
-    if karpenter.pid() is not None:
-        left.append(f"process {karpenter.pid()}")
-    if karpenter.state_dir().exists():
-        left.append(str(karpenter.state_dir()))
-    return left
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        stat = open(f"/proc/{pid}/stat").read()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
-
-
-def _wait(what: str, check, timeout: float = 60, interval: float = 0.3):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout} s")
-        time.sleep(interval)
+    return left + process_leftovers(karpenter)
 
 
 def test_karpenter_starts_from_nothing_and_stop_leaves_nothing(cluster):
-    karpenter.stop(cluster, log=lambda *_: None)  # in case a previous run left it up
-    assert _karpenter_leftovers(cluster) == []
-    st = karpenter.start(cluster, log=lambda *_: None)
-    try:
-        assert st.running and _process_alive(st.pid)
+    with started_from_nothing(karpenter, cluster, _karpenter_leftovers) as st:
         assert set(st.crds) == {"nodepools.karpenter.sh", "nodeclaims.karpenter.sh", "nodeoverlays.karpenter.sh",
                                 "capacitybuffers.autoscaling.x-k8s.io", "kwoknodeclasses.karpenter.kwok.sh"}
         assert st.nodepools == () and st.nodeclaims == () and st.nodes == ()
         env = open(f"/proc/{st.pid}/environ", "rb").read().split(b"\0")
         assert b"DISABLE_LEADER_ELECTION=true" in env
-        assert karpenter.start(cluster, log=lambda *_: None).pid == st.pid  # a second start changes nothing
-    finally:
-        karpenter.stop(cluster, log=lambda *_: None)
-    assert not _process_alive(st.pid)
-    assert _karpenter_leftovers(cluster) == []
 
 
-@pytest.fixture(scope="module")
-def karpenter_running(course_cluster):
-    karpenter.start(course_cluster, log=lambda *_: None)
-    yield
-    karpenter.stop(course_cluster, log=lambda *_: None)
-    assert _karpenter_leftovers(course_cluster) == []
+karpenter_running = running_fixture(karpenter, _karpenter_leftovers)
 
 
 @pytest.fixture
@@ -109,7 +67,7 @@ def test_pending_gpu_jobs_get_new_karpenter_nodes_and_the_pool_consolidates_to_z
         for i in range(3):
             objects.create(cluster, gpu_pools.gpu_job(f"train-{i}", gpus=1))
         # no node of the layout has the pool's label: only a Node Karpenter makes can take the pods
-        done = _wait("the three GPU Jobs complete", lambda: all(
+        done = wait_for("the three GPU Jobs complete", lambda: all(
             (cluster.batch.read_namespaced_job(f"train-{i}", cluster.namespace).status.succeeded or 0) == 1
             for i in range(3)), timeout=90)
         assert done
@@ -135,7 +93,7 @@ def test_pending_gpu_jobs_get_new_karpenter_nodes_and_the_pool_consolidates_to_z
         assert {e["instance_type"] for e in joined} <= {"gpu-1x", "gpu-4x"}
         assert sum(e["gpus"] for e in joined) >= 3
         # the Jobs are done: the empty Nodes go after consolidateAfter (5 s)
-        _wait("the pool consolidates back to zero Nodes", lambda: not karpenter.karpenter_nodes(cluster)
+        wait_for("the pool consolidates back to zero Nodes", lambda: not karpenter.karpenter_nodes(cluster)
               and not _nodeclaims(cluster), timeout=150)
     left = {e["node"] for e in w.events if e["event"] == "left"}
     assert made <= left
@@ -154,7 +112,7 @@ def test_the_pool_limit_caps_the_gpus_karpenter_adds(cluster, karpenter_running)
         with gpu_pools.NodeWatch(cluster) as w:
             for i in range(2):
                 objects.create(cluster, gpu_pools.gpu_job(f"capped-{i}", gpus=1))
-            _wait("both Jobs complete", lambda: all(
+            wait_for("both Jobs complete", lambda: all(
                 (cluster.batch.read_namespaced_job(f"capped-{i}", cluster.namespace).status.succeeded or 0) == 1
                 for i in range(2)), timeout=90)
         joined = [e for e in w.events if e.get("karpenter") and e["event"] == "joined"]
@@ -190,20 +148,17 @@ def test_delete_gpu_pool_leaves_a_nodepool_the_course_did_not_make(cluster, karp
 def test_cluster_up_removes_what_a_dead_karpenter_left_behind(cluster):
     """Karpenter killed while its Node exists leaves the Node with Karpenter's finalizer and the CRDs; the
     kwok provider's ``up`` removes them."""
-    st = karpenter.start(cluster, log=lambda *_: None)
+    st = karpenter.start(cluster, log=quiet)
     gpu_pools.create_gpu_pool(cluster, consolidate_after="5m")
     objects.create(cluster, gpu_pools.gpu_job("orphan", gpus=1))
     # registered: Karpenter has put its termination finalizer on the Node
-    _wait("Karpenter makes and registers a Node", lambda: [
+    wait_for("Karpenter makes and registers a Node", lambda: [
         n for n in karpenter.karpenter_nodes(cluster)
         if any(f.startswith("karpenter.sh/") for f in n.metadata.finalizers or [])], timeout=60)
-    os.kill(st.pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10  # the kernel that started it reaps it (its reaper thread)
-    while os.path.exists(f"/proc/{st.pid}") and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not os.path.exists(f"/proc/{st.pid}")
+    kill_and_wait_reaped(st.pid)
     objects.cleanup(cluster)
-    messages = []
-    get_provider("kwok").up(log=messages.append)
-    assert _karpenter_leftovers(cluster) == []
-    assert any("Karpenter was not running" in m for m in messages)
+    up_removes_leftovers(cluster, _karpenter_leftovers, "Karpenter was not running")
+
+
+def test_a_pid_file_naming_another_process_is_not_karpenter(cluster):
+    stale_pid_file_is_ignored(karpenter, cluster)

@@ -6,8 +6,8 @@ keep its quota is *held*: a scheduling gate keeps its pod Pending until the test
 """
 
 import base64
-import os
-import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -15,45 +15,29 @@ from kubernetes import client
 
 from whyk8s import POOL_LABEL
 from whyk8s.cluster import kueue
-from whyk8s.cluster.providers import get_provider
 from whyk8s.k8s import objects, specs
 from whyk8s.lessons import queueing
+from localprocess_checks import (crds, kill_and_wait_reaped, process_leftovers, quiet, running_fixture,
+                                 stale_pid_file_is_ignored, started_from_nothing, up_removes_leftovers,
+                                 wait_until_gone)
 
 pytestmark = [pytest.mark.kueue, pytest.mark.kwok]
 
 
 def _kueue_leftovers(cluster) -> list[str]:
-    ext = client.ApiextensionsV1Api(cluster.api)
     adm = client.AdmissionregistrationV1Api(cluster.api)
-    left = [f"crd/{c.metadata.name}" for c in ext.list_custom_resource_definition().items
-            if c.spec.group == kueue.GROUP]
+    left = crds(cluster, (kueue.GROUP,))
     left += [f"mutating/{w.metadata.name}" for w in adm.list_mutating_webhook_configuration().items
              if "kueue" in w.metadata.name]
     left += [f"validating/{w.metadata.name}" for w in adm.list_validating_webhook_configuration().items
              if "kueue" in w.metadata.name]
     left += [f"secret/{s.metadata.name}" for s in cluster.core.list_secret_for_all_namespaces().items
              if s.metadata.name == kueue.SECRET_NAME]
-    if kueue.pid() is not None:
-        left.append(f"process {kueue.pid()}")
-    if kueue.state_dir().exists():
-        left.append(str(kueue.state_dir()))
-    return left
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        stat = open(f"/proc/{pid}/stat").read()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"  # a zombie has exited
+    return left + process_leftovers(kueue)
 
 
 def test_kueue_starts_from_nothing_and_stop_leaves_nothing(cluster):
-    kueue.stop(cluster, log=lambda *_: None)  # in case a previous run left it up
-    assert _kueue_leftovers(cluster) == []
-    st = kueue.start(cluster, log=lambda *_: None)
-    try:
-        assert st.running and _process_alive(st.pid)
+    with started_from_nothing(kueue, cluster, _kueue_leftovers) as st:
         assert len(st.crds) == 11 and "workloads.kueue.x-k8s.io" in st.crds
         assert set(st.webhook_configurations) == set(kueue.WEBHOOK_CONFIGURATIONS.values())
         # Kueue's certificate management found the course's certificate valid and kept it
@@ -64,52 +48,31 @@ def test_kueue_starts_from_nothing_and_stop_leaves_nothing(cluster):
                 kueue.WEBHOOK_CONFIGURATIONS["MutatingWebhookConfiguration"]).webhooks:
             assert hook.client_config.url.startswith(f"https://127.0.0.1:{st.ports['webhook']}/")
             assert base64.b64decode(hook.client_config.ca_bundle) == ca
-        assert kueue.start(cluster, log=lambda *_: None).pid == st.pid  # a second start changes nothing
-    finally:
-        kueue.stop(cluster, log=lambda *_: None)
-    assert not _process_alive(st.pid)
-    assert _kueue_leftovers(cluster) == []
 
 
 def test_kueue_stopped_from_another_process_leaves_no_zombie_here(cluster):
     """A learner runs `whyk8s kueue down` (or `cluster down`) in a terminal while the kernel that
     started Kueue lives: the kernel reaps it (it once stayed `[kueue] <defunct>` until the kernel
     exited; found by a fresh user)."""
-    import subprocess
-    import sys
-    st = kueue.start(cluster, log=lambda *_: None)
+    st = kueue.start(cluster, log=quiet)
     subprocess.run([sys.executable, "-m", "whyk8s.cli", "kueue", "down"], check=True, capture_output=True)
-    deadline = time.monotonic() + 10
-    while os.path.exists(f"/proc/{st.pid}") and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not os.path.exists(f"/proc/{st.pid}"), "a zombie of this process: nobody reaped Kueue"
+    wait_until_gone(st.pid)
 
 
 def test_cluster_up_removes_what_a_dead_kueue_left_behind(cluster):
     """A manager that died (reboot, ended session) leaves webhooks with failurePolicy Fail that refuse
     every Job in the course's namespaces; `cluster up` removes them."""
-    st = kueue.start(cluster, log=lambda *_: None)
-    os.kill(st.pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10  # the kernel that started it reaps it (its reaper thread)
-    while os.path.exists(f"/proc/{st.pid}") and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not os.path.exists(f"/proc/{st.pid}")
+    st = kueue.start(cluster, log=quiet)
+    kill_and_wait_reaped(st.pid)
     ns = cluster.ensure_namespace("team-d")
     with pytest.raises(client.ApiException) as refused:
         objects.create(cluster, specs.job("refused", cpu="100m", memory="64Mi"), namespace=ns)
     assert "failed calling webhook" in refused.value.body
-    messages = []
-    get_provider("kwok").up(log=messages.append)
-    assert _kueue_leftovers(cluster) == []
-    assert any("Kueue's manager was not running" in m for m in messages)
+    up_removes_leftovers(cluster, _kueue_leftovers, "Kueue's manager was not running")
     assert not objects.create(cluster, specs.job("accepted", cpu="100m", memory="64Mi"), namespace=ns).spec.suspend
 
 
-@pytest.fixture(scope="module")
-def kueue_running(course_cluster):
-    kueue.start(course_cluster, log=lambda *_: None)
-    yield
-    kueue.stop(course_cluster, log=lambda *_: None)
+kueue_running = running_fixture(kueue)
 
 
 @pytest.fixture
@@ -228,3 +191,7 @@ def test_job_without_queue_name_is_left_alone(queues):
         assert time.monotonic() < deadline, "the plain Job did not complete"
         time.sleep(0.2)
     assert queueing.workloads(cluster, ns).empty
+
+
+def test_a_pid_file_naming_another_process_is_not_kueue(cluster):
+    stale_pid_file_is_ignored(kueue, cluster)

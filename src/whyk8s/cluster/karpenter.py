@@ -45,36 +45,36 @@ stop`` and ``down`` stop it too.
 Sources: Karpenter v1.15.0, ``kwok/main.go``, ``kwok/cloudprovider/{cloudprovider,helpers}.go``,
 ``kwok/options/options.go``, ``pkg/operator/{operator.go,options/options.go}``; karpenter.sh,
 "NodePools" and "Disruption".
+
+The machinery (build under the lock, state folder, pid, start in a session of its own with a reaper
+thread, stop, CRDs, the guard) is :mod:`whyk8s.cluster.localprocess`; this module is its
+configuration for Karpenter (:data:`CONTROLLER`).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import tempfile
-import threading
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import yaml
 from kubernetes import client
 
-from whyk8s import PART_OF_LABEL
 from whyk8s.cluster import controlplane
-from whyk8s.cluster.kueue import _free_port, _ignore, _kubeconfig, _labelled, _selector, _terminate
-from whyk8s.errors import CourseError, WaitTimeoutError
-from whyk8s.k8s.guard import Cluster, check_provider_context, connect
+from whyk8s.cluster.localprocess import Launch, LocalController, ProcessStatus, free_port, kept
+from whyk8s.cluster.localprocess import ignore as _ignore
+from whyk8s.cluster.localprocess import labelled as _labelled
+from whyk8s.cluster.localprocess import selector as _selector
+from whyk8s.errors import CourseError
+from whyk8s.k8s.guard import Cluster
 
 __all__ = ["GROUP", "VERSION", "NODECLASS_GROUP", "NODECLASS_VERSION", "CRD_GROUPS", "NODEPOOL_LABEL",
-           "FINALIZER_PREFIX", "KarpenterStatus", "karpenter_version", "go_toolchain", "instance_types_path",
-           "instance_type_table", "instance_types", "cache_dir", "binary_path", "built", "build", "state_dir",
-           "pid", "environment", "crd_manifests", "start", "stop", "status", "karpenter_nodes",
-           "remove_if_stopped", "kill"]
+           "FINALIZER_PREFIX", "KarpenterStatus", "CONTROLLER", "karpenter_version", "go_toolchain",
+           "instance_types_path", "instance_type_table", "instance_types", "cache_dir", "binary_path", "built",
+           "build", "state_dir", "pid", "environment", "crd_manifests", "start", "stop", "status",
+           "karpenter_nodes", "remove_if_stopped", "kill"]
 
 #: Karpenter's API group and version (NodePool, NodeClaim).
 GROUP = "karpenter.sh"
@@ -89,13 +89,101 @@ NODEPOOL_LABEL = "karpenter.sh/nodepool"
 #: Karpenter's finalizers (``karpenter.sh/termination``, ...; the kwok provider's under
 #: ``karpenter.kwok.sh/``): released by Karpenter itself, so removed by :func:`stop` once it is gone.
 FINALIZER_PREFIX = ("karpenter.sh/", "karpenter.kwok.sh/")
-_LABELS = {PART_OF_LABEL[0]: PART_OF_LABEL[1]}
 _INSTANCE_TYPES_FILE = "instance-types.json"
 
 
-def karpenter_version() -> str:
-    """``KARPENTER_VERSION`` from ``clusters/controlplane/versions.env`` (e.g. ``"v1.15.0"``)."""
-    return controlplane.versions()["KARPENTER_VERSION"]
+class _Karpenter(LocalController):
+    """Karpenter with its kwok provider as a :class:`~whyk8s.cluster.localprocess.LocalController`:
+    ``sigs.k8s.io/karpenter/kwok`` configured by environment variables, no webhooks, 5 CRDs; what it
+    leaves behind is its NodeClaims and the Nodes it made."""
+
+    name = "Karpenter"
+    slug = "karpenter"
+    process_name = "Karpenter"
+    version_key = "KARPENTER_VERSION"
+    module = "sigs.k8s.io/karpenter"
+    main_package = "sigs.k8s.io/karpenter/kwok"
+    version_variable = "sigs.k8s.io/karpenter/pkg/operator.Version"
+    binary = "karpenter-kwok"
+    crd_groups = CRD_GROUPS
+    finalizer_prefixes = FINALIZER_PREFIX
+    only_on_kwok = "Karpenter's kwok provider runs only against the course's kwok cluster"
+    why_kwok = "whose kwok controller brings the Nodes it creates to life"
+    mirror_note = " that serves golang.org/toolchain too"
+    leftover_words = "CRDs or Nodes"
+    removed_message = ("Karpenter was not running: removed what it had installed and the Nodes it had made "
+                       "(`whyk8s karpenter up` starts it again).")
+
+    @property
+    def build_note(self) -> str:
+        return (f"Building Karpenter {self.version()} with its kwok provider from the Go module proxy, with Go "
+                f"{go_toolchain()} (once per machine, 250 s of CPU: 6 to 9 minutes on 2 busy cores).")
+
+    def build_env(self) -> dict[str, str]:
+        return {"GOTOOLCHAIN": go_toolchain()}
+
+    def download_what(self) -> str:
+        return f"Karpenter {self.version()} (or the Go toolchain {go_toolchain()})"
+
+    def build_files(self, module: Path) -> list[tuple[Path, str]]:
+        crds = sorted([*(module / "pkg" / "apis" / "crds").glob("*.yaml"),
+                       *(module / "kwok" / "apis" / "crds").glob("*.yaml")])
+        return [(crd, f"crd-{crd.name}") for crd in crds]
+
+    def refuse_foreign(self, cluster: Cluster) -> None:
+        """Raise if a CRD of Karpenter's exists without the course label (another installation of
+        Karpenter, or of the cluster autoscaler's CapacityBuffer: the course does not touch it)."""
+        names = {c["metadata"]["name"] for c in self.crd_manifests()}
+        ext = client.ApiextensionsV1Api(cluster.api)
+        for crd in ext.list_custom_resource_definition().items:
+            if crd.metadata.name in names and not _labelled(crd):
+                raise CourseError(f"CRD {crd.metadata.name} is on this cluster and was not made by the course "
+                                  f"(another Karpenter?); the course leaves it alone.")
+
+    def prepare(self, cluster: Cluster, folder: Path, kubeconfig: Path) -> Launch:
+        ports = {"metrics": free_port(), "health": free_port()}
+        types_path = folder / _INSTANCE_TYPES_FILE
+        shutil.copyfile(instance_types_path(), types_path)
+        return Launch(ports, [], environment(ports, kubeconfig, types_path),
+                      f"Starting Karpenter {self.version()} with the kwok provider (log {self.log_path()})", {})
+
+    def remove_while_running(self, cluster: Cluster, crds: dict, timeout: float) -> None:
+        """Delete the course-labelled NodePools while Karpenter runs and wait (at most 30 s) until
+        Karpenter has drained and removed their NodeClaims and Nodes."""
+        if f"nodepools.{GROUP}" not in crds:
+            return
+        try:
+            _delete_nodepools(cluster, timeout=min(timeout, 30))
+        except client.ApiException:
+            pass  # what is left goes below
+
+    def remove_after_process(self, cluster: Cluster) -> None:
+        """Any Karpenter-made course Node left: deleted, Karpenter's finalizer removed."""
+        for node in karpenter_nodes(cluster):
+            _release_node(cluster, node)
+
+    def leftovers(self, cluster: Cluster) -> list[str]:
+        return [n.metadata.name for n in karpenter_nodes(cluster)]
+
+    def status(self, cluster: Cluster | None = None) -> KarpenterStatus:
+        cluster = self.guard(cluster)
+        crds = self.our_crds(cluster)
+        return KarpenterStatus(**self.process_status(cluster),
+                               nodepools=_names(cluster, "nodepools", crds),
+                               nodeclaims=_names(cluster, "nodeclaims", crds),
+                               nodes=tuple(sorted(n.metadata.name for n in karpenter_nodes(cluster))))
+
+
+#: Karpenter's configuration of the local-process machinery; the functions below are its methods.
+CONTROLLER = _Karpenter()
+# The machinery's own acts under the names the course uses (see LocalController): the version
+# (``KARPENTER_VERSION`` in ``clusters/controlplane/versions.env``, e.g. "v1.15.0"), the cache folder and
+# binary, whether it is built, the state folder, the pid of the running process, what runs and is
+# installed (:class:`KarpenterStatus`), the clean-up of what a dead process left (called by the kwok
+# provider's ``up``), the kill of the process alone when the cluster itself is deleted.
+(karpenter_version, cache_dir, binary_path, built, state_dir, pid, status, remove_if_stopped, kill) = (
+    CONTROLLER.version, CONTROLLER.cache_dir, CONTROLLER.binary_path, CONTROLLER.built, CONTROLLER.state_dir,
+    CONTROLLER.pid, CONTROLLER.status, CONTROLLER.remove_if_stopped, CONTROLLER.kill)
 
 
 def go_toolchain() -> str:
@@ -129,19 +217,7 @@ def instance_type_table() -> dict[str, dict]:
             for t in instance_types()}
 
 
-def cache_dir() -> Path:
-    """``<cache>/bin/karpenter-<version>``: the binary (Karpenter with the kwok provider) and the CRDs."""
-    return controlplane.cache_root() / "bin" / f"karpenter-{karpenter_version()}"
 
-
-def binary_path() -> Path:
-    """Where the binary lives once built."""
-    return cache_dir() / "karpenter-kwok"
-
-
-def built() -> bool:
-    """True when the binary and the CRDs are in the cache."""
-    return os.access(binary_path(), os.X_OK) and any(cache_dir().glob("crd-*.yaml"))
 
 
 def build(force: bool = False, log: Callable = print) -> Path:
@@ -153,96 +229,15 @@ def build(force: bool = False, log: Callable = print) -> Path:
     build fails, when the module or the toolchain cannot be downloaded (saying what to check), or
     when a go command runs longer than :func:`whyk8s.cluster.controlplane.go_timeout`; nothing is
     left in the cache."""
-    if built() and not force:
-        return binary_path()
-    with controlplane.build_lock("karpenter", log=log):
-        if built() and not force:  # built by another process while this one waited
-            return binary_path()
-        return _build(log)
+    return CONTROLLER.build(force=force, log=log)
 
 
-def _build(log: Callable) -> Path:
-    v = karpenter_version()
-    mdir = controlplane.module_dir("karpenter")
-    env = {"GOTOOLCHAIN": go_toolchain()}
-    target = cache_dir()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    log(f"Building Karpenter {v} with its kwok provider from the Go module proxy, with Go {go_toolchain()} "
-        f"(once per machine, 250 s of CPU: 6 to 9 minutes on 2 busy cores).")
-    started = time.monotonic()
-    try:
-        info = json.loads(controlplane.go(["mod", "download", "-json", f"sigs.k8s.io/karpenter@{v}"], mdir,
-                                          env=env, log=log))
-    except RuntimeError as exc:
-        if "did not finish within" in str(exc):
-            raise
-        raise RuntimeError(
-            f"Karpenter {v} (or the Go toolchain {go_toolchain()}) could not be downloaded from the Go module "
-            f"proxy. {exc}\nCheck that this machine reaches the proxy (`go env GOPROXY`; behind a proxy set "
-            f"HTTPS_PROXY; offline, point GOPROXY at a mirror that serves golang.org/toolchain too), then run "
-            f"`whyk8s karpenter build` again.") from None
-    module = Path(info["Dir"])
-    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".build-karpenter-") as tmp:
-        out = Path(tmp)
-        ld = f"-s -w -X sigs.k8s.io/karpenter/pkg/operator.Version={v}"
-        controlplane.go(["build", "-trimpath", "-ldflags", ld, "-o", str(out / "karpenter-kwok"),
-                         "sigs.k8s.io/karpenter/kwok"], mdir, env=env, log=log)
-        for crd in sorted([*(module / "pkg" / "apis" / "crds").glob("*.yaml"),
-                           *(module / "kwok" / "apis" / "crds").glob("*.yaml")]):
-            shutil.copyfile(crd, out / f"crd-{crd.name}")
-        target.mkdir(parents=True, exist_ok=True)
-        for f in out.iterdir():
-            os.replace(f, target / f.name)
-    log(f"Built Karpenter in {time.monotonic() - started:.0f} s into {target}")
-    return binary_path()
 
-
-# -- where the running process keeps its files ---------------------------------------------------------
-
-def state_dir() -> Path:
-    """``~/.kwok/clusters/<cluster>/whyk8s-karpenter``: kubeconfig, ports, log, pid."""
-    from whyk8s.cluster.kwok import kwok_cluster_dir
-    return kwok_cluster_dir() / "whyk8s-karpenter"
-
-
-def pid() -> int | None:
-    """The pid of this cluster's running Karpenter, or None. Only a live process whose executable is the
-    course's cached binary counts, so a stale pid file never names another process."""
-    try:
-        p = int((state_dir() / "karpenter.pid").read_text().strip())
-        exe = os.path.realpath(f"/proc/{p}/exe")
-    except (OSError, ValueError):
-        return None
-    return p if exe == os.path.realpath(binary_path()) else None
-
-
-def _kwok_cluster(cluster: Cluster | None) -> Cluster:
-    """The guarded connection, refused unless it is the course's kwok cluster (whose kwok controller
-    makes the Nodes Karpenter's kwok provider creates Ready)."""
-    from whyk8s.cluster.kwok import kwok_cluster_dir
-    from whyk8s.cluster.providers import cluster_name
-    cluster = cluster if cluster is not None else connect()
-    check_provider_context(cluster.context)
-    if cluster.context != f"kwok-{cluster_name()}" or not kwok_cluster_dir().is_dir():
-        raise CourseError(
-            f"Karpenter's kwok provider runs only against the course's kwok cluster (context "
-            f"kwok-{cluster_name()}), whose kwok controller brings the Nodes it creates to life; the current "
-            f"context is {cluster.context}. Start it with `whyk8s cluster up --provider kwok`.")
-    return cluster
-
-
-# -- the manifests ------------------------------------------------------------------------------------
 
 def crd_manifests() -> list[dict]:
     """Karpenter's CRDs from the cached module (``karpenter.sh``: nodepools, nodeclaims, nodeoverlays;
     ``autoscaling.x-k8s.io``: capacitybuffers; ``karpenter.kwok.sh``: kwoknodeclasses), labelled."""
-    out = []
-    for path in sorted(cache_dir().glob("crd-*.yaml")):
-        crd = yaml.safe_load(path.read_text())
-        crd["metadata"].setdefault("labels", {}).update(_LABELS)
-        crd["metadata"].pop("annotations", None)
-        out.append(crd)
-    return out
+    return CONTROLLER.crd_manifests()
 
 
 def environment(ports: dict[str, int], kubeconfig: Path, instance_types_file: Path) -> dict[str, str]:
@@ -256,91 +251,24 @@ def environment(ports: dict[str, int], kubeconfig: Path, instance_types_file: Pa
             "MEMORY_LIMIT": str(1 << 30)}
 
 
-# -- the API acts -------------------------------------------------------------------------------------
-
-def _our_crds(cluster: Cluster) -> dict:
-    ext = client.ApiextensionsV1Api(cluster.api)
-    return {c.metadata.name: c for c in ext.list_custom_resource_definition(label_selector=_selector()).items
-            if c.spec.group in CRD_GROUPS}
-
-
-def _refuse_foreign(cluster: Cluster) -> None:
-    """Raise if a CRD of Karpenter's exists without the course label (another installation of
-    Karpenter, or of the cluster autoscaler's CapacityBuffer: the course does not touch it)."""
-    names = {c["metadata"]["name"] for c in crd_manifests()}
-    ext = client.ApiextensionsV1Api(cluster.api)
-    for crd in ext.list_custom_resource_definition().items:
-        if crd.metadata.name in names and not _labelled(crd):
-            raise CourseError(f"CRD {crd.metadata.name} is on this cluster and was not made by the course "
-                              f"(another Karpenter?); the course leaves it alone.")
-
-
-def _apply_crds(cluster: Cluster, crds: list[dict], timeout: float) -> None:
-    ext = client.ApiextensionsV1Api(cluster.api)
-    for crd in crds:
-        name = crd["metadata"]["name"]
-        old = _ignore(404, ext.read_custom_resource_definition, name)
-        if old is None:
-            ext.create_custom_resource_definition(crd)
-        else:
-            crd["metadata"]["resourceVersion"] = old.metadata.resource_version
-            ext.replace_custom_resource_definition(name, crd)
-    deadline = time.monotonic() + timeout
-    names = {c["metadata"]["name"] for c in crds}
-    while True:
-        established = {c.metadata.name for c in _our_crds(cluster).values()
-                       if any(x.type == "Established" and x.status == "True" for x in (c.status.conditions or []))}
-        if names <= established:
-            return
-        if time.monotonic() > deadline:
-            raise WaitTimeoutError(f"Karpenter's CRDs were not Established within {timeout:.0f} s: "
-                                   f"{sorted(names - established)}")
-        time.sleep(0.2)
-
-
-def _log_tail(lines: int = 15) -> str:
-    try:
-        text = (state_dir() / "karpenter.log").read_text(errors="replace").splitlines()
-    except OSError:
-        return "(no log)"
-    return "\n".join(text[-lines:])
-
-
-def _ready(ports: dict[str, int]) -> bool:
-    """True when Karpenter's readiness probe answers 200: its caches synced and its CRDs mapped (asked
-    directly, never through an HTTP proxy the environment may name)."""
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        with opener.open(f"http://127.0.0.1:{ports['health']}/readyz", timeout=2) as r:
-            return r.status == 200
-    except OSError:
-        return False
-
-
 @dataclass(frozen=True)
-class KarpenterStatus:
+class KarpenterStatus(ProcessStatus):
     """What :func:`status` reports: ``running`` (the process lives), ``pid``, ``version``, ``ports``
-    (``metrics``, ``health``; empty when not running), ``crds`` (names of the course's Karpenter CRDs
-    on the cluster), ``nodepools``, ``nodeclaims`` and ``nodes`` (names of the NodePools, NodeClaims
-    and Karpenter-made Nodes on the cluster; empty when the CRDs are not there), ``log`` (its path)."""
+    (``metrics``, ``health``; empty when not running), ``log`` (its path), ``crds`` (names of the
+    course's Karpenter CRDs on the cluster), ``nodepools``, ``nodeclaims`` and ``nodes`` (names of the
+    NodePools, NodeClaims and Karpenter-made Nodes on the cluster; empty when the CRDs are not there)."""
 
-    running: bool
-    pid: int | None
-    version: str
-    ports: dict
-    crds: tuple[str, ...]
     nodepools: tuple[str, ...]
     nodeclaims: tuple[str, ...]
     nodes: tuple[str, ...]
-    log: str
 
     def __str__(self) -> str:
-        state = f"running (pid {self.pid})" if self.running else "not running"
-        return (f"Karpenter {self.version} (kwok provider): {state}; {len(self.crds)} CRDs; NodePools: "
+        return (f"Karpenter {self.version} (kwok provider): {self.state}; {len(self.crds)} CRDs; NodePools: "
                 f"{', '.join(self.nodepools) or 'none'}; {len(self.nodeclaims)} NodeClaims, {len(self.nodes)} "
-                f"Nodes made by Karpenter; ports: {', '.join(f'{k} {v}' for k, v in self.ports.items()) or 'none'}; "
-                f"log: {self.log}")
+                f"Nodes made by Karpenter; ports: {self.ports_text}; log: {self.log}")
 
+
+# -- the API acts -------------------------------------------------------------------------------------
 
 def _names(cluster: Cluster, plural: str, crds: dict) -> tuple[str, ...]:
     if f"{plural}.{GROUP}" not in crds:
@@ -355,20 +283,6 @@ def karpenter_nodes(cluster: Cluster) -> list[client.V1Node]:
     return cluster.core.list_node(label_selector=f"{NODEPOOL_LABEL},{_selector()}").items
 
 
-def status(cluster: Cluster | None = None) -> KarpenterStatus:
-    """Whether Karpenter runs, and what of it is on the cluster (see :class:`KarpenterStatus`). Reads only."""
-    cluster = _kwok_cluster(cluster)
-    crds = _our_crds(cluster)
-    try:
-        ports = json.loads((state_dir() / "ports.json").read_text())
-    except (OSError, ValueError):
-        ports = {}
-    p = pid()
-    return KarpenterStatus(p is not None, p, karpenter_version(), ports if p else {}, tuple(sorted(crds)),
-                           _names(cluster, "nodepools", crds), _names(cluster, "nodeclaims", crds),
-                           tuple(sorted(n.metadata.name for n in karpenter_nodes(cluster))),
-                           str(state_dir() / "karpenter.log"))
-
 
 def start(cluster: Cluster | None = None, timeout: float = 120, log: Callable = print) -> KarpenterStatus:
     """Install Karpenter's CRDs on the course's kwok cluster and start it with the kwok provider (see the
@@ -379,82 +293,22 @@ def start(cluster: Cluster | None = None, timeout: float = 120, log: Callable = 
     seconds in practice. Raises :class:`~whyk8s.errors.CourseError` off the kwok cluster or when another
     installation's CRDs are there, RuntimeError when the build fails,
     :class:`~whyk8s.errors.WaitTimeoutError` (with the end of its log) when it does not become ready,
-    after removing what it made."""
-    cluster = _kwok_cluster(cluster)
-    if pid() is not None:
-        return status(cluster)
-    build(log=log)
-    _refuse_foreign(cluster)
-    folder = state_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    ports = {"metrics": _free_port(), "health": _free_port()}
-    (folder / "ports.json").write_text(json.dumps(ports))
-    kubeconfig_path = folder / "kubeconfig"
-    kubeconfig_path.write_text(yaml.safe_dump(_kubeconfig(cluster.context), sort_keys=False))
-    os.chmod(kubeconfig_path, 0o600)
-    types_path = folder / _INSTANCE_TYPES_FILE
-    shutil.copyfile(instance_types_path(), types_path)
-    started = time.monotonic()
-    log(f"Starting Karpenter {karpenter_version()} with the kwok provider (log {folder / 'karpenter.log'})")
-    try:
-        _apply_crds(cluster, crd_manifests(), timeout=timeout)
-        env = {**os.environ, **environment(ports, kubeconfig_path, types_path)}
-        with open(folder / "karpenter.log", "wb") as out:
-            proc = subprocess.Popen([str(binary_path())], stdout=out, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True, cwd=folder, env=env)
-        (folder / "karpenter.pid").write_text(str(proc.pid))
-        deadline = started + timeout
-        while not _ready(ports):
-            if proc.poll() is not None:
-                raise CourseError(f"Karpenter exited (code {proc.returncode}). End of its log:\n{_log_tail()}")
-            if time.monotonic() > deadline:
-                raise WaitTimeoutError(f"Karpenter was not ready within {timeout:.0f} s. End of its log:\n"
-                                       f"{_log_tail()}")
-            time.sleep(0.3)
-    except BaseException:
-        stop(cluster, log=lambda *_: None)
-        raise
-    # reap it when it ends, whoever stops it (`whyk8s cluster down` in a terminal while this kernel
-    # lives): otherwise it stays a zombie of this process until the kernel exits
-    threading.Thread(target=proc.wait, name="karpenter-reaper", daemon=True).start()
-    log(f"Karpenter is ready in {time.monotonic() - started:.1f} s.")
-    return status(cluster)
+    after removing what it made. The process runs in a session of its own: it keeps running after a
+    kernel restart, until :func:`stop` (:mod:`whyk8s.cluster.localprocess`)."""
+    return CONTROLLER.start(cluster, timeout=timeout, log=log)
 
 
 def _kept(finalizers: list | None) -> list | None:
     """``finalizers`` without Karpenter's, or None when they are unchanged."""
-    finalizers = finalizers or []
-    kept = [f for f in finalizers if not f.startswith(FINALIZER_PREFIX)]
-    return None if kept == finalizers else kept
+    return kept(finalizers, FINALIZER_PREFIX)
 
 
 def _release_node(cluster: Cluster, node: client.V1Node) -> None:
     """Delete a Node Karpenter made and drop Karpenter's finalizer from it (nobody else would)."""
     _ignore(404, cluster.core.delete_node, node.metadata.name)
-    kept = _kept(node.metadata.finalizers)
-    if kept is not None:
-        _ignore(404, cluster.core.patch_node, node.metadata.name, {"metadata": {"finalizers": kept or None}})
-
-
-def _release_objects(cluster: Cluster, crd) -> None:
-    """Drop Karpenter's finalizers from every object of ``crd`` (a V1CustomResourceDefinition; cluster
-    or namespace scoped), so that deleting the CRD deletes them."""
-    api = client.CustomObjectsApi(cluster.api)
-    group, plural = crd.spec.group, crd.spec.names.plural
-    version = next((v.name for v in crd.spec.versions if v.served and v.storage), None)
-    if version is None:
-        return
-    for obj in (_ignore(404, api.list_cluster_custom_object, group, version, plural) or {}).get("items", []):
-        meta = obj["metadata"]
-        kept = _kept(meta.get("finalizers"))
-        if kept is None:
-            continue
-        patch = {"metadata": {"finalizers": kept or None}}
-        if meta.get("namespace"):
-            _ignore(404, api.patch_namespaced_custom_object, group, version, meta["namespace"], plural,
-                    meta["name"], patch)
-        else:
-            _ignore(404, api.patch_cluster_custom_object, group, version, plural, meta["name"], patch)
+    left = _kept(node.metadata.finalizers)
+    if left is not None:
+        _ignore(404, cluster.core.patch_node, node.metadata.name, {"metadata": {"finalizers": left or None}})
 
 
 def _delete_nodepools(cluster: Cluster, timeout: float) -> None:
@@ -481,63 +335,4 @@ def stop(cluster: Cluster | None = None, timeout: float = 60, log: Callable = pr
     :func:`state_dir`. Objects without the course label are never touched, but those inside the
     course's CRDs go with them. Safe to call when nothing runs. Raises
     :class:`~whyk8s.errors.WaitTimeoutError` if the CRDs are not gone after ``timeout`` seconds."""
-    cluster = _kwok_cluster(cluster)
-    ours = _our_crds(cluster)
-    if pid() is not None and f"nodepools.{GROUP}" in ours:
-        try:
-            _delete_nodepools(cluster, timeout=min(timeout, 30))
-        except client.ApiException:
-            pass  # what is left goes below
-    p = pid()
-    if p is not None:
-        log(f"Stopping Karpenter (pid {p})")
-        _terminate(p)
-    for node in karpenter_nodes(cluster):
-        _release_node(cluster, node)
-    ext = client.ApiextensionsV1Api(cluster.api)
-    for name, crd in ours.items():
-        _release_objects(cluster, crd)
-        _ignore(404, ext.delete_custom_resource_definition, name)
-    deadline = time.monotonic() + timeout
-    while True:
-        left = _our_crds(cluster)
-        nodes = karpenter_nodes(cluster)
-        if not left and not nodes:
-            break
-        if time.monotonic() > deadline:
-            raise WaitTimeoutError(f"Karpenter's CRDs or Nodes were not deleted within {timeout:.0f} s: "
-                                   f"{sorted(left) + [n.metadata.name for n in nodes]}")
-        for node in nodes:  # a Node created meanwhile by a goroutine of the provider
-            _release_node(cluster, node)
-        for crd in left.values():  # objects that got a finalizer meanwhile
-            _release_objects(cluster, crd)
-        time.sleep(0.3)
-    shutil.rmtree(state_dir(), ignore_errors=True)
-    if ours:
-        log("Karpenter is stopped and removed.")
-
-
-def remove_if_stopped(cluster: Cluster, log: Callable = print) -> bool:
-    """If Karpenter's CRDs or Nodes made by the course are on the cluster but the process is not running
-    (the machine rebooted, the session that started it ended), remove them with :func:`stop` and return
-    True: left behind, its Nodes would hold Karpenter's finalizer and its NodePools would provision
-    nothing. Returns False when Karpenter runs or nothing of it is there. Called by the kwok provider's
-    ``up``."""
-    if pid() is not None:
-        return False
-    cluster = _kwok_cluster(cluster)
-    if not (_our_crds(cluster) or karpenter_nodes(cluster)):
-        return False
-    stop(cluster, log=lambda *_: None)
-    log("Karpenter was not running: removed what it had installed and the Nodes it had made "
-        "(`whyk8s karpenter up` starts it again).")
-    return True
-
-
-def kill(log: Callable = print) -> None:
-    """Stop the process only (used when the cluster itself is deleted: its objects go with it)."""
-    p = pid()
-    if p is not None:
-        log(f"Stopping Karpenter (pid {p})")
-        _terminate(p)
-    shutil.rmtree(state_dir(), ignore_errors=True)
+    CONTROLLER.stop(cluster, timeout=timeout, log=log)

@@ -36,22 +36,20 @@ certificate watcher ... open /etc/kueue/metrics/certs/tls.crt: no such file or d
 on, the metrics server makes its own, and the webhook certificate is the one the course wrote into
 the Secret. Sources: Kueue's ``cmd/kueue/main.go`` and ``pkg/util/cert/cert.go``
 (v0.17.0); kubernetes.io, "Dynamic Admission Control" (``clientConfig.url``, ``caBundle``).
+
+The machinery (build under the lock, state folder, pid, start in a session of its own with a reaper
+thread, stop, CRDs, the guard) is :mod:`whyk8s.cluster.localprocess`; this module is its
+configuration for Kueue (:data:`CONTROLLER`).
 """
 
 from __future__ import annotations
 
 import base64
 import copy
-import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import tempfile
-import threading
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -59,15 +57,18 @@ from typing import Callable
 import yaml
 from kubernetes import client
 
-from whyk8s import PART_OF_LABEL
-from whyk8s.cluster import controlplane
+from whyk8s.cluster.localprocess import LABELS as _LABELS
+from whyk8s.cluster.localprocess import Launch, LocalController, ProcessStatus, free_port
+from whyk8s.cluster.localprocess import ignore as _ignore
+from whyk8s.cluster.localprocess import labelled as _labelled
+from whyk8s.cluster.localprocess import selector as _selector
 from whyk8s.errors import CourseError, WaitTimeoutError
-from whyk8s.k8s.guard import Cluster, check_provider_context, connect, kubeconfig_files
+from whyk8s.k8s.guard import Cluster
 
 __all__ = ["GROUP", "VERSION", "CONVERTED_CRDS", "WEBHOOK_CONFIGURATIONS", "SECRET_NAME",
-           "SERVICE_NAME", "QUEUE_LABEL", "KueueStatus", "kueue_version", "cache_dir", "binary_path",
-           "built", "build", "state_dir", "pid", "start", "stop", "status", "webhook_configurations",
-           "crd_manifests", "manager_config", "delete_course_objects",
+           "SERVICE_NAME", "QUEUE_LABEL", "KueueStatus", "CONTROLLER", "kueue_version", "cache_dir",
+           "binary_path", "built", "build", "state_dir", "pid", "start", "stop", "status",
+           "webhook_configurations", "crd_manifests", "manager_config", "delete_course_objects",
            "remove_if_stopped", "kill"]
 
 #: Kueue's API group and the version the course uses.
@@ -91,111 +92,172 @@ WEBHOOK_GROUPS = {GROUP, "batch"}
 CA_NAME = "kueue-ca"
 #: Validity of the generated certificates, in days (Kueue renews any that expire within 90 days).
 CERT_DAYS = 3650
-_LABELS = {PART_OF_LABEL[0]: PART_OF_LABEL[1]}
-_FINALIZER_PREFIX = "kueue.x-k8s.io/"
+#: The ResourceFlavor whose finalizer shows Kueue's controllers reconcile (see :meth:`_Kueue.settle`).
+PROBE_FLAVOR = "whyk8s-readiness-probe"
 
 
-def kueue_version() -> str:
-    """``KUEUE_VERSION`` from ``clusters/controlplane/versions.env`` (e.g. ``"v0.17.0"``)."""
-    return controlplane.versions()["KUEUE_VERSION"]
+class _Kueue(LocalController):
+    """Kueue as a :class:`~whyk8s.cluster.localprocess.LocalController`: ``cmd/kueue`` with a
+    configuration file, webhooks on 127.0.0.1 with the course's certificate, 11 CRDs."""
+
+    name = "Kueue"
+    slug = "kueue"
+    process_name = "Kueue's manager"
+    version_key = "KUEUE_VERSION"
+    module = "sigs.k8s.io/kueue"
+    main_package = "sigs.k8s.io/kueue/cmd/kueue"
+    version_variable = "sigs.k8s.io/kueue/pkg/version.GitVersion"
+    binary = "kueue"
+    required_files = ("webhooks.yaml",)
+    crd_groups = (GROUP,)
+    finalizer_prefixes = ("kueue.x-k8s.io/",)
+    only_on_kwok = "Kueue runs as a local process only against the course's kwok cluster"
+    why_kwok = "whose API server can call its webhooks on 127.0.0.1"
+    removed_message = ("Kueue's manager was not running: removed what it had installed (`whyk8s kueue up` "
+                       "starts it again).")
+
+    @property
+    def build_note(self) -> str:
+        return (f"Building Kueue {self.version()} from the Go module proxy (once per machine, about 3 minutes "
+                f"on 2 cores).")
+
+    def build_files(self, module: Path) -> list[tuple[Path, str]]:
+        crds = sorted((module / "config" / "components" / "crd" / "bases").glob("*.yaml"))
+        return [(crd, f"crd-{crd.name}") for crd in crds] + [
+            (module / "config" / "components" / "webhook" / "manifests.yaml", "webhooks.yaml")]
+
+    def refuse_foreign(self, cluster: Cluster) -> None:
+        """Raise if Kueue's CRDs or webhook configurations exist without the course label (another
+        installation of Kueue: the course does not touch it)."""
+        ext = client.ApiextensionsV1Api(cluster.api)
+        for crd in ext.list_custom_resource_definition().items:
+            if crd.spec.group == GROUP and not _labelled(crd):
+                raise CourseError(f"Kueue is already installed on this cluster (CRD {crd.metadata.name} was not "
+                                  f"made by the course); the course leaves it alone.")
+        adm = client.AdmissionregistrationV1Api(cluster.api)
+        for kind, name in WEBHOOK_CONFIGURATIONS.items():
+            read = adm.read_mutating_webhook_configuration if kind.startswith("M") else \
+                adm.read_validating_webhook_configuration
+            obj = _ignore(404, read, name)
+            if obj is not None and not _labelled(obj):
+                raise CourseError(f"{kind} {name} exists and was not made by the course; the course leaves it alone.")
+
+    def prepare(self, cluster: Cluster, folder: Path, kubeconfig: Path) -> Launch:
+        namespace = cluster.ensure_namespace()
+        cert_dir = folder / "certs"
+        certs = _make_certificates(cert_dir, namespace)
+        ports = {"webhook": free_port(), "health": free_port(), "metrics": free_port()}
+        config_path = folder / "config.yaml"
+        config_path.write_text(yaml.safe_dump(manager_config(namespace, ports, cert_dir), sort_keys=False))
+        return Launch(ports, [f"--config={config_path}", f"--kubeconfig={kubeconfig}"], {},
+                      f"Starting Kueue {self.version()} (webhooks on 127.0.0.1:{ports['webhook']}; log "
+                      f"{self.log_path()})", {"certs": certs, "namespace": namespace})
+
+    def install(self, cluster: Cluster, launch: Launch, timeout: float) -> None:
+        ca = launch.extra["certs"]["ca.crt"]
+        self.apply_crds(cluster, crd_manifests(launch.ports["webhook"], ca), timeout=timeout)
+        _apply_secret(cluster, launch.extra["namespace"], launch.extra["certs"])
+        _apply_webhooks(cluster, webhook_configurations(launch.ports["webhook"], ca))
+
+    def answers(self, cluster: Cluster, ports: dict[str, int]) -> bool:
+        """The readiness probe answers and the API server reaches Kueue's webhooks."""
+        return self.ready_probe(ports) and _webhook_answers(cluster)
+
+    def settle(self, cluster: Cluster, proc: subprocess.Popen, deadline: float) -> None:
+        """Wait until Kueue's controllers reconcile: a labelled ResourceFlavor :data:`PROBE_FLAVOR` gets
+        the finalizer ``kueue.x-k8s.io/resource-in-use`` from the ResourceFlavor controller; then delete
+        it and wait until it is gone. (The readiness probe and the webhooks answer a moment before the
+        controllers' caches have synced: a Job created then waits a second or two for its Workload.)"""
+        api = client.CustomObjectsApi(cluster.api)
+        body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "ResourceFlavor",
+                "metadata": {"name": PROBE_FLAVOR, "labels": dict(_LABELS)}, "spec": {}}
+        _ignore(409, api.create_cluster_custom_object, GROUP, VERSION, "resourceflavors", body)
+        gone = False
+        while not gone:
+            obj = _ignore(404, api.get_cluster_custom_object, GROUP, VERSION, "resourceflavors", PROBE_FLAVOR)
+            if obj is None:
+                gone = True
+            elif "kueue.x-k8s.io/resource-in-use" in (obj["metadata"].get("finalizers") or []) and \
+                    not obj["metadata"].get("deletionTimestamp"):
+                _ignore(404, api.delete_cluster_custom_object, GROUP, VERSION, "resourceflavors", PROBE_FLAVOR)
+            self.check_alive(proc, deadline, "Kueue's controllers did not start within the time given")
+            if not gone:
+                time.sleep(0.1)
+
+    def remove_while_running(self, cluster: Cluster, crds: dict, timeout: float) -> None:
+        try:
+            delete_course_objects(cluster, timeout=min(timeout, 20))
+        except (WaitTimeoutError, client.ApiException):
+            pass  # what is left goes with the CRDs
+
+    def remove_after_process(self, cluster: Cluster) -> None:
+        """The webhook configurations (with no manager they would refuse every Job in the course's
+        namespaces) and the certificate Secret, each only if the course labelled it."""
+        adm = client.AdmissionregistrationV1Api(cluster.api)
+        for obj in adm.list_mutating_webhook_configuration(label_selector=_selector()).items:
+            if obj.metadata.name in WEBHOOK_CONFIGURATIONS.values():
+                _ignore(404, adm.delete_mutating_webhook_configuration, obj.metadata.name)
+        for obj in adm.list_validating_webhook_configuration(label_selector=_selector()).items:
+            if obj.metadata.name in WEBHOOK_CONFIGURATIONS.values():
+                _ignore(404, adm.delete_validating_webhook_configuration, obj.metadata.name)
+        secret = _ignore(404, cluster.core.read_namespaced_secret, SECRET_NAME, cluster.namespace)
+        if secret is not None and _labelled(secret):
+            _ignore(404, cluster.core.delete_namespaced_secret, SECRET_NAME, cluster.namespace)
+
+    def installed(self, cluster: Cluster) -> bool:
+        st = self.status(cluster)
+        return bool(st.crds or st.webhook_configurations)
+
+    def status(self, cluster: Cluster | None = None) -> KueueStatus:
+        cluster = self.guard(cluster)
+        adm = client.AdmissionregistrationV1Api(cluster.api)
+        hooks = [o.metadata.name for o in adm.list_mutating_webhook_configuration(label_selector=_selector()).items]
+        hooks += [o.metadata.name for o in adm.list_validating_webhook_configuration(label_selector=_selector()).items]
+        return KueueStatus(**self.process_status(cluster), webhook_configurations=tuple(
+            sorted(h for h in hooks if h in WEBHOOK_CONFIGURATIONS.values())))
 
 
-def cache_dir() -> Path:
-    """``<cache>/bin/kueue-<version>``: the manager binary and the module's manifests."""
-    return controlplane.cache_root() / "bin" / f"kueue-{kueue_version()}"
+#: Kueue's configuration of the local-process machinery; the functions below are its methods.
+CONTROLLER = _Kueue()
+# The machinery's own acts under the names the course uses (see LocalController): the version
+# (``KUEUE_VERSION`` in ``clusters/controlplane/versions.env``, e.g. "v0.17.0"), the cache folder and
+# binary, whether it is built, the state folder, the pid of the running process, what runs and is
+# installed (:class:`KueueStatus`), the clean-up of what a dead process left (called by the kwok
+# provider's ``up``), the kill of the process alone when the cluster itself is deleted.
+(kueue_version, cache_dir, binary_path, built, state_dir, pid, status, remove_if_stopped, kill) = (
+    CONTROLLER.version, CONTROLLER.cache_dir, CONTROLLER.binary_path, CONTROLLER.built, CONTROLLER.state_dir,
+    CONTROLLER.pid, CONTROLLER.status, CONTROLLER.remove_if_stopped, CONTROLLER.kill)
 
 
-def binary_path() -> Path:
-    """Where the manager binary lives once built."""
-    return cache_dir() / "kueue"
 
-
-def built() -> bool:
-    """True when the binary and the manifests are in the cache."""
-    d = cache_dir()
-    return os.access(binary_path(), os.X_OK) and (d / "webhooks.yaml").is_file() and any(d.glob("crd-*.yaml"))
 
 
 def build(force: bool = False, log: Callable = print) -> Path:
-    """Build Kueue's manager into :func:`cache_dir` (unless it is there) and copy the CRDs and the
-    webhook manifest from the module; return the binary's path.
+    """Build Kueue's manager into :func:`cache_dir` (unless it is there) and copy the CRDs
+    (``config/components/crd/bases/*.yaml``) and the webhook manifest
+    (``config/components/webhook/manifests.yaml``) from the module; return the binary's path.
 
     About 3 minutes cold on 2 cores (150–200 s, see ``benchmarks/RESULTS.md``); instant when cached. Raises
     RuntimeError with go's message when the build fails, when the module cannot be downloaded (saying
     what to check), or when a go command runs longer than
     :func:`whyk8s.cluster.controlplane.go_timeout` (a hung download); nothing is left in the cache."""
-    if built() and not force:
-        return binary_path()
-    with controlplane.build_lock("kueue", log=log):
-        if built() and not force:  # built by another process while this one waited
-            return binary_path()
-        return _build(log)
+    return CONTROLLER.build(force=force, log=log)
 
 
-def _build(log: Callable) -> Path:
-    v = kueue_version()
-    mdir = controlplane.module_dir("kueue")
-    target = cache_dir()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    log(f"Building Kueue {v} from the Go module proxy (once per machine, about 3 minutes on 2 cores).")
-    started = time.monotonic()
-    try:
-        info = json.loads(controlplane.go(["mod", "download", "-json", f"sigs.k8s.io/kueue@{v}"], mdir, log=log))
-    except RuntimeError as exc:
-        if "did not finish within" in str(exc):  # the timeout's message says what to check
-            raise
-        raise RuntimeError(
-            f"Kueue {v} could not be downloaded from the Go module proxy. {exc}\nCheck that this machine "
-            f"reaches the proxy (`go env GOPROXY`; behind a proxy set HTTPS_PROXY; offline, point GOPROXY at "
-            f"a mirror), then run `whyk8s kueue build` again.") from None
-    module = Path(info["Dir"])
-    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".build-kueue-") as tmp:
-        out = Path(tmp)
-        ld = f"-s -w -X sigs.k8s.io/kueue/pkg/version.GitVersion={v}"
-        controlplane.go(["build", "-trimpath", "-ldflags", ld, "-o", str(out / "kueue"), "sigs.k8s.io/kueue/cmd/kueue"],
-                        mdir, log=log)
-        for crd in sorted((module / "config" / "components" / "crd" / "bases").glob("*.yaml")):
-            shutil.copyfile(crd, out / f"crd-{crd.name}")
-        shutil.copyfile(module / "config" / "components" / "webhook" / "manifests.yaml", out / "webhooks.yaml")
-        target.mkdir(parents=True, exist_ok=True)
-        for f in out.iterdir():
-            os.replace(f, target / f.name)
-    log(f"Built Kueue in {time.monotonic() - started:.0f} s into {target}")
-    return binary_path()
 
 
-# -- where the running manager keeps its files ---------------------------------------------------------
-
-def state_dir() -> Path:
-    """``~/.kwok/clusters/<cluster>/whyk8s-kueue``: configuration, certificates, log, pid."""
-    from whyk8s.cluster.kwok import kwok_cluster_dir
-    return kwok_cluster_dir() / "whyk8s-kueue"
-
-
-def pid() -> int | None:
-    """The pid of this cluster's running Kueue manager, or None. Only a live process whose executable is
-    the course's cached binary counts, so a stale pid file never names another process."""
-    try:
-        p = int((state_dir() / "kueue.pid").read_text().strip())
-        exe = os.path.realpath(f"/proc/{p}/exe")
-    except (OSError, ValueError):
-        return None
-    return p if exe == os.path.realpath(binary_path()) else None
-
-
-def _kwok_cluster(cluster: Cluster | None) -> Cluster:
-    """The guarded connection, refused unless it is the course's kwok cluster (whose API server runs
-    on this machine and so can reach a webhook on 127.0.0.1)."""
-    from whyk8s.cluster.kwok import kwok_cluster_dir
-    from whyk8s.cluster.providers import cluster_name
-    cluster = cluster if cluster is not None else connect()
-    check_provider_context(cluster.context)
-    if cluster.context != f"kwok-{cluster_name()}" or not kwok_cluster_dir().is_dir():
-        raise CourseError(
-            f"Kueue runs as a local process only against the course's kwok cluster (context "
-            f"kwok-{cluster_name()}), whose API server can call its webhooks on 127.0.0.1; the current "
-            f"context is {cluster.context}. Start it with `whyk8s cluster up --provider kwok`.")
-    return cluster
+def crd_manifests(webhook_port: int, ca_bundle: bytes) -> list[dict]:
+    """Kueue's CRDs from the cached module, labelled, the :data:`CONVERTED_CRDS` with webhook conversion
+    at ``https://127.0.0.1:<webhook_port>/convert`` (``ca_bundle``: the CA's PEM)."""
+    out = []
+    for crd in CONTROLLER.crd_manifests():
+        if crd["spec"]["names"]["plural"] in CONVERTED_CRDS:
+            crd["spec"]["conversion"] = {"strategy": "Webhook", "webhook": {
+                "clientConfig": {"url": f"https://127.0.0.1:{webhook_port}/convert",
+                                 "caBundle": base64.b64encode(ca_bundle).decode()},
+                "conversionReviewVersions": ["v1"]}}
+        out.append(crd)
+    return out
 
 
 # -- certificates -------------------------------------------------------------------------------------
@@ -235,29 +297,6 @@ def _make_certificates(folder: Path, namespace: str) -> dict[str, bytes]:
 
 
 # -- the manifests ------------------------------------------------------------------------------------
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def crd_manifests(webhook_port: int, ca_bundle: bytes) -> list[dict]:
-    """Kueue's CRDs from the cached module, labelled, the :data:`CONVERTED_CRDS` with webhook conversion
-    at ``https://127.0.0.1:<webhook_port>/convert`` (``ca_bundle``: the CA's PEM)."""
-    out = []
-    for path in sorted(cache_dir().glob("crd-*.yaml")):
-        crd = yaml.safe_load(path.read_text())
-        crd["metadata"].setdefault("labels", {}).update(_LABELS)
-        crd["metadata"].pop("annotations", None)
-        if crd["spec"]["names"]["plural"] in CONVERTED_CRDS:
-            crd["spec"]["conversion"] = {"strategy": "Webhook", "webhook": {
-                "clientConfig": {"url": f"https://127.0.0.1:{webhook_port}/convert",
-                                 "caBundle": base64.b64encode(ca_bundle).decode()},
-                "conversionReviewVersions": ["v1"]}}
-        out.append(crd)
-    return out
-
 
 def webhook_configurations(webhook_port: int, ca_bundle: bytes) -> list[dict]:
     """The module's Mutating- and ValidatingWebhookConfiguration, kept to the webhooks of
@@ -312,85 +351,7 @@ def manager_config(namespace: str, ports: dict[str, int], cert_dir: Path) -> dic
     }
 
 
-def _kubeconfig(context: str) -> dict:
-    """A kubeconfig whose only context is ``context`` (entries copied from the user's files), so the
-    manager can reach no other cluster."""
-    files = [yaml.safe_load(Path(p).read_text()) or {} for p in kubeconfig_files()]
-
-    def find(section: str, name: str) -> dict:
-        for data in files:
-            for entry in data.get(section) or []:
-                if entry.get("name") == name:
-                    return entry
-        raise CourseError(f"The kubeconfig defines no {section[:-1]} {name!r}.")
-
-    ctx = find("contexts", context)
-    return {"apiVersion": "v1", "kind": "Config", "current-context": context, "contexts": [ctx],
-            "clusters": [find("clusters", ctx["context"]["cluster"])],
-            "users": [find("users", ctx["context"]["user"])]}
-
-
 # -- the API acts -------------------------------------------------------------------------------------
-
-def _ignore(status: int | tuple, fn, *args, **kwargs):
-    try:
-        return fn(*args, **kwargs)
-    except client.ApiException as exc:
-        if exc.status not in ((status,) if isinstance(status, int) else status):
-            raise
-        return None
-
-
-def _labelled(obj) -> bool:
-    labels = (obj.metadata.labels if obj.metadata else None) or {}
-    return labels.get(PART_OF_LABEL[0]) == PART_OF_LABEL[1]
-
-
-def _refuse_foreign(cluster: Cluster) -> None:
-    """Raise if Kueue's CRDs or webhook configurations exist without the course label (another
-    installation of Kueue: the course does not touch it)."""
-    ext = client.ApiextensionsV1Api(cluster.api)
-    for crd in ext.list_custom_resource_definition().items:
-        if crd.spec.group == GROUP and not _labelled(crd):
-            raise CourseError(f"Kueue is already installed on this cluster (CRD {crd.metadata.name} was not "
-                              f"made by the course); the course leaves it alone.")
-    adm = client.AdmissionregistrationV1Api(cluster.api)
-    for kind, name in WEBHOOK_CONFIGURATIONS.items():
-        read = adm.read_mutating_webhook_configuration if kind.startswith("M") else \
-            adm.read_validating_webhook_configuration
-        obj = _ignore(404, read, name)
-        if obj is not None and not _labelled(obj):
-            raise CourseError(f"{kind} {name} exists and was not made by the course; the course leaves it alone.")
-
-
-def _apply_crds(cluster: Cluster, crds: list[dict], timeout: float) -> None:
-    ext = client.ApiextensionsV1Api(cluster.api)
-    for crd in crds:
-        name = crd["metadata"]["name"]
-        old = _ignore(404, ext.read_custom_resource_definition, name)
-        if old is None:
-            ext.create_custom_resource_definition(crd)
-        else:
-            crd["metadata"]["resourceVersion"] = old.metadata.resource_version
-            ext.replace_custom_resource_definition(name, crd)
-    deadline = time.monotonic() + timeout
-    names = {c["metadata"]["name"] for c in crds}
-    while True:
-        established = set()
-        for crd in ext.list_custom_resource_definition(label_selector=_selector()).items:
-            if any(c.type == "Established" and c.status == "True" for c in (crd.status.conditions or [])):
-                established.add(crd.metadata.name)
-        if names <= established:
-            return
-        if time.monotonic() > deadline:
-            raise WaitTimeoutError(f"Kueue's CRDs were not Established within {timeout:.0f} s: "
-                                   f"{sorted(names - established)}")
-        time.sleep(0.2)
-
-
-def _selector() -> str:
-    return f"{PART_OF_LABEL[0]}={PART_OF_LABEL[1]}"
-
 
 def _apply_webhooks(cluster: Cluster, docs: list[dict]) -> None:
     adm = client.AdmissionregistrationV1Api(cluster.api)
@@ -420,25 +381,6 @@ def _apply_secret(cluster: Cluster, namespace: str, certs: dict[str, bytes]) -> 
         cluster.core.replace_namespaced_secret(SECRET_NAME, namespace, body)
 
 
-def _log_tail(lines: int = 15) -> str:
-    try:
-        text = (state_dir() / "kueue.log").read_text(errors="replace").splitlines()
-    except OSError:
-        return "(no log)"
-    return "\n".join(text[-lines:])
-
-
-def _ready(ports: dict[str, int]) -> bool:
-    """True when the manager's readiness probe answers 200 (asked directly: never through an HTTP proxy
-    that the environment may name)."""
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        with opener.open(f"http://127.0.0.1:{ports['health']}/readyz", timeout=2) as r:
-            return r.status == 200
-    except OSError:
-        return False
-
-
 def _webhook_answers(cluster: Cluster) -> bool:
     """True once the API server reaches Kueue's webhooks: a dry-run create of a ResourceFlavor (the
     mutating and validating webhooks of resourceflavors are called; nothing is stored)."""
@@ -454,132 +396,18 @@ def _webhook_answers(cluster: Cluster) -> bool:
         return False
 
 
-PROBE_FLAVOR = "whyk8s-readiness-probe"
-
-
-def _controllers_running(cluster: Cluster, proc: subprocess.Popen, deadline: float) -> None:
-    """Wait until Kueue's controllers reconcile: a labelled ResourceFlavor :data:`PROBE_FLAVOR` gets
-    the finalizer ``kueue.x-k8s.io/resource-in-use`` from the ResourceFlavor controller; then delete
-    it and wait until it is gone. (The readiness probe and the webhooks answer a moment before the
-    controllers' caches have synced: a Job created then waits a second or two for its Workload.)"""
-    api = client.CustomObjectsApi(cluster.api)
-    body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "ResourceFlavor",
-            "metadata": {"name": PROBE_FLAVOR, "labels": dict(_LABELS)}, "spec": {}}
-    _ignore(409, api.create_cluster_custom_object, GROUP, VERSION, "resourceflavors", body)
-    gone = False
-    while not gone:
-        obj = _ignore(404, api.get_cluster_custom_object, GROUP, VERSION, "resourceflavors", PROBE_FLAVOR)
-        if obj is None:
-            gone = True
-        elif "kueue.x-k8s.io/resource-in-use" in (obj["metadata"].get("finalizers") or []) and \
-                not obj["metadata"].get("deletionTimestamp"):
-            _ignore(404, api.delete_cluster_custom_object, GROUP, VERSION, "resourceflavors", PROBE_FLAVOR)
-        if proc.poll() is not None:
-            raise CourseError(f"Kueue's manager exited (code {proc.returncode}). End of its log:\n{_log_tail()}")
-        if time.monotonic() > deadline:
-            raise WaitTimeoutError(f"Kueue's controllers did not start within the time given. End of its "
-                                   f"log:\n{_log_tail()}")
-        if not gone:
-            time.sleep(0.1)
-
-
 @dataclass(frozen=True)
-class KueueStatus:
+class KueueStatus(ProcessStatus):
     """What :func:`status` reports: ``running`` (the manager process lives), ``pid``, ``version``,
-    ``ports`` (``webhook``, ``health``, ``metrics``; empty when not started), ``crds`` (names of the
-    course's Kueue CRDs on the cluster), ``webhook_configurations`` (names on the cluster), ``log``
-    (path of the manager's log)."""
+    ``ports`` (``webhook``, ``health``, ``metrics``; empty when not started), ``log`` (path of the
+    manager's log), ``crds`` (names of the course's Kueue CRDs on the cluster),
+    ``webhook_configurations`` (names on the cluster)."""
 
-    running: bool
-    pid: int | None
-    version: str
-    ports: dict
-    crds: tuple[str, ...]
     webhook_configurations: tuple[str, ...]
-    log: str
 
     def __str__(self) -> str:
-        state = f"running (pid {self.pid})" if self.running else "not running"
-        return (f"Kueue {self.version}: {state}; {len(self.crds)} CRDs, webhook configurations: "
-                f"{', '.join(self.webhook_configurations) or 'none'}; ports: "
-                f"{', '.join(f'{k} {v}' for k, v in self.ports.items()) or 'none'}; log: {self.log}")
-
-
-def status(cluster: Cluster | None = None) -> KueueStatus:
-    """Whether Kueue runs, and what of it is on the cluster (see :class:`KueueStatus`). Reads only."""
-    cluster = _kwok_cluster(cluster)
-    ext = client.ApiextensionsV1Api(cluster.api)
-    crds = tuple(sorted(c.metadata.name for c in ext.list_custom_resource_definition(label_selector=_selector()).items
-                        if c.spec.group == GROUP))
-    adm = client.AdmissionregistrationV1Api(cluster.api)
-    hooks = [o.metadata.name for o in adm.list_mutating_webhook_configuration(label_selector=_selector()).items]
-    hooks += [o.metadata.name for o in adm.list_validating_webhook_configuration(label_selector=_selector()).items]
-    try:
-        ports = json.loads((state_dir() / "ports.json").read_text())
-    except (OSError, ValueError):
-        ports = {}
-    p = pid()
-    return KueueStatus(p is not None, p, kueue_version(), ports if p else {}, crds,
-                       tuple(sorted(h for h in hooks if h in WEBHOOK_CONFIGURATIONS.values())),
-                       str(state_dir() / "kueue.log"))
-
-
-def start(cluster: Cluster | None = None, timeout: float = 120, log: Callable = print) -> KueueStatus:
-    """Install Kueue on the course's kwok cluster and start its manager (see the module docstring for
-    what is made); return its :func:`status`. Does nothing but report when it already runs.
-
-    Builds the binary first if it is not cached (:func:`build`, minutes, once per machine). Waits until
-    the manager is ready, the API server reaches its webhooks (a dry-run create answers) and its
-    controllers reconcile (a probe ResourceFlavor gets Kueue's finalizer, then is deleted), at most
-    ``timeout`` seconds; about 5 s in practice. Raises :class:`~whyk8s.errors.CourseError` off the kwok
-    cluster or when another installation of Kueue is there, RuntimeError when the build fails,
-    :class:`~whyk8s.errors.WaitTimeoutError` (with the end of the manager's log) when it does not
-    become ready, after removing what it made.
-    """
-    cluster = _kwok_cluster(cluster)
-    if pid() is not None:
-        return status(cluster)
-    build(log=log)
-    _refuse_foreign(cluster)
-    namespace = cluster.ensure_namespace()
-    folder = state_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    cert_dir = folder / "certs"
-    certs = _make_certificates(cert_dir, namespace)
-    ports = {"webhook": _free_port(), "health": _free_port(), "metrics": _free_port()}
-    (folder / "ports.json").write_text(json.dumps(ports))
-    config_path = folder / "config.yaml"
-    config_path.write_text(yaml.safe_dump(manager_config(namespace, ports, cert_dir), sort_keys=False))
-    kubeconfig_path = folder / "kubeconfig"
-    kubeconfig_path.write_text(yaml.safe_dump(_kubeconfig(cluster.context), sort_keys=False))
-    os.chmod(kubeconfig_path, 0o600)
-    started = time.monotonic()
-    log(f"Starting Kueue {kueue_version()} (webhooks on 127.0.0.1:{ports['webhook']}; log {folder / 'kueue.log'})")
-    try:
-        _apply_crds(cluster, crd_manifests(ports["webhook"], certs["ca.crt"]), timeout=timeout)
-        _apply_secret(cluster, namespace, certs)
-        _apply_webhooks(cluster, webhook_configurations(ports["webhook"], certs["ca.crt"]))
-        with open(folder / "kueue.log", "wb") as out:
-            proc = subprocess.Popen([str(binary_path()), f"--config={config_path}", f"--kubeconfig={kubeconfig_path}"],
-                                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    start_new_session=True, cwd=folder)
-        (folder / "kueue.pid").write_text(str(proc.pid))
-        deadline = started + timeout
-        while not (_ready(ports) and _webhook_answers(cluster)):
-            if proc.poll() is not None:
-                raise CourseError(f"Kueue's manager exited (code {proc.returncode}). End of its log:\n{_log_tail()}")
-            if time.monotonic() > deadline:
-                raise WaitTimeoutError(f"Kueue was not ready within {timeout:.0f} s. End of its log:\n{_log_tail()}")
-            time.sleep(0.3)
-        _controllers_running(cluster, proc, deadline)
-    except BaseException:
-        stop(cluster, log=lambda *_: None)
-        raise
-    # reap it when it ends, whoever stops it (`whyk8s cluster down` in a terminal while this kernel
-    # lives): otherwise it stays a zombie of this process until the kernel exits
-    threading.Thread(target=proc.wait, name="kueue-reaper", daemon=True).start()
-    log(f"Kueue is ready in {time.monotonic() - started:.1f} s.")
-    return status(cluster)
+        return (f"Kueue {self.version}: {self.state}; {len(self.crds)} CRDs, webhook configurations: "
+                f"{', '.join(self.webhook_configurations) or 'none'}; ports: {self.ports_text}; log: {self.log}")
 
 
 def delete_course_objects(cluster: Cluster, timeout: float = 30) -> dict[str, int]:
@@ -616,44 +444,21 @@ def delete_course_objects(cluster: Cluster, timeout: float = 30) -> dict[str, in
         time.sleep(0.2)
 
 
-def _remove_finalizers(api: client.CustomObjectsApi, plural: str, obj: dict) -> None:
-    meta = obj["metadata"]
-    kept = [f for f in meta.get("finalizers") or [] if not f.startswith(_FINALIZER_PREFIX)]
-    if kept == (meta.get("finalizers") or []):
-        return
-    patch = {"metadata": {"finalizers": kept or None}}
-    if meta.get("namespace"):
-        _ignore(404, api.patch_namespaced_custom_object, GROUP, VERSION, meta["namespace"], plural, meta["name"], patch)
-    else:
-        _ignore(404, api.patch_cluster_custom_object, GROUP, VERSION, plural, meta["name"], patch)
 
+def start(cluster: Cluster | None = None, timeout: float = 120, log: Callable = print) -> KueueStatus:
+    """Install Kueue on the course's kwok cluster and start its manager (see the module docstring for
+    what is made); return its :func:`status`. Does nothing but report when it already runs.
 
-def _gone(p: int) -> bool:
-    """True when process ``p`` no longer exists or is a zombie (exited, not yet reaped)."""
-    try:
-        stat = Path(f"/proc/{p}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
-
-
-def _terminate(p: int, grace: float = 10) -> None:
-    """SIGTERM ``p`` (the manager shuts down cleanly), SIGKILL after ``grace`` seconds; reap it when it
-    is this process's child (started by :func:`start` in the same Python), so no zombie stays."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.kill(p, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            try:
-                if os.waitpid(p, os.WNOHANG)[0] == p:
-                    return
-            except ChildProcessError:  # not our child: its parent (or init) reaps it
-                if _gone(p):
-                    return
-            time.sleep(0.1)
+    Builds the binary first if it is not cached (:func:`build`, minutes, once per machine). Waits until
+    the manager is ready, the API server reaches its webhooks (a dry-run create answers) and its
+    controllers reconcile (a probe ResourceFlavor gets Kueue's finalizer, then is deleted), at most
+    ``timeout`` seconds; about 5 s in practice. Raises :class:`~whyk8s.errors.CourseError` off the kwok
+    cluster or when another installation of Kueue is there, RuntimeError when the build fails,
+    :class:`~whyk8s.errors.WaitTimeoutError` (with the end of the manager's log) when it does not
+    become ready, after removing what it made. The manager runs in a session of its own: it keeps
+    running after a kernel restart, until :func:`stop` (:mod:`whyk8s.cluster.localprocess`).
+    """
+    return CONTROLLER.start(cluster, timeout=timeout, log=log)
 
 
 def stop(cluster: Cluster | None = None, timeout: float = 60, log: Callable = print) -> None:
@@ -664,77 +469,4 @@ def stop(cluster: Cluster | None = None, timeout: float = 60, log: Callable = pr
     :func:`state_dir`. Objects without the course label are never touched, but those inside the
     course's CRDs go with them. Safe to call when nothing runs. Raises
     :class:`~whyk8s.errors.WaitTimeoutError` if the CRDs are not gone after ``timeout`` seconds."""
-    cluster = _kwok_cluster(cluster)
-    ext = client.ApiextensionsV1Api(cluster.api)
-    ours = {c.metadata.name: c for c in ext.list_custom_resource_definition(label_selector=_selector()).items
-            if c.spec.group == GROUP}
-    api = client.CustomObjectsApi(cluster.api)
-    if pid() is not None and ours:
-        try:
-            delete_course_objects(cluster, timeout=min(timeout, 20))
-        except (WaitTimeoutError, client.ApiException):
-            pass  # what is left goes with the CRDs below
-    p = pid()
-    if p is not None:
-        log(f"Stopping Kueue (pid {p})")
-        _terminate(p)
-    adm = client.AdmissionregistrationV1Api(cluster.api)
-    for obj in adm.list_mutating_webhook_configuration(label_selector=_selector()).items:
-        if obj.metadata.name in WEBHOOK_CONFIGURATIONS.values():
-            _ignore(404, adm.delete_mutating_webhook_configuration, obj.metadata.name)
-    for obj in adm.list_validating_webhook_configuration(label_selector=_selector()).items:
-        if obj.metadata.name in WEBHOOK_CONFIGURATIONS.values():
-            _ignore(404, adm.delete_validating_webhook_configuration, obj.metadata.name)
-    secret = _ignore(404, cluster.core.read_namespaced_secret, SECRET_NAME, cluster.namespace)
-    if secret is not None and _labelled(secret):
-        _ignore(404, cluster.core.delete_namespaced_secret, SECRET_NAME, cluster.namespace)
-    for name, crd in ours.items():
-        plural = crd.spec.names.plural
-        served = any(v.name == VERSION and v.served for v in crd.spec.versions)
-        if served:
-            for obj in api.list_cluster_custom_object(GROUP, VERSION, plural).get("items", []):
-                _remove_finalizers(api, plural, obj)
-        _ignore(404, ext.delete_custom_resource_definition, name)
-    deadline = time.monotonic() + timeout
-    while True:
-        left = [c.metadata.name for c in ext.list_custom_resource_definition(label_selector=_selector()).items
-                if c.spec.group == GROUP]
-        if not left:
-            break
-        if time.monotonic() > deadline:
-            raise WaitTimeoutError(f"Kueue's CRDs were not deleted within {timeout:.0f} s: {left}")
-        for name in left:  # objects created meanwhile, with finalizers
-            crd = _ignore(404, ext.read_custom_resource_definition, name)
-            if crd is not None:
-                for obj in (_ignore(404, api.list_cluster_custom_object, GROUP, VERSION, crd.spec.names.plural)
-                            or {}).get("items", []):
-                    _remove_finalizers(api, crd.spec.names.plural, obj)
-        time.sleep(0.3)
-    shutil.rmtree(state_dir(), ignore_errors=True)
-    if ours:
-        log("Kueue is stopped and removed.")
-
-
-def remove_if_stopped(cluster: Cluster, log: Callable = print) -> bool:
-    """If Kueue's CRDs or webhook configurations made by the course are on the cluster but its manager
-    is not running (the machine rebooted, the session that started it ended, ``cluster stop``),
-    remove them with :func:`stop` and return True: left behind, the webhooks (``failurePolicy:
-    Fail``) would refuse every Job created in the course's namespaces. Returns False when Kueue runs
-    or nothing of it is there. Called by the kwok provider's ``up``."""
-    if pid() is not None:
-        return False
-    st = status(cluster)
-    if not (st.crds or st.webhook_configurations):
-        return False
-    stop(cluster, log=lambda *_: None)
-    log("Kueue's manager was not running: removed what it had installed (`whyk8s kueue up` starts it again).")
-    return True
-
-
-def kill(log: Callable = print) -> None:
-    """Stop the manager process only (used when the cluster itself is deleted: its objects go with it)."""
-    p = pid()
-    if p is not None:
-        log(f"Stopping Kueue (pid {p})")
-        _terminate(p)
-    shutil.rmtree(state_dir(), ignore_errors=True)
+    CONTROLLER.stop(cluster, timeout=timeout, log=log)
