@@ -33,8 +33,9 @@ Commands::
                                                     # here (no registry needed; once per machine)
     whyk8s kind images                              # list the images the course runs (for `kind load`)
     whyk8s workshop up --participants N [--hours H] [--context C] [--hub-url URL] [--server URL]
-                                                    # one namespace, ServiceAccount, Role, quota and
-                                                    # kubeconfig per participant (src/whyk8s/cluster/workshop.py)
+                       [--gpu-nodes K]              # one namespace, ServiceAccount, Role, quota and
+                                                    # kubeconfig per participant (src/whyk8s/cluster/workshop.py);
+                                                    # kwok: K extra GPU nodes, K = ceil(N/4) - 1
     whyk8s workshop status [--rights P] [--watch]   # per participant: token expiry, pods, quota used,
                                                     # checks passed, who is stuck; --watch keeps it live;
                                                     # with --rights, P's `kubectl auth can-i` table
@@ -214,13 +215,17 @@ def _kind_images(args: argparse.Namespace) -> int:
 def _ws_up(args: argparse.Namespace) -> int:
     from whyk8s.cluster import workshop
     res = workshop.up(args.participants, hours=args.hours, context=args.context, hub_url=args.hub_url,
-                      server=args.server, out=args.out, renew=args.renew)
+                      server=args.server, out=args.out, renew=args.renew, gpu_nodes=args.gpu_nodes)
     q = res.quota
     print(f"Workshop on {res.context}: {len(res.participants)} participants "
           f"({res.participants[0]} … {res.participants[-1]}); objects " +
           ", ".join(f"{n} {k}" for k, n in res.changes.items()) + ".")
     print(f"Each participant's quota: {q.cpu_millis}m CPU, {q.memory_bytes // 2**20} MiB, {q.pods} pods "
-          f"(requests); GPUs are shared by scheduling (a GPU pod waits Pending for a free GPU).")
+          f"(requests), {q.claims} DRA ResourceClaims; GPUs are shared by scheduling (a GPU pod waits "
+          f"Pending for a free GPU).")
+    if res.gpu_nodes:
+        print(f"Extra GPU nodes: {len(res.gpu_nodes)} ({res.gpu_nodes[0]} … {res.gpu_nodes[-1]}), "
+              f"{workshop.GPUS_PER_NODE} GPUs each.")
     print(f"New tokens ({args.hours} h): {len(res.tokens)}. Kubeconfigs in {res.folder} "
           f"(one per participant, readable by you only). Next: `whyk8s workshop cards`.")
     return 0
@@ -354,6 +359,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--server", help="API server URL written in the participants' kubeconfigs "
                                     "(default: the instructor's)")
     p.add_argument("--renew", action="store_true", help="give every participant a new token")
+    p.add_argument("--gpu-nodes", type=int, metavar="K",
+                   help="kwok course cluster only: make exactly K extra simulated GPU nodes like the layout's "
+                        "(4 GPUs each, its pool label and taint; `down` removes them). For every participant "
+                        "to hold one GPU at once, K = ceil(N/4) - 1 (20 participants: 4). Default: leave them")
     p.set_defaults(func=_ws_up)
     p = wsub.add_parser("status", parents=[common], help="per participant: token expiry, pods by phase, quota used")
     p.add_argument("--rights", metavar="P", help="also show participant P's rights (kubectl auth can-i)")
