@@ -62,6 +62,28 @@ def test_share_refuses_a_room_too_big_for_the_cluster():
         workshop.participant_names(0)
 
 
+def test_lab4_accepts_a_pod_that_waits_only_for_a_gpu():
+    from whyk8s.labs.gpu_lab import waits_only_for_a_gpu
+
+    def pod(message, node=None):
+        cond = client.V1PodCondition(type="PodScheduled", status="False", reason="Unschedulable", message=message)
+        return client.V1Pod(spec=client.V1PodSpec(containers=[], node_name=node),
+                            status=client.V1PodStatus(phase="Pending", conditions=[cond]))
+
+    busy = "0/5 nodes are available: 5 Insufficient nvidia.com/gpu. preemption: 0/5 nodes are available: 5 No " \
+           "preemption victims found for incoming pod."
+    assert waits_only_for_a_gpu(pod(busy))
+    assert waits_only_for_a_gpu(pod("0/4 nodes are available: 1 Insufficient nvidia.com/gpu, 3 node(s) didn't "
+                                     "match Pod's node affinity/selector."))
+    assert not waits_only_for_a_gpu(pod("0/4 nodes are available: 1 Insufficient cpu, 1 Insufficient "
+                                        "nvidia.com/gpu, 2 Insufficient memory."))
+    assert not waits_only_for_a_gpu(pod("0/4 nodes are available: 1 node(s) had untolerated taint "
+                                        "{nvidia.com/gpu: present}, 3 Insufficient nvidia.com/gpu."))
+    assert not waits_only_for_a_gpu(pod("0/4 nodes are available: 4 node(s) didn't match Pod's node "
+                                        "affinity/selector."))
+    assert not waits_only_for_a_gpu(pod(busy, node="whyk8s-worker3"))
+
+
 def test_participant_names_sort_in_order():
     names = workshop.participant_names(120)
     assert names[0] == "p001" and names[-1] == "p120" and names == sorted(names)

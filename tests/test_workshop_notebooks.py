@@ -6,6 +6,11 @@ and nothing else changed. A cell may fail (an API refusal, a step that is the in
 demonstration), but then it shows the course's one sentence (:mod:`whyk8s.notebook.display`), never
 an error output (a traceback): this test fails naming each cell that ended in one.
 
+A busy room (:func:`test_busy_room_runs_lab4_at_once`): three participants run lab 4's solution at
+the same moment while other pods hold GPUs: every GPU of the layout's GPU node (each Job then waits
+only for a GPU, which the lab's check accepts with a sentence), or with one extra GPU node
+(``up(gpu_nodes=1)``, where the Jobs run).
+
 Executing a committed notebook again is the exception CONTRIBUTING.md allows here: what is tested is
 the notebook as a participant runs it, which nbval (as the course cluster's admin) does not cover.
 :data:`NOTEBOOKS` runs chapter 3 and lab 2's solution; ``WHYK8S_WORKSHOP_NOTEBOOKS=all`` adds the
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -81,3 +87,64 @@ def test_participant_runs_notebook_without_a_traceback(name, participant, monkey
                    store_widget_state=False, resources={"metadata": {"path": str(path.parent)}}).execute()
     found = tracebacks(nb)
     assert not found, f"{name} as participant p01:\n" + "\n".join(found)
+
+
+LAB4 = "labs/solutions/lab4-gpu-job-solution.ipynb"
+
+
+def _run_as(kubeconfig: Path, name: str, env: dict):
+    """Execute notebook ``name`` in a fresh kernel whose environment is ``env`` with ``KUBECONFIG`` set
+    to ``kubeconfig`` (no opt-in needed for a participant's context); return the executed notebook."""
+    path = ROOT / name
+    nb = copy.deepcopy(nbformat.read(path, as_version=4))
+    kernel_env = {k: v for k, v in env.items() if k != "WHYK8S_ALLOW_CONTEXT"}
+    kernel_env["KUBECONFIG"] = str(kubeconfig)
+    client = NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True, record_timing=False,
+                            store_widget_state=False, resources={"metadata": {"path": str(path.parent)}})
+    client.execute(env=kernel_env)  # passed to the kernel manager's start_kernel: each kernel its participant
+    return nb
+
+
+def _outputs_text(nb) -> str:
+    parts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            parts.append(str(out.get("text", "")))
+            parts.extend(str(v) for v in (out.get("data") or {}).values())
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("extra_gpu_nodes", [0, 1], ids=["gpus-held", "gpu-nodes-1"])
+def test_busy_room_runs_lab4_at_once(extra_gpu_nodes, course_cluster, tmp_path):
+    """Three participants run lab 4's solution at once while the instructor's pod holds all 4 GPUs of
+    the layout's GPU node. Without extra GPU nodes each Job can only wait; the check must accept that
+    with its sentence (before, it failed a right answer: "not placed on any node"). With one extra GPU
+    node (4 GPUs for 3 Jobs) the Jobs run there and the check sees them succeed."""
+    from whyk8s.k8s import specs
+    from whyk8s.k8s.waits import wait_for_pods
+    instructor = connect(context=course_cluster.context)
+    if extra_gpu_nodes and not instructor.context.startswith("kwok-"):
+        pytest.skip("extra GPU nodes are kwok's")
+    workshop.down(cluster=instructor, out=tmp_path)
+    result = workshop.up(3, hours=1, out=tmp_path, cluster=instructor, gpu_nodes=extra_gpu_nodes)
+    holder = specs.pod("holds-every-gpu", gpus=4, pool="gpu")
+    holder.spec.node_name = "whyk8s-worker3"  # the layout's GPU node, whatever else has room
+    instructor.core.create_namespaced_pod(instructor.namespace, holder)
+    try:
+        wait_for_pods(instructor, lambda pods: any(p.status.phase == "Running" for p in pods.values()),
+                      label_selector=None, timeout=60)
+        env = dict(os.environ)
+        paths = [workshop.kubeconfig_path(result.context, p, result.folder) for p in result.participants]
+        with ThreadPoolExecutor(len(paths)) as pool:
+            done = list(pool.map(lambda kc: _run_as(kc, LAB4, env), paths))
+        for participant, nb in zip(result.participants, done, strict=True):
+            found = tracebacks(nb)
+            assert not found, f"lab 4 as {participant} in a busy room:\n" + "\n".join(found)
+            text = _outputs_text(nb)
+            if extra_gpu_nodes:
+                assert "the Pod ran on the GPU node" in text and "the Job succeeded" in text, participant
+            else:
+                assert "waits Pending only because no GPU is free" in text, participant
+    finally:
+        instructor.core.delete_namespaced_pod("holds-every-gpu", instructor.namespace, grace_period_seconds=0)
+        workshop.down(cluster=instructor, out=tmp_path)
