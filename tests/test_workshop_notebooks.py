@@ -87,6 +87,27 @@ def test_participant_runs_notebook_without_a_traceback(name, participant, monkey
                    store_widget_state=False, resources={"metadata": {"path": str(path.parent)}}).execute()
     found = tracebacks(nb)
     assert not found, f"{name} as participant p01:\n" + "\n".join(found)
+    if name in SHOWS_DEMONSTRATIONS:
+        cells = demonstration_views(nb)
+        assert cells, f"{name}: no instructor's-demonstration cell shows the live view of the instructor's namespace"
+
+
+#: Notebooks with a step that is the instructor's demonstration (chapter 4a drains and fails nodes): there the
+#: participant's cell shows the sentence and the live read-only view (DemonstrationView) below it.
+SHOWS_DEMONSTRATIONS = ("notebooks/04a-placing-ml-work.ipynb",)
+
+
+def demonstration_views(nb) -> list[str]:
+    """Ids of the code cells whose outputs say "instructor's demonstration" and display a widget."""
+    found = []
+    for cell in nb.cells:
+        outs = cell.get("outputs", []) if cell.cell_type == "code" else []
+        said = any("instructor's demonstration" in str((o.get("data") or {}).get("text/html", "")) +
+                   str((o.get("data") or {}).get("text/plain", "")) for o in outs)
+        widget = any("application/vnd.jupyter.widget-view+json" in (o.get("data") or {}) for o in outs)
+        if said and widget:
+            found.append(cell.get("id"))
+    return found
 
 
 LAB4 = "labs/solutions/lab4-gpu-job-solution.ipynb"
@@ -148,3 +169,24 @@ def test_busy_room_runs_lab4_at_once(extra_gpu_nodes, course_cluster, tmp_path):
     finally:
         instructor.core.delete_namespaced_pod("holds-every-gpu", instructor.namespace, grace_period_seconds=0)
         workshop.down(cluster=instructor, out=tmp_path)
+
+
+def test_a_demonstration_cell_shows_the_live_view(participant):
+    """A participant's cell that drains a node (chapter 4a's step, which needs cluster-wide rights)
+    shows the one sentence and, below it, the live read-only view of the instructor's namespace; the
+    cell after it still runs. Fast: three cells, not a chapter."""
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("from whyk8s.notebook.display import notebook_cluster\n"
+                                  "from whyk8s.lessons import failures\ncluster = notebook_cluster()"),
+        nbformat.v4.new_code_cell('result = failures.drain(cluster, "whyk8s-worker")\nprint(result)'),
+        nbformat.v4.new_code_cell("print(cluster.namespace)"),
+    ])
+    env = {k: v for k, v in os.environ.items() if k != "WHYK8S_ALLOW_CONTEXT"}
+    env["KUBECONFIG"] = str(participant)
+    NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(ROOT)}}).execute(env=env)
+    assert not tracebacks(nb)
+    assert demonstration_views(nb) == [nb.cells[1].id]
+    views = [o for o in nb.cells[1].outputs if "application/vnd.jupyter.widget-view+json" in (o.get("data") or {})]
+    assert len(views) == 1 and "DemonstrationView" in views[0]["data"]["text/plain"]
+    assert "whyk8s-p01" in nb.cells[2].outputs[0]["text"]
