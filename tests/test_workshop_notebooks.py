@@ -1,6 +1,6 @@
 """A workshop participant runs the chapters and labs with their own kubeconfig and sees no traceback.
 
-Participant ``p01`` of a 2-participant workshop (:mod:`whyk8s.cluster.workshop`) runs a notebook top
+Participant ``p01`` of a 3-participant workshop (:mod:`whyk8s.cluster.workshop`) runs a notebook top
 to bottom in a fresh kernel (nbclient, errors allowed) with ``KUBECONFIG`` set to their kubeconfig
 and nothing else changed. A cell may fail (an API refusal, a step that is the instructor's
 demonstration), but then it shows the course's one sentence (:mod:`whyk8s.notebook.display`), never
@@ -46,14 +46,21 @@ RUN = NOTEBOOKS + (MORE_NOTEBOOKS if os.environ.get("WHYK8S_WORKSHOP_NOTEBOOKS")
 
 
 @pytest.fixture(scope="module")
-def participant(course_cluster, tmp_path_factory):
-    """The kubeconfig of p01 in a 2-participant workshop on the course cluster."""
+def room(course_cluster, tmp_path_factory):
+    """A 3-participant workshop on the course cluster: (instructor's connection, ``up``'s result)."""
     instructor = connect(context=course_cluster.context)
     out = tmp_path_factory.mktemp("workshop")
     workshop.down(cluster=instructor, out=out)
-    result = workshop.up(2, hours=1, out=out, cluster=instructor)
-    yield workshop.kubeconfig_path(result.context, "p01", result.folder)
+    result = workshop.up(3, hours=1, out=out, cluster=instructor)
+    yield instructor, result
     workshop.down(cluster=instructor, out=out)
+
+
+@pytest.fixture(scope="module")
+def participant(room):
+    """The kubeconfig of p01."""
+    _, result = room
+    return workshop.kubeconfig_path(result.context, "p01", result.folder)
 
 
 def tracebacks(nb) -> list[str]:
@@ -136,18 +143,17 @@ def _outputs_text(nb) -> str:
 
 
 @pytest.mark.parametrize("extra_gpu_nodes", [0, 1], ids=["gpus-held", "gpu-nodes-1"])
-def test_busy_room_runs_lab4_at_once(extra_gpu_nodes, course_cluster, tmp_path):
+def test_busy_room_runs_lab4_at_once(extra_gpu_nodes, room):
     """Three participants run lab 4's solution at once while the instructor's pod holds all 4 GPUs of
     the layout's GPU node. Without extra GPU nodes each Job can only wait; the check must accept that
     with its sentence (before, it failed a right answer: "not placed on any node"). With one extra GPU
     node (4 GPUs for 3 Jobs) the Jobs run there and the check sees them succeed."""
     from whyk8s.k8s import specs
     from whyk8s.k8s.waits import wait_for_pods
-    instructor = connect(context=course_cluster.context)
+    instructor, result = room
     if extra_gpu_nodes and not instructor.context.startswith("kwok-"):
         pytest.skip("extra GPU nodes are kwok's")
-    workshop.down(cluster=instructor, out=tmp_path)
-    result = workshop.up(3, hours=1, out=tmp_path, cluster=instructor, gpu_nodes=extra_gpu_nodes)
+    workshop.up(3, hours=1, out=result.folder, cluster=instructor, gpu_nodes=extra_gpu_nodes)
     holder = specs.pod("holds-every-gpu", gpus=4, pool="gpu")
     holder.spec.node_name = "whyk8s-worker3"  # the layout's GPU node, whatever else has room
     instructor.core.create_namespaced_pod(instructor.namespace, holder)
@@ -168,7 +174,9 @@ def test_busy_room_runs_lab4_at_once(extra_gpu_nodes, course_cluster, tmp_path):
                 assert "waits Pending only because no GPU is free" in text, participant
     finally:
         instructor.core.delete_namespaced_pod("holds-every-gpu", instructor.namespace, grace_period_seconds=0)
-        workshop.down(cluster=instructor, out=tmp_path)
+        workshop.up(3, hours=1, out=result.folder, cluster=instructor, gpu_nodes=0)
+        for p in result.participants:
+            workshop.reset(p, cluster=instructor)
 
 
 def test_a_demonstration_cell_shows_the_live_view(participant):

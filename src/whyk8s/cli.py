@@ -42,6 +42,8 @@ Commands::
     whyk8s workshop cards [--hub-url URL]           # printable HTML cards, one per page
     whyk8s workshop reset P                         # empty participant P's namespace of course objects
     whyk8s workshop down                            # delete all `up` made, kubeconfigs and cards too
+    whyk8s workshop dashboard [--port 8890]         # the instructor's live dashboard: a JupyterLab of yours on
+                                                    # 127.0.0.1 with workshop/dashboard.ipynb; prints its URL
 
 Every command that acts on a cluster goes through the context guard (:mod:`whyk8s.k8s.guard`): a
 refusal, like any failure, is printed as one sentence (:func:`whyk8s.errors.explain`) and exits 1.
@@ -231,6 +233,11 @@ def _ws_up(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ws_dashboard(args: argparse.Namespace) -> int:
+    from whyk8s.cluster import dashboard
+    return dashboard.serve(port=args.port, context=args.context, ip=args.ip, lab_args=tuple(args.lab_args.split()))
+
+
 def _ws_status(args: argparse.Namespace) -> int:
     from whyk8s.cluster import workshop
     if args.watch:
@@ -378,6 +385,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("participant", help="e.g. p07")
     p.set_defaults(func=_ws_reset)
     wsub.add_parser("down", parents=[common], help="delete everything `up` made").set_defaults(func=_ws_down)
+    p = wsub.add_parser("dashboard", parents=[common],
+                        help="the instructor's live dashboard in a browser: a JupyterLab of yours on 127.0.0.1")
+    p.add_argument("--port", type=int, default=8890, help="where it listens (8890; the hub has 8000)")
+    p.add_argument("--ip", default="127.0.0.1", help="its address (127.0.0.1: this machine only; use ssh -L "
+                                                     "from a laptop)")
+    p.add_argument("--lab-args", default="", help="more JupyterLab options, space-separated (--lab-args=\"--a=1 --b\")")
+    p.set_defaults(func=_ws_dashboard)
     return parser
 
 
