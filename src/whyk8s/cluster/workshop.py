@@ -47,7 +47,9 @@ nodes ``whyk8s-workshop-gpu1`` … like the layout's GPU worker (pool label ``wh
 ``nvidia.com/gpu=present:NoSchedule``, 8 CPUs, 64 GiB, 4 GPUs each), so the room has 4·(K+1) GPUs.
 Sizing rule (:func:`gpu_nodes_for`): for every participant to hold one GPU at the same moment (lab 4,
 chapter 4a's training pod), K = ceil(N / 4) − 1 (20 participants: 4 nodes, 20 GPUs). The quota's
-CPU and memory shares stay those of the layout's workers (the extra nodes are for GPU work). Only on
+CPU and memory shares stay those of the layout's workers (the extra nodes are for GPU work). They
+advertise ``nvidia.com/gpu`` only: chapter 4a's DRA devices are published for the layout's GPU node
+alone (:func:`whyk8s.lessons.dra.gpu_node`). Only on
 the kwok course cluster: on kind each node is a container of the machine, and on an existing cluster
 the nodes are machines the course cannot add. :func:`down` deletes them.
 
