@@ -21,7 +21,7 @@ def test_docstring_lists_every_command():
     groups = next(a for a in parser._actions if a.dest == "group").choices
     commands = [f"whyk8s {g} {c}" for g, p in groups.items()
                 for c in next(a for a in p._actions if a.dest == "action").choices]
-    assert len(commands) == 26
+    assert len(commands) == 27
     for command in commands:
         assert command in whyk8s.cli.__doc__, command
 

@@ -67,7 +67,7 @@ def test_rows_count_pods_by_phase_and_quota_per_participant():
     assert [r["participant"] for r in rows] == ["p01", "p02"]
     a, b = rows
     assert (a["running"], a["pending"], a["succeeded"], b["succeeded"], b["running"]) == (1, 1, 0, 1, 0)
-    assert a["cpu"] == "250m/10800m" and a["pods"] == "1/198" and a["memory"] == "64Mi/158Gi"
+    assert a["cpu"] == "250m/10800m" and a["pods"] == "1/198" and a["memory"] == "64Mi/161792Mi"
     assert b["cpu"] == "0m/10800m" and a["passed"] == [] and not a["stuck"] and a["last_check"] == "-"
 
 

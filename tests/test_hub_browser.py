@@ -3,7 +3,10 @@ cluster, the hub (JupyterHub, ``workshop/jupyterhub_config.py``) starts from a c
 in a real browser (Debian's chromium through Playwright), each opens chapter 3, runs its cells up to the
 launcher and the pod board, deploys a pod with the launcher and sees it Running on their board — and
 never the other's pod, which the API server refuses to show them anyway. Then the hub stops and leaves
-no process, no open port, no system user, no home. Screenshots go to artifacts/screenshots/."""
+no process, no open port, no system user, no home. Meanwhile the instructor opens the dashboard as the
+README and book/instructors.md say (``whyk8s workshop dashboard``: a JupyterLab of the instructor's on
+127.0.0.1 with ``workshop/dashboard.ipynb``), runs it, and sees both participants' rows with their
+Running pod. Screenshots go to artifacts/screenshots/."""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import pytest
 from kubernetes import client, config
 
 from browser import launch_chromium, screenshot
+from test_workshop_dashboard import expect_room, instructor_dashboard, open_dashboard
 
 pytestmark = [pytest.mark.hub, pytest.mark.browser]
 CHAPTER = "03-what-an-orchestrator-does.ipynb"
@@ -137,6 +141,12 @@ def test_two_participants_each_see_only_their_own_pods(workshop_hub, course_clus
             expect(boards[p]).not_to_contain_text(pods[other])
             boards[p].scroll_into_view_if_needed()
             screenshot(pages[p], f"hub-{p}-pod-board")
+        # the instructor's dashboard, opened the documented way, shows both participants' Running pod
+        with instructor_dashboard(course_cluster.context) as url:
+            page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+            table = open_dashboard(page, url)
+            expect_room(table, {p: 1 for p in PEOPLE})
+            screenshot(page, "hub-instructor-dashboard")
         browser.close()
 
     # what the instructor sees: each pod in its participant's namespace, run by that participant's server

@@ -32,7 +32,21 @@ def test_share_of_the_course_layout():
     q = workshop.share(workshop.layout_capacities(), 20)
     # 24 CPUs, 352 GiB, 440 pods in clusters/layout.yaml; 90 % shared out
     assert (q.cpu_millis, q.memory_bytes // 2**20, q.pods) == (1080, 16220, 19)
-    assert q.hard() == {"requests.cpu": "1080m", "requests.memory": "16220Mi", "pods": "19"}
+    assert q.hard() == {"requests.cpu": "1080m", "requests.memory": "16220Mi", "pods": "19",
+                        "count/resourceclaims.resource.k8s.io": "4"}
+
+
+def test_claims_never_exceed_the_pods():
+    # a cluster with 10 pod slots shared by 3: 3 pods each, so 3 claims (one per pod), not 4
+    q = workshop.share([{"cpu": "100", "memory": "1000Gi", "pods": "10"}], 3)
+    assert q.pods == 3 and q.claims == 3
+
+
+def test_gpu_nodes_sizing_rule():
+    # one GPU per participant at once: the layout's 4 plus 4 per extra node
+    assert [workshop.gpu_nodes_for(n) for n in (1, 4, 5, 8, 9, 20, 30)] == [0, 0, 1, 1, 2, 4, 7]
+    assert workshop.gpu_nodes_for(20, gpus_per_participant=2) == 9
+    assert workshop.gpu_node_names(2) == ["whyk8s-workshop-gpu1", "whyk8s-workshop-gpu2"]
 
 
 def test_quota_leaves_gpus_to_the_scheduler():
@@ -46,6 +60,28 @@ def test_share_refuses_a_room_too_big_for_the_cluster():
         workshop.share(workshop.layout_capacities(), 500)
     with pytest.raises(ValueError):
         workshop.participant_names(0)
+
+
+def test_lab4_accepts_a_pod_that_waits_only_for_a_gpu():
+    from whyk8s.labs.gpu_lab import waits_only_for_a_gpu
+
+    def pod(message, node=None):
+        cond = client.V1PodCondition(type="PodScheduled", status="False", reason="Unschedulable", message=message)
+        return client.V1Pod(spec=client.V1PodSpec(containers=[], node_name=node),
+                            status=client.V1PodStatus(phase="Pending", conditions=[cond]))
+
+    busy = "0/5 nodes are available: 5 Insufficient nvidia.com/gpu. preemption: 0/5 nodes are available: 5 No " \
+           "preemption victims found for incoming pod."
+    assert waits_only_for_a_gpu(pod(busy))
+    assert waits_only_for_a_gpu(pod("0/4 nodes are available: 1 Insufficient nvidia.com/gpu, 3 node(s) didn't "
+                                     "match Pod's node affinity/selector."))
+    assert not waits_only_for_a_gpu(pod("0/4 nodes are available: 1 Insufficient cpu, 1 Insufficient "
+                                        "nvidia.com/gpu, 2 Insufficient memory."))
+    assert not waits_only_for_a_gpu(pod("0/4 nodes are available: 1 node(s) had untolerated taint "
+                                        "{nvidia.com/gpu: present}, 3 Insufficient nvidia.com/gpu."))
+    assert not waits_only_for_a_gpu(pod("0/4 nodes are available: 4 node(s) didn't match Pod's node "
+                                        "affinity/selector."))
+    assert not waits_only_for_a_gpu(pod(busy, node="whyk8s-worker3"))
 
 
 def test_participant_names_sort_in_order():
@@ -144,6 +180,12 @@ def _state(instructor):
         for kind in ("ServiceAccount", "Role", "RoleBinding", "ResourceQuota", "LimitRange"):
             for o in workshop._fn(instructor, kind, "list")(name).items:
                 seen[f"{kind} {name}/{o.metadata.name}"] = o.metadata.resource_version
+    demo = workshop.demonstration_namespace()
+    for kind in ("Role", "RoleBinding"):
+        for o in workshop._fn(instructor, kind, "list")(demo, label_selector="app.kubernetes.io/part-of=whyk8s").items:
+            seen[f"{kind} {demo}/{o.metadata.name}"] = o.metadata.resource_version
+    for o in instructor.core.list_node(label_selector=workshop.SHARED_SELECTOR).items:
+        seen[f"Node {o.metadata.name}"] = o.metadata.resource_version
     return seen
 
 
@@ -157,6 +199,8 @@ def test_up_makes_each_participants_objects_labelled(room):
                      f"LimitRange {ns}/whyk8s-participant", f"ClusterRoleBinding whyk8s-workshop-{p}"):
             assert what in objs
     assert "ClusterRole whyk8s-workshop-viewer" in objs
+    assert "Role whyk8s/whyk8s-workshop-watch" in objs
+    assert {f"RoleBinding whyk8s/whyk8s-workshop-{p}" for p in (A, B)} <= set(objs)
     assert (result.folder / "p01.kubeconfig").stat().st_mode & 0o077 == 0
 
 
@@ -257,6 +301,164 @@ def test_pod_status_is_writable_only_where_nodes_are_simulated():
         return next(r["verbs"] for r in rules if r["resources"] == ["pods/status"])
     assert status_verbs(workshop.learner_rules(simulated_nodes=False)) == ["get"]
     assert "patch" in status_verbs(workshop.learner_rules(simulated_nodes=True))  # chapter 3 on kwok
+
+
+def test_participant_over_the_claims_quota_is_refused_in_one_sentence(room):
+    """The quota's count/resourceclaims.resource.k8s.io line: the fifth ResourceClaim is refused by the
+    API server, and the course says so in one sentence naming the quota and the count."""
+    from whyk8s.lessons import dra
+    _, result = room
+    a = _as(result, A)
+    res = client.ResourceV1Api(a.api)
+
+    def claim(name):
+        return {"apiVersion": "resource.k8s.io/v1", "kind": "ResourceClaim",
+                "metadata": {"name": name, "labels": a.labels},
+                "spec": {"devices": {"requests": [{"name": "gpu", "exactly": {"deviceClassName": dra.DEVICE_CLASS}}]}}}
+
+    assert result.quota.claims == 4
+    try:
+        for i in range(result.quota.claims):
+            res.create_namespaced_resource_claim(a.namespace, claim(f"claim-{i}"))
+        with pytest.raises(client.ApiException) as info:
+            res.create_namespaced_resource_claim(a.namespace, claim("one-too-many"))
+        assert info.value.status == 403 and "exceeded quota" in info.value.body
+        sentence = explain(info.value)
+        assert sentence == ("Refused by ResourceQuota whyk8s-participant: the "
+                            "resourceclaim one-too-many would go over it. ResourceClaims: it asks for 1, the "
+                            "namespace already uses 4 of at most 4."), sentence
+    finally:
+        res.delete_collection_namespaced_resource_claim(a.namespace, label_selector=a.selector)
+
+
+def test_participant_may_exec_in_own_namespace_only(room):
+    """Chapter 3 on kind runs a command in a pod (the Python client's websocket GET, authorized as get
+    and create on pods/exec): allowed in the participant's namespace, refused in another's and in the
+    instructor's; the Pod Security level stays baseline. kubectl auth can-i as the participant too."""
+    import subprocess
+    instructor, result = room
+    kc = str(workshop.kubeconfig_path(result.context, A, result.folder))
+    own, other = workshop.namespace_of(A), workshop.namespace_of(B)
+    table = workshop.participant_rights(A, other=B, cluster=instructor)
+    rows = {(r.resource, r.scope): r for r in table.itertuples()}
+    assert rows[("pods/exec", f"namespace {own}")].create == "yes"
+    assert rows[("pods/exec", f"namespace {own}")].get == "yes"
+    assert rows[("pods/exec", f"namespace {other}")].create == "no"
+    for ns, want in ((own, "yes"), (other, "no"), ("whyk8s", "no")):
+        for verb in ("create", "get"):
+            out = subprocess.run(["kubectl", "--kubeconfig", kc, "auth", "can-i", verb, "pods",
+                                  "--subresource=exec", "-n", ns], capture_output=True, text=True)
+            assert out.stdout.strip() == want, (verb, ns, out.stdout, out.stderr)
+    labels = instructor.core.read_namespace(own).metadata.labels
+    assert labels["pod-security.kubernetes.io/enforce"] == "baseline"
+    # the real request: the API server lets A's exec through to the node in A's namespace (kwok has no
+    # container to run it in, so it fails there, but not with 403), and refuses it in B's
+    from kubernetes.stream import stream
+    a = _as(result, A)
+    b = _as(result, B)
+    for cluster, name in ((a, "exec-a"), (b, "exec-b")):
+        cluster.core.create_namespaced_pod(cluster.namespace, specs.pod(name))
+    try:
+        from whyk8s.k8s.waits import wait_for_pods
+        wait_for_pods(a, lambda pods: "exec-a" in pods and pods["exec-a"].status.phase == "Running", timeout=30)
+
+        def run_in(ns, pod) -> str:
+            """What came back: the websocket handshake's refusal, or what the node's side said."""
+            try:
+                ws = stream(a.core.connect_get_namespaced_pod_exec, pod, ns, command=["true"], stderr=True,
+                            stdin=False, stdout=True, tty=False, _preload_content=False)
+                ws.run_forever(timeout=5)
+                ws.returncode  # noqa: B018 - reads the status channel (kwok: no exec configured)
+                return "ran"
+            except Exception as exc:  # noqa: BLE001 - the handshake's status is in the message
+                return str(exc)
+        assert "Handshake status 403" in run_in(other, "exec-b")
+        answer = run_in(own, "exec-a")
+        assert "403" not in answer and ("ran" == answer or "no exec found" in answer), answer
+    finally:
+        a.core.delete_namespaced_pod("exec-a", a.namespace, grace_period_seconds=0)
+        b.core.delete_namespaced_pod("exec-b", b.namespace, grace_period_seconds=0)
+
+
+def test_participant_watches_the_instructors_demonstration_read_only(room):
+    """The instructor's demonstration namespace: a participant may get, list and watch the pods there
+    (the live view lists the instructor's pod and follows a new one), and may not create, change,
+    delete or exec into anything there, nor read its Secrets or ConfigMaps."""
+    from livewait import wait_until
+
+    from whyk8s.notebook.widgets.workshop import DemonstrationView, demonstration_cluster
+    instructor, result = room
+    a = _as(result, A)
+    demo = workshop.demonstration_namespace()
+    assert demonstration_cluster(instructor) is None  # the instructor sees their own boards
+    instructor.core.create_namespaced_pod(demo, specs.pod("demo-1"))
+    view = None
+    try:
+        view = DemonstrationView(a)
+        assert view.cluster.namespace == demo
+        assert wait_until(view, lambda: "demo-1" in view.pods, timeout=30), view.status.value
+        instructor.core.create_namespaced_pod(demo, specs.pod("demo-2"))
+        assert wait_until(view, lambda: "demo-2" in view.pods and view.pods["demo-2"].node, timeout=30)
+        assert "demo-2" in view.html()
+        assert all(f"whyk8s-{p}" != demo for p in (A, B))
+        assert a.core.list_namespaced_pod(demo).items
+        assert _status(lambda: a.core.create_namespaced_pod(demo, specs.pod("mine"))) == 403
+        assert _status(lambda: a.core.delete_namespaced_pod("demo-1", demo)) == 403
+        assert _status(lambda: a.core.patch_namespaced_pod("demo-1", demo, {"metadata": {"labels": {"x": "y"}}})) == 403
+        assert _status(lambda: a.core.list_namespaced_secret(demo)) == 403
+        assert _status(lambda: a.core.list_namespaced_config_map(demo)) == 403
+        assert _status(lambda: a.apps.create_namespaced_deployment(demo, specs.deployment("mine"))) == 403
+        rows = {(r.resource, r.scope): r for r in rights_table(a, a.namespace, other_namespace=demo).itertuples()}
+        assert rows[("pods", f"namespace {demo}")].watch == "yes"
+        assert all(getattr(rows[("pods", f"namespace {demo}")], v) == "no" for v in ("create", "patch", "delete"))
+        assert rows[("pods/exec", f"namespace {demo}")].create == "no"
+    finally:
+        if view is not None:
+            view.stop()
+        for name in ("demo-1", "demo-2"):
+            try:
+                instructor.core.delete_namespaced_pod(name, demo, grace_period_seconds=0)
+            except client.ApiException as exc:
+                if exc.status != 404:
+                    raise
+
+
+def test_gpu_nodes_on_kwok_and_why_not_elsewhere(room):
+    """``up(gpu_nodes=K)`` on the kwok course cluster: K labelled, tainted nodes advertising 4 GPUs that a
+    participant's GPU pod can use; running it again changes nothing; K=0 removes them. On kind or
+    another cluster it refuses with a sentence saying why."""
+    import dataclasses
+
+    from whyk8s.errors import CourseError
+    instructor, result = room
+    if not instructor.context.startswith("kwok-"):
+        pytest.skip("extra GPU nodes are kwok's")
+    args = dict(hours=1, hub_url="https://hub.example/", out=result.folder, cluster=instructor)
+    try:
+        made = workshop.up(2, gpu_nodes=2, **args)
+        assert made.gpu_nodes == ["whyk8s-workshop-gpu1", "whyk8s-workshop-gpu2"]
+        for name in made.gpu_nodes:
+            node = instructor.core.read_node(name)
+            assert node.metadata.labels["whyk8s.io/pool"] == "gpu"
+            assert node.metadata.labels["app.kubernetes.io/component"] == "workshop"
+            assert node.status.allocatable["nvidia.com/gpu"] == "4"
+            taints = [(t.key, t.value, t.effect) for t in node.spec.taints]
+            assert taints == [("nvidia.com/gpu", "present", "NoSchedule")]
+            assert any(c.type == "Ready" and c.status == "True" for c in node.status.conditions)
+        assert "Node whyk8s-workshop-gpu2" in workshop.workshop_objects(instructor)
+        again = workshop.up(2, gpu_nodes=2, **args)
+        assert again.changes["created"] == 0 and again.changes["updated"] == 0, again.changes
+        assert workshop.up(2, **args).gpu_nodes == made.gpu_nodes  # None leaves them
+        assert workshop.up(2, gpu_nodes=1, **args).gpu_nodes == ["whyk8s-workshop-gpu1"]
+        for other, why in ((f"kind-{instructor.context.removeprefix('kwok-')}", "on kind each node is a container"),
+                           ("gke_prod", "is not the course's kwok cluster")):
+            with pytest.raises(CourseError, match=why):
+                workshop.up(2, gpu_nodes=1, **{**args, "cluster": dataclasses.replace(instructor, context=other)})
+        with pytest.raises(ValueError):
+            workshop.up(2, gpu_nodes=-1, **args)
+    finally:
+        assert workshop.up(2, gpu_nodes=0, **args).gpu_nodes == []
+    assert not instructor.core.list_node(label_selector=workshop.SHARED_SELECTOR).items
 
 
 def test_participant_cannot_exceed_the_quota(room):
@@ -484,8 +686,9 @@ def test_zz_down_leaves_nothing(room):
     instructor, result = room
     a = _as(result, A)
     gone = workshop.down(cluster=instructor, out=result.folder)
-    assert "Namespace whyk8s-p01" in gone
+    assert "Namespace whyk8s-p01" in gone and "RoleBinding whyk8s/whyk8s-workshop-p01" in gone
     assert workshop.workshop_objects(instructor) == []
+    assert instructor.core.read_namespace("whyk8s")  # the instructor's own namespace stays
     assert not list(result.folder.glob("*.kubeconfig")) if result.folder.exists() else True
     # its token is void (401) once the API server's cache has seen the ServiceAccount go
     deadline = time.monotonic() + 15

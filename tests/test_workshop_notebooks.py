@@ -1,10 +1,15 @@
 """A workshop participant runs the chapters and labs with their own kubeconfig and sees no traceback.
 
-Participant ``p01`` of a 2-participant workshop (:mod:`whyk8s.cluster.workshop`) runs a notebook top
+Participant ``p01`` of a 3-participant workshop (:mod:`whyk8s.cluster.workshop`) runs a notebook top
 to bottom in a fresh kernel (nbclient, errors allowed) with ``KUBECONFIG`` set to their kubeconfig
 and nothing else changed. A cell may fail (an API refusal, a step that is the instructor's
 demonstration), but then it shows the course's one sentence (:mod:`whyk8s.notebook.display`), never
 an error output (a traceback): this test fails naming each cell that ended in one.
+
+A busy room (:func:`test_busy_room_runs_lab4_at_once`): three participants run lab 4's solution at
+the same moment while other pods hold GPUs: every GPU of the layout's GPU node (each Job then waits
+only for a GPU, which the lab's check accepts with a sentence), or with one extra GPU node
+(``up(gpu_nodes=1)``, where the Jobs run).
 
 Executing a committed notebook again is the exception CONTRIBUTING.md allows here: what is tested is
 the notebook as a participant runs it, which nbval (as the course cluster's admin) does not cover.
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -40,14 +46,21 @@ RUN = NOTEBOOKS + (MORE_NOTEBOOKS if os.environ.get("WHYK8S_WORKSHOP_NOTEBOOKS")
 
 
 @pytest.fixture(scope="module")
-def participant(course_cluster, tmp_path_factory):
-    """The kubeconfig of p01 in a 2-participant workshop on the course cluster."""
+def room(course_cluster, tmp_path_factory):
+    """A 3-participant workshop on the course cluster: (instructor's connection, ``up``'s result)."""
     instructor = connect(context=course_cluster.context)
     out = tmp_path_factory.mktemp("workshop")
     workshop.down(cluster=instructor, out=out)
-    result = workshop.up(2, hours=1, out=out, cluster=instructor)
-    yield workshop.kubeconfig_path(result.context, "p01", result.folder)
+    result = workshop.up(3, hours=1, out=out, cluster=instructor)
+    yield instructor, result
     workshop.down(cluster=instructor, out=out)
+
+
+@pytest.fixture(scope="module")
+def participant(room):
+    """The kubeconfig of p01."""
+    _, result = room
+    return workshop.kubeconfig_path(result.context, "p01", result.folder)
 
 
 def tracebacks(nb) -> list[str]:
@@ -81,3 +94,107 @@ def test_participant_runs_notebook_without_a_traceback(name, participant, monkey
                    store_widget_state=False, resources={"metadata": {"path": str(path.parent)}}).execute()
     found = tracebacks(nb)
     assert not found, f"{name} as participant p01:\n" + "\n".join(found)
+    if name in SHOWS_DEMONSTRATIONS:
+        cells = demonstration_views(nb)
+        assert cells, f"{name}: no instructor's-demonstration cell shows the live view of the instructor's namespace"
+
+
+#: Notebooks with a step that is the instructor's demonstration (chapter 4a drains and fails nodes): there the
+#: participant's cell shows the sentence and the live read-only view (DemonstrationView) below it.
+SHOWS_DEMONSTRATIONS = ("notebooks/04a-placing-ml-work.ipynb",)
+
+
+def demonstration_views(nb) -> list[str]:
+    """Ids of the code cells whose outputs say "instructor's demonstration" and display a widget."""
+    found = []
+    for cell in nb.cells:
+        outs = cell.get("outputs", []) if cell.cell_type == "code" else []
+        said = any("instructor's demonstration" in str((o.get("data") or {}).get("text/html", "")) +
+                   str((o.get("data") or {}).get("text/plain", "")) for o in outs)
+        widget = any("application/vnd.jupyter.widget-view+json" in (o.get("data") or {}) for o in outs)
+        if said and widget:
+            found.append(cell.get("id"))
+    return found
+
+
+LAB4 = "labs/solutions/lab4-gpu-job-solution.ipynb"
+
+
+def _run_as(kubeconfig: Path, name: str, env: dict):
+    """Execute notebook ``name`` in a fresh kernel whose environment is ``env`` with ``KUBECONFIG`` set
+    to ``kubeconfig`` (no opt-in needed for a participant's context); return the executed notebook."""
+    path = ROOT / name
+    nb = copy.deepcopy(nbformat.read(path, as_version=4))
+    kernel_env = {k: v for k, v in env.items() if k != "WHYK8S_ALLOW_CONTEXT"}
+    kernel_env["KUBECONFIG"] = str(kubeconfig)
+    client = NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True, record_timing=False,
+                            store_widget_state=False, resources={"metadata": {"path": str(path.parent)}})
+    client.execute(env=kernel_env)  # passed to the kernel manager's start_kernel: each kernel its participant
+    return nb
+
+
+def _outputs_text(nb) -> str:
+    parts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            parts.append(str(out.get("text", "")))
+            parts.extend(str(v) for v in (out.get("data") or {}).values())
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("extra_gpu_nodes", [0, 1], ids=["gpus-held", "gpu-nodes-1"])
+def test_busy_room_runs_lab4_at_once(extra_gpu_nodes, room):
+    """Three participants run lab 4's solution at once while the instructor's pod holds all 4 GPUs of
+    the layout's GPU node. Without extra GPU nodes each Job can only wait; the check must accept that
+    with its sentence (before, it failed a right answer: "not placed on any node"). With one extra GPU
+    node (4 GPUs for 3 Jobs) the Jobs run there and the check sees them succeed."""
+    from whyk8s.k8s import specs
+    from whyk8s.k8s.waits import wait_for_pods
+    instructor, result = room
+    if extra_gpu_nodes and not instructor.context.startswith("kwok-"):
+        pytest.skip("extra GPU nodes are kwok's")
+    workshop.up(3, hours=1, out=result.folder, cluster=instructor, gpu_nodes=extra_gpu_nodes)
+    holder = specs.pod("holds-every-gpu", gpus=4, pool="gpu")
+    holder.spec.node_name = "whyk8s-worker3"  # the layout's GPU node, whatever else has room
+    instructor.core.create_namespaced_pod(instructor.namespace, holder)
+    try:
+        wait_for_pods(instructor, lambda pods: any(p.status.phase == "Running" for p in pods.values()),
+                      label_selector=None, timeout=60)
+        env = dict(os.environ)
+        paths = [workshop.kubeconfig_path(result.context, p, result.folder) for p in result.participants]
+        with ThreadPoolExecutor(len(paths)) as pool:
+            done = list(pool.map(lambda kc: _run_as(kc, LAB4, env), paths))
+        for participant, nb in zip(result.participants, done, strict=True):
+            found = tracebacks(nb)
+            assert not found, f"lab 4 as {participant} in a busy room:\n" + "\n".join(found)
+            text = _outputs_text(nb)
+            if extra_gpu_nodes:
+                assert "the Pod ran on the GPU node" in text and "the Job succeeded" in text, participant
+            else:
+                assert "waits Pending only because no GPU is free" in text, participant
+    finally:
+        instructor.core.delete_namespaced_pod("holds-every-gpu", instructor.namespace, grace_period_seconds=0)
+        workshop.up(3, hours=1, out=result.folder, cluster=instructor, gpu_nodes=0)
+        for p in result.participants:
+            workshop.reset(p, cluster=instructor)
+
+
+def test_a_demonstration_cell_shows_the_live_view(participant):
+    """A participant's cell that drains a node (chapter 4a's step, which needs cluster-wide rights)
+    shows the one sentence and, below it, the live read-only view of the instructor's namespace; the
+    cell after it still runs. Fast: three cells, not a chapter."""
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("from whyk8s.notebook.display import notebook_cluster\n"
+                                  "from whyk8s.lessons import failures\ncluster = notebook_cluster()"),
+        nbformat.v4.new_code_cell('result = failures.drain(cluster, "whyk8s-worker")\nprint(result)'),
+        nbformat.v4.new_code_cell("print(cluster.namespace)"),
+    ])
+    env = {k: v for k, v in os.environ.items() if k != "WHYK8S_ALLOW_CONTEXT"}
+    env["KUBECONFIG"] = str(participant)
+    NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(ROOT)}}).execute(env=env)
+    assert not tracebacks(nb)
+    assert demonstration_views(nb) == [nb.cells[1].id]
+    views = [o for o in nb.cells[1].outputs if "application/vnd.jupyter.widget-view+json" in (o.get("data") or {})]
+    assert len(views) == 1 and "DemonstrationView" in views[0]["data"]["text/plain"]
+    assert "whyk8s-p01" in nb.cells[2].outputs[0]["text"]

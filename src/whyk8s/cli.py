@@ -33,14 +33,17 @@ Commands::
                                                     # here (no registry needed; once per machine)
     whyk8s kind images                              # list the images the course runs (for `kind load`)
     whyk8s workshop up --participants N [--hours H] [--context C] [--hub-url URL] [--server URL]
-                                                    # one namespace, ServiceAccount, Role, quota and
-                                                    # kubeconfig per participant (src/whyk8s/cluster/workshop.py)
+                       [--gpu-nodes K]              # one namespace, ServiceAccount, Role, quota and
+                                                    # kubeconfig per participant (src/whyk8s/cluster/workshop.py);
+                                                    # kwok: K extra GPU nodes, K = ceil(N/4) - 1
     whyk8s workshop status [--rights P] [--watch]   # per participant: token expiry, pods, quota used,
                                                     # checks passed, who is stuck; --watch keeps it live;
                                                     # with --rights, P's `kubectl auth can-i` table
     whyk8s workshop cards [--hub-url URL]           # printable HTML cards, one per page
     whyk8s workshop reset P                         # empty participant P's namespace of course objects
     whyk8s workshop down                            # delete all `up` made, kubeconfigs and cards too
+    whyk8s workshop dashboard [--port 8890]         # the instructor's live dashboard: a JupyterLab of yours on
+                                                    # 127.0.0.1 with workshop/dashboard.ipynb; prints its URL
 
 Every command that acts on a cluster goes through the context guard (:mod:`whyk8s.k8s.guard`): a
 refusal, like any failure, is printed as one sentence (:func:`whyk8s.errors.explain`) and exits 1.
@@ -214,16 +217,25 @@ def _kind_images(args: argparse.Namespace) -> int:
 def _ws_up(args: argparse.Namespace) -> int:
     from whyk8s.cluster import workshop
     res = workshop.up(args.participants, hours=args.hours, context=args.context, hub_url=args.hub_url,
-                      server=args.server, out=args.out, renew=args.renew)
+                      server=args.server, out=args.out, renew=args.renew, gpu_nodes=args.gpu_nodes)
     q = res.quota
     print(f"Workshop on {res.context}: {len(res.participants)} participants "
           f"({res.participants[0]} … {res.participants[-1]}); objects " +
           ", ".join(f"{n} {k}" for k, n in res.changes.items()) + ".")
     print(f"Each participant's quota: {q.cpu_millis}m CPU, {q.memory_bytes // 2**20} MiB, {q.pods} pods "
-          f"(requests); GPUs are shared by scheduling (a GPU pod waits Pending for a free GPU).")
+          f"(requests), {q.claims} DRA ResourceClaims; GPUs are shared by scheduling (a GPU pod waits "
+          f"Pending for a free GPU).")
+    if res.gpu_nodes:
+        print(f"Extra GPU nodes: {len(res.gpu_nodes)} ({res.gpu_nodes[0]} … {res.gpu_nodes[-1]}), "
+              f"{workshop.GPUS_PER_NODE} GPUs each.")
     print(f"New tokens ({args.hours} h): {len(res.tokens)}. Kubeconfigs in {res.folder} "
           f"(one per participant, readable by you only). Next: `whyk8s workshop cards`.")
     return 0
+
+
+def _ws_dashboard(args: argparse.Namespace) -> int:
+    from whyk8s.cluster import dashboard
+    return dashboard.serve(port=args.port, context=args.context, ip=args.ip, lab_args=tuple(args.lab_args.split()))
 
 
 def _ws_status(args: argparse.Namespace) -> int:
@@ -354,6 +366,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--server", help="API server URL written in the participants' kubeconfigs "
                                     "(default: the instructor's)")
     p.add_argument("--renew", action="store_true", help="give every participant a new token")
+    p.add_argument("--gpu-nodes", type=int, metavar="K",
+                   help="kwok course cluster only: make exactly K extra simulated GPU nodes like the layout's "
+                        "(4 GPUs each, its pool label and taint; `down` removes them). For every participant "
+                        "to hold one GPU at once, K = ceil(N/4) - 1 (20 participants: 4). Default: leave them")
     p.set_defaults(func=_ws_up)
     p = wsub.add_parser("status", parents=[common], help="per participant: token expiry, pods by phase, quota used")
     p.add_argument("--rights", metavar="P", help="also show participant P's rights (kubectl auth can-i)")
@@ -369,6 +385,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("participant", help="e.g. p07")
     p.set_defaults(func=_ws_reset)
     wsub.add_parser("down", parents=[common], help="delete everything `up` made").set_defaults(func=_ws_down)
+    p = wsub.add_parser("dashboard", parents=[common],
+                        help="the instructor's live dashboard in a browser: a JupyterLab of yours on 127.0.0.1")
+    p.add_argument("--port", type=int, default=8890, help="where it listens (8890; the hub has 8000)")
+    p.add_argument("--ip", default="127.0.0.1", help="its address (127.0.0.1: this machine only; use ssh -L "
+                                                     "from a laptop)")
+    p.add_argument("--lab-args", default="", help="more JupyterLab options, space-separated (--lab-args=\"--a=1 --b\")")
+    p.set_defaults(func=_ws_dashboard)
     return parser
 
 

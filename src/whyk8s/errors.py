@@ -165,7 +165,8 @@ def _what(key: str) -> str:
     if kind not in ("requests", "limits"):
         kind, resource = "requests", key  # "cpu" and "memory" alone mean requests
         if key not in ("cpu", "memory", "ephemeral-storage"):
-            return {"pods": "pods", "count/jobs.batch": "Jobs"}.get(key, key)
+            return {"pods": "pods", "count/jobs.batch": "Jobs",
+                    "count/resourceclaims.resource.k8s.io": "ResourceClaims"}.get(key, key)
     name = {"cpu": "CPU", "memory": "memory", "nvidia.com/gpu": "GPU"}.get(resource, resource)
     return f"{name} {kind}"
 

@@ -16,6 +16,12 @@ without the course label is not counted by phase, but the quota's ``pods`` used 
 the namespace). The widget :class:`whyk8s.notebook.widgets.workshop.WorkshopBoard` and ``whyk8s
 workshop status --watch`` show a Room; ``whyk8s workshop status`` lists the same rows once.
 
+:func:`serve` is how the instructor opens the dashboard in a browser: ``whyk8s workshop dashboard``
+starts a JupyterLab of the instructor's own (the instructor's kubeconfig, never a participant's; on
+``127.0.0.1`` with a token, beside the hub, not through it) on a copy of ``workshop/dashboard.ipynb`` in
+``~/.whyk8s/dashboard/<context>/``, whose one code cell shows the
+:class:`~whyk8s.notebook.widgets.workshop.WorkshopBoard`, and prints its address.
+
 Times: check times are written by the participants' kernels (their clock), "stuck" is judged with
 the instructor's; on one workshop machine they are the same clock.
 """
@@ -33,7 +39,8 @@ from whyk8s.k8s.guard import Cluster
 from whyk8s.k8s.informer import Informer, Subscription, object_key, shared_informer
 from whyk8s.k8s import progress
 
-__all__ = ["STUCK_AFTER", "COLUMNS", "participant_rows", "rows_frame", "Room"]
+__all__ = ["STUCK_AFTER", "COLUMNS", "participant_rows", "rows_frame", "Room", "DASHBOARD_NOTEBOOK",
+           "DASHBOARD_PORT", "dashboard_command", "dashboard_folder", "serve"]
 
 #: Seconds a check may fail before its participant counts as stuck.
 STUCK_AFTER = 300.0
@@ -60,6 +67,9 @@ def _used(quota, resource: str) -> str:
     if resource == "requests.cpu":  # millicores, as `workshop up` writes the quota
         used = f"{int(parse_quantity(str(used)) * 1000)}m"
         hard = f"{int(parse_quantity(str(hard)) * 1000)}m" if hard is not None else None
+    elif resource == "requests.memory":  # MiB, as `workshop up` writes the quota (the API says bytes)
+        used = f"{int(parse_quantity(str(used)) / 2**20)}Mi"
+        hard = f"{int(parse_quantity(str(hard)) / 2**20)}Mi" if hard is not None else None
     return f"{used}/{hard if hard is not None else '?'}"
 
 
@@ -200,3 +210,89 @@ class Room:
         subs, self._subs = self._subs, []
         for sub in subs:
             sub.close()
+
+
+# -- the instructor's dashboard in a browser -------------------------------------------------------
+#: The dashboard's notebook, in the checkout's ``workshop/`` folder.
+DASHBOARD_NOTEBOOK = "dashboard.ipynb"
+#: Where :func:`serve` listens by default (the hub has 8000).
+DASHBOARD_PORT = 8890
+
+
+def dashboard_folder(context: str):
+    """Where :func:`serve` puts its copy of the dashboard's notebook and roots JupyterLab:
+    ``~/.whyk8s/dashboard/<context>`` (so running it never writes outputs into the checkout)."""
+    from pathlib import Path
+    return Path.home() / ".whyk8s" / "dashboard" / context
+
+
+def dashboard_command(folder, port: int = DASHBOARD_PORT, token: str = "", ip: str = "127.0.0.1",
+                      lab_args: tuple[str, ...] = ()) -> list[str]:
+    """The JupyterLab command :func:`serve` runs: the course venv's ``jupyter lab`` on ``ip:port``,
+    rooted at ``folder``, opening :data:`DASHBOARD_NOTEBOOK`, with ``token`` as its
+    password-in-the-URL (JupyterLab's token authentication), no browser of its own; ``--allow-root``
+    when run as root (the hub's machine is run as root); then ``lab_args``."""
+    import os
+    import sys
+    from pathlib import Path
+
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--ip={ip}", f"--port={port}",
+           "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={folder}",
+           f"--LabApp.default_url=/lab/tree/{DASHBOARD_NOTEBOOK}"]
+    if os.geteuid() == 0:
+        cmd.append("--allow-root")
+    return cmd + list(lab_args)
+
+
+def serve(port: int = DASHBOARD_PORT, context: str | None = None, ip: str = "127.0.0.1",
+          lab_args: tuple[str, ...] = (), log=print) -> int:
+    """Run the instructor's dashboard until Ctrl-C (or SIGTERM): check the context with the guard (a
+    participant's context is refused: the dashboard needs the instructor's rights across the
+    participants' namespaces), then run :func:`dashboard_command` with a fresh random token, the
+    instructor's environment (``KUBECONFIG``, ``WHYK8S_*``) and ``WHYK8S_DASHBOARD_CONTEXT`` (the
+    checked context, which the notebook's cell connects to), and once it answers, print the address
+    to open (token included). Returns JupyterLab's exit code. Raises CourseError for a participant's context or a
+    port already in use. kubectl's equivalent: ``whyk8s workshop status --watch``."""
+    import os
+    import secrets
+    import socket
+    import subprocess
+    import time
+    from whyk8s.cluster.workshop import _connect
+    from whyk8s.errors import CourseError
+    cluster = _connect(context)
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        if sock.connect_ex((ip if ip != "0.0.0.0" else "127.0.0.1", port)) == 0:
+            raise CourseError(f"Port {port} is in use: choose another with --port.")
+    token = secrets.token_urlsafe(24)
+    env = {**os.environ, "WHYK8S_DASHBOARD_CONTEXT": cluster.context}  # the notebook's cell connects to it
+    host = "127.0.0.1" if ip in ("0.0.0.0", "127.0.0.1") else ip
+    import shutil
+    from whyk8s.paths import repo_root
+    folder = dashboard_folder(cluster.context)
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    shutil.copyfile(repo_root() / "workshop" / DASHBOARD_NOTEBOOK, folder / DASHBOARD_NOTEBOOK)  # fresh each start
+    with subprocess.Popen(dashboard_command(folder, port, token, ip, lab_args), env=env) as proc:
+        try:
+            deadline = time.monotonic() + 90  # JupyterLab imports for a few seconds on a busy machine
+            while proc.poll() is None and time.monotonic() < deadline:
+                with socket.socket() as sock:
+                    sock.settimeout(1)
+                    if sock.connect_ex((host, port)) == 0:
+                        break
+                time.sleep(0.3)
+            else:
+                if proc.poll() is None:
+                    proc.terminate()
+                proc.wait()
+                raise CourseError(f"JupyterLab did not start on {host}:{port} within 90 s (exit code "
+                                  f"{proc.returncode}); its messages are above.")
+            log(f"The instructor's dashboard ({cluster.context}): http://{host}:{port}/lab/tree/"
+                f"{DASHBOARD_NOTEBOOK}?token={token}  (open it, then Run > Run All Cells; Ctrl-C here stops it)",
+                flush=True)
+            return proc.wait()
+        except KeyboardInterrupt:
+            proc.terminate()
+            return proc.wait()

@@ -11,13 +11,19 @@ context name (``WHYK8S_ALLOW_CONTEXT``, as :mod:`whyk8s.k8s.guard` asks):
   ``whyk8s-workshop-viewer`` (nodes, PriorityClasses, RuntimeClasses, DeviceClasses: what the
   chapters only look at; :func:`viewer_rules`);
 - a ResourceQuota and a LimitRange ``whyk8s-participant`` (:func:`share` states the sizing rule);
+- a RoleBinding ``whyk8s-workshop-pNN`` in the instructor's demonstration namespace (the course namespace
+  ``whyk8s``, where the instructor runs the notebooks) to the shared, read-only Role
+  ``whyk8s-workshop-watch`` there (get, list, watch: :func:`watch_rules`), so that a step that is the
+  instructor's demonstration shows the participant a live read-only view of what the instructor does
+  (:class:`whyk8s.notebook.widgets.workshop.DemonstrationView`);
 - a kubeconfig file whose context ``whyk8s-workshop-pNN`` (which the guard accepts) names the
   participant's namespace and holds a ServiceAccount token from the TokenRequest API, valid for the
   workshop's length (``--hours``; kubernetes.io, "Managing Service Accounts": bound tokens).
 
 Every object carries the course label ``app.kubernetes.io/part-of=whyk8s`` and
-``whyk8s.io/participant=<participant>`` (the shared ClusterRole ``app.kubernetes.io/component=workshop``
-instead), so :func:`down` deletes exactly what :func:`up` made, and :func:`up` run twice changes nothing
+``whyk8s.io/participant=<participant>`` (the shared ClusterRole, the shared Role and the extra GPU nodes
+``app.kubernetes.io/component=workshop`` instead), so :func:`down` deletes exactly what :func:`up` made,
+and :func:`up` run twice changes nothing
 (each object is created when missing and replaced only when it differs from what ``up`` wants).
 
 Sizing rule (:func:`share`): each of N participants gets an equal share of 90 % of the workers'
@@ -25,11 +31,27 @@ CPU, memory and pod slots (10 % is kept for the instructor's demonstrations and 
 pods). GPUs are left out of the quota: the room shares them by scheduling, as the course teaches
 (a pod asking for a GPU waits ``Pending`` until one is free, and a pod asking for more GPUs than any
 node has stays ``Pending`` with the scheduler's reason, as chapters 3 and 4a show), instead of a
-quota line of floor(GPUs / N) that would refuse every GPU pod as soon as N exceeds the GPUs. On the
+quota line of floor(GPUs / N) that would refuse every GPU pod as soon as N exceeds the GPUs. DRA
+ResourceClaims (``count/resourceclaims.resource.k8s.io``) are capped at :data:`CLAIMS_PER_PARTICIPANT`
+(4) each, never more than the participant's pods: chapter 4a holds 2 at once (one allocated, one
+that cannot be), and 4 leaves room to run it again while the old claims are being deleted; a claim
+ties up a device as long as it exists, so the cap keeps a loop of claims from holding the room's
+devices. On the
 course cluster the workers are the ones in ``clusters/layout.yaml`` (:mod:`whyk8s.cluster.layout`:
 24 CPUs, 352 GiB, 440 pods, so 20 participants get 1080m CPU, 15.8 GiB and 19 pods each, and share
 its 4 GPUs); on another cluster, the allocatable resources of its schedulable worker nodes. The
 LimitRange gives a container that states no requests 100m CPU and 128 MiB, so the quota can count it.
+
+Big rooms on kwok (``up(gpu_nodes=K)``, ``whyk8s workshop up --gpu-nodes K``): K simulated GPU
+nodes ``whyk8s-workshop-gpu1`` … like the layout's GPU worker (pool label ``whyk8s.io/pool=gpu``, taint
+``nvidia.com/gpu=present:NoSchedule``, 8 CPUs, 64 GiB, 4 GPUs each), so the room has 4·(K+1) GPUs.
+Sizing rule (:func:`gpu_nodes_for`): for every participant to hold one GPU at the same moment (lab 4,
+chapter 4a's training pod), K = ceil(N / 4) − 1 (20 participants: 4 nodes, 20 GPUs). The quota's
+CPU and memory shares stay those of the layout's workers (the extra nodes are for GPU work). They
+advertise ``nvidia.com/gpu`` only: chapter 4a's DRA devices are published for the layout's GPU node
+alone (:func:`whyk8s.lessons.dra.gpu_node`). Only on
+the kwok course cluster: on kind each node is a container of the machine, and on an existing cluster
+the nodes are machines the course cannot add. :func:`down` deletes them.
 
 Files (kubeconfigs, cards) go to ``~/.whyk8s/workshop/<context>/`` unless told otherwise; the folder
 is readable by its owner only (tokens are passwords).
@@ -42,7 +64,7 @@ import html
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -50,7 +72,7 @@ import yaml
 from kubernetes import client
 from kubernetes.utils.quantity import parse_quantity
 
-from whyk8s import PART_OF_LABEL, PARTICIPANT_LABEL
+from whyk8s import DEFAULT_NAMESPACE, GPU_RESOURCE, PART_OF_LABEL, PARTICIPANT_LABEL, POOL_LABEL
 from whyk8s.errors import CourseError, WaitTimeoutError
 from whyk8s.k8s.guard import WORKSHOP_CONTEXT_PREFIX, Cluster, connect
 
@@ -58,7 +80,8 @@ __all__ = ["PARTICIPANT_LABEL", "COMPONENT_LABEL", "SERVICE_ACCOUNT", "ROLE", "V
            "Share", "share", "layout_capacities", "node_capacities", "participant_names", "namespace_of",
            "context_of", "user_of", "learner_rules", "viewer_rules", "desired_objects", "up", "down", "reset",
            "status", "cards_html", "write_cards", "kubeconfig", "kubeconfig_path", "workshop_objects", "files_dir",
-           "participant_rights", "WorkshopResult"]
+           "participant_rights", "WorkshopResult", "WATCH_ROLE", "CLAIMS_PER_PARTICIPANT", "watch_rules",
+           "demonstration_namespace", "gpu_nodes_for", "gpu_node_names", "GPU_NODE_PREFIX"]
 
 #: Label of the workshop's shared objects (the viewer ClusterRole).
 COMPONENT_LABEL = ("app.kubernetes.io/component", "workshop")
@@ -70,6 +93,16 @@ ROLE = "whyk8s-learner"
 VIEWER_ROLE = "whyk8s-workshop-viewer"
 #: The ResourceQuota and LimitRange of a participant's namespace.
 QUOTA = "whyk8s-participant"
+#: The shared read-only Role in the instructor's demonstration namespace (:func:`watch_rules`).
+WATCH_ROLE = "whyk8s-workshop-watch"
+#: DRA ResourceClaims a participant may hold at once (module docstring, "Sizing rule").
+CLAIMS_PER_PARTICIPANT = 4
+#: The quota line that counts DRA ResourceClaims (kubernetes.io, "Resource Quotas": object count quota).
+CLAIMS_QUOTA = "count/resourceclaims.resource.k8s.io"
+#: Names of the extra simulated GPU nodes (``up(gpu_nodes=K)``): ``whyk8s-workshop-gpu1`` …
+GPU_NODE_PREFIX = "whyk8s-workshop-gpu"
+#: GPUs each GPU node of the layout advertises (the extra ones copy it).
+GPUS_PER_NODE = 4
 #: Namespace annotations: when the participant's token expires (RFC 3339), and the hub's URL.
 EXPIRES_ANNOTATION = "whyk8s.io/token-expires"
 HUB_ANNOTATION = "whyk8s.io/hub-url"
@@ -123,25 +156,27 @@ def user_of(participant: str) -> str:
 # -- sizing --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Share:
-    """One participant's quota: ``cpu_millis`` (millicores), ``memory_bytes``, ``pods``. No GPUs: the
-    room shares them by scheduling (module docstring, "Sizing rule")."""
+    """One participant's quota: ``cpu_millis`` (millicores), ``memory_bytes``, ``pods``, ``claims``
+    (DRA ResourceClaims). No GPUs: the room shares them by scheduling (module docstring, "Sizing rule")."""
 
     cpu_millis: int
     memory_bytes: int
     pods: int
+    claims: int = CLAIMS_PER_PARTICIPANT
 
     def hard(self) -> dict[str, str]:
-        """The ResourceQuota's ``spec.hard``: ``requests.cpu``, ``requests.memory``, ``pods`` (no
-        ``requests.nvidia.com/gpu`` line)."""
+        """The ResourceQuota's ``spec.hard``: ``requests.cpu``, ``requests.memory``, ``pods``,
+        ``count/resourceclaims.resource.k8s.io`` (no ``requests.nvidia.com/gpu`` line)."""
         return {"requests.cpu": f"{self.cpu_millis}m", "requests.memory": f"{self.memory_bytes // _MI}Mi",
-                "pods": str(self.pods)}
+                "pods": str(self.pods), CLAIMS_QUOTA: str(self.claims)}
 
 
 def share(capacities: list[dict], participants: int, fraction: float = PARTICIPANTS_FRACTION) -> Share:
     """Each participant's share of the workers ``capacities`` (dicts of quantities: ``cpu``,
     ``memory``, ``pods``; missing keys count 0, other keys such as ``nvidia.com/gpu`` are ignored):
     ``fraction`` (0.9) of the total CPU (rounded down to 10m), memory (to 1 MiB) and pods, divided by
-    ``participants``. GPUs get no share: they are left to the scheduler, so a GPU pod waits
+    ``participants``; ResourceClaims: :data:`CLAIMS_PER_PARTICIPANT`, at most the pods. GPUs get no
+    share: they are left to the scheduler, so a GPU pod waits
     ``Pending`` for a free GPU rather than being refused by the quota (module docstring, "Sizing
     rule"). Raises ValueError when a participant would get less than 100m CPU, 256 MiB or 2 pods
     (the chapters need at least that: fewer participants, or a bigger cluster)."""
@@ -158,7 +193,21 @@ def share(capacities: list[dict], participants: int, fraction: float = PARTICIPA
             f"{participants} participants do not fit this cluster: each would get {cpu}m CPU, "
             f"{memory // _MI} MiB and {pods} pods (at least 100m, 256 MiB and 2 pods are needed). "
             f"Invite fewer, or add workers.")
-    return Share(cpu, memory, pods)
+    return Share(cpu, memory, pods, min(CLAIMS_PER_PARTICIPANT, pods))
+
+
+def gpu_nodes_for(participants: int, gpus_per_participant: int = 1, gpus_now: int = GPUS_PER_NODE) -> int:
+    """The extra GPU nodes (4 GPUs each) a room of ``participants`` needs for each to hold
+    ``gpus_per_participant`` GPUs at the same moment, beside the ``gpus_now`` the cluster has (the
+    layout's 4): ceil((N·g − gpus_now) / 4), at least 0. 20 participants → 4."""
+    participant_names(participants)
+    short = participants * gpus_per_participant - gpus_now
+    return max(0, -(-short // GPUS_PER_NODE))
+
+
+def gpu_node_names(count: int) -> list[str]:
+    """``whyk8s-workshop-gpu1`` … ``whyk8s-workshop-gpu<count>``."""
+    return [f"{GPU_NODE_PREFIX}{i}" for i in range(1, count + 1)]
 
 
 def layout_capacities(layout=None) -> list[dict]:
@@ -187,7 +236,7 @@ def _is_course_cluster(context: str) -> bool:
 # -- RBAC ----------------------------------------------------------------------------------------
 def learner_rules(simulated_nodes: bool = True) -> list[dict]:
     """The Role's rules in the participant's namespace: full rights on the objects the chapters and
-    labs create (pods and their eviction and log, Services, Deployments and their scale, ReplicaSets,
+    labs create (pods and their eviction, log and exec, Services, Deployments and their scale, ReplicaSets,
     Jobs, HorizontalPodAutoscalers, ConfigMaps, DRA ResourceClaims and templates), read rights on
     events, endpoints, the quota and the LimitRange (the fence itself stays the instructor's), on Kueue's
     LocalQueues and Workloads (which the instructor's ClusterQueues admit: a participant's own LocalQueue
@@ -203,6 +252,9 @@ def learner_rules(simulated_nodes: bool = True) -> list[dict]:
         {"apiGroups": [""], "resources": ["pods", "services", "configmaps"], "verbs": _ALL},
         {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
         {"apiGroups": [""], "resources": ["pods/eviction"], "verbs": ["create"]},
+        # chapter 3 on kind runs a command in a pod (load balancing); the Python client opens it with a
+        # websocket GET, which v1.36 authorizes as get and as create on pods/exec
+        {"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["get", "create"]},
         {"apiGroups": [""], "resources": ["pods/status"], "verbs": status_verbs},
         {"apiGroups": [""], "resources": ["events", "endpoints", "resourcequotas", "limitranges"],
          "verbs": _READ},
@@ -232,6 +284,27 @@ def viewer_rules() -> list[dict]:
     ]
 
 
+def watch_rules() -> list[dict]:
+    """The shared Role's rules in the instructor's demonstration namespace: read-only (get, list,
+    watch) on what the chapters' boards show there: pods, events, Services and endpoints, Deployments,
+    ReplicaSets, Jobs, DRA ResourceClaims. No writes, no exec, no logs, no Secrets or ConfigMaps: a
+    participant watches the instructor's demonstration and cannot change it."""
+    return [
+        {"apiGroups": [""], "resources": ["pods", "events", "services", "endpoints"], "verbs": _READ},
+        {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": _READ},
+        {"apiGroups": ["apps"], "resources": ["deployments", "replicasets"], "verbs": _READ},
+        {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": _READ},
+        {"apiGroups": ["resource.k8s.io"], "resources": ["resourceclaims"], "verbs": _READ},
+    ]
+
+
+def demonstration_namespace() -> str:
+    """The namespace where the instructor runs the notebooks and so the demonstrations: the course
+    namespace ``whyk8s`` (the instructor's kubeconfig is the cluster's admin one, whose course
+    namespace is always ``whyk8s``: :func:`whyk8s.k8s.guard.default_namespace`)."""
+    return DEFAULT_NAMESPACE
+
+
 #: Pod Security Admission on every participant's namespace: the "baseline" level refuses privileged
 #: pods, host namespaces, hostPath volumes and host ports, which on a cluster with real nodes (kind, or
 #: an instructor's managed cluster) would be root on the node, beside everyone else's pods. The course's
@@ -241,8 +314,9 @@ POD_SECURITY = {"pod-security.kubernetes.io/enforce": "baseline", "pod-security.
 
 def desired_objects(participant: str, quota: Share, simulated_nodes: bool = True) -> list[dict]:
     """The objects ``up`` makes for one participant, as manifests (kind, metadata, and the rest), in
-    creation order. The shared ClusterRole is not among them (:func:`up` makes it once).
-    ``simulated_nodes``: see :func:`learner_rules`."""
+    creation order; the last is the RoleBinding in the instructor's demonstration namespace. The shared
+    ClusterRole and Role are not among them (:func:`up` makes them once). ``simulated_nodes``: see
+    :func:`learner_rules`."""
     ns, labels = namespace_of(participant), _labels(participant)
     meta = {"labels": labels}
     subject = [{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": ns}]
@@ -261,12 +335,21 @@ def desired_objects(participant: str, quota: Share, simulated_nodes: bool = True
          "spec": {"hard": quota.hard()}},
         {"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": QUOTA, "namespace": ns, **meta},
          "spec": {"limits": [{"type": "Container", "defaultRequest": dict(DEFAULT_REQUEST)}]}},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+         "metadata": {"name": f"whyk8s-workshop-{participant}", "namespace": demonstration_namespace(), **meta},
+         "subjects": subject, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": WATCH_ROLE}},
     ]
 
 
 def _viewer_role() -> dict:
     return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
             "metadata": {"name": VIEWER_ROLE, "labels": _labels()}, "rules": viewer_rules()}
+
+
+def _watch_role() -> dict:
+    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+            "metadata": {"name": WATCH_ROLE, "namespace": demonstration_namespace(), "labels": _labels()},
+            "rules": watch_rules()}
 
 
 # -- applying ------------------------------------------------------------------------------------
@@ -409,7 +492,7 @@ def _write_private(path: Path, text: str) -> None:
 class WorkshopResult:
     """What :func:`up` did: ``context``, ``participants``, ``quota`` (:class:`Share`), ``changes``
     (``{"created": n, "updated": n, "unchanged": n}`` over all objects), ``tokens`` (participants
-    given a new token), ``folder`` (the kubeconfigs and cards)."""
+    given a new token), ``folder`` (the kubeconfigs and cards), ``gpu_nodes`` (the extra GPU nodes now)."""
 
     context: str
     participants: list[str]
@@ -417,6 +500,7 @@ class WorkshopResult:
     changes: dict
     tokens: list[str]
     folder: Path
+    gpu_nodes: list[str] = field(default_factory=list)
 
 
 def _connect(context: str | None) -> Cluster:
@@ -429,7 +513,7 @@ def _connect(context: str | None) -> Cluster:
 
 def up(participants: int, hours: float = 4.0, context: str | None = None, hub_url: str | None = None,
        server: str | None = None, out: str | Path | None = None, renew: bool = False,
-       cluster: Cluster | None = None) -> WorkshopResult:
+       gpu_nodes: int | None = None, cluster: Cluster | None = None) -> WorkshopResult:
     """Prepare (or bring up to date) ``participants`` participants; return a :class:`WorkshopResult`.
 
     ``hours``: the workshop's length, the tokens' lifetime (``expirationSeconds``; at least 10 min,
@@ -440,19 +524,34 @@ def up(participants: int, hours: float = 4.0, context: str | None = None, hub_ur
     this machine). A new token is requested for a participant whose kubeconfig file is missing or whose
     token expires within 10 minutes, or for all with ``renew``; otherwise running ``up`` again changes
     nothing. Participants beyond ``participants`` left by an earlier, bigger ``up`` are kept (``down``
-    or ``reset`` them). Raises ValueError for bad numbers, CourseError for an existing object the course
-    did not make, ApiException when the API server refuses.
+    or ``reset`` them). ``gpu_nodes``: K extra simulated GPU nodes on the kwok course cluster (module
+    docstring, "Big rooms"; :func:`gpu_nodes_for` gives K for a room); exactly K are left (extra ones
+    from an earlier, bigger K are deleted, with what ran on them); None leaves them as they are.
+    The instructor's demonstration namespace (``whyk8s``) is created, labelled, if missing.
+    Raises ValueError for bad numbers, CourseError for an existing object the course did not make and
+    for ``gpu_nodes`` on kind or on another cluster (the sentence says why), ApiException when the API
+    server refuses.
     """
     seconds = int(round(hours * 3600))
     if not 600 <= seconds <= 48 * 3600:
         raise ValueError(f"The workshop's length must be from 10 minutes to 48 hours, not {hours} h.")
     names = participant_names(participants)
+    if gpu_nodes is not None and (isinstance(gpu_nodes, bool) or not isinstance(gpu_nodes, int)
+                                  or not 0 <= gpu_nodes <= 100):
+        raise ValueError(f"The number of extra GPU nodes must be a whole number from 0 to 100, not {gpu_nodes!r}.")
     cluster = cluster or _connect(context)
+    if gpu_nodes:
+        _check_gpu_nodes_possible(cluster)
     caps = layout_capacities() if _is_course_cluster(cluster.context) else node_capacities(cluster)
     quota = share(caps, participants)
     folder = files_dir(cluster.context, out)
     changes = {"created": 0, "updated": 0, "unchanged": 0}
     changes[_apply(cluster, _viewer_role())] += 1
+    cluster.ensure_namespace(demonstration_namespace())
+    changes[_apply(cluster, _watch_role())] += 1
+    if gpu_nodes is not None:
+        for kind, n in _reconcile_gpu_nodes(cluster, gpu_nodes).items():
+            changes[kind] += n
     server = server or cluster.api.configuration.host
     ca = _ca_data(cluster)
     tokens = []
@@ -477,15 +576,94 @@ def up(participants: int, hours: float = 4.0, context: str | None = None, hub_ur
             notes[HUB_ANNOTATION] = hub_url
         if notes:
             cluster.core.patch_namespace(namespace_of(p), {"metadata": {"annotations": notes}})
-    return WorkshopResult(cluster.context, names, quota, changes, tokens, folder)
+    return WorkshopResult(cluster.context, names, quota, changes, tokens, folder,
+                          gpu_node_names(len(_gpu_nodes(cluster))))
+
+
+def _gpu_nodes(cluster: Cluster) -> list:
+    """The workshop's extra GPU Nodes now (labelled)."""
+    return cluster.core.list_node(label_selector=SHARED_SELECTOR).items
+
+
+def _check_gpu_nodes_possible(cluster: Cluster) -> None:
+    if cluster.context.startswith("kwok-") and _is_course_cluster(cluster.context):
+        return
+    if cluster.context.startswith("kind-") and _is_course_cluster(cluster.context):
+        why = ("on kind each node is a container on this machine running a real kubelet, so GPU nodes for a "
+               "room would cost a container each and have no GPUs to give; run the workshop on the kwok "
+               "course cluster (`whyk8s cluster up --provider kwok`), whose nodes are simulated")
+    else:
+        why = (f"{cluster.context} is not the course's kwok cluster: its nodes are machines, which the course "
+               f"cannot add; add GPU nodes with your provider's tools (a node pool with the label "
+               f"{POOL_LABEL}=gpu and the taint {GPU_RESOURCE}=present:NoSchedule)")
+    raise CourseError(f"--gpu-nodes adds simulated GPU nodes, which only kwok can: {why}.")
+
+
+def _gpu_worker_like(name: str):
+    from whyk8s.cluster.layout import Worker, load_layout
+    gpu = load_layout().pool("gpu")[0]
+    return Worker(name=name, pool=gpu.pool, capacity=dict(gpu.capacity),
+                  extended_resources=dict(gpu.extended_resources), taints=tuple(gpu.taints))
+
+
+def _reconcile_gpu_nodes(cluster: Cluster, count: int) -> dict[str, int]:
+    """Make exactly ``count`` extra GPU nodes exist (create the missing, delete the extra ones), each
+    advertising the layout's GPUs. Returns the changes."""
+    from types import SimpleNamespace
+
+    from whyk8s.cluster.layout import kwok_node_manifest
+    from whyk8s.cluster.workers import advertise_extended_resources
+    from whyk8s.k8s.waits import wait_for_nodes
+    changes = {"created": 0, "updated": 0, "unchanged": 0}
+    if count:
+        _check_gpu_nodes_possible(cluster)
+    want = gpu_node_names(count)
+    have = {n.metadata.name: n for n in _gpu_nodes(cluster)}
+    for name in sorted(set(have) - set(want)):
+        _ignore((404,), cluster.core.delete_node, name)
+        changes["updated"] += 1
+    made = []
+    for name in want:
+        try:
+            node = cluster.core.read_node(name)
+        except client.ApiException as exc:
+            if exc.status != 404:
+                raise
+            manifest = kwok_node_manifest(_gpu_worker_like(name))
+            manifest["metadata"]["labels"].update(_labels())
+            cluster.core.create_node(manifest)
+            made.append(name)
+            changes["created"] += 1
+            continue
+        if (node.metadata.labels or {}).get(COMPONENT_LABEL[0]) != COMPONENT_LABEL[1]:
+            raise CourseError(f"Node {name!r} exists and was not made by the workshop: it is left alone. "
+                              f"Remove it, or ask for fewer GPU nodes.")
+        gpus = (node.status.allocatable or {}).get(GPU_RESOURCE) if node.status else None
+        if str(gpus) != str(GPUS_PER_NODE):
+            made.append(name)
+            changes["updated"] += 1
+        else:
+            changes["unchanged"] += 1
+    if made:
+        wait_for_nodes(cluster, made, timeout=60)
+        advertise_extended_resources(cluster, SimpleNamespace(workers=[_gpu_worker_like(n) for n in made]),
+                                     log=lambda *_: None)
+    return changes
 
 
 def workshop_objects(cluster: Cluster) -> list[str]:
     """Every object ``up`` makes that exists now, as ``Kind namespace/name`` strings, sorted: the
     participants' namespaces and what is in them with the participant label, their ClusterRoleBindings,
-    the shared ClusterRole."""
+    the shared ClusterRole, the shared Role and the participants' RoleBindings in the instructor's
+    demonstration namespace, the extra GPU Nodes."""
     rbac = client.RbacAuthorizationV1Api(cluster.api)
     found = [f"ClusterRole {o.metadata.name}" for o in rbac.list_cluster_role(label_selector=SHARED_SELECTOR).items]
+    found += [f"Node {o.metadata.name}" for o in _gpu_nodes(cluster)]
+    demo = demonstration_namespace()
+    found += [f"Role {demo}/{o.metadata.name}"
+              for o in rbac.list_namespaced_role(demo, label_selector=SHARED_SELECTOR).items]
+    found += [f"RoleBinding {demo}/{o.metadata.name}"
+              for o in rbac.list_namespaced_role_binding(demo, label_selector=PARTICIPANTS_SELECTOR).items]
     found += [f"ClusterRoleBinding {o.metadata.name}"
               for o in rbac.list_cluster_role_binding(label_selector=PARTICIPANTS_SELECTOR).items]
     for ns in cluster.core.list_namespace(label_selector=PARTICIPANTS_SELECTOR).items:
@@ -501,7 +679,9 @@ def down(context: str | None = None, out: str | Path | None = None, timeout: flo
          cluster: Cluster | None = None) -> list[str]:
     """Delete what :func:`up` made (found by its labels), wait until it is gone, and remove the
     participants' kubeconfigs and cards. Deleting a namespace deletes everything in it (the
-    participants' work too); deleting a ServiceAccount makes its tokens invalid at once. Returns what
+    participants' work too); deleting a ServiceAccount makes its tokens invalid at once. The
+    instructor's demonstration namespace stays (it is the course's own); only the workshop's Role and
+    RoleBindings there go. The extra GPU nodes go, with what ran on them. Returns what
     was deleted (:func:`workshop_objects` before). Raises WaitTimeoutError after ``timeout`` seconds
     naming what is left."""
     cluster = cluster or _connect(context)
@@ -515,8 +695,15 @@ def down(context: str | None = None, out: str | Path | None = None, timeout: flo
         _ignore(gone, cluster.core.delete_namespaced_service_account, SERVICE_ACCOUNT, ns.metadata.name)
         if ns.metadata.deletion_timestamp is None:
             _ignore(gone, cluster.core.delete_namespace, ns.metadata.name)
+    demo = demonstration_namespace()
+    for o in rbac.list_namespaced_role_binding(demo, label_selector=PARTICIPANTS_SELECTOR).items:
+        _ignore(gone, rbac.delete_namespaced_role_binding, o.metadata.name, demo)
+    for o in rbac.list_namespaced_role(demo, label_selector=SHARED_SELECTOR).items:
+        _ignore(gone, rbac.delete_namespaced_role, o.metadata.name, demo)
     for o in rbac.list_cluster_role(label_selector=SHARED_SELECTOR).items:
         _ignore(gone, rbac.delete_cluster_role, o.metadata.name)
+    for o in _gpu_nodes(cluster):
+        _ignore(gone, cluster.core.delete_node, o.metadata.name)
     deadline = time.monotonic() + timeout
     while True:
         left = workshop_objects(cluster)

@@ -11,6 +11,12 @@ The course cluster has one GPU node (label ``whyk8s.io/pool=gpu``, taint
    and the learner explains why from the scheduler's ``FailedScheduling`` event, either by quoting
    it (``"Insufficient nvidia.com/gpu"``) or by choosing among :data:`CHOICES`.
 
+In a shared cluster (a workshop: one GPU node for the whole room, unless the instructor added GPU
+nodes with ``whyk8s workshop up --gpu-nodes K``) other people's pods may hold every GPU while the
+learner's Job is checked. A right Job then waits ``Pending`` and the scheduler says only
+``Insufficient nvidia.com/gpu``: step 1 accepts that (:func:`waits_only_for_a_gpu`) and says why,
+instead of failing a correct answer; it still fails a Pod that waits for any other reason.
+
 Sources: kubernetes.io, "Schedule GPUs", "Taints and Tolerations", "Jobs".
 """
 
@@ -26,7 +32,7 @@ from whyk8s.labs.feedback import CheckResult, ResetResult
 from whyk8s.labs.reset import reset_lab
 
 __all__ = ["start", "JOB", "GREEDY_JOB", "IMAGE", "COMMAND", "GPU_CAPACITY", "CHOICES", "QUESTION",
-           "check_gpu_job", "check_greedy_job", "reset"]
+           "check_gpu_job", "check_greedy_job", "reset", "waits_only_for_a_gpu"]
 
 #: The Job that should run on the GPU node.
 JOB = "gpu-train"
@@ -96,6 +102,22 @@ def _job(result: CheckResult, cluster, name: str):
     return job
 
 
+def waits_only_for_a_gpu(pod) -> bool:
+    """True when ``pod`` is not placed and the scheduler's only shortfall is GPUs: its
+    ``PodScheduled=False`` message says ``Insufficient nvidia.com/gpu`` and no other resource is short
+    (no ``Insufficient cpu``, ``memory``, ``pods``) and no node was left out for a taint it does not
+    tolerate. A Pod asking for one GPU and tolerating the GPU taint waits so only while every GPU is
+    taken. Example message: ``0/4 nodes are available: 4 Insufficient nvidia.com/gpu. preemption: …``."""
+    from whyk8s.k8s.pods import pending_reason
+    if pod.spec.node_name:
+        return False
+    reason = pending_reason(pod).split(" preemption:")[0]
+    if EVIDENCE not in reason:
+        return False
+    others = reason.replace(EVIDENCE, "")
+    return "Insufficient" not in others and "untolerated taint" not in others
+
+
 def _job_pods(pods, job) -> list:
     return [p for p in pods if any(r.uid == job.metadata.uid for r in (p.metadata.owner_references or []))]
 
@@ -104,7 +126,8 @@ def _job_pods(pods, job) -> list:
 def check_gpu_job(result: CheckResult, cluster, timeout: float = 30) -> None:
     """Step 1: the Job :data:`JOB` requests exactly one ``nvidia.com/gpu``, tolerates
     ``nvidia.com/gpu=present:NoSchedule``, its Pod ran on the node labelled ``whyk8s.io/pool=gpu``,
-    and the Job succeeded (``status.succeeded`` ≥ 1, watched for up to ``timeout`` seconds).
+    and the Job succeeded (``status.succeeded`` ≥ 1, watched for up to ``timeout`` seconds); or, in a
+    shared cluster, the Job is right and its Pod waits only for a free GPU (:func:`waits_only_for_a_gpu`).
     kubectl: ``kubectl get job gpu-train -n whyk8s``; ``kubectl get pods -n whyk8s -o wide``."""
     job = _job(result, cluster, JOB)
     if job is None:
@@ -135,6 +158,12 @@ def check_gpu_job(result: CheckResult, cluster, timeout: float = 30) -> None:
     pods = _job_pods(cluster.core.list_namespaced_pod(NAMESPACE, label_selector=f"job-name={JOB}").items, job)
     nodes = {p.spec.node_name for p in pods if p.spec.node_name}
     gpu_nodes = {n.metadata.name for n in cluster.core.list_node(label_selector=f"{POOL_LABEL}=gpu").items}
+    if not nodes and pods and not result.problems and all(waits_only_for_a_gpu(p) for p in pods):
+        result.ok(f"the Job is right, and its Pod waits Pending only because no GPU is free (the scheduler "
+                  f"says {EVIDENCE}): in a shared cluster other people's pods may hold them all, and "
+                  f"Kubernetes starts it as soon as one is freed (watch it: kubectl get job {JOB} -n "
+                  f"{NAMESPACE} -w)")
+        return
     if not nodes:
         result.wrong("the Job's Pod was not placed on any node; read its events "
                      "(core.list_namespaced_event) for the scheduler's reason")

@@ -111,6 +111,9 @@ def _show_error(exc: BaseException) -> bool:
         return True
     if classify(exc) == API or is_client_validation(exc) or isinstance(exc, InstructorDemonstration):
         display(Message(explain(exc)))
+        if isinstance(exc, InstructorDemonstration):  # a workshop participant watches it live, read-only
+            from whyk8s.notebook.widgets.workshop import show_demonstration
+            show_demonstration()
         return True
     return False
 

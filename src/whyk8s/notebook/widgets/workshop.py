@@ -1,4 +1,5 @@
-"""The instructor's live dashboard of a workshop: :class:`WorkshopBoard`.
+"""The instructor's live dashboard of a workshop (:class:`WorkshopBoard`) and the participants' live,
+read-only view of the instructor's demonstrations (:class:`DemonstrationView`).
 
 One row per participant: pods by phase, the quota used of hard (CPU, memory, pods), how many lab
 checks pass and which, and who is stuck (a check failing for more than ``stuck_after`` seconds with
@@ -13,18 +14,33 @@ seconds), so that "stuck" appears as time passes without any change in the clust
     WorkshopBoard(stuck_after=300)
 
 kubectl: ``kubectl get pods,resourcequotas,configmaps -A -l app.kubernetes.io/part-of=whyk8s -w``.
+
+A step that needs cluster-wide rights (failing or draining a node, creating PriorityClasses,
+advertising GPUs) is the instructor's demonstration in a workshop: the participant's cell shows that
+sentence (:class:`whyk8s.k8s.rights.InstructorDemonstration`) and, below it,
+:func:`show_demonstration`'s :class:`DemonstrationView`: the course's
+:class:`~whyk8s.notebook.widgets.boards.PlacementBoard` of the instructor's demonstration namespace
+(``whyk8s``) and of the Nodes, live, with the participant's own kubeconfig, which may only get, list
+and watch there (:func:`whyk8s.cluster.workshop.watch_rules`). So when the instructor runs the same cell,
+each participant sees the node turn NotReady and the instructor's pods move to the other nodes.
+kubectl (as the participant): ``kubectl get pods -n whyk8s -o wide -w``.
 """
 
 from __future__ import annotations
 
+import dataclasses
+
 import ipywidgets as w
 
 from whyk8s.cluster import dashboard
-from whyk8s.k8s.guard import Cluster, connect
+from whyk8s.cluster.workshop import demonstration_namespace
+from whyk8s.k8s.guard import Cluster, connect, is_workshop_context
 from whyk8s.notebook.html import esc
 from whyk8s.notebook.widgets.base import RENDER_LOOP, LiveView
+from whyk8s.notebook.widgets.boards import PlacementBoard
 
-__all__ = ["WorkshopBoard", "board_html", "TICK"]
+__all__ = ["WorkshopBoard", "board_html", "TICK", "DemonstrationView", "show_demonstration",
+           "demonstration_cluster"]
 
 #: Seconds between two draws when nothing changes (the "stuck" column depends on the time).
 TICK = 15.0
@@ -122,3 +138,79 @@ class WorkshopBoard(LiveView):
         if room is not None:
             room.stop()
         super().stop()
+
+
+# -- the participants' view of the instructor's demonstrations -----------------------------------
+def demonstration_cluster(cluster: Cluster | None = None) -> Cluster | None:
+    """``cluster`` (default: :func:`~whyk8s.k8s.guard.connect` with the kernel's kubeconfig) pointed at
+    the instructor's demonstration namespace, when its kubeconfig is a workshop participant's and may
+    watch pods there (one SelfSubjectAccessReview); else None (the instructor's own kubeconfig, a
+    learner's own cluster, or a workshop made before the watch Role existed)."""
+    from whyk8s.k8s.rights import Access, can
+    cluster = cluster or connect(create_namespace=False)
+    if not is_workshop_context(cluster.context):
+        return None
+    demo = dataclasses.replace(cluster, namespace=demonstration_namespace())
+    return demo if can(demo, Access("watch", "pods", namespace=demo.namespace)) else None
+
+
+class DemonstrationView(PlacementBoard):
+    """A live, read-only :class:`~whyk8s.notebook.widgets.boards.PlacementBoard` of the instructor's
+    demonstration namespace and the Nodes, for a workshop participant (module docstring). ``cluster``:
+    the participant's connection (its namespace is replaced by the demonstration namespace). It offers
+    no button: the participant's rights there are get, list and watch. :meth:`stop` ends its watches."""
+
+    def __init__(self, cluster: Cluster | None = None, **kwargs):
+        self.title = w.HTML().add_class("whyk8s-demonstration")
+        super().__init__(cluster, **kwargs)
+
+    def retry(self, cluster: Cluster | None = None) -> bool:
+        if cluster is None:
+            try:
+                cluster = demonstration_cluster()
+            except Exception:  # noqa: BLE001 - the base class tries again and shows the panel with why
+                cluster = None
+        elif cluster.namespace != demonstration_namespace():
+            cluster = dataclasses.replace(cluster, namespace=demonstration_namespace())
+        return super().retry(cluster)
+
+    def _body(self) -> list:
+        return [self.title, *super()._body()]
+
+    def _connected(self) -> None:
+        self.title.value = (f"<b>The instructor's demonstration, live</b> <span class='whyk8s-note'>(read-only: "
+                            f"the instructor's pods in namespace {esc(self.cluster.namespace)} in the columns "
+                            f"of their nodes, as the instructor runs this step)</span>")
+        super()._connected()
+
+
+_current: DemonstrationView | None = None
+_shown_in: set = set()
+
+
+def show_demonstration(cluster: Cluster | None = None, display: bool = True) -> DemonstrationView | None:
+    """Below an instructor's-demonstration sentence, in a workshop participant's kernel: display a
+    :class:`DemonstrationView` (once per cell; the previous one stops watching and keeps its last
+    frame, so a notebook holds one live view). Returns it, or None where there is nothing to show (see
+    :func:`demonstration_cluster`) or the cluster does not answer; never raises."""
+    global _current
+    try:
+        from IPython import get_ipython
+        shell = get_ipython()
+        count = shell.execution_count if shell is not None else None
+        if count is not None and count in _shown_in:
+            return None
+        demo = demonstration_cluster(cluster)
+        if demo is None:
+            return None
+        if _current is not None:
+            _current.stop()
+        _current = DemonstrationView(demo)
+        if count is not None:
+            _shown_in.add(count)
+        if display:
+            from IPython.display import display as show
+            show(_current)
+        return _current
+    except Exception:  # noqa: BLE001 - the sentence above is shown already; the view is a bonus
+        return None
