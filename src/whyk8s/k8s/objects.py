@@ -30,7 +30,7 @@ from kubernetes import client
 
 from whyk8s.errors import CourseError, WaitTimeoutError
 from whyk8s.k8s import specs
-from whyk8s import PARTICIPANT_LABEL
+from whyk8s import PART_OF_LABEL, PARTICIPANT_LABEL
 from whyk8s.k8s.guard import Cluster, is_course_labelled, is_workshop_context
 from whyk8s.k8s.pods import controller_of
 from whyk8s.k8s.waits import RolloutResult, wait_for_rollout, wait_until_gone, watch_until
@@ -476,6 +476,16 @@ def course_objects(cluster: Cluster, include_namespaces: bool = False,
     return found
 
 
+def _flavors_used_by_others(cluster: Cluster) -> set[str]:
+    """The names of ResourceFlavors that a ClusterQueue without the course label names: Kueue keeps a
+    flavor (its finalizer) while a ClusterQueue uses it, so clean-up leaves such a flavor alone."""
+    names: set[str] = set()
+    for cq in _listed(cluster, "ClusterQueue", None, f"{PART_OF_LABEL[0]}!={PART_OF_LABEL[1]}"):  # or no label
+        for group in (cq.body.get("spec") or {}).get("resourceGroups") or []:
+            names.update(f.get("name") for f in group.get("flavors") or [])
+    return names
+
+
 def cleanup(cluster: Cluster, wait: bool = True, timeout: float = 60, delete_namespaces: bool = True,
             keep: set[str] = frozenset()) -> dict[str, int]:
     """Delete exactly the course-labelled objects; return how many of each kind were deleted.
@@ -497,7 +507,8 @@ def cleanup(cluster: Cluster, wait: bool = True, timeout: float = 60, delete_nam
     course is deleting (a Workload of a course Job, the claim of a course Pod, a NodeClaim of a course
     NodePool) is left to the garbage collector or Karpenter, and waited for; a KWOKNodeClass is deleted
     once the NodePools and NodeClaims are gone; one the connection
-    may not delete (403: a workshop participant and Kueue's objects) is left alone.
+    may not delete (403: a workshop participant and Kueue's objects) is left alone, and so is a labelled
+    ResourceFlavor that a ClusterQueue without the course label names (Kueue keeps it while in use).
 
     With ``wait``, returns when no labelled object is left but the ones kept, or raises
     :class:`WaitTimeoutError` after ``timeout`` seconds naming what is left.
@@ -547,8 +558,11 @@ def cleanup(cluster: Cluster, wait: bool = True, timeout: float = 60, delete_nam
     if not _cluster_wide(cluster):  # a workshop participant: their own namespace only
         delete_namespaces = False
     else:
+        used = _flavors_used_by_others(cluster)
         for kind in CLUSTER_KINDS + _CUSTOM_CLUSTER:
             listed = _listed(cluster, kind, None, sel)
+            if kind == "ResourceFlavor":
+                kept.update(o.metadata.uid for o in listed if o.metadata.name in used)
             if listed and kind in _AFTER:
                 for first in _AFTER[kind]:
                     _settle(cluster, first, None, sel, time.monotonic() + timeout, lambda o: o.metadata.uid in kept)
