@@ -647,4 +647,26 @@ def wait_for_cleanup(cluster: Cluster, timeout: float = 60, include_namespaces: 
         if not left:
             return
         if time.monotonic() > deadline:
-            raise WaitTimeoutError("Clean-up did not finish: still there: " + ", ".join(map(str, left[:10])))
+            held = _held_by(cluster, left[:10])
+            raise WaitTimeoutError("Clean-up did not finish: still there: " + ", ".join(map(str, left[:10]))
+                                   + (f" ({held}; the controller that put a finalizer there must be running to "
+                                      f"remove it: for Kueue's or Karpenter's, `whyk8s cluster up` removes what a "
+                                      f"stopped one left)" if held else ""))
+
+
+def _held_by(cluster: Cluster, refs: list[ObjectRef]) -> str:
+    """``"NodeClaim x waits for its finalizer karpenter.sh/termination"`` for each custom object in ``refs``
+    that is being deleted and held by finalizers; empty when none is."""
+    out = []
+    for ref in refs:
+        entry = KINDS[ref.kind]
+        if not entry.custom:
+            continue
+        try:
+            read = entry.fn(cluster, "read")
+            obj = read(ref.name, ref.namespace) if entry.namespaced else read(ref.name)
+        except client.ApiException:
+            continue
+        if obj.metadata.deletion_timestamp is not None and obj.metadata.finalizers:
+            out.append(f"{ref} waits for its finalizer {', '.join(obj.metadata.finalizers)}")
+    return "; ".join(out)
