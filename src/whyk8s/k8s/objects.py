@@ -162,6 +162,7 @@ _CUSTOM = (
     Kind("ResourceSlice", "custom", "resourceslices", False, *_DRA),
 )
 KINDS.update({k.kind: k for k in _CUSTOM})
+#: The names of those kinds, in clean-up's order (each is in :data:`KINDS`, with ``api="custom"``).
 CUSTOM_KINDS = tuple(k.kind for k in _CUSTOM)
 #: Kinds whose labelled objects clean-up deletes only once those of the listed kinds are gone: Karpenter
 #: needs a NodeClaim's KWOKNodeClass to remove its Node (a class deleted first left the Node behind).
