@@ -139,3 +139,17 @@ def test_stop_drops_only_karpenters_finalizers():
         ["example.com/keep"]
     assert karpenter._kept(["karpenter.sh/termination"]) == []
     assert karpenter._kept(["example.com/keep"]) is None and karpenter._kept(None) is None
+
+
+def test_cost_table_puts_the_run_and_the_day_on_one_base():
+    cmp = {"period_h": 49 / 3600, "peak_gpus": 4, "elastic_gpu_hours": 0.0527, "fixed_gpu_hours": 0.0545}
+    table = gpu_pools.cost_table(cmp, bursts=4, day_h=24)
+    assert list(table.index) == ["this run", "a day, 4 bursts"]
+    run, day = table.loc["this run"], table.loc["a day, 4 bursts"]
+    assert (run["period"], day["period"]) == ("49 s", "24 h")
+    # both percentages are the elastic pool's GPU-hours over the fixed pool's, for the same period
+    assert run["elastic_pct_of_fixed"] == round(100 * 0.0527 / 0.0545, 2) == 96.7
+    assert (day["elastic_gpu_hours"], day["fixed_gpu_hours"]) == (round(4 * 0.0527, 4), 96)
+    assert day["elastic_pct_of_fixed"] == round(100 * 4 * 0.0527 / 96, 2) == 0.22
+    with pytest.raises(ValueError):
+        gpu_pools.cost_table(cmp, bursts=0)

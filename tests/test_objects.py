@@ -268,3 +268,18 @@ def test_rollout_steps_begin_at_the_change_even_when_a_shared_informer_still_del
     assert result.steps[0] == (3, 0), result.steps
     assert min(old + new for old, new in result.steps) >= 3, result.steps
     assert result.steps[-1] == (0, 3), result.steps
+
+
+def test_created_is_the_one_line_kubectl_prints():
+    flavor = {"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ResourceFlavor", "metadata": {"name": "gpu"}}
+    assert objects.created(flavor) == "resourceflavor.kueue.x-k8s.io/gpu created"
+    queue = {"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ClusterQueue", "metadata": {"name": "team-a"}}
+    assert objects.created(queue) == "clusterqueue.kueue.x-k8s.io/team-a created"
+    assert objects.created({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a"}}) == \
+        "namespace/team-a created"
+    returned = client.V1Job(api_version="batch/v1", kind="Job", metadata=client.V1ObjectMeta(name="urgent-train"))
+    assert objects.created(returned) == "job.batch/urgent-train created"
+    assert objects.created(specs.pod("p")) == "pod/p created"  # a built object without kind: from its type
+    assert objects.created(specs.deployment("web")) == "deployment.apps/web created"
+    with pytest.raises(ValueError):
+        objects.created({"metadata": {"name": "x"}})

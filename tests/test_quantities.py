@@ -63,3 +63,11 @@ def test_memory_text_shows_the_exact_quantity_and_the_bytes():
 def test_in_unit_gives_each_resource_its_unit(resource, quantity, expected):
     from whyk8s.k8s.quantities import in_unit
     assert in_unit(resource, quantity) == expected
+
+
+@pytest.mark.parametrize("n_bytes,text", [(85899345920, "80Gi"), (2**30, "1Gi"), (10**9, "1G"), (1536 * 2**20, "1536Mi"),
+                                          (1000, "1k"), (1024, "1Ki"), (1234, "1234"), (0, "0"), (2**40, "1Ti")])
+def test_canonical_memory_is_the_shortest_exact_quantity(n_bytes, text):
+    from whyk8s.k8s.quantities import canonical_memory
+    assert canonical_memory(n_bytes) == text
+    assert parse_memory(text) == n_bytes

@@ -114,10 +114,11 @@ def test_manifest_is_the_yaml_the_helper_sends():
     text = specs.manifest(pod)
     assert text.startswith("apiVersion: v1\nkind: Pod\nmetadata:\n")
     body = yaml.safe_load(text)
-    assert body == {"apiVersion": "v1", "kind": "Pod",
-                    **client.ApiClient().sanitize_for_serialization(pod)}
+    sent = client.ApiClient().sanitize_for_serialization(pod)
+    assert sent["spec"]["containers"][0]["resources"]["requests"]["memory"] == "1073741824"  # the helper sends bytes
+    assert body == {"apiVersion": "v1", "kind": "Pod", **specs.readable_memory(sent)}
     container = body["spec"]["containers"][0]
-    assert container["resources"]["requests"] == {"cpu": "500m", "memory": "1073741824"}  # the helper sends bytes
+    assert container["resources"]["requests"] == {"cpu": "500m", "memory": "1Gi"}  # the YAML writes it as a person does
     assert "terminationGracePeriodSeconds" in body["spec"] and "None" not in text and "null" not in text
     dep = yaml.safe_load(specs.manifest(specs.deployment("web", replicas=3)))
     assert (dep["apiVersion"], dep["kind"], dep["spec"]["replicas"]) == ("apps/v1", "Deployment", 3)
@@ -134,3 +135,31 @@ def test_a_jobs_manifest_is_what_kubectl_reads():
     assert pod_spec["restartPolicy"] == "Never"          # camelCase, as in a manifest
     assert pod_spec["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
     assert "status" not in data and "node_selector" not in pod_spec
+
+
+def test_manifest_prints_memory_given_in_bytes_the_way_a_person_writes_it():
+    import yaml
+    from whyk8s.k8s.quantities import parse_memory
+    from whyk8s.lessons import dra, queueing
+    job = specs.job("train", memory=85899345920)  # 80 GiB, given as a byte count
+    text = specs.manifest(job)
+    assert "memory: 80Gi" in text and "85899345920" not in text
+    resources = yaml.safe_load(text)["spec"]["template"]["spec"]["containers"][0]["resources"]
+    assert resources["requests"]["memory"] == resources["limits"]["memory"] == "80Gi"
+    assert parse_memory(resources["requests"]["memory"]) == 85899345920  # the same quantity
+    # a Kueue resource entry named memory, a quota's requests.memory, a DRA capacity, a NodePool limit
+    cq = specs.manifest(queueing.cluster_queue_spec("team-a", {"gpu": {"memory": str(32 * 2**30)}},
+                                                    borrowing_limits={"gpu": {"memory": 10**9}}))
+    assert "nominalQuota: 32Gi" in cq and "borrowingLimit: 1G" in cq and "34359738368" not in cq
+    quota = {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "q"},
+             "spec": {"hard": {"requests.memory": "68719476736", "requests.cpu": "16"}}}
+    assert yaml.safe_load(specs.manifest(quota))["spec"]["hard"] == {"requests.memory": "64Gi", "requests.cpu": "16"}
+    slice_ = dra.resource_slice_spec(devices=(dra.Device("gpu-0", "A100", str(40 * 2**30)),))
+    assert yaml.safe_load(specs.manifest(slice_))["spec"]["devices"][0]["capacity"]["memory"] == {"value": "40Gi"}
+    pool = {"apiVersion": "karpenter.sh/v1", "kind": "NodePool", "metadata": {"name": "p"},
+            "spec": {"limits": {"cpu": "64", "memory": 2**40, "nvidia.com/gpu": "8"}}}
+    limits = yaml.safe_load(specs.manifest(pool))["spec"]["limits"]
+    assert limits == {"cpu": "64", "memory": "1Ti", "nvidia.com/gpu": "8"}
+    # what already has a unit stays as written; what no unit divides stays a byte count
+    assert "memory: 512M\n" in specs.manifest({"kind": "X", "spec": {"memory": "512M"}})
+    assert "memory: '1234567'" in specs.manifest({"kind": "X", "spec": {"memory": "1234567"}})

@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from kubernetes.utils.quantity import parse_quantity
 
 __all__ = ["parse_cpu", "parse_memory", "parse_gpus", "format_bytes", "format_cpu", "canonical_cpu",
-           "format_memory", "in_unit"]
+           "format_memory", "canonical_memory", "in_unit"]
 
 _MEMORY_HINTS = {"k": "Ki", "m": "Mi", "g": "Gi", "t": "Ti"}
 
@@ -113,6 +113,24 @@ def format_memory(n_bytes: int) -> str:
         if n_bytes and n_bytes % size == 0:
             return f"{n_bytes // size}{unit} ({n_bytes:,} bytes)"
     return f"{n_bytes:,} bytes"
+
+
+def canonical_memory(n_bytes: int) -> str:
+    """Bytes → the memory quantity a person writes, exactly equal: the shortest of the plain byte count
+    and each suffix that divides it (binary ``Ki`` … ``Ei`` first at equal length): ``85899345920`` →
+    ``"80Gi"``, ``10**9`` → ``"1G"``, ``1536 * 2**20`` → ``"1536Mi"``, ``1000`` → ``"1k"``, ``1234`` →
+    ``"1234"``. Raises ValueError for a negative or fractional count."""
+    if isinstance(n_bytes, bool) or int(n_bytes) != n_bytes or n_bytes < 0:
+        raise ValueError(f"{n_bytes!r} is not a whole number of bytes.")
+    n = int(n_bytes)
+    best = str(n)
+    if n == 0:
+        return best
+    for unit, size in (("Ei", 2**60), ("Pi", 2**50), ("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10),
+                       ("E", 10**18), ("P", 10**15), ("T", 10**12), ("G", 10**9), ("M", 10**6), ("k", 10**3)):
+        if n % size == 0 and len(f"{n // size}{unit}") < len(best):
+            best = f"{n // size}{unit}"
+    return best
 
 
 def in_unit(resource: str, quantity) -> tuple[int | float, str]:

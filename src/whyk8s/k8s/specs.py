@@ -15,9 +15,10 @@ from collections.abc import Sequence
 from kubernetes import client
 
 from whyk8s import GPU_RESOURCE, PART_OF_LABEL, POOL_LABEL
-from whyk8s.k8s.quantities import parse_cpu, parse_gpus, parse_memory
+from whyk8s.k8s.quantities import canonical_memory, parse_cpu, parse_gpus, parse_memory
 
-__all__ = ["validate_name", "resources", "pod", "deployment", "job", "hpa", "manifest", "gpu_toleration",
+__all__ = ["validate_name", "resources", "pod", "deployment", "job", "hpa", "manifest", "readable_memory",
+           "gpu_toleration",
            "DEFAULT_IMAGE",
            "JOB_IMAGE", "JOB_COMMAND", "Quantity"]
 
@@ -235,7 +236,9 @@ def manifest(obj) -> str:
     exactly the fields a course helper sends: ``apiVersion`` and ``kind`` first, then ``metadata``
     and ``spec``; unset fields left out, keys in the API's camelCase (``nodeSelector``,
     ``terminationGracePeriodSeconds``). Save it as ``x.yaml`` and ``kubectl apply -f x.yaml -n whyk8s``
-    creates the same object. Raises TypeError for a type the course does not send."""
+    creates the same object. Memory is printed as a person writes it (:func:`readable_memory`):
+    ``memory: 80Gi``, not the byte count ``85899345920`` the course's builders send (the same
+    quantity to the API server). Raises TypeError for a type the course does not send."""
     import yaml
     if isinstance(obj, dict):
         body = dict(obj)
@@ -247,4 +250,46 @@ def manifest(obj) -> str:
         body.setdefault("apiVersion", api_version)
         body.setdefault("kind", kind)
     head = {k: body.pop(k) for k in ("apiVersion", "kind", "metadata") if k in body}
-    return yaml.safe_dump({**head, **body}, sort_keys=False, default_flow_style=False)
+    return yaml.safe_dump(readable_memory({**head, **body}), sort_keys=False, default_flow_style=False)
+
+
+#: Keys of a Kueue resource entry (``{"name": "memory", "nominalQuota": …}``) that hold its quantity.
+_QUOTA_KEYS = ("nominalQuota", "borrowingLimit", "lendingLimit")
+
+
+def _is_memory(key) -> bool:
+    return isinstance(key, str) and (key == "memory" or key.endswith(".memory"))
+
+
+def _readable(value):
+    """A memory quantity given as a byte count (an int, or a string of digits) → its canonical text."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) or isinstance(value, str) and value.isdigit():
+        return canonical_memory(int(value))
+    return value
+
+
+def readable_memory(body):
+    """A copy of the manifest ``body`` (dicts and lists) with every memory quantity written as a byte
+    count put the way a person writes it (:func:`whyk8s.k8s.quantities.canonical_memory`:
+    ``85899345920`` → ``80Gi``): the values of keys ``memory`` and ``*.memory`` (requests, limits,
+    a quota's ``requests.memory``, a NodePool's ``limits``), a DRA capacity's ``{memory: {value: …}}``
+    and the ``nominalQuota``, ``borrowingLimit`` and ``lendingLimit`` of a Kueue resource entry named
+    ``memory``. Quantities with a unit (``"1G"``, ``"512Mi"``) are left as they are."""
+    if isinstance(body, list):
+        return [readable_memory(v) for v in body]
+    if not isinstance(body, dict):
+        return body
+    out = {}
+    memory_entry = _is_memory(body.get("name"))
+    for key, value in body.items():
+        if _is_memory(key) and isinstance(value, dict) and "value" in value:
+            out[key] = {**value, "value": _readable(value["value"])}
+        elif _is_memory(key) and not isinstance(value, (dict, list)):
+            out[key] = _readable(value)
+        elif memory_entry and key in _QUOTA_KEYS:
+            out[key] = _readable(value)
+        else:
+            out[key] = readable_memory(value)
+    return out

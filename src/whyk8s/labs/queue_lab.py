@@ -54,7 +54,7 @@ from whyk8s.labs.feedback import CheckResult, ResetResult
 from whyk8s.labs.reset import reset_lab
 from whyk8s.lessons import queueing
 
-__all__ = ["start", "RIGHTS", "gpu_nodes", "FLAVOR", "COHORT", "TEAMS", "CLUSTER_QUEUES", "NOMINAL", "BORROWING_LIMIT", "LOCAL_QUEUE",
+__all__ = ["start", "RIGHTS", "gpu_nodes", "created", "FLAVOR", "COHORT", "TEAMS", "CLUSTER_QUEUES", "NOMINAL", "BORROWING_LIMIT", "LOCAL_QUEUE",
            "BACKLOG", "URGENT", "WITHIN", "QUEUE_LABEL", "check_flavor", "check_cluster_queues",
            "check_local_queues", "submit_backlog", "board", "check_sharing", "kept_flavors", "delete_kueue_objects", "reset", "finish"]
 
@@ -156,6 +156,14 @@ def finish(lab: str = "Lab 7") -> None:
         print(f"{lab}: Kueue stopped (this lab had started it).")
     except Exception as exc:  # noqa: BLE001
         print(f"⚠ Kueue was not stopped: {explain(exc)} Run `whyk8s kueue down` in a terminal.")
+
+
+def created(obj) -> str:
+    """The one line ``kubectl create`` prints for what a create call returned (a dict from
+    ``CustomObjectsApi``, or a client model such as ``V1Job``): ``resourceflavor.kueue.x-k8s.io/gpu
+    created``, ``namespace/team-a created``, ``job.batch/urgent-train created``. Print it instead of
+    the returned object, which fills the cell. See :func:`whyk8s.k8s.objects.created`."""
+    return objects.created(obj)
 
 
 def gpu_nodes() -> str:

@@ -75,12 +75,15 @@ from whyk8s.k8s.waits import wait_until_gone
 __all__ = ["DRIVER", "DEVICE_CLASS", "ON_KIND", "Device", "DEVICES", "CLAIM_NAME", "KwokOnlyError", "gpu_node",
            "slice_name", "resource_slice_spec", "device_class_spec", "memory_selector", "claim_template_spec",
            "training_job", "claiming_pod", "runs_here", "publish", "create_claim_template", "published_devices",
-           "allocation_of", "claims", "wait_for_allocation", "submit", "clean_up"]
+           "allocation_of", "claims", "wait_for_allocation", "submit", "clean_up", "KINDS", "left"]
 
 #: The course's DRA driver name (a DNS subdomain under the reserved ``.example``; see the module doc).
 DRIVER = "gpu.whyk8s.example"
 #: The DeviceClass selecting the devices of :data:`DRIVER` (named after it, as drivers name theirs).
 DEVICE_CLASS = DRIVER
+#: The four DRA kinds the course makes (the claims are made by the resourceclaim controller from the
+#: course's templates, labelled from the template's ``spec.metadata``).
+KINDS = ("ResourceClaim", "ResourceClaimTemplate", "DeviceClass", "ResourceSlice")
 #: The name of the claim in the pods this module builds (``spec.resourceClaims[].name``).
 CLAIM_NAME = "gpu"
 #: What the chapter says in place of the live run on kind.
@@ -568,3 +571,14 @@ def clean_up(cluster: Cluster, timeout: float = 30) -> dict[str, int]:
     if left:
         raise WaitTimeoutError(f"Waited {timeout:.0f} s; still there: {', '.join(left)}.")
     return counts
+
+
+def left(cluster: Cluster) -> list:
+    """The course-labelled DRA objects still on the cluster, of each of :data:`KINDS` (ResourceClaims and
+    ResourceClaimTemplates in the course's namespaces, DeviceClasses and ResourceSlices), as
+    :class:`whyk8s.k8s.objects.ObjectRef` (``"ResourceSlice whyk8s-worker3-gpu.whyk8s.example"``).
+    kubectl: ``kubectl get resourceclaims,resourceclaimtemplates -A -l app.kubernetes.io/part-of=whyk8s``
+    and ``kubectl get deviceclasses,resourceslices -l app.kubernetes.io/part-of=whyk8s``."""
+    from whyk8s.k8s.objects import course_objects
+
+    return course_objects(cluster, kinds=KINDS)

@@ -59,8 +59,8 @@ from whyk8s.k8s.waits import wait_until_gone, watch_until
 
 __all__ = ["POOL", "NODE_CLASS", "INSTANCE_TYPE_LABEL", "node_class_spec", "gpu_node_pool_spec", "create_gpu_pool",
            "delete_gpu_pool", "gpu_job", "node_row", "node_board", "NodeTracker", "NodeWatch", "gpu_hours",
-           "peak_gpus", "compare_with_fixed_pool", "ensure_karpenter", "stop_karpenter", "wait_for_pool_empty",
-           "wait_for_jobs", "packing"]
+           "peak_gpus", "compare_with_fixed_pool", "cost_table", "ensure_karpenter", "stop_karpenter",
+           "wait_for_pool_empty", "wait_for_jobs", "packing"]
 
 #: The NodePool's name, also the value of ``whyk8s.io/pool`` on its Nodes.
 POOL = "gpu-burst"
@@ -502,6 +502,31 @@ def compare_with_fixed_pool(lifetimes: pd.DataFrame, period_s: float) -> dict[st
             "elastic_cost": used["cost"], "fixed_gpu_hours": fixed_gpu_hours,
             "fixed_cost": _cheapest_per_hour(peak) * period_h,
             "saved_share": (1 - used["gpu_hours"] / fixed_gpu_hours) if fixed_gpu_hours else 0.0}
+
+
+def cost_table(comparison: dict[str, float], bursts: int = 4, day_h: float = 24) -> pd.DataFrame:
+    """The run of :func:`compare_with_fixed_pool` and the same burst stretched over a day, side by side
+    on one base: each row gives the period, the elastic pool's and the fixed pool's GPU-hours, and the
+    elastic pool's GPU-hours as a percentage of the fixed pool's over that period
+    (``elastic_pct_of_fixed``, 0 to 100, two decimals). Row ``"this run"`` is the measured period;
+    row ``"a day, <bursts> bursts"`` counts ``bursts`` such bursts (the run's GPU-hours each) against
+    the fixed pool's peak size kept for ``day_h`` hours. Raises ValueError for ``bursts`` < 1 or a
+    ``day_h`` that is not positive."""
+    if bursts < 1 or not day_h > 0:
+        raise ValueError(f"bursts={bursts!r}, day_h={day_h!r}: give at least one burst and a positive day.")
+    run_elastic, run_fixed = comparison["elastic_gpu_hours"], comparison["fixed_gpu_hours"]
+    day_elastic, day_fixed = bursts * run_elastic, comparison["peak_gpus"] * day_h
+
+    def pct(part: float, whole: float) -> float:
+        return round(100 * part / whole, 2) if whole else 0.0
+
+    rows = [{"row": "this run", "period": f"{comparison['period_h'] * 3600:.0f} s",
+             "elastic_gpu_hours": round(run_elastic, 4), "fixed_gpu_hours": round(run_fixed, 4),
+             "elastic_pct_of_fixed": pct(run_elastic, run_fixed)},
+            {"row": f"a day, {bursts} bursts", "period": f"{day_h:g} h",
+             "elastic_gpu_hours": round(day_elastic, 4), "fixed_gpu_hours": round(day_fixed, 4),
+             "elastic_pct_of_fixed": pct(day_elastic, day_fixed)}]
+    return pd.DataFrame(rows).set_index("row")
 
 
 def _cheapest_per_hour(gpus: int) -> float:
