@@ -27,7 +27,7 @@ from whyk8s.errors import API, KUBECONFIG, classify, explain, is_client_validati
 
 __all__ = ["cluster_panel_html", "show_cluster_panel", "live", "CLUSTER_PANEL_TITLE", "OfflineCluster",
            "install_error_handler", "notebook_cluster", "show_nodes",
-           "show_runtimes", "Message", "failed_cell", "kueue_cluster", "karpenter_cluster"]
+           "show_runtimes", "Message", "failed_cell", "Progress", "notebook_defaults", "kueue_cluster", "karpenter_cluster"]
 
 CLUSTER_PANEL_TITLE = "This cell needs the course cluster"
 
@@ -313,6 +313,56 @@ def _short(sentence: str, limit: int = 160) -> str:
     return sentence if len(sentence) <= limit else sentence[:limit].rsplit(" ", 1)[0] + " …"
 
 
+class _Line:
+    """A one-line display whose text changes in place (stable text/plain for nbval)."""
+
+    def __init__(self, text: str, ok: bool = False):
+        self.text, self.ok = text, ok
+
+    def _repr_html_(self) -> str:
+        colour = "#009E73" if self.ok else "#555"
+        return f"<div class='whyk8s-progress' style='color:{colour}'>{html.escape(self.text)}</div>"
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+class Progress:
+    """A line in the running cell that says what a long wait waits for and the seconds so far,
+    updated in place (a display with a ``display_id``), so that a cell that takes half a minute does
+    not show only ``[*]``. Outside IPython it shows nothing.
+
+    ``update(seconds)`` rewrites it ("⏳ <what>: 12 s so far"); ``done(text)`` replaces it with a
+    last sentence that does not change from run to run (the notebook's saved output)."""
+
+    def __init__(self, what: str):
+        self.what = what
+        self._handle = None
+        if _shell() is not None:
+            from IPython.display import display
+            self._handle = display(_Line(f"⏳ {what}: 0 s so far"), display_id=True)
+
+    def update(self, seconds: float) -> None:
+        if self._handle is not None:
+            self._handle.update(_Line(f"⏳ {self.what}: {seconds:.0f} s so far"))
+
+    def done(self, text: str, ok: bool = True) -> None:
+        if self._handle is not None:
+            self._handle.update(_Line(("✔ " if ok else "⚠ ") + text, ok=ok))
+
+
+def notebook_defaults() -> None:
+    """What every course notebook's kernel shows differently from the libraries' defaults: pandas
+    tables keep each cell's whole text (``display.max_colwidth`` None; its default, 50 characters,
+    cut an HPA condition's message to "the HPA was unable to compute the replica coun..."); the
+    browser wraps long cells."""
+    try:
+        import pandas as pd
+    except ImportError:
+        return
+    pd.set_option("display.max_colwidth", None)
+
+
 def install_error_handler() -> bool:
     """In IPython, show one sentence (not a traceback) whenever a cell fails because no course
     cluster answers (the panel), because the API server refused (:func:`whyk8s.errors.explain`),
@@ -320,10 +370,12 @@ def install_error_handler() -> bool:
     names what it saw: e.g. a pod Pending while every GPU is taken in a workshop), because the step
     is the instructor's demonstration, because a lab's ``...`` placeholder was left in a value, or with a
     NameError for a name that such a failed cell would have defined. Every other error keeps
-    its usual traceback. Returns False outside IPython. Jupyter still marks the cell as failed."""
+    its usual traceback. Also applies :func:`notebook_defaults`. Returns False outside IPython.
+    Jupyter still marks the cell as failed."""
     shell = _shell()
     if shell is None:
         return False
+    notebook_defaults()
     shell.set_custom_exc((Exception,), _error_handler)
     if _post_run_cell not in shell.events.callbacks.get("post_run_cell", []):
         shell.events.register("post_run_cell", _post_run_cell)
