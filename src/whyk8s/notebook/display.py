@@ -27,7 +27,8 @@ from whyk8s.errors import API, KUBECONFIG, classify, explain, is_client_validati
 
 __all__ = ["cluster_panel_html", "show_cluster_panel", "live", "CLUSTER_PANEL_TITLE", "OfflineCluster",
            "install_error_handler", "notebook_cluster", "show_nodes",
-           "show_runtimes", "Message", "failed_cell", "Progress", "notebook_defaults", "kueue_cluster", "karpenter_cluster"]
+           "show_runtimes", "Message", "failed_cell", "Progress", "notebook_defaults", "kueue_cluster",
+           "karpenter_cluster"]
 
 CLUSTER_PANEL_TITLE = "This cell needs the course cluster"
 
