@@ -31,6 +31,7 @@ checks the committed notebooks independently).
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 import sys
 import time
@@ -40,7 +41,7 @@ from typing import Callable
 import nbformat
 
 __all__ = ["WIDGET_VIEW", "WIDGET_STATE", "IGNORE_OUTPUT_TAG", "widget_outputs", "strip_widget_outputs",
-           "execute", "regenerate", "main", "is_learner_lab", "strip_all_outputs"]
+           "execute", "regenerate", "main", "is_learner_lab", "strip_all_outputs", "kernelspec"]
 
 #: Mime type of a widget view (a reference to a model in the kernel).
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -106,6 +107,21 @@ def _panel_cells(nb) -> list[int]:
     from whyk8s.notebook.display import CLUSTER_PANEL_TITLE
     return [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
             and any(CLUSTER_PANEL_TITLE in str(out) for out in cell.get("outputs", []))]
+
+
+@functools.lru_cache(maxsize=1)
+def _installed_kernelspec() -> tuple[str, str]:
+    from jupyter_client.kernelspec import KernelSpecManager
+    spec = KernelSpecManager().get_kernel_spec("python3")
+    return spec.display_name, spec.language
+
+
+def kernelspec() -> dict:
+    """The ``metadata.kernelspec`` JupyterLab writes for the installed ``python3`` kernel (ipykernel's:
+    display name "Python 3 (ipykernel)"). A notebook committed with another (e.g. "Python 3") is
+    rewritten by JupyterLab as soon as it opens, which marks it as having unsaved changes."""
+    display_name, language = _installed_kernelspec()
+    return {"display_name": display_name, "language": language, "name": "python3"}
 
 
 def is_learner_lab(path: Path | str) -> bool:
@@ -188,6 +204,7 @@ def regenerate(paths: list[Path | str], timeout: int = 600, log: Callable[[str],
                           + " (a warning on stderr? fix its cause)")
             log(f"✗ {path}: not written (local paths in outputs)")
             continue
+        nb.metadata["kernelspec"] = kernelspec()  # as JupyterLab writes it: no unsaved-changes dot on opening
         if is_learner_lab(path):
             strip_all_outputs(nb)
         nbformat.write(nb, path)
