@@ -89,9 +89,9 @@ def test_without_metrics_the_hpa_says_so_and_still_enforces_its_minimum(cluster)
     lines = _shown_lines(lambda: au.wait_for_hpa(cluster, "web", timeout=90))
     hpa = lines.pop("result")
     # learner trial 7: half a minute with only [*]; now a line says what it waits for, then the seconds
-    assert lines["first"].startswith("⏳ Waiting for the HorizontalPodAutoscaler controller's first pass over web")
+    assert lines["first"].startswith("⏱ Waiting for the HorizontalPodAutoscaler controller's first pass over web")
     assert any(re.search(r": [1-9]\d* s so far$", u) for u in lines["updates"]), lines["updates"]
-    assert lines["updates"][-1] == "✔ The HorizontalPodAutoscaler controller has made its first pass over web."
+    assert lines["updates"][-1] == "⏱ done: The HorizontalPodAutoscaler controller has made its first pass over web."
     table = au.conditions_table(hpa)
     rows = {r.type: (r.status, r.reason) for r in table.itertuples()}
     assert rows["AbleToScale"] == ("True", "SucceededGetScale")
