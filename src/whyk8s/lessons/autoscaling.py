@@ -84,7 +84,7 @@ def wait_for_hpa(cluster: Cluster, name: str, timeout: float = 60) -> client.V2H
     """Watch the HPA ``name`` in the course namespace until its controller has written conditions
     (``AbleToScale`` and ``ScalingActive``: the first pass comes within one 15 s sync period); return
     it. In a notebook a line below the cell says what it waits for and the seconds so far, updated
-    every :data:`PROGRESS_EVERY` seconds (:class:`whyk8s.notebook.display.Progress`). Raises
+    every :data:`PROGRESS_EVERY` seconds (:class:`whyk8s.notebook.progress.Progress`). Raises
     WaitTimeoutError after ``timeout`` seconds. kubectl: ``kubectl get hpa <name> -n whyk8s -w``,
     then ``kubectl describe hpa <name> -n whyk8s``."""
     def written(objs) -> bool:
@@ -92,7 +92,7 @@ def wait_for_hpa(cluster: Cluster, name: str, timeout: float = 60) -> client.V2H
         types = {c.type for c in (h.status.conditions or [])} if h is not None and h.status else set()
         return {"AbleToScale", "ScalingActive"} <= types
 
-    from whyk8s.notebook.display import Progress
+    from whyk8s.notebook.progress import Progress
     progress = Progress(f"Waiting for the HorizontalPodAutoscaler controller's first pass over {name} "
                         f"(it runs every 15 s and writes the conditions AbleToScale and ScalingActive)")
     started = time.monotonic()
