@@ -388,6 +388,7 @@ def test_a_number_where_the_client_wants_a_string_is_one_sentence_with_the_fix()
     assert text.startswith("The Kubernetes client refused the object before sending it: ")
     assert 'spec.containers[0].resources.limits["nvidia.com/gpu"] must be a string' in text
     assert "'1' in quotes" in text and "Nothing was created." in text
+    assert "for the Python client" in text and "YAML manifest for kubectl may write 1 unquoted" in text
     assert "pydantic" not in text and "\n" not in text
 
 
@@ -415,3 +416,15 @@ def test_a_kind_the_api_server_does_not_serve_is_a_missing_crd(cluster):
     assert "CustomResourceDefinition is not installed" in sentence and "whyk8s kueue up" in sentence
     named = _raised(lambda: cluster.core.read_namespaced_pod("no-such-pod", cluster.namespace))
     assert explain(named).startswith("There is no Pod named 'no-such-pod'")
+
+
+def test_the_api_server_reads_a_number_as_a_quantity_as_the_client_refusal_sentence_says(cluster):
+    """The sentence above tells learners a YAML manifest may write ``nvidia.com/gpu: 1`` unquoted: the
+    API server (not the Python client) accepts the JSON number 1 there and stores the quantity "1"."""
+    from kubernetes import dynamic
+    pods = dynamic.DynamicClient(cluster.core.api_client).resources.get(api_version="v1", kind="Pod")
+    body = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "number-quantity"},
+            "spec": {"containers": [{"name": "main", "image": "busybox:1.36",
+                                     "resources": {"limits": {"nvidia.com/gpu": 1}}}]}}
+    made = pods.create(body=body, namespace=cluster.namespace, query_params=[("dryRun", "All")])
+    assert made.spec.containers[0].resources.limits["nvidia.com/gpu"] == "1"
