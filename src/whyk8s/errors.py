@@ -367,8 +367,8 @@ def _client_validation_sentence(exc) -> str:
         where, value = _field_path(err.get("loc", ())), err.get("input")
         if err.get("type") == "string_type" and isinstance(value, (int, float)) and not isinstance(value, bool):
             problems.append(f"{where} must be a string for the Python client: write {str(value)!r} in quotes "
-                            f"(\"{value}\", not {value}); a YAML manifest for kubectl may write {value} unquoted, as the "
-                            f"API server reads a number there as the quantity")
+                            f"(\"{value}\", not {value}); a YAML manifest for kubectl may write {value} unquoted, "
+                            f"as the API server reads a number there as the quantity")
         elif err.get("type") == "extra_forbidden":
             problems.append(f"there is no field {where} (check its spelling and where it is nested)")
         elif err.get("type") == "missing":
