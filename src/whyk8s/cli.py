@@ -92,18 +92,24 @@ def _up(args: argparse.Namespace) -> int:
 
 
 def _stop(args: argparse.Namespace) -> int:
-    from whyk8s.cluster.providers import get_provider
+    from whyk8s.cluster.providers import get_provider, guard
     provider = get_provider(args.provider)
-    provider.stop()
-    print(f"The course cluster is stopped ({provider.name}); `whyk8s cluster up` starts it again.")
+    guard(provider)  # before even asking whether it exists
+    existed = provider.exists()
+    provider.stop()  # says so itself when there is no cluster
+    if existed:
+        print(f"The course cluster is stopped ({provider.name}); `whyk8s cluster up` starts it again.")
     return 0
 
 
 def _down(args: argparse.Namespace) -> int:
-    from whyk8s.cluster.providers import get_provider
+    from whyk8s.cluster.providers import cluster_name, get_provider, guard
     provider = get_provider(args.provider)
+    guard(provider)  # before even asking whether it exists
+    existed = provider.exists()
     provider.down()
-    print(f"The course cluster is deleted ({provider.name}, context {provider.context}).")
+    print(f"The course cluster is deleted ({provider.name}, context {provider.context})." if existed else
+          f"There was no {provider.name} cluster {cluster_name()}: nothing to delete.")
     return 0
 
 
