@@ -2,11 +2,13 @@
 
 :func:`participant_rows` is pure data: given the participants' namespaces, pods, ResourceQuotas and
 progress ConfigMaps (:mod:`whyk8s.k8s.progress`) as the official client returns them, it gives per
-participant the pods by phase, the quota used of hard (CPU, memory, pods), which lab checks pass,
-and whether they are **stuck**: a check whose latest result fails, has failed since more than
-``stuck_after`` seconds ago (default :data:`STUCK_AFTER`, 5 minutes), and with no check of that
-participant passing since (a participant who moved on and passed the next step is not stuck; one
-whose check passes again is not stuck any more).
+participant the pods by phase, the quota used of hard (CPU in millicores, memory in MiB, pods),
+which lab checks have passed (at any time: a check passed once and failing after a reset stays
+passed, and shows as failing too), and whether they are **stuck** on a check: its latest result
+fails, it has failed since more than ``stuck_after`` seconds ago (default :data:`STUCK_AFTER`, 300 s),
+it never passed, and the participant ran no other check since it began to fail (a participant who
+moved on to other work, or who had passed it before a reset, is not stuck; one whose check passes
+again is not stuck any more).
 
 :class:`Room` keeps those objects up to date from four of the kernel's shared watches (list then
 watch, :mod:`whyk8s.k8s.informer`; never polling): namespaces and ResourceQuotas with the participant
@@ -39,7 +41,8 @@ from whyk8s.k8s.guard import Cluster
 from whyk8s.k8s.informer import Informer, Subscription, object_key, shared_informer
 from whyk8s.k8s import progress
 
-__all__ = ["STUCK_AFTER", "COLUMNS", "participant_rows", "rows_frame", "Room", "DASHBOARD_NOTEBOOK",
+__all__ = ["STUCK_AFTER", "COLUMNS", "NARROW_COLUMNS", "participant_rows", "rows_frame", "narrow_frame",
+           "short_time", "Room", "DASHBOARD_NOTEBOOK",
            "DASHBOARD_PORT", "dashboard_command", "dashboard_folder", "serve"]
 
 #: Seconds a check may fail before its participant counts as stuck.
@@ -75,20 +78,18 @@ def _used(quota, resource: str) -> str:
 
 def _checks(configmap, now: datetime, stuck_after: float) -> dict:
     found = progress.entries(configmap)
-    passed = sorted(k for k, e in found.items() if e.get("passed") is True)
+    passed = sorted(k for k, e in found.items() if e.get("passed") is True or e.get("passed_at"))
     failing = sorted(k for k, e in found.items() if e.get("passed") is False)
-    pass_times = [t for e in found.values() if e.get("passed") is True and (t := _when(e.get("time")))]
-    last_pass = max(pass_times, default=None)
     stuck, soon = [], []
     for key in failing:
         since = _when(found[key].get("failing_since"))
-        if since is None:
-            continue
+        if since is None or found[key].get("passed_at"):
+            continue  # passed before (then reset, say): not stuck on it
+        if any((t := _when(e.get("time"))) and t > since for k, e in found.items() if k != key):
+            continue  # moved on: another check of theirs ran after this one began to fail
         if (now - since).total_seconds() <= stuck_after:
             soon.append(stuck_after - (now - since).total_seconds())
             continue
-        if last_pass is not None and last_pass > since:
-            continue  # moved on: a check passed after this one began to fail
         stuck.append((since, key))
     times = [t for e in found.values() if (t := _when(e.get("time")))]
     return {"passed": passed, "failing": failing, "stuck": bool(stuck),
@@ -105,8 +106,9 @@ def participant_rows(namespaces: list, pods: list, quotas: list, configmaps: lis
     participant): ``participant``, ``namespace``, ``token_expires``; pods by phase ``running``,
     ``pending``, ``succeeded``, ``failed`` (of ``pods`` in that namespace); ``cpu``, ``memory``,
     ``pods`` as ``used/hard`` from the ResourceQuota ``whyk8s-participant`` (CPU in millicores,
-    ``"-"`` without one); ``passed`` and ``failing``: the check keys (``lab2.check_pod``) whose latest
-    result passes / fails; ``stuck`` (bool), ``stuck_on`` (the key failing longest), ``stuck_minutes``,
+    memory in MiB, ``"-"`` without one); ``passed``: the check keys (``lab2.check_pod``) that passed at any time;
+    ``failing``: those whose latest result fails (a key may be in both); ``stuck`` (bool), ``stuck_on`` (the
+    key failing longest), ``stuck_minutes``,
     ``stuck_in`` (seconds until a failing check would make a participant not yet stuck stuck, or None),
     ``last_check`` (RFC 3339) and ``sentences`` (key → the failing check's sentence). ``now``
     defaults to the current time (UTC); ``stuck_after`` is in seconds."""
@@ -133,6 +135,39 @@ def participant_rows(namespaces: list, pods: list, quotas: list, configmaps: lis
         row.update(_checks(cm_of.get(name), now, stuck_after))
         rows.append(row)
     return sorted(rows, key=lambda r: r["participant"])
+
+
+def short_time(text) -> str:
+    """An RFC 3339 time as ``HH:MM`` UTC (``"-"`` when missing or not a time), for narrow tables."""
+    t = _when(text)
+    return t.astimezone(timezone.utc).strftime("%H:%M") if t else "-"
+
+
+#: Columns of :func:`narrow_frame` (``whyk8s workshop status``): a table for a projector.
+NARROW_COLUMNS = ["who", "until", "R/P/S/F", "cpu m", "mem MiB", "pods", "done", "failing", "stuck", "last"]
+
+
+def _fit(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def narrow_frame(rows: list[dict], width: int = 22):
+    """The rows as a narrow pandas DataFrame for a terminal or projector (:data:`NARROW_COLUMNS`):
+    the participant (``who``), token expiry (``until``) and last check as ``HH:MM`` UTC, pods by phase
+    as running/pending/succeeded/failed, CPU used/hard in millicores and memory used/hard in MiB
+    (numbers only), how many checks have passed (``done``), the failing ones and the check stuck on
+    (with minutes), each cut to ``width`` characters."""
+    import pandas as pd
+
+    def number(used: str) -> str:
+        return used.replace("Mi", "").replace("m", "")
+    flat = [{"who": r["participant"], "until": short_time(r.get("token_expires")),
+             "R/P/S/F": f"{r['running']}/{r['pending']}/{r['succeeded']}/{r['failed']}",
+             "cpu m": number(r["cpu"]), "mem MiB": number(r["memory"]), "pods": r["pods"],
+             "done": len(r["passed"]), "failing": _fit(" ".join(r["failing"]), width) or "-",
+             "stuck": _fit(f"{r['stuck_on']} {r['stuck_minutes']:g}m", width) if r["stuck"] else "-",
+             "last": short_time(r.get("last_check"))} for r in rows]
+    return pd.DataFrame(flat, columns=NARROW_COLUMNS)
 
 
 def rows_frame(rows: list[dict]):

@@ -58,7 +58,8 @@ def board_html(rows: list[dict]) -> str:
         return "<span class='whyk8s-note'>No workshop participant on this cluster: run `whyk8s workshop up`.</span>"
     stuck = sum(r["stuck"] for r in rows)
     head = (f"<div><b>{len(rows)} participants</b>, <span class='whyk8s-stuck-count'>{stuck} stuck</span> "
-            f"<span class='whyk8s-note'>(a check failing for more than the threshold, nothing passed since)</span></div>")
+            f"<span class='whyk8s-note'>(a check never passed, failing for more than the threshold, no other "
+            f"check run since); memory in MiB, CPU in millicores</span></div>")
     body = []
     for r in sorted(rows, key=lambda r: (not r["stuck"], r["participant"])):
         if r["stuck"]:
@@ -70,13 +71,15 @@ def board_html(rows: list[dict]) -> str:
         else:
             state = "<td class='s-ok'>ok</td>"
         checks = (f"<td>{len(r['passed'])} <span class='whyk8s-note'>{esc(' '.join(r['passed']))}</span></td>")
+        expires = dashboard.short_time(r.get("token_expires"))
         body.append(f"<tr class='whyk8s-participant'><td><b>{esc(r['participant'])}</b></td>{state}"
+                    f"<td class='whyk8s-expires'>{esc(expires)}</td>"
                     f"<td class='s-ok'>{r['running']}</td><td class='s-wait'>{r['pending']}</td>"
                     f"<td class='s-done'>{r['succeeded']}</td><td class='s-bad'>{r['failed']}</td>"
                     f"{_cell(r['cpu'])}{_cell(r['memory'])}{_cell(r['pods'])}{checks}</tr>")
     return (head + "<table class='whyk8s-table whyk8s-workshop'><thead><tr><th>participant</th><th>state</th>"
-            "<th>running</th><th>pending</th><th>succeeded</th><th>failed</th><th>CPU used/hard</th>"
-            "<th>memory used/hard</th><th>pods used/hard</th><th>checks passed</th></tr></thead>"
+            "<th>token expires (UTC)</th><th>running</th><th>pending</th><th>succeeded</th><th>failed</th><th>CPU used/hard</th>"
+            "<th>memory used/hard (MiB)</th><th>pods used/hard</th><th>checks passed</th></tr></thead>"
             f"<tbody>{''.join(body)}</tbody></table>")
 
 
