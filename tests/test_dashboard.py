@@ -155,6 +155,7 @@ def test_board_html_puts_the_stuck_first_with_the_sentence():
     assert "2 participants, 1 stuck" in page
     assert page.index("p02") < page.index("p01") and "stuck 9 min on lab2.check_pod check_pod says why" in page
     assert "No workshop participant" in board_html([])
+    assert "token expires (UTC)" in page and "13:00" in page and "memory used/hard (MiB)" in page
 
 
 def test_recording_failure_never_changes_a_check(tmp_path, monkeypatch):
@@ -258,6 +259,19 @@ def test_the_normal_route_records_nothing(room, course_cluster):
     with pytest.raises(client.ApiException) as info:
         connect(context=course_cluster.context).core.read_namespaced_config_map(progress.CONFIGMAP, "whyk8s")
     assert info.value.status == 404
+
+
+def test_dashboard_folder_links_the_chapters_for_the_demonstrations(tmp_path):
+    # one JupyterLab of the instructor's for the dashboard and the demonstrations
+    checkout = tmp_path / "checkout"
+    for name in ("workshop", "notebooks", "labs"):
+        (checkout / name).mkdir(parents=True)
+    (checkout / "workshop" / "dashboard.ipynb").write_text("{}")
+    (checkout / "notebooks" / "03.ipynb").write_text("{}")
+    folder = dashboard.prepare_folder(tmp_path / "dash", checkout)
+    assert (folder / "notebooks" / "03.ipynb").is_file() and (folder / "labs").is_dir()
+    assert (folder / "dashboard.ipynb").read_text() == "{}" and folder.stat().st_mode & 0o077 == 0
+    assert dashboard.prepare_folder(folder, checkout) == folder  # again: no error, same links
 
 
 def test_status_command_takes_watch_and_seconds():

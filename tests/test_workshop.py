@@ -601,6 +601,8 @@ def test_rights_table_of_the_card(room):
     assert rows[("nodes", "cluster")].list == "yes" and rows[("nodes", "cluster")].patch == "no"
     assert rows[("priorityclasses.scheduling.k8s.io", "cluster")].create == "no"
     assert rows[("resourcequotas", own)].get == "yes" and rows[("resourcequotas", own)].patch == "no"
+    # the progress record is a ConfigMap: the table shows that right too
+    assert rows[("configmaps", own)].create == "yes" and rows[("configmaps", other)].get == "no"
     # the participant's own view (SelfSubjectAccessReviews) agrees with the instructor's
     mine = rights_table(_as(result, A), workshop.namespace_of(A), other_namespace=workshop.namespace_of(B))
     assert mine.equals(table)

@@ -22,7 +22,9 @@ workshop status --watch`` show a Room; ``whyk8s workshop status`` lists the same
 starts a JupyterLab of the instructor's own (the instructor's kubeconfig, never a participant's; on
 ``127.0.0.1`` with a token, beside the hub, not through it) on a copy of ``workshop/dashboard.ipynb`` in
 ``~/.whyk8s/dashboard/<context>/``, whose one code cell shows the
-:class:`~whyk8s.notebook.widgets.workshop.WorkshopBoard`, and prints its address.
+:class:`~whyk8s.notebook.widgets.workshop.WorkshopBoard`, and prints its address. The folder also
+links the checkout's ``notebooks/`` and ``labs/`` (:func:`prepare_folder`): the same JupyterLab is
+where the instructor runs the demonstrations (one route for both).
 
 Times: check times are written by the participants' kernels (their clock), "stuck" is judged with
 the instructor's; on one workshop machine they are the same clock.
@@ -43,7 +45,8 @@ from whyk8s.k8s import progress
 
 __all__ = ["STUCK_AFTER", "COLUMNS", "NARROW_COLUMNS", "participant_rows", "rows_frame", "narrow_frame",
            "short_time", "Room", "DASHBOARD_NOTEBOOK",
-           "DASHBOARD_PORT", "dashboard_command", "dashboard_folder", "serve"]
+           "DASHBOARD_PORT", "dashboard_command", "dashboard_folder", "serve", "prepare_folder",
+           "DEMONSTRATION_FOLDERS"]
 
 #: Seconds a check may fail before its participant counts as stuck.
 STUCK_AFTER = 300.0
@@ -261,6 +264,32 @@ def dashboard_folder(context: str):
     return Path.home() / ".whyk8s" / "dashboard" / context
 
 
+#: The checkout's folders :func:`prepare_folder` links into the dashboard's folder: the instructor
+#: runs the demonstrations from the same JupyterLab.
+DEMONSTRATION_FOLDERS = ("notebooks", "labs")
+
+
+def prepare_folder(folder, checkout):
+    """Make ``folder`` (mode 0700) hold a fresh copy of ``checkout/workshop/dashboard.ipynb`` and links
+    ``notebooks`` and ``labs`` to the checkout's (:data:`DEMONSTRATION_FOLDERS`), so the one JupyterLab
+    of :func:`serve` shows the dashboard and the chapters the instructor demonstrates, with the
+    instructor's kubeconfig. An existing entry of those names that is not such a link is left alone.
+    Returns ``folder`` (a Path)."""
+    import shutil
+    from pathlib import Path
+    folder, checkout = Path(folder), Path(checkout)
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    shutil.copyfile(checkout / "workshop" / DASHBOARD_NOTEBOOK, folder / DASHBOARD_NOTEBOOK)  # fresh each start
+    for name in DEMONSTRATION_FOLDERS:
+        link = folder / name
+        if link.is_symlink() and link.resolve() != (checkout / name).resolve():
+            link.unlink()
+        if not link.exists() and not link.is_symlink():
+            link.symlink_to(checkout / name, target_is_directory=True)
+    return folder
+
+
 def dashboard_command(folder, port: int = DASHBOARD_PORT, token: str = "", ip: str = "127.0.0.1",
                       lab_args: tuple[str, ...] = ()) -> list[str]:
     """The JupyterLab command :func:`serve` runs: the course venv's ``jupyter lab`` on ``ip:port``,
@@ -303,12 +332,10 @@ def serve(port: int = DASHBOARD_PORT, context: str | None = None, ip: str = "127
     token = secrets.token_urlsafe(24)
     env = {**os.environ, "WHYK8S_DASHBOARD_CONTEXT": cluster.context}  # the notebook's cell connects to it
     host = "127.0.0.1" if ip in ("0.0.0.0", "127.0.0.1") else ip
-    import shutil
     from whyk8s.paths import repo_root
-    folder = dashboard_folder(cluster.context)
-    folder.mkdir(parents=True, exist_ok=True)
-    folder.chmod(0o700)
-    shutil.copyfile(repo_root() / "workshop" / DASHBOARD_NOTEBOOK, folder / DASHBOARD_NOTEBOOK)  # fresh each start
+    folder = prepare_folder(dashboard_folder(cluster.context), repo_root())
+    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(  # the course's JupyterLab settings, as `make lab`
+        p for p in (str(repo_root() / "etc" / "jupyter"), os.environ.get("JUPYTER_CONFIG_PATH")) if p)
     with subprocess.Popen(dashboard_command(folder, port, token, ip, lab_args), env=env) as proc:
         try:
             deadline = time.monotonic() + 90  # JupyterLab imports for a few seconds on a busy machine

@@ -1,9 +1,10 @@
 """The instructor's live dashboard of a workshop (:class:`WorkshopBoard`) and the participants' live,
 read-only view of the instructor's demonstrations (:class:`DemonstrationView`).
 
-One row per participant: pods by phase, the quota used of hard (CPU, memory, pods), how many lab
-checks pass and which, and who is stuck (a check failing for more than ``stuck_after`` seconds with
-nothing passed since), with the failing check's sentence. The data are
+One row per participant: when their token expires (UTC), pods by phase, the quota used of hard (CPU in
+millicores, memory in MiB, pods), how many lab checks have passed and which, and who is stuck (a check
+never passed, failing for more than ``stuck_after`` seconds, with no other check of theirs run since:
+:mod:`whyk8s.cluster.dashboard`), with the failing check's sentence. The data are
 :func:`whyk8s.cluster.dashboard.participant_rows` of a :class:`~whyk8s.cluster.dashboard.Room` (four
 of the kernel's shared watches: namespaces, pods, ResourceQuotas, progress ConfigMaps; list then
 watch, never polling). Through a cluster outage it says so once, in place, and resyncs by itself;
