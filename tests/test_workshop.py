@@ -770,3 +770,13 @@ def test_zz_down_leaves_nothing(room):
             and time.monotonic() < deadline:
         time.sleep(0.2)
     assert seen == 401
+
+
+def test_up_command_takes_the_sizing_options():
+    from whyk8s.cli import build_parser
+    args = build_parser().parse_args(["workshop", "up", "--participants", "20"])
+    assert (args.gpu_nodes, args.highmem_nodes, args.gpus_per_participant) == (None, None, 1)
+    args = build_parser().parse_args(["workshop", "up", "--participants", "20", "--highmem-nodes", "3",
+                                      "--gpus-per-participant", "9"])
+    assert (args.highmem_nodes, args.gpus_per_participant) == (3, 9)
+    assert build_parser().parse_args(["workshop", "reset", "p01", "--progress"]).progress

@@ -220,7 +220,7 @@ def _ws_up(args: argparse.Namespace) -> int:
     from whyk8s.cluster import workshop
     res = workshop.up(args.participants, hours=args.hours, context=args.context, hub_url=args.hub_url,
                       server=args.server, out=args.out, renew=args.renew, gpu_nodes=args.gpu_nodes,
-                      highmem_nodes=args.highmem_nodes)
+                      highmem_nodes=args.highmem_nodes, gpus_per_participant=args.gpus_per_participant)
     q = res.quota
     print(f"Workshop on {res.context}: {len(res.participants)} participants "
           f"({res.participants[0]} … {res.participants[-1]}); objects " +
@@ -380,6 +380,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="kwok course cluster only: make exactly K extra simulated GPU nodes like the layout's "
                         "(4 GPUs each, its pool label and taint; `down` removes them). Default: the sizing rule, "
                         "K = ceil((N+1)/4) - 1, so that every participant and you hold one GPU at once (20: 5)")
+    p.add_argument("--gpus-per-participant", type=int, default=1, metavar="G",
+                   help="each participant's requests.nvidia.com/gpu quota (1: nobody holds a whole GPU node; "
+                        "chapter 3's and 4a's 8-GPU pods are then refused by the quota instead of Pending)")
     p.add_argument("--highmem-nodes", type=int, metavar="H",
                    help="kwok course cluster only: make exactly H extra simulated high-memory nodes like the "
                         "layout's (256 GiB: two of chapter 4a's 96 GiB preprocessing pods each). Default: the "

@@ -580,7 +580,7 @@ def _connect(context: str | None) -> Cluster:
 def up(participants: int, hours: float = 4.0, context: str | None = None, hub_url: str | None = None,
        server: str | None = None, out: str | Path | None = None, renew: bool = False,
        gpu_nodes: int | None = None, highmem_nodes: int | None = None,
-       cluster: Cluster | None = None) -> WorkshopResult:
+       gpus_per_participant: int = GPUS_PER_PARTICIPANT, cluster: Cluster | None = None) -> WorkshopResult:
     """Prepare (or bring up to date) ``participants`` participants; return a :class:`WorkshopResult`.
 
     ``hours``: the workshop's length, the tokens' lifetime (``expirationSeconds``; at least 10 min,
@@ -596,6 +596,9 @@ def up(participants: int, hours: float = 4.0, context: str | None = None, hub_ur
     are left (extra ones from an earlier, bigger number are deleted, with what ran on them); None
     gives the sizing rule's number (:func:`gpu_nodes_for`, :func:`highmem_nodes_for`) on the kwok
     course cluster and adds none elsewhere (``misfits`` of the result then says what does not fit).
+    ``gpus_per_participant``: the quota's ``requests.nvidia.com/gpu`` line (1; 9 lets chapter 3's
+    ``greedy`` wait ``Pending`` beside ``gpu-trainer`` as on a laptop, at the price of letting one
+    participant hold two GPU nodes' worth; the GPU-node rule grows with it).
     The instructor's demonstration namespace (``whyk8s``) is created, labelled, if missing.
     Raises ValueError for bad numbers, CourseError for an existing object the course did not make and
     for ``gpu_nodes`` on kind or on another cluster (the sentence says why), ApiException when the API
@@ -613,10 +616,13 @@ def up(participants: int, hours: float = 4.0, context: str | None = None, hub_ur
         _check_gpu_nodes_possible(cluster)
     kwok = _kwok_course_cluster(cluster)
     if kwok:
-        gpu_nodes = gpu_nodes_for(participants) if gpu_nodes is None else gpu_nodes
+        gpu_nodes = gpu_nodes_for(participants, gpus_per_participant) if gpu_nodes is None else gpu_nodes
         highmem_nodes = highmem_nodes_for(participants) if highmem_nodes is None else highmem_nodes
     caps = layout_capacities() if _is_course_cluster(cluster.context) else node_capacities(cluster)
-    quota = share(caps, participants, memory_floor=MEMORY_NEED if kwok else 0)
+    if isinstance(gpus_per_participant, bool) or not isinstance(gpus_per_participant, int) \
+            or not 0 <= gpus_per_participant <= 64:
+        raise ValueError(f"GPUs per participant must be a whole number from 0 to 64, not {gpus_per_participant!r}.")
+    quota = share(caps, participants, memory_floor=MEMORY_NEED if kwok else 0, gpus=gpus_per_participant)
     folder = files_dir(cluster.context, out)
     changes = {"created": 0, "updated": 0, "unchanged": 0}
     changes[_apply(cluster, _viewer_role())] += 1

@@ -74,13 +74,13 @@ def board_html(rows: list[dict]) -> str:
         checks = (f"<td>{len(r['passed'])} <span class='whyk8s-note'>{esc(' '.join(r['passed']))}</span></td>")
         expires = dashboard.short_time(r.get("token_expires"))
         body.append(f"<tr class='whyk8s-participant'><td><b>{esc(r['participant'])}</b></td>{state}"
-                    f"<td class='whyk8s-expires'>{esc(expires)}</td>"
                     f"<td class='s-ok'>{r['running']}</td><td class='s-wait'>{r['pending']}</td>"
                     f"<td class='s-done'>{r['succeeded']}</td><td class='s-bad'>{r['failed']}</td>"
-                    f"{_cell(r['cpu'])}{_cell(r['memory'])}{_cell(r['pods'])}{checks}</tr>")
+                    f"{_cell(r['cpu'])}{_cell(r['memory'])}{_cell(r['pods'])}{checks}"
+                    f"<td class='whyk8s-expires'>{esc(expires)}</td></tr>")
     return (head + "<table class='whyk8s-table whyk8s-workshop'><thead><tr><th>participant</th><th>state</th>"
-            "<th>token expires (UTC)</th><th>running</th><th>pending</th><th>succeeded</th><th>failed</th><th>CPU used/hard</th>"
-            "<th>memory used/hard (MiB)</th><th>pods used/hard</th><th>checks passed</th></tr></thead>"
+            "<th>running</th><th>pending</th><th>succeeded</th><th>failed</th><th>CPU used/hard</th>"
+            "<th>memory used/hard (MiB)</th><th>pods used/hard</th><th>checks passed</th><th>token expires (UTC)</th></tr></thead>"
             f"<tbody>{''.join(body)}</tbody></table>")
 
 
