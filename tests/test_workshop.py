@@ -33,7 +33,7 @@ def test_share_of_the_course_layout():
     # 24 CPUs, 352 GiB, 440 pods in clusters/layout.yaml; 90 % shared out
     assert (q.cpu_millis, q.memory_bytes // 2**20, q.pods) == (1080, 16220, 19)
     assert q.hard() == {"requests.cpu": "1080m", "requests.memory": "16220Mi", "pods": "19",
-                        "count/resourceclaims.resource.k8s.io": "4", "requests.nvidia.com/gpu": "1"}
+                        "count/resourceclaims.resource.k8s.io": "4", "requests.nvidia.com/gpu": "9"}
     # on the kwok course cluster the memory line is at least chapter 4a's 96 GiB pod plus 8 GiB
     big = workshop.share(workshop.layout_capacities(), 20, memory_floor=workshop.MEMORY_NEED)
     assert big.memory_bytes == 104 * 2**30 and big.cpu_millis == 1080
@@ -59,9 +59,9 @@ def test_highmem_nodes_sizing_rule():
 
 
 def test_quota_caps_each_participants_gpus():
-    # one GPU each, whatever the room's size: nobody holds a whole 4-GPU node
+    # an 8-GPU pod beside one GPU pod, whatever the room's size; never every GPU of the room
     for n in (1, 2, 5, 20):
-        assert workshop.share(workshop.layout_capacities(), n).hard()["requests.nvidia.com/gpu"] == "1"
+        assert workshop.share(workshop.layout_capacities(), n).hard()["requests.nvidia.com/gpu"] == "9"
 
 
 def test_misfits_name_what_does_not_fit_a_cluster_without_extra_nodes():
@@ -495,22 +495,26 @@ def test_participant_cannot_exceed_the_quota(room):
     assert "quota" in explain(info.value).lower()
 
 
-def test_a_participant_holds_one_gpu_and_a_second_or_eight_are_refused(room):
-    # chapter 3's gpu-trainer runs; a second GPU pod, or chapter 3's greedy / 4a's train-huge (8 GPUs),
-    # is refused by the participant's quota in one sentence (for the instructor it waits Pending)
+def test_a_participants_gpus_are_capped_but_an_8_gpu_pod_waits_pending(room):
+    # chapter 3: gpu-trainer runs and greedy (8 GPUs) waits Pending with the scheduler's reason, as taught;
+    # a tenth GPU is refused by the quota in one sentence (before: no GPU line, any number)
+    from whyk8s.k8s.pods import pending_reason
     from whyk8s.k8s.waits import wait_for_pods
     _, result = room
     a = _as(result, A)
-    a.core.create_namespaced_pod(a.namespace, specs.pod("one-gpu", gpus=1))
+    a.core.create_namespaced_pod(a.namespace, specs.pod("gpu-trainer", gpus=1))
+    a.core.create_namespaced_pod(a.namespace, specs.pod("greedy", gpus=8))
     try:
-        wait_for_pods(a, lambda ps: "one-gpu" in ps and ps["one-gpu"].status.phase == "Running", timeout=30)
-        for name, gpus in (("second-gpu", 1), ("eight-gpus", 8)):
-            with pytest.raises(client.ApiException) as info:
-                a.core.create_namespaced_pod(a.namespace, specs.pod(name, gpus=gpus))
-            assert info.value.status == 403 and "requests.nvidia.com/gpu" in info.value.body
-            assert "quota" in explain(info.value).lower()
+        pods = wait_for_pods(a, lambda ps: {"gpu-trainer", "greedy"} <= set(ps) and pending_reason(ps["greedy"])
+                             and ps["gpu-trainer"].status.phase == "Running", timeout=30)
+        assert "Insufficient nvidia.com/gpu" in pending_reason(pods["greedy"])
+        with pytest.raises(client.ApiException) as info:
+            a.core.create_namespaced_pod(a.namespace, specs.pod("one-more", gpus=1))
+        assert info.value.status == 403 and "requests.nvidia.com/gpu" in info.value.body
+        assert "quota" in explain(info.value).lower()
     finally:
-        a.core.delete_namespaced_pod("one-gpu", a.namespace, grace_period_seconds=0)
+        for name in ("gpu-trainer", "greedy"):
+            a.core.delete_namespaced_pod(name, a.namespace, grace_period_seconds=0)
 
 
 def test_every_participant_runs_chapter_4a_preprocessing_at_once(room):
@@ -775,8 +779,8 @@ def test_zz_down_leaves_nothing(room):
 def test_up_command_takes_the_sizing_options():
     from whyk8s.cli import build_parser
     args = build_parser().parse_args(["workshop", "up", "--participants", "20"])
-    assert (args.gpu_nodes, args.highmem_nodes, args.gpus_per_participant) == (None, None, 1)
+    assert (args.gpu_nodes, args.highmem_nodes, args.gpus_per_participant) == (None, None, 9)
     args = build_parser().parse_args(["workshop", "up", "--participants", "20", "--highmem-nodes", "3",
-                                      "--gpus-per-participant", "9"])
-    assert (args.highmem_nodes, args.gpus_per_participant) == (3, 9)
+                                      "--gpus-per-participant", "1"])
+    assert (args.highmem_nodes, args.gpus_per_participant) == (3, 1)
     assert build_parser().parse_args(["workshop", "reset", "p01", "--progress"]).progress

@@ -84,15 +84,7 @@ def test_tracebacks_finds_an_error_output():
     assert tracebacks(nb) == ["cell 0 (" + nb.cells[0].id + "): ZeroDivisionError: division by zero"]
 
 
-#: Notebooks whose text does not yet match a participant's quota of one GPU (review A): chapter 3's
-#: ``greedy`` (8 GPUs) is refused by the quota in a participant's namespace, so cell d45d3af9
-#: (``why_pending(cluster, "greedy")``) raises. Strict: this fails once the chapter handles it.
-QUOTA_REFUSES = {"notebooks/03-what-an-orchestrator-does.ipynb"}
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(
-    strict=True, reason="chapter 3's 8-GPU pod is refused by a participant's 1-GPU quota (see QUOTA_REFUSES)"))
-    if n in QUOTA_REFUSES else n for n in RUN])
+@pytest.mark.parametrize("name", RUN)
 def test_participant_runs_notebook_without_a_traceback(name, participant, monkeypatch):
     monkeypatch.setenv("KUBECONFIG", str(participant))
     monkeypatch.delenv("WHYK8S_ALLOW_CONTEXT", raising=False)  # a participant's context needs no opt-in
@@ -162,8 +154,8 @@ def test_busy_room_runs_lab4_at_once(extra_gpu_nodes, room):
     if extra_gpu_nodes and not instructor.context.startswith("kwok-"):
         pytest.skip("extra GPU nodes are kwok's")
     workshop.up(3, hours=1, out=result.folder, cluster=instructor, gpu_nodes=extra_gpu_nodes)
-    for p in result.participants:  # a GPU pod left by an earlier notebook holds that participant's one GPU
-        workshop.reset(p, cluster=instructor)
+    for p in result.participants:  # start from empty namespaces: a GPU pod left by an earlier notebook counts
+        workshop.reset(p, cluster=instructor)  # in the GPU quota
     holder = specs.pod("holds-every-gpu", gpus=4, pool="gpu")
     holder.spec.node_name = "whyk8s-worker3"  # the layout's GPU node, whatever else has room
     instructor.core.create_namespaced_pod(instructor.namespace, holder)

@@ -380,15 +380,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="kwok course cluster only: make exactly K extra simulated GPU nodes like the layout's "
                         "(4 GPUs each, its pool label and taint; `down` removes them). Default: the sizing rule, "
                         "K = ceil((N+1)/4) - 1, so that every participant and you hold one GPU at once (20: 5)")
-    p.add_argument("--gpus-per-participant", type=int, default=1, metavar="G",
-                   help="each participant's requests.nvidia.com/gpu quota (1: nobody holds a whole GPU node; "
-                        "chapter 3's and 4a's 8-GPU pods are then refused by the quota instead of Pending)")
+    p.add_argument("--gpus-per-participant", type=int, default=9, metavar="G",
+                   help="each participant's requests.nvidia.com/gpu quota (9: an 8-GPU pod that stays Pending, "
+                        "as chapters 3, 4a and lab 4 teach, beside one running GPU pod; 1 caps everyone at one "
+                        "GPU but the quota then refuses those 8-GPU pods and lab 4's second check fails)")
     p.add_argument("--highmem-nodes", type=int, metavar="H",
                    help="kwok course cluster only: make exactly H extra simulated high-memory nodes like the "
                         "layout's (256 GiB: two of chapter 4a's 96 GiB preprocessing pods each). Default: the "
                         "sizing rule, H = ceil((N+1)/2) - 1 (20 participants: 10). Sizing rule of the quota: "
                         "90%% of the layout's workers' CPU and pods / N, memory the same but at least 104 GiB "
-                        "on kwok, 1 nvidia.com/gpu each. On kind or another cluster no node is added and `up` "
+                        "on kwok, 9 nvidia.com/gpu each. On kind or another cluster no node is added and `up` "
                         "prints what does not fit")
     p.set_defaults(func=_ws_up)
     p = wsub.add_parser("status", parents=[common], help="per participant: token expiry, pods by phase, quota used")

@@ -28,13 +28,14 @@ and :func:`up` run twice changes nothing
 
 Sizing rule (:func:`share`): each of N participants gets an equal share of 90 % of the workers'
 CPU, memory and pod slots (10 % is kept for the instructor's demonstrations and the cluster's own
-pods), and :data:`GPUS_PER_PARTICIPANT` (1) ``requests.nvidia.com/gpu``: the most GPUs a
-participant's chapter or lab holds at once (chapter 3's ``gpu-trainer``, chapter 4a's training pod,
-lab 4's Job), so nobody can hold a whole GPU node (4 GPUs) and block everyone else's GPU lab. A pod
-asking for more (chapter 3's ``greedy`` and chapter 4a's ``train-huge`` ask for 8) is refused by the
-quota in a participant's namespace (``exceeded quota: whyk8s-participant``) instead of waiting
-``Pending`` as it does for the instructor. On the kwok course cluster the memory line is at least
-:data:`MEMORY_NEED` (104 GiB: chapter 4a's 96 GiB preprocessing pod beside an 8 GiB training pod),
+pods), and :data:`GPUS_PER_PARTICIPANT` (9) ``requests.nvidia.com/gpu``: the most a participant's
+chapter or lab asks for at once (chapter 3's ``gpu-trainer`` beside its 8-GPU ``greedy``, lab 4's
+Job beside its 8-GPU ``gpu-greedy``), so those 8-GPU pods are admitted and wait ``Pending`` with the
+scheduler's reason, as the chapters teach (a line below 9 would refuse them and fail lab 4's second
+check); no node has 8 GPUs, so a participant who follows the course holds one GPU at a time, and one
+who tries cannot hold more than 9 (before: every GPU of the room). On the kwok course cluster the
+memory line is at least :data:`MEMORY_NEED` (104 GiB: chapter 4a's 96 GiB preprocessing pod beside an
+8 GiB training pod),
 and ``up`` adds high-memory nodes so that every participant's preprocessing pod is placed at once
 (:func:`highmem_nodes_for`). DRA
 ResourceClaims (``count/resourceclaims.resource.k8s.io``) are capped at :data:`CLAIMS_PER_PARTICIPANT`
@@ -115,8 +116,11 @@ GPU_NODE_PREFIX = "whyk8s-workshop-gpu"
 GPUS_PER_NODE = 4
 #: Names of the extra simulated high-memory nodes: ``whyk8s-workshop-highmem1`` …
 HIGHMEM_NODE_PREFIX = "whyk8s-workshop-highmem"
-#: Each participant's ``requests.nvidia.com/gpu`` quota line (module docstring, "Sizing rule").
-GPUS_PER_PARTICIPANT = 1
+#: Each participant's ``requests.nvidia.com/gpu`` quota line (module docstring, "Sizing rule"): an
+#: 8-GPU pod (chapter 3's ``greedy``, chapter 4a's ``train-huge``, lab 4's ``gpu-greedy``) beside one GPU pod.
+GPUS_PER_PARTICIPANT = 9
+#: GPUs a participant's chapter or lab holds at once (the 8-GPU pods fit no node): the GPU-node rule's unit.
+GPUS_HELD = 1
 #: Chapter 4a's preprocessing pod's memory request (``placement.preprocessing_pod``), bytes.
 PREPROCESS_MEMORY = 96 * 2 ** 30
 #: A participant's largest memory demand at once: the preprocessing pod and one 8 GiB training pod, bytes.
@@ -218,7 +222,7 @@ def share(capacities: list[dict], participants: int, fraction: float = PARTICIPA
     return Share(cpu, max(memory, memory_floor // _MI * _MI), pods, min(CLAIMS_PER_PARTICIPANT, pods), gpus)
 
 
-def gpu_nodes_for(participants: int, gpus_per_participant: int = GPUS_PER_PARTICIPANT,
+def gpu_nodes_for(participants: int, gpus_per_participant: int = GPUS_HELD,
                   gpus_now: int = GPUS_PER_NODE) -> int:
     """The extra GPU nodes (4 GPUs each) a room of ``participants`` and the instructor needs for each
     to hold ``gpus_per_participant`` GPUs at the same moment, beside the ``gpus_now`` the cluster has
@@ -253,9 +257,9 @@ def misfits(capacities: list[dict], participants: int, quota: Share) -> list[str
     out = []
     gpus = sum(int(parse_quantity(str(c.get(GPU_RESOURCE, 0)))) for c in capacities)
     seats = participants + 1
-    if gpus < seats * quota.gpus:
+    if gpus < seats * GPUS_HELD:
         out.append(f"GPUs: the workers have {gpus} nvidia.com/gpu for {participants} participants and you "
-                   f"({seats * quota.gpus} wanted at once): some GPU pods (chapter 3's gpu-trainer, chapter 4a's "
+                   f"({seats * GPUS_HELD} wanted at once): some GPU pods (chapter 3's gpu-trainer, chapter 4a's "
                    f"training pod, lab 4's Job) will wait Pending for a free GPU.")
     places = sum(int(parse_quantity(str(c.get("memory", 0)))) // PREPROCESS_MEMORY for c in capacities)
     if quota.memory_bytes < PREPROCESS_MEMORY:
@@ -596,9 +600,10 @@ def up(participants: int, hours: float = 4.0, context: str | None = None, hub_ur
     are left (extra ones from an earlier, bigger number are deleted, with what ran on them); None
     gives the sizing rule's number (:func:`gpu_nodes_for`, :func:`highmem_nodes_for`) on the kwok
     course cluster and adds none elsewhere (``misfits`` of the result then says what does not fit).
-    ``gpus_per_participant``: the quota's ``requests.nvidia.com/gpu`` line (1; 9 lets chapter 3's
-    ``greedy`` wait ``Pending`` beside ``gpu-trainer`` as on a laptop, at the price of letting one
-    participant hold two GPU nodes' worth; the GPU-node rule grows with it).
+    ``gpus_per_participant``: the quota's ``requests.nvidia.com/gpu`` line (9; 1 caps every
+    participant at one GPU, but then the quota refuses chapter 3's ``greedy``, chapter 4a's
+    ``train-huge`` and lab 4's ``gpu-greedy`` instead of leaving them ``Pending``, and lab 4's second
+    check cannot pass).
     The instructor's demonstration namespace (``whyk8s``) is created, labelled, if missing.
     Raises ValueError for bad numbers, CourseError for an existing object the course did not make and
     for ``gpu_nodes`` on kind or on another cluster (the sentence says why), ApiException when the API
@@ -616,7 +621,7 @@ def up(participants: int, hours: float = 4.0, context: str | None = None, hub_ur
         _check_gpu_nodes_possible(cluster)
     kwok = _kwok_course_cluster(cluster)
     if kwok:
-        gpu_nodes = gpu_nodes_for(participants, gpus_per_participant) if gpu_nodes is None else gpu_nodes
+        gpu_nodes = gpu_nodes_for(participants) if gpu_nodes is None else gpu_nodes
         highmem_nodes = highmem_nodes_for(participants) if highmem_nodes is None else highmem_nodes
     caps = layout_capacities() if _is_course_cluster(cluster.context) else node_capacities(cluster)
     if isinstance(gpus_per_participant, bool) or not isinstance(gpus_per_participant, int) \
