@@ -233,7 +233,8 @@ def _ws_up(args: argparse.Namespace) -> int:
     for sentence in res.misfits:
         print(f"Does not fit: {sentence}")
     print(f"New tokens ({args.hours} h): {len(res.tokens)}. Kubeconfigs in {res.folder} "
-          f"(one per participant, readable by you only). Next: `whyk8s workshop cards`.")
+          f"(one per participant, readable by you only). Next: start the hub (`sudo make hub "
+          f"HUB_ARGS=\"--ip 0.0.0.0\"`), then `whyk8s workshop cards --hub-url http://<this machine's address>:8000/`.")
     return 0
 
 
