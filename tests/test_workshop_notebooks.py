@@ -256,3 +256,16 @@ def test_a_demonstration_cell_shows_the_live_view(participant):
     views = [o for o in nb.cells[1].outputs if "application/vnd.jupyter.widget-view+json" in (o.get("data") or {})]
     assert len(views) == 1 and "DemonstrationView" in views[0]["data"]["text/plain"]
     assert "whyk8s-p01" in nb.cells[2].outputs[0]["text"]
+
+
+def test_a_participants_placement_board_says_others_are_not_visible(participant):
+    """A participant's board counts only their namespace's pods, so a shared node may look empty:
+    the board says so (learner B read an empty GPU node while others' Jobs held GPUs)."""
+    from whyk8s.notebook.widgets import PlacementBoard
+    cluster = connect(kubeconfig=str(participant))
+    board = PlacementBoard(cluster)
+    try:
+        note = board.scope_note()
+        assert "whyk8s-p01" in note and "others' use of these shared nodes is not visible to you" in note, note
+    finally:
+        board.close()
