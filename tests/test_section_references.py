@@ -2,7 +2,9 @@
 
 A chapter that writes ``section "A machine vanishes" below`` promises a heading of that title further
 down the same notebook (``above``: earlier); a quoted section title without a direction must be a
-heading of some notebook of the course. Learner B followed 4a's ``section "Who killed my process?"
+heading of some notebook of the course; ``Chapter 4a, "Who holds the GPU?"`` must be a heading of
+chapter 4a. A heading matches a title that is the whole heading or its start ("Who holds the GPU?"
+for "Who holds the GPU? The device plugin"). Learner B followed 4a's ``section "Who killed my process?"
 below`` and found no such section in 4a (it is chapter 4b's). No cluster needed.
 """
 
@@ -20,6 +22,18 @@ NOTEBOOKS = sorted([*ROOT.glob("notebooks/*.ipynb"), *ROOT.glob("labs/*.ipynb"),
 #: ``section "Title"`` / ``sections "Title"`` (straight or curly quotes), then an optional below/above.
 REFERENCE = re.compile(r'\b[Ss]ections?\s+["“]([^"”]+)["”](?:\s*\)?\s*(below|above))?')
 HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*$", re.MULTILINE)
+#: ``Chapter 4a, "Title"`` / ``episode 4b, "Title"``: a title in that chapter's notebook.
+CHAPTER_REFERENCE = re.compile(r'\b(?:[Cc]hapter|[Ee]pisode)\s+(\d+[a-z]?),?\s+["“]([^"”]+)["”]')
+
+
+def _is(heading: str, title: str) -> bool:
+    return heading == title or heading.startswith(title + " ")
+
+
+def chapter_headings(chapter: str) -> set[str] | None:
+    """The headings of chapter ``chapter`` (``"4a"`` → notebooks/04a-*.ipynb), None if no such chapter."""
+    found = sorted(ROOT.glob(f"notebooks/{chapter.zfill(3 if chapter[-1].isalpha() else 2)}-*.ipynb"))
+    return {h for _, h in headings(nbformat.read(found[0], as_version=4))} if found else None
 
 
 def headings(nb) -> list[tuple[int, str]]:
@@ -40,25 +54,32 @@ def broken_references(nb, everywhere: set[str]) -> list[str]:
         for title, where in REFERENCE.findall(cell.source):
             title = " ".join(title.split())
             if where == "below":
-                ok = any(j > i and h == title for j, h in own)
+                ok = any(j > i and _is(h, title) for j, h in own)
             elif where == "above":
-                ok = any(j < i and h == title for j, h in own)
+                ok = any(j < i and _is(h, title) for j, h in own)
             else:
-                ok = title in everywhere
+                ok = any(_is(h, title) for h in everywhere)
             if not ok:
                 bad.append(f"cell {i}: section {title!r} {where or '(in the course)'} not found")
+        for chapter, title in CHAPTER_REFERENCE.findall(cell.source):
+            title = " ".join(title.split())
+            found = chapter_headings(chapter)
+            if found is None or not any(_is(h, title) for h in found):
+                bad.append(f"cell {i}: chapter {chapter}'s section {title!r} not found")
     return bad
 
 
 def test_broken_references_sees_a_section_that_is_not_below():
     nb = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_markdown_cell('## Done\nSee section "Later" below and section "Done" above.'),
-        nbformat.v4.new_markdown_cell('Also section "Elsewhere" below and section "Gone".'),
+        nbformat.v4.new_markdown_cell('Also section "Elsewhere" below and section "Gone". Chapter 4a, '
+                                      '"Who holds the GPU?" is there; chapter 4a, "Who killed my process?" is not.'),
         nbformat.v4.new_markdown_cell("## Later")])
     assert broken_references(nb, {"Later", "Done"}) == [
         "cell 0: section 'Done' above not found",
         "cell 1: section 'Elsewhere' below not found",
-        "cell 1: section 'Gone' (in the course) not found"]
+        "cell 1: section 'Gone' (in the course) not found",
+        "cell 1: chapter 4a's section 'Who killed my process?' not found"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

@@ -4,7 +4,10 @@ Participant ``p01`` of a 3-participant workshop (:mod:`whyk8s.cluster.workshop`)
 to bottom in a fresh kernel (nbclient, errors allowed) with ``KUBECONFIG`` set to their kubeconfig
 and nothing else changed. A cell may fail (an API refusal, a step that is the instructor's
 demonstration), but then it shows the course's one sentence (:mod:`whyk8s.notebook.display`), never
-an error output (a traceback): this test fails naming each cell that ended in one.
+an error output (a traceback): this test fails naming each cell that ended in one. A cell that ends in
+an error at all (even shown as one sentence) must carry the tag ``raises-exception``, or JupyterLab's
+"Run All" stops there (:func:`untagged_failures`; :func:`test_a_tagged_demonstration_does_not_stop_the_queued_cells`
+shows the kernel aborting the queued cells behind an untagged one, as learner B saw).
 
 A busy room (:func:`test_busy_room_runs_lab4_at_once`): three participants run lab 4's solution at
 the same moment while other pods hold GPUs: every GPU of the layout's GPU node (each Job then waits
@@ -269,3 +272,20 @@ def test_a_participants_placement_board_says_others_are_not_visible(participant)
         assert "whyk8s-p01" in note and "others' use of these shared nodes is not visible to you" in note, note
     finally:
         board.close()
+
+
+def test_dra_tidy_says_whose_the_devices_are_and_leaves_them(room, participant):
+    """Learner B read "DRA objects of the course left: 4" with no word on whose they are. As a
+    participant, chapter 4a's DRA clean-up says the published devices are the room's, which the
+    instructor removes; as the instructor while the workshop is up, it leaves them and says so."""
+    from whyk8s.lessons import dra
+    instructor, _ = room
+    dra.publish(instructor)
+    try:
+        said = dra.tidy(connect(kubeconfig=str(participant)))
+        assert "DeviceClass gpu.whyk8s.example" in said and "the instructor removes them" in said, said
+        said = dra.tidy(instructor)
+        assert "stay because a workshop is up" in said, said
+        assert {str(r).split()[0] for r in dra.left(instructor)} == {"DeviceClass", "ResourceSlice"}
+    finally:
+        dra.clean_up(instructor)

@@ -587,23 +587,23 @@ def left(cluster: Cluster) -> list:
 
 def workshop_is_up(cluster: Cluster) -> bool:
     """True when namespaces of workshop participants exist (labelled ``whyk8s.io/participant``, made by
-    ``whyk8s workshop up``). A participant's connection, which may not list namespaces, gets True when
-    its own namespace carries that label. kubectl: ``kubectl get ns -l whyk8s.io/participant``."""
+    ``whyk8s workshop up``). A connection that may not list namespaces is a workshop participant's:
+    True. kubectl: ``kubectl get ns -l whyk8s.io/participant``."""
     from whyk8s import PARTICIPANT_LABEL
     try:
         return bool(cluster.core.list_namespace(label_selector=PARTICIPANT_LABEL, limit=1).items)
     except client.ApiException as exc:
         if exc.status != 403:
             raise
-        ns = cluster.core.read_namespace(cluster.namespace)
-        return PARTICIPANT_LABEL in (ns.metadata.labels or {})
+        return True
 
 
 def kept_for_the_room(cluster: Cluster) -> set[str]:
     """The uids of the published devices (the course-labelled DeviceClass and ResourceSlices) to keep
     while a workshop is up (:func:`workshop_is_up`): participants' claims use them. Empty otherwise.
-    Give it to :func:`whyk8s.k8s.objects.cleanup` as ``keep``."""
-    if not workshop_is_up(cluster):
+    Give it to :func:`whyk8s.k8s.objects.cleanup` as ``keep``. Empty for a connection that may not
+    publish devices (a participant: its clean-up cannot delete them anyway)."""
+    if not can(cluster, PUBLISH) or not workshop_is_up(cluster):
         return set()
     api = _resource(cluster)
     return {o.metadata.uid for fn in (api.list_device_class, api.list_resource_slice)
@@ -619,18 +619,25 @@ def tidy(cluster: Cluster, remove_devices: bool | None = None) -> str:
     ``whyk8s workshop down`` the next clean-up removes them). ``remove_devices=None``: keep them exactly while a
     workshop is up. Returns the sentence."""
     from whyk8s.k8s.objects import cleanup
-    keep = set() if remove_devices else kept_for_the_room(cluster) if remove_devices is None else set()
+    keep = kept_for_the_room(cluster) if remove_devices is None else set()
     may_publish = can(cluster, PUBLISH)
-    if not may_publish:
-        keep = set()  # nothing cluster-scoped is this connection's to delete; cleanup leaves it (403)
     cleanup(cluster, keep=keep)
-    remaining = left(cluster)
-    devices = [r for r in remaining if str(r).split()[0] in ("DeviceClass", "ResourceSlice")]
+    remaining = [str(r) for r in left(cluster)]  # a participant's: their namespace's claims and templates only
+    if not may_publish:
+        api = _resource(cluster)
+        for kind, list_fn in (("DeviceClass", api.list_device_class), ("ResourceSlice", api.list_resource_slice)):
+            try:
+                remaining += [f"{kind} {o.metadata.name}" for o in list_fn(label_selector=_SELECTOR).items
+                              if _labelled(o) and f"{kind} {o.metadata.name}" not in remaining]
+            except client.ApiException as exc:
+                if exc.status != 403:
+                    raise
+    devices = [r for r in remaining if r.split()[0] in ("DeviceClass", "ResourceSlice")]
     others = [r for r in remaining if r not in devices]
     text = f"DRA objects of the course left: {len(remaining)}"
     if not remaining:
         return text + "."
-    text += f" ({', '.join(str(r) for r in remaining)})."
+    text += f" ({', '.join(remaining)})."
     if devices and not may_publish:
         text += (f" The {len(devices)} published device object(s) are the cluster's, not your namespace's: "
                  "in a workshop the instructor published them for the whole room, you may not delete them, "
