@@ -31,6 +31,7 @@ install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "Installing the course and its Python dependencies into $(VENV) (about a minute the first time)..."
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test,book,browser,lint,hub]'
 	touch $(STAMP)

@@ -4,6 +4,8 @@ reports on the course cluster, which runs no metrics-server."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import yaml
 
@@ -84,7 +86,12 @@ def test_without_metrics_the_hpa_says_so_and_still_enforces_its_minimum(cluster)
     minReplicas is raised to it all the same."""
     objects.create(cluster, specs.deployment("web", replicas=1))
     objects.create(cluster, specs.hpa("web", min_replicas=2, max_replicas=10, cpu_utilization=60))
-    hpa = au.wait_for_hpa(cluster, "web", timeout=90)
+    lines = _shown_lines(lambda: au.wait_for_hpa(cluster, "web", timeout=90))
+    hpa = lines.pop("result")
+    # learner trial 7: half a minute with only [*]; now a line says what it waits for, then the seconds
+    assert lines["first"].startswith("⏱ Waiting for the HorizontalPodAutoscaler controller's first pass over web")
+    assert any(re.search(r": [1-9]\d* s so far$", u) for u in lines["updates"]), lines["updates"]
+    assert lines["updates"][-1] == "⏱ done: The HorizontalPodAutoscaler controller has made its first pass over web."
     table = au.conditions_table(hpa)
     rows = {r.type: (r.status, r.reason) for r in table.itertuples()}
     assert rows["AbleToScale"] == ("True", "SucceededGetScale")
@@ -95,3 +102,30 @@ def test_without_metrics_the_hpa_says_so_and_still_enforces_its_minimum(cluster)
     assert cluster.apps.read_namespaced_deployment_scale("web", cluster.namespace).spec.replicas == 2
     objects.cleanup(cluster)
     assert objects.course_objects(cluster) == []  # the HPA is a course kind: clean-up removes it
+
+
+def _shown_lines(fn) -> dict:
+    """Run ``fn`` in an IPython shell; return its result, the first line it displayed and the text of
+    each in-place update of that line (the capture records each update as one more output)."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+    InteractiveShell.instance()
+    with capture_output() as cap:
+        result = fn()
+    shown = [o.data.get("text/plain", "") for o in cap.outputs]
+    return {"result": result, "first": shown[0] if shown else "", "updates": shown[1:]}
+
+
+def test_the_conditions_table_keeps_whole_messages_in_a_notebook():
+    """Learner trial 7: pandas cut each message at 50 characters ("the HPA was unable to compute the
+    replica coun..."); a course notebook's kernel shows cells whole."""
+    import pandas as pd
+
+    from whyk8s.notebook import display
+    long = "the HPA was unable to compute the replica count: failed to get cpu utilization: unable to get metrics"
+    frame = pd.DataFrame([["ScalingActive", "False", "FailedGetResourceMetric", long]],
+                         columns=["type", "status", "reason", "message"])
+    with pd.option_context("display.max_colwidth", 50):
+        assert long not in frame._repr_html_()
+        display.notebook_defaults()
+        assert long in frame._repr_html_()

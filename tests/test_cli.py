@@ -2,8 +2,11 @@
 ``kind``/``docker``/``kwokctl`` record their calls, tests/standins.py), refusals read as the guard's
 sentence, ``cluster up`` makes the course's context current, and the docstring lists every command."""
 
+import os
 import re
 import shutil
+
+from pathlib import Path
 
 import pytest
 import yaml
@@ -54,9 +57,21 @@ def test_provider_acts_on_another_cluster_are_refused_before_any_command(mine, c
                                                ("kwok", "kwokctl delete cluster --name mine")])
 def test_opted_in_cluster_is_deleted(mine, tmp_path, monkeypatch, capsys, provider, command):
     monkeypatch.setenv("WHYK8S_ALLOW_CONTEXT", f"{provider}-mine")
+    Path(os.environ["STANDIN_STATE"]).touch()  # the stand-in's cluster exists
     assert main(["cluster", "down", "--provider", provider]) == 0
-    assert mine.calls() == [f"{command} --kubeconfig {tmp_path / 'kubeconfig'}"]
-    assert "deleted" in capsys.readouterr().out
+    assert mine.calls()[-1] == f"{command} --kubeconfig {tmp_path / 'kubeconfig'}"
+    assert "The course cluster is deleted" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("provider", ["kind", "kwok"])
+@pytest.mark.parametrize("action", ["stop", "down"])
+def test_stop_or_down_of_a_cluster_that_does_not_exist_says_so_and_nothing_else(mine, monkeypatch, capsys,
+                                                                                 provider, action):
+    monkeypatch.setenv("WHYK8S_ALLOW_CONTEXT", f"{provider}-mine")
+    assert main(["cluster", action, "--provider", provider]) == 0
+    out = capsys.readouterr().out
+    assert f"There {'is' if action == 'stop' else 'was'} no {provider} cluster mine" in out
+    assert "The course cluster is" not in out
 
 
 @pytest.fixture
@@ -92,7 +107,7 @@ def test_course_named_context_off_this_machine_is_refused(remote_course_names, m
     # opted in by name, it is the user's decision
     monkeypatch.setenv("WHYK8S_ALLOW_CONTEXT", "kwok-whyk8s")
     assert main(["cluster", "down", "--provider", "kwok"]) == 0
-    assert remote_course_names.calls()[0].startswith("kwokctl delete cluster --name whyk8s")
+    assert remote_course_names.calls()[-1].startswith("kwokctl delete cluster --name whyk8s")
 
 
 def test_no_current_context_gets_the_use_context_hint(make_kubeconfig, tmp_path, monkeypatch, capsys):

@@ -96,6 +96,34 @@ def test_a_later_pass_of_another_check_means_moved_on():
     assert row["stuck"]
 
 
+def test_a_check_passed_then_failing_after_a_reset_is_history_not_stuck():
+    # lab 4 passed, reset, re-run: fails; the participant then works elsewhere and finishes
+    e = progress.merged(None, "lab4", "check_greedy_job", "Lab 4", True, "all checks pass", T0 - timedelta(minutes=40))
+    e = progress.merged(e, "lab4", "check_greedy_job", "Lab 4", False, "no Job", T0 - timedelta(minutes=30))
+    assert e["passed_at"] == (T0 - timedelta(minutes=40)).isoformat() and not e["passed"]
+    cm = _progress("p02", e)
+    (row,) = dashboard.participant_rows([_ns("p02")], [], [], [cm], now=T0)
+    assert row["passed"] == ["lab4.check_greedy_job"] and row["failing"] == ["lab4.check_greedy_job"]
+    assert not row["stuck"] and row["stuck_in"] is None
+    # never passed, failing 30 min, but another check of theirs ran since: moved on, not stuck
+    never = _entry("check_pod", False, T0 - timedelta(minutes=30))
+    elsewhere = _entry("check_job", False, T0 - timedelta(minutes=2), lab="lab3")
+    (row,) = dashboard.participant_rows([_ns("p02")], [], [], [_progress("p02", never, elsewhere)], now=T0)
+    assert not row["stuck"]
+    (row,) = dashboard.participant_rows([_ns("p02")], [], [], [_progress("p02", never)], now=T0)
+    assert row["stuck"] and row["stuck_on"] == "lab2.check_pod"
+
+
+def test_narrow_table_for_a_projector():
+    cm = _progress("p01", _entry("check_pod", False, T0, since=T0 - timedelta(minutes=9)))
+    rows = dashboard.participant_rows([_ns("p01")], [_pod("p01", "a", "Running")], [_quota("p01")], [cm], now=T0)
+    table = dashboard.narrow_frame(rows)
+    assert list(table.columns) == dashboard.NARROW_COLUMNS
+    text = table.to_string(index=False)
+    assert max(len(line) for line in text.splitlines()) <= 100, text
+    assert "64/161792" in text and "Mi" not in text.replace("mem MiB", "") and "lab2.check_pod 9m" in text
+
+
 def test_merged_keeps_the_start_of_a_run_of_failures():
     first = progress.merged(None, "lab2", "check_pod", "Lab 2", False, "no Pod", T0)
     again = progress.merged(first, "lab2", "check_pod", "Lab 2", False, "wrong image", T0 + timedelta(minutes=3))
@@ -127,6 +155,7 @@ def test_board_html_puts_the_stuck_first_with_the_sentence():
     assert "2 participants, 1 stuck" in page
     assert page.index("p02") < page.index("p01") and "stuck 9 min on lab2.check_pod check_pod says why" in page
     assert "No workshop participant" in board_html([])
+    assert "token expires (UTC)" in page and "13:00" in page and "memory used/hard (MiB)" in page
 
 
 def test_recording_failure_never_changes_a_check(tmp_path, monkeypatch):
@@ -232,8 +261,22 @@ def test_the_normal_route_records_nothing(room, course_cluster):
     assert info.value.status == 404
 
 
-def test_status_command_takes_watch_and_minutes():
+def test_dashboard_folder_links_the_chapters_for_the_demonstrations(tmp_path):
+    # one JupyterLab of the instructor's for the dashboard and the demonstrations
+    checkout = tmp_path / "checkout"
+    for name in ("workshop", "notebooks", "labs"):
+        (checkout / name).mkdir(parents=True)
+    (checkout / "workshop" / "dashboard.ipynb").write_text("{}")
+    (checkout / "notebooks" / "03.ipynb").write_text("{}")
+    folder = dashboard.prepare_folder(tmp_path / "dash", checkout)
+    assert (folder / "notebooks" / "03.ipynb").is_file() and (folder / "labs").is_dir()
+    assert (folder / "dashboard.ipynb").read_text() == "{}" and folder.stat().st_mode & 0o077 == 0
+    assert dashboard.prepare_folder(folder, checkout) == folder  # again: no error, same links
+
+
+def test_status_command_takes_watch_and_seconds():
+    # seconds, as the widget's stuck_after
     from whyk8s.cli import _ws_status, build_parser
-    args = build_parser().parse_args(["workshop", "status", "--watch", "--stuck-after", "2.5"])
-    assert args.func is _ws_status and args.watch and args.stuck_after == 2.5
-    assert build_parser().parse_args(["workshop", "status"]).stuck_after == 5.0
+    args = build_parser().parse_args(["workshop", "status", "--watch", "--stuck-after", "150"])
+    assert args.func is _ws_status and args.watch and args.stuck_after == 150
+    assert build_parser().parse_args(["workshop", "status"]).stuck_after == dashboard.STUCK_AFTER == 300

@@ -28,7 +28,8 @@ def shell(tmp_path_factory, monkeypatch):
     sh.set_custom_exc((), None)
     display._undefined.clear()
     display._demonstration_names.clear()
-    for name in ("cluster", "pods", "core", "widget", "ready", "lost"):
+    display._failed_cells.clear()
+    for name in ("cluster", "pods", "core", "widget", "ready", "lost", "stored"):
         sh.user_ns.pop(name, None)
 
 
@@ -71,6 +72,34 @@ def test_a_learners_own_name_error_keeps_its_traceback_even_after_an_outage(shel
     typo = Cell(shell, "clustr.namespace")
     assert not typo.ok and typo.traceback and "NameError" in typo.stdout and "clustr" in typo.stdout
     assert typo.panels == [] and typo.sentences == []
+
+
+def test_a_name_left_unset_by_a_cell_that_failed_for_another_reason_does_not_blame_the_cluster(shell, cluster):
+    """Learner trial 2: `stored = core.read_namespaced_pod("first-pod")` (namespace missing) failed on
+    the client's check; the next cell said the course cluster could not be reached. It must say
+    that 'stored' was not set because the cell that assigns it failed."""
+    shell.user_ns["core"] = cluster.core
+    first = Cell(shell, 'stored = core.read_namespaced_pod("first-pod")')
+    assert not first.ok and first.panels == [] and len(first.sentences) == 1
+    assert "the argument namespace is missing" in first.sentences[0]
+    later = Cell(shell, "stored.spec.node_name")
+    assert not later.ok and not later.traceback and later.panels == [], later.panels
+    assert len(later.sentences) == 1 and later.sentences[0].startswith(
+        "⚠ 'stored' was not set: the cell that assigns it failed; see its message above"), later.sentences
+    assert "cluster" not in later.sentences[0]
+    assert display.failed_cell("read_namespaced_pod") and display.failed_cell("create_namespaced_pod") is None
+    # an API refusal is not the cluster's absence either
+    refused = Cell(shell, f"stored = core.read_namespaced_pod('nothing-here', {cluster.namespace!r})")
+    assert refused.sentences and refused.panels == []
+    later = Cell(shell, "stored.spec")
+    assert later.panels == [] and "'stored' was not set" in later.sentences[0]
+    # fixed: the call runs, so the earlier failure no longer counts
+    assert Cell(shell, f"stored = core.read_namespace({cluster.namespace!r})").ok
+    assert display.failed_cell("read_namespaced_pod") is not None  # another call: still failed
+    assert Cell(shell, f"pods = core.list_namespaced_pod({cluster.namespace!r}).items\n"
+                       f"stored = core.read_namespaced_pod(pods[0].metadata.name, {cluster.namespace!r}) "
+                       f"if pods else None").ok
+    assert display.failed_cell("read_namespaced_pod") is None
 
 
 def test_other_errors_keep_their_traceback(shell):

@@ -14,7 +14,7 @@ def proc(**values):
 
 def test_every_check_has_a_docstring_naming_its_statuses():
     checks = [f for name, f in inspect.getmembers(doctor, inspect.isfunction) if name.startswith("check_")]
-    assert len(checks) == 8
+    assert len(checks) == 9
     for check in checks:
         assert check.__doc__ and "``ok``" in check.__doc__, check.__name__
     assert {f.__name__ for f in checks} <= set(doctor.__all__)
@@ -66,3 +66,13 @@ def test_only_fail_counts_as_failed():
     assert doctor.failed(checks[:2]) == []
     assert doctor.format_checks(checks).splitlines() == [
         "[  ok] a: x", "[warn] b: y", "       → fix b", "[fail] c: z", "       → fix c"]
+
+
+def test_the_controllers_line_names_what_runs_and_how_to_stop_it():
+    from whyk8s.cluster.doctor import check_controllers
+    none = check_controllers({"Kueue": None, "Karpenter": None})
+    assert none.status == "ok" and none.found.startswith("none running")
+    one = check_controllers({"Kueue": 4242, "Karpenter": None})
+    assert one.found == ("running: Kueue (pid 4242); `whyk8s kueue down` stops it, `whyk8s cluster down` too")
+    both = check_controllers({"Kueue": 1, "Karpenter": 2})
+    assert "Kueue (pid 1), Karpenter (pid 2)" in both.found and "stops them" in both.found

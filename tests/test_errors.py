@@ -278,6 +278,39 @@ def test_only_an_rbac_refusal_reads_not_allowed(cluster):
     assert cluster.core.list_namespaced_pod(cluster.namespace, label_selector=cluster.selector).items == []
 
 
+def test_a_workshop_refusal_in_someone_elses_namespace_names_the_participants_own(cluster):
+    """Learner trial 4b: p01 created a pod in whyk8s-p02 and was told "this step is the instructor's
+    demonstration". A namespaced refusal outside the participant's own namespace says whose it is
+    not and names theirs; in their own namespace and across the cluster it stays the demonstration."""
+    learner = connect(context=cluster.context)
+    learner.api.set_default_header("Impersonate-User", "system:serviceaccount:whyk8s-p01:learner")
+    for fn in (lambda: learner.core.create_namespaced_pod("whyk8s-p02", specs.pod("x")),
+               lambda: learner.core.list_namespaced_pod("whyk8s-p02"),
+               lambda: learner.core.read_namespace("whyk8s-p02")):
+        sentence = explain(_refusal(fn))
+        assert sentence.startswith("Not allowed: namespace whyk8s-p02 is not yours"), sentence
+        assert "your own namespace, whyk8s-p01" in sentence and "demonstration" not in sentence
+    sentence = explain(_refusal(lambda: learner.core.list_node()))
+    assert "instructor's demonstration" in sentence and "not yours" not in sentence
+    sentence = explain(_refusal(lambda: learner.core.list_namespaced_resource_quota("whyk8s-p01")))
+    assert "instructor's demonstration" in sentence and "not yours" not in sentence
+
+
+def test_a_call_the_client_refuses_names_the_call_and_the_argument_not_an_object(cluster):
+    """Learner trial 4a: core.read_namespaced_pod("first-pod") printed pydantic's ArgsKwargs with an
+    object address and "Nothing was created" for a read."""
+    sentence = explain(_raised(lambda: cluster.core.read_namespaced_pod("first-pod")))
+    assert sentence == ("The Kubernetes client refused the call read_namespaced_pod before sending it: the "
+                        "argument namespace is missing. It takes read_namespaced_pod(name, namespace, …). "
+                        "Nothing was sent to the API server."), sentence
+    sentence = explain(_raised(lambda: cluster.core.create_namespaced_pod(body={"metadata": {"name": "x"}})))
+    assert "create_namespaced_pod" in sentence and "the argument namespace is missing" in sentence
+    sentence = explain(_raised(lambda: cluster.core.list_namespaced_pod("whyk8s", labels="a=b")))
+    assert "it has no argument named labels" in sentence
+    for sentence in (explain(_raised(lambda: cluster.core.read_namespaced_pod("first-pod"))),):
+        assert "0x" not in sentence and "ArgsKwargs" not in sentence and "Nothing was created" not in sentence
+
+
 def test_an_invalid_name_is_one_sentence_naming_the_field(cluster):
     bad = specs.pod("fine")
     bad.metadata.name = "Not_Valid"  # past the course's own check: the API server's 422
@@ -355,6 +388,7 @@ def test_a_number_where_the_client_wants_a_string_is_one_sentence_with_the_fix()
     assert text.startswith("The Kubernetes client refused the object before sending it: ")
     assert 'spec.containers[0].resources.limits["nvidia.com/gpu"] must be a string' in text
     assert "'1' in quotes" in text and "Nothing was created." in text
+    assert "for the Python client" in text and "YAML manifest for kubectl may write 1 unquoted" in text
     assert "pydantic" not in text and "\n" not in text
 
 
@@ -382,3 +416,15 @@ def test_a_kind_the_api_server_does_not_serve_is_a_missing_crd(cluster):
     assert "CustomResourceDefinition is not installed" in sentence and "whyk8s kueue up" in sentence
     named = _raised(lambda: cluster.core.read_namespaced_pod("no-such-pod", cluster.namespace))
     assert explain(named).startswith("There is no Pod named 'no-such-pod'")
+
+
+def test_the_api_server_reads_a_number_as_a_quantity_as_the_client_refusal_sentence_says(cluster):
+    """The sentence above tells learners a YAML manifest may write ``nvidia.com/gpu: 1`` unquoted: the
+    API server (not the Python client) accepts the JSON number 1 there and stores the quantity "1"."""
+    from kubernetes import dynamic
+    pods = dynamic.DynamicClient(cluster.core.api_client).resources.get(api_version="v1", kind="Pod")
+    body = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "number-quantity"},
+            "spec": {"containers": [{"name": "main", "image": "busybox:1.36",
+                                     "resources": {"limits": {"nvidia.com/gpu": 1}}}]}}
+    made = pods.create(body=body, namespace=cluster.namespace, query_params=[("dryRun", "All")])
+    assert made.spec.containers[0].resources.limits["nvidia.com/gpu"] == "1"

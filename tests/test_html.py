@@ -100,8 +100,11 @@ def test_a_pending_pod_shows_the_schedulers_reason_in_the_table():
                                                           "helpful for scheduling.")
     row = render.pod_table_html([(rec, "3s")], 1)
     assert "Insufficient nvidia.com/gpu" in text(row)
-    assert f"title='{render.esc(rec.why)}'" in row  # the whole reason on hover, a short one shown
-    assert "…" in text(row) and len(text(row)) < len(rec.why) + 40
+    assert f"title='{render.esc(rec.why)}'" in row
+    # learner trial 9: the reason was cut ("preemption: 0/4 nodes ar…"); the whole of it is shown, wrapped
+    assert rec.why in text(row) and "…" not in text(row)
+    assert "overflow-wrap:anywhere" in render.STYLE.split(".whyk8s-why")[1].split("}")[0]
+    assert rec.why in text(render.pending_column_html([rec]))  # the placement board's chip too
 
 
 def test_the_model_counts_statuses_and_requests_per_node_and_forgets_deleted_pods():

@@ -87,6 +87,20 @@ def test_start_refuses_without_root(tmp_path, monkeypatch):
         hub.start(_settings(tmp_path))
 
 
+def test_a_second_workshops_hub_on_the_machine_is_refused(tmp_path, monkeypatch):
+    # the system users whyk8s-pNN are per machine: a hub of another context running means one workshop already
+    monkeypatch.setattr(hub.os, "geteuid", lambda: 0)
+    s = _settings(tmp_path, state_dir=tmp_path / "hub" / "kwok-mine")
+    other = tmp_path / "hub" / "kind-other"
+    other.mkdir(parents=True)
+    (other / "hub.pid").write_text(f"{os.getpid()}\n")  # a live process
+    assert hub.other_hubs(s) == [(other, os.getpid())]
+    with pytest.raises(CourseError, match="one machine serves one workshop at a time"):
+        hub.start(s)
+    (other / "hub.pid").write_text("999999999\n")  # gone: no longer in the way
+    assert hub.other_hubs(s) == []
+
+
 @pytest.mark.hub  # not a unit test: it creates a system user (make unit runs in a user namespace)
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root: it creates a system user")
 def test_a_link_planted_in_a_participants_home_never_makes_root_write_through_it(tmp_path):

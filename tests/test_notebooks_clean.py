@@ -72,6 +72,47 @@ def test_outputs_are_clean(path):
             assert not errors, f"cell {i} has an error output"
 
 
+#: Notebooks another helper owns at the time of writing, committed with kernelspec "Python 3": the next
+#: ``python -m whyk8s.notebook.outputs`` run writes the installed one (strict: fails once they match).
+OLD_KERNELSPEC = {"04a-placing-ml-work.ipynb"}
+
+
+@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.xfail(
+    strict=True, reason="committed with kernelspec 'Python 3'")) if p.name in OLD_KERNELSPEC else p
+    for p in NOTEBOOKS], ids=lambda p: p.name)
+def test_the_kernelspec_is_the_one_jupyterlab_writes_so_opening_leaves_no_unsaved_changes(path):
+    """Learner trial 6: notebooks showed the unsaved-changes dot as soon as they opened. Opening
+    chapter 4a in JupyterLab 4.6 and saving it changed one thing: metadata.kernelspec.display_name
+    "Python 3" became "Python 3 (ipykernel)", the installed kernel's."""
+    nb = json.loads(path.read_text())
+    assert nb["metadata"].get("kernelspec") == outputs.kernelspec()
+
+
+LEARNER_LABS = sorted(ROOT.glob("labs/*.ipynb"))
+#: Learner-facing labs another helper owns at the time of writing: they still carry outputs until
+#: ``python -m whyk8s.notebook.outputs`` writes them again (strict: this fails once they are clean).
+NOT_YET_STRIPPED = {"lab4-gpu-job.ipynb"}
+
+
+@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.xfail(
+    strict=True, reason="still committed with outputs")) if p.name in NOT_YET_STRIPPED else p
+    for p in LEARNER_LABS], ids=lambda p: p.name)
+def test_a_learner_facing_lab_opens_without_an_earlier_runs_outputs(path):
+    """Learner trial 6: lab 2 opened with a check already reading "✘ there is no Pod named first-pod".
+    A lab the learner fills in is committed without outputs; each code cell is tagged
+    nbval-ignore-output so that nbval runs it and compares nothing (outputs.strip_all_outputs)."""
+    assert outputs.is_learner_lab(path)
+    nb = json.loads(path.read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert [i for i, c in enumerate(code) if c.get("outputs") or c.get("execution_count")] == []
+    assert [i for i, c in enumerate(code) if outputs.IGNORE_OUTPUT_TAG not in c["metadata"].get("tags", [])] == []
+
+
+def test_solutions_and_chapters_are_not_learner_labs():
+    assert not outputs.is_learner_lab(ROOT / "labs/solutions/lab2-first-pod-solution.ipynb")
+    assert not outputs.is_learner_lab(ROOT / "notebooks/03-what-an-orchestrator-does.ipynb")
+
+
 CHAPTERS = sorted(ROOT.glob("notebooks/*.ipynb"))
 
 

@@ -25,11 +25,11 @@ def unreachable_kubeconfig(tmp_path, monkeypatch):
     monkeypatch.setenv("KUBECONFIG", str(path))
 
 
-def pod_body(name=pod_lab.POD_NAME, labels=None, image=pod_lab.IMAGE, cpu="250m", memory="64Mi"):
+def pod_body(name=pod_lab.POD_NAME, labels=None, image=pod_lab.IMAGE, cpu="250m", memory="64Mi", container="main"):
     requests = {k: v for k, v in (("cpu", cpu), ("memory", memory)) if v is not None}
     return {"apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": name, "labels": LABELS if labels is None else labels},
-            "spec": {"containers": [{"name": "main", "image": image, "resources": {"requests": requests}}]}}
+            "spec": {"containers": [{"name": container, "image": image, "resources": {"requests": requests}}]}}
 
 
 #: Objects the tests plant, some without the course label (which reset() leaves alone).
@@ -59,6 +59,8 @@ def test_right_pod_passes_and_cpu_fraction_is_the_same(lab):
     (pod_body(memory="128Mi"), "the task asks for 64Mi (67,108,864 bytes)"),
     (pod_body(memory=None), "requests no memory"),
     (pod_body(image="nginx:1.27"), "the container's image is 'nginx:1.27'"),
+    # learner trial 3: a container named after the Pod passed every check
+    (pod_body(container="first-pod"), "the container is named 'first-pod'; the task asks for 'main'"),
     (pod_body(labels={"app": "first-pod"}), "has no label app.kubernetes.io/part-of=whyk8s"),
     (pod_body(labels={"app": "second", "app.kubernetes.io/part-of": "whyk8s"}), "label app is 'second'"),
 ])
@@ -133,6 +135,39 @@ def test_foreign_context_is_refused(foreign_kubeconfig):
 
 def test_missing_pod_says_to_uncomment_the_create_line(lab):
     rejected(pod_lab.check_pod(timeout=0), "uncomment the core.create_namespaced_pod line")
+
+
+def test_missing_pod_after_a_failed_create_cell_says_the_create_failed(lab, tmp_path_factory, monkeypatch):
+    """Learner trial 4d: the create line was uncommented but its cell failed; the check still said
+    "uncomment the core.create_namespaced_pod line". It must say the create cell failed, and why."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+    from traitlets.config import Config
+
+    from whyk8s.notebook import display
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path_factory.mktemp("ipython")))
+    config = Config()
+    config.HistoryManager.hist_file = ":memory:"
+    sh = InteractiveShell.instance(config=config)
+    display._failed_cells.clear()
+    assert display.install_error_handler()
+    sh.user_ns.update(core=lab.core, pod=pod_body())
+    try:
+        with capture_output():
+            ran = sh.run_cell("created = core.create_namespaced_pod(body=pod)   # namespace forgotten",
+                              store_history=True)
+        assert not ran.success
+        result = pod_lab.check_pod(timeout=0)
+        rejected(result, "the cell that creates it failed")
+        assert "the argument namespace is missing" in result.problems[0] and "uncomment" not in result.problems[0]
+        with capture_output():  # fixed: the create runs; after a reset the check is back to "never tried"
+            assert sh.run_cell("created = core.create_namespaced_pod('whyk8s', pod)", store_history=True).success
+        pod_lab.reset()
+        rejected(pod_lab.check_pod(timeout=0), "uncomment the core.create_namespaced_pod line")
+    finally:
+        sh.set_custom_exc((), None)
+        display._failed_cells.clear()
+        display._undefined.clear()
 
 
 def test_read_back_passes_for_the_live_pod_and_names_a_stale_one(lab):

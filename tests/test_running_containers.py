@@ -69,3 +69,12 @@ def test_on_kwok_the_functions_that_need_a_container_say_so(cluster):
         rc.pod_logs(cluster, "anything")
     with pytest.raises(rc.NoContainersError):
         rc.send_requests(cluster, "model-server")
+
+
+def test_the_kubectl_lines_beside_the_tables_name_the_notebooks_namespace():
+    """Learner trial 5: a workshop participant (namespace whyk8s-p01) was shown `-n whyk8s`."""
+    restart = rc.RestartHistory("crasher", namespace="whyk8s-p01")._repr_html_()
+    pull = rc.PullHistory("typo", message="no such tag", namespace="whyk8s-p01")._repr_html_()
+    assert "kubectl get pod crasher -n whyk8s-p01 -w -o wide" in restart
+    assert "kubectl get pod typo -n whyk8s-p01 -w" in pull and "kubectl describe pod typo -n whyk8s-p01" in pull
+    assert "-n whyk8s " not in restart + pull and "-n whyk8s<" not in restart + pull

@@ -163,3 +163,24 @@ def test_manifest_prints_memory_given_in_bytes_the_way_a_person_writes_it():
     # what already has a unit stays as written; what no unit divides stays a byte count
     assert "memory: 512M\n" in specs.manifest({"kind": "X", "spec": {"memory": "512M"}})
     assert "memory: '1234567'" in specs.manifest({"kind": "X", "spec": {"memory": "1234567"}})
+
+
+def test_manifest_shows_the_course_label_that_create_adds_even_when_the_builder_left_it_out():
+    import yaml
+    from kubernetes import client
+    svc = client.V1Service(metadata=client.V1ObjectMeta(name="web"),
+                           spec=client.V1ServiceSpec(selector={"app": "web"}))
+    labels = yaml.safe_load(specs.manifest(svc))["metadata"]["labels"]
+    assert labels == {"app.kubernetes.io/part-of": "whyk8s"}
+    dict_labels = yaml.safe_load(specs.manifest({"apiVersion": "v1", "kind": "ConfigMap",
+                                                 "metadata": {"name": "x", "labels": {"team": "a"}}}))
+    assert dict_labels["metadata"]["labels"] == {"team": "a", "app.kubernetes.io/part-of": "whyk8s"}
+
+
+def test_manifest_keeps_a_long_cel_selector_on_one_line():
+    cel = "device.capacity['gpu.whyk8s.example'].memory.compareTo(quantity('40Gi')) >= 0 && " * 2
+    text = specs.manifest({"apiVersion": "resource.k8s.io/v1", "kind": "ResourceClaimTemplate",
+                           "metadata": {"name": "x"}, "spec": {"expression": cel}})
+    import yaml
+    line = next(line for line in text.splitlines() if "expression:" in line)
+    assert yaml.safe_load(line.strip()) == {"expression": cel}  # the whole selector on that one line

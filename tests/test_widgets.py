@@ -210,6 +210,28 @@ def test_foreign_context_is_refused_in_a_panel(foreign_kubeconfig):
         assert list(wdg.children)[1:] == [wdg.panel, wdg.retry_button]
 
 
+def test_a_refusal_is_its_sentence_in_place_not_the_start_the_cluster_panel(cluster, tmp_path):
+    """Learner trial 4c: a PodBoard pointed at another participant's namespace said "Start it in a
+    terminal with make lab": the API server answered 403, the cluster was fine."""
+    from whyk8s.cluster import workshop
+    from whyk8s.k8s.guard import connect
+    out = tmp_path / "workshop"
+    result = workshop.up(2, hours=1, out=out, cluster=cluster)
+    try:
+        learner = connect("whyk8s-p02",
+                          kubeconfig=str(workshop.kubeconfig_path(result.context, "p01", result.folder)))
+        for wdg in (PodBoard(learner), ScaleControl("web", learner), RollingUpdate("web", learner)):
+            try:
+                assert not wdg.connected
+                said = text(wdg.panel.value)
+                assert "make lab" not in said and "needs the course cluster" not in said, said
+                assert "namespace whyk8s-p02 is not yours" in said and "whyk8s-p01" in said, said
+            finally:
+                wdg.close()
+    finally:
+        workshop.down(cluster=cluster, out=out)
+
+
 # -- PlacementBoard --------------------------------------------------------------------------------
 def test_placement_board_shows_columns_and_pending_reason(cluster):
     pb = PlacementBoard(cluster)
@@ -278,6 +300,25 @@ def test_scale_control_refuses_bad_values_and_scales(cluster):
         assert "Asked for 3 replicas" in text(sc.status.value)
         assert wait_until(sc, lambda: "running <b>3</b>" in sc.counts.value), sc.counts.value
         assert "desired <b>3</b>" in sc.counts.value
+    finally:
+        sc.close()
+
+
+def test_the_desired_count_follows_an_accepted_request_at_once_and_a_change_elsewhere_is_said(cluster):
+    """Learner trial 9: "desired 2" stood beside "✔ Asked for 3 replicas". The count came only from
+    the watch's event, so a draw between the API server's answer and that event showed the old one;
+    and a later change by a cell left "Asked for 3" beside the new count without a word."""
+    objects.create(cluster, specs.deployment("web", replicas=2))
+    sc = ScaleControl("web", cluster)
+    try:
+        assert wait_until(sc, lambda: "desired <b>2</b>" in sc.counts.value)
+        for n in (3, 4, 3):
+            assert "Asked for" in sc.apply(n)
+            sc.render()  # a draw right after the API server accepted the request
+            assert sc.desired == n and f"desired <b>{n}</b>" in sc.counts.value, (n, sc.counts.value)
+        objects.scale(cluster, "web", 2)  # as chapter 3's next cell does
+        assert wait_until(sc, lambda: "desired <b>2</b>" in sc.counts.value)
+        assert wait_until(sc, lambda: "now wants 2 replicas" in text(sc.status.value)), sc.status.value
     finally:
         sc.close()
 

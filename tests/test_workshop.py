@@ -19,7 +19,7 @@ import yaml
 from kubernetes import client
 
 from whyk8s.cluster import workshop
-from whyk8s.errors import explain
+from whyk8s.errors import CourseError, explain
 from whyk8s.k8s import specs
 from whyk8s.k8s.guard import check_context, connect, default_namespace
 from whyk8s.k8s.rights import InstructorDemonstration, rights_table
@@ -33,7 +33,10 @@ def test_share_of_the_course_layout():
     # 24 CPUs, 352 GiB, 440 pods in clusters/layout.yaml; 90 % shared out
     assert (q.cpu_millis, q.memory_bytes // 2**20, q.pods) == (1080, 16220, 19)
     assert q.hard() == {"requests.cpu": "1080m", "requests.memory": "16220Mi", "pods": "19",
-                        "count/resourceclaims.resource.k8s.io": "4"}
+                        "count/resourceclaims.resource.k8s.io": "4", "requests.nvidia.com/gpu": "9"}
+    # on the kwok course cluster the memory line is at least chapter 4a's 96 GiB pod plus 8 GiB
+    big = workshop.share(workshop.layout_capacities(), 20, memory_floor=workshop.MEMORY_NEED)
+    assert big.memory_bytes == 104 * 2**30 and big.cpu_millis == 1080
 
 
 def test_claims_never_exceed_the_pods():
@@ -43,16 +46,33 @@ def test_claims_never_exceed_the_pods():
 
 
 def test_gpu_nodes_sizing_rule():
-    # one GPU per participant at once: the layout's 4 plus 4 per extra node
-    assert [workshop.gpu_nodes_for(n) for n in (1, 4, 5, 8, 9, 20, 30)] == [0, 0, 1, 1, 2, 4, 7]
-    assert workshop.gpu_nodes_for(20, gpus_per_participant=2) == 9
+    # one GPU per participant and one for the instructor at once: the layout's 4 plus 4 per extra node
+    assert [workshop.gpu_nodes_for(n) for n in (1, 3, 4, 7, 8, 19, 20, 30)] == [0, 0, 1, 1, 2, 4, 5, 7]
+    assert workshop.gpu_nodes_for(20, gpus_per_participant=2) == 10
     assert workshop.gpu_node_names(2) == ["whyk8s-workshop-gpu1", "whyk8s-workshop-gpu2"]
 
 
-def test_quota_leaves_gpus_to_the_scheduler():
-    # whatever the room's size, no quota line caps GPUs: a GPU pod waits Pending for a free GPU
+def test_highmem_nodes_sizing_rule():
+    # chapter 4a's 96 GiB preprocessing pod for each participant and the instructor: two per 256 GiB node
+    assert [workshop.highmem_nodes_for(n) for n in (1, 2, 3, 20)] == [0, 1, 1, 10]
+    assert workshop.highmem_node_names(1) == ["whyk8s-workshop-highmem1"]
+
+
+def test_quota_caps_each_participants_gpus():
+    # an 8-GPU pod beside one GPU pod, whatever the room's size; never every GPU of the room
     for n in (1, 2, 5, 20):
-        assert not any("gpu" in key for key in workshop.share(workshop.layout_capacities(), n).hard())
+        assert workshop.share(workshop.layout_capacities(), n).hard()["requests.nvidia.com/gpu"] == "9"
+
+
+def test_misfits_name_what_does_not_fit_a_cluster_without_extra_nodes():
+    caps = workshop.layout_capacities()  # kind's nodes: no extra ones can be added there
+    q = workshop.share(caps, 20)
+    found = workshop.misfits(caps, 20, q)
+    assert any("GPUs: the workers have 4" in s for s in found)
+    assert any("below chapter 4a's 96 GiB" in s for s in found)
+    assert workshop.misfits(caps, 1, workshop.share(caps, 1)) == []
+    q2 = workshop.share(caps, 2)  # 158 GiB each: the quota admits it, but one 256 GiB node holds two
+    assert any("hold 2 of chapter 4a's 96 GiB" in s for s in workshop.misfits(caps, 2, q2))
 
 
 def test_share_refuses_a_room_too_big_for_the_cluster():
@@ -96,6 +116,8 @@ def test_cards_one_per_page_with_a_qr_code():
     assert page.count('<section class="card">') == 2
     assert "break-after: page" in page and page.count("<svg") == 2
     assert "whyk8s-p02" in page and "2026-12-01 12:00 UTC" in page
+    assert "enter the user name <b>p01</b> and the password the instructor gives" in page
+    assert 'viewBox="0 0' in page and 'width="' not in page.split("<svg", 1)[1].split(">", 1)[0]
     no_hub = workshop.cards_html([{**rows[0], "hub_url": None}])
     assert "<svg" not in no_hub and "ask the instructor" in no_hub
 
@@ -448,7 +470,7 @@ def test_gpu_nodes_on_kwok_and_why_not_elsewhere(room):
         assert "Node whyk8s-workshop-gpu2" in workshop.workshop_objects(instructor)
         again = workshop.up(2, gpu_nodes=2, **args)
         assert again.changes["created"] == 0 and again.changes["updated"] == 0, again.changes
-        assert workshop.up(2, **args).gpu_nodes == made.gpu_nodes  # None leaves them
+        assert workshop.up(2, **args).gpu_nodes == []  # None: the sizing rule's number, none for 2
         assert workshop.up(2, gpu_nodes=1, **args).gpu_nodes == ["whyk8s-workshop-gpu1"]
         for other, why in ((f"kind-{instructor.context.removeprefix('kwok-')}", "on kind each node is a container"),
                            ("gke_prod", "is not the course's kwok cluster")):
@@ -458,7 +480,7 @@ def test_gpu_nodes_on_kwok_and_why_not_elsewhere(room):
             workshop.up(2, gpu_nodes=-1, **args)
     finally:
         assert workshop.up(2, gpu_nodes=0, **args).gpu_nodes == []
-    assert not instructor.core.list_node(label_selector=workshop.SHARED_SELECTOR).items
+    assert not instructor.core.list_node(label_selector=workshop.SHARED_SELECTOR + ",whyk8s.io/pool=gpu").items
 
 
 def test_participant_cannot_exceed_the_quota(room):
@@ -473,23 +495,45 @@ def test_participant_cannot_exceed_the_quota(room):
     assert "quota" in explain(info.value).lower()
 
 
-def test_a_pod_asking_for_more_gpus_than_any_node_has_is_pending_not_refused(room):
-    # chapters 3 (greedy) and 4a (train-huge): the scheduler's reason, not the quota's refusal
+def test_a_participants_gpus_are_capped_but_an_8_gpu_pod_waits_pending(room):
+    # chapter 3: gpu-trainer runs and greedy (8 GPUs) waits Pending with the scheduler's reason, as taught;
+    # a tenth GPU is refused by the quota in one sentence (before: no GPU line, any number)
     from whyk8s.k8s.pods import pending_reason
-    from whyk8s.k8s.waits import watch_until
+    from whyk8s.k8s.waits import wait_for_pods
     _, result = room
     a = _as(result, A)
-    pod = specs.pod("eight-gpus", gpus=8)
-    a.core.create_namespaced_pod(a.namespace, pod)  # the quota would refuse it here (403)
+    a.core.create_namespaced_pod(a.namespace, specs.pod("gpu-trainer", gpus=1))
+    a.core.create_namespaced_pod(a.namespace, specs.pod("greedy", gpus=8))
     try:
-        pods = watch_until(a.core.list_namespaced_pod, a.namespace, timeout=30,
-                           field_selector="metadata.name=eight-gpus",
-                           done=lambda objs: any(pending_reason(p) for p in objs.values()))
-        reason = pending_reason(pods["eight-gpus"])
-        assert "Insufficient nvidia.com/gpu" in reason, reason
-        assert pods["eight-gpus"].status.phase == "Pending"
+        pods = wait_for_pods(a, lambda ps: {"gpu-trainer", "greedy"} <= set(ps) and pending_reason(ps["greedy"])
+                             and ps["gpu-trainer"].status.phase == "Running", timeout=30)
+        assert "Insufficient nvidia.com/gpu" in pending_reason(pods["greedy"])
+        with pytest.raises(client.ApiException) as info:
+            a.core.create_namespaced_pod(a.namespace, specs.pod("one-more", gpus=1))
+        assert info.value.status == 403 and "requests.nvidia.com/gpu" in info.value.body
+        assert "quota" in explain(info.value).lower()
     finally:
-        a.core.delete_namespaced_pod("eight-gpus", a.namespace, grace_period_seconds=0)
+        for name in ("gpu-trainer", "greedy"):
+            a.core.delete_namespaced_pod(name, a.namespace, grace_period_seconds=0)
+
+
+def test_every_participant_runs_chapter_4a_preprocessing_at_once(room):
+    # the room is sized for it: two 96 GiB pods per 256 GiB high-memory node, and the quota admits one
+    from whyk8s.k8s.waits import wait_for_pods
+    from whyk8s.lessons.placement import preprocessing_pod
+    instructor, result = room
+    if not instructor.context.startswith("kwok-"):
+        pytest.skip("extra high-memory nodes are kwok's")
+    assert result.highmem_nodes == workshop.highmem_node_names(workshop.highmem_nodes_for(2)) and result.misfits == []
+    people = [_as(result, p) for p in (A, B)]
+    for c in people:
+        c.core.create_namespaced_pod(c.namespace, preprocessing_pod("preprocess"))
+    try:
+        for c in people:
+            wait_for_pods(c, lambda ps: "preprocess" in ps and ps["preprocess"].status.phase == "Running", timeout=30)
+    finally:
+        for c in people:
+            c.core.delete_namespaced_pod("preprocess", c.namespace, grace_period_seconds=0)
 
 
 def test_a_pod_without_requests_gets_the_limitranges_and_counts(room):
@@ -561,6 +605,8 @@ def test_rights_table_of_the_card(room):
     assert rows[("nodes", "cluster")].list == "yes" and rows[("nodes", "cluster")].patch == "no"
     assert rows[("priorityclasses.scheduling.k8s.io", "cluster")].create == "no"
     assert rows[("resourcequotas", own)].get == "yes" and rows[("resourcequotas", own)].patch == "no"
+    # the progress record is a ConfigMap: the table shows that right too
+    assert rows[("configmaps", own)].create == "yes" and rows[("configmaps", other)].get == "no"
     # the participant's own view (SelfSubjectAccessReviews) agrees with the instructor's
     mine = rights_table(_as(result, A), workshop.namespace_of(A), other_namespace=workshop.namespace_of(B))
     assert mine.equals(table)
@@ -672,6 +718,38 @@ def test_participant_cleanup_stays_in_their_namespace(room):
     assert f"ServiceAccount {b.namespace}/learner" in workshop.workshop_objects(instructor)
 
 
+def test_reset_empties_the_namespace_of_unlabelled_objects_too(room):
+    # `kubectl create deployment unl ...` by the learner: no course label; reset removes it all the same,
+    # and keeps what `up` made (and the progress record unless asked)
+    from whyk8s.k8s import progress
+    instructor, result = room
+    b = _as(result, B)
+    dep = specs.deployment("unl", replicas=1)
+    dep.metadata.labels = {"app": "unl"}
+    b.apps.create_namespaced_deployment(b.namespace, dep)
+    b.core.create_namespaced_config_map(b.namespace, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="notes")))
+    b.core.create_namespaced_config_map(b.namespace, client.V1ConfigMap(
+        metadata=client.V1ObjectMeta(name=progress.CONFIGMAP), data={"lab2.check_pod": "{}"}))
+    before = set(workshop.workshop_objects(instructor))
+    counts = workshop.reset(B, cluster=instructor)
+    assert counts.get("Deployment") == 1 and counts.get("ConfigMap") == 1, counts
+    assert not b.apps.list_namespaced_deployment(b.namespace).items
+    assert not b.apps.list_namespaced_replica_set(b.namespace).items
+    assert not b.core.list_namespaced_pod(b.namespace).items
+    names = {c.metadata.name for c in b.core.list_namespaced_config_map(b.namespace).items}
+    assert names == {"kube-root-ca.crt", progress.CONFIGMAP}
+    assert set(workshop.workshop_objects(instructor)) == before
+    assert workshop.reset(B, cluster=instructor, progress=True) == {"ConfigMap": 1}
+    assert {c.metadata.name for c in b.core.list_namespaced_config_map(b.namespace).items} == {"kube-root-ca.crt"}
+    # only a namespace with the workshop's labels: another is refused
+    instructor.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="whyk8s-p99")))
+    try:
+        with pytest.raises(CourseError, match="not a workshop participant"):
+            workshop.reset("p99", cluster=instructor)
+    finally:
+        instructor.core.delete_namespace("whyk8s-p99")
+
+
 def test_status_and_cards(room):
     instructor, result = room
     table = workshop.status(cluster=instructor)
@@ -696,3 +774,13 @@ def test_zz_down_leaves_nothing(room):
             and time.monotonic() < deadline:
         time.sleep(0.2)
     assert seen == 401
+
+
+def test_up_command_takes_the_sizing_options():
+    from whyk8s.cli import build_parser
+    args = build_parser().parse_args(["workshop", "up", "--participants", "20"])
+    assert (args.gpu_nodes, args.highmem_nodes, args.gpus_per_participant) == (None, None, 9)
+    args = build_parser().parse_args(["workshop", "up", "--participants", "20", "--highmem-nodes", "3",
+                                      "--gpus-per-participant", "1"])
+    assert (args.highmem_nodes, args.gpus_per_participant) == (3, 1)
+    assert build_parser().parse_args(["workshop", "reset", "p01", "--progress"]).progress

@@ -33,14 +33,16 @@ Commands::
                                                     # here (no registry needed; once per machine)
     whyk8s kind images                              # list the images the course runs (for `kind load`)
     whyk8s workshop up --participants N [--hours H] [--context C] [--hub-url URL] [--server URL]
-                       [--gpu-nodes K]              # one namespace, ServiceAccount, Role, quota and
-                                                    # kubeconfig per participant (src/whyk8s/cluster/workshop.py);
-                                                    # kwok: K extra GPU nodes, K = ceil(N/4) - 1
+                       [--gpu-nodes K] [--highmem-nodes H]  # one namespace, ServiceAccount, Role, quota
+                                                    # and kubeconfig per participant (src/whyk8s/cluster/workshop.py);
+                                                    # kwok: K = ceil((N+1)/4) - 1 extra GPU nodes and
+                                                    # H = ceil((N+1)/2) - 1 high-memory nodes by default
     whyk8s workshop status [--rights P] [--watch]   # per participant: token expiry, pods, quota used,
                                                     # checks passed, who is stuck; --watch keeps it live;
                                                     # with --rights, P's `kubectl auth can-i` table
     whyk8s workshop cards [--hub-url URL]           # printable HTML cards, one per page
-    whyk8s workshop reset P                         # empty participant P's namespace of course objects
+    whyk8s workshop reset P [--progress]            # empty participant P's namespace of what they made
+                                                    # (--progress: clear their lab-check record too)
     whyk8s workshop down                            # delete all `up` made, kubeconfigs and cards too
     whyk8s workshop dashboard [--port 8890]         # the instructor's live dashboard: a JupyterLab of yours on
                                                     # 127.0.0.1 with workshop/dashboard.ipynb; prints its URL
@@ -92,18 +94,24 @@ def _up(args: argparse.Namespace) -> int:
 
 
 def _stop(args: argparse.Namespace) -> int:
-    from whyk8s.cluster.providers import get_provider
+    from whyk8s.cluster.providers import get_provider, guard
     provider = get_provider(args.provider)
-    provider.stop()
-    print(f"The course cluster is stopped ({provider.name}); `whyk8s cluster up` starts it again.")
+    guard(provider)  # before even asking whether it exists
+    existed = provider.exists()
+    provider.stop()  # says so itself when there is no cluster
+    if existed:
+        print(f"The course cluster is stopped ({provider.name}); `whyk8s cluster up` starts it again.")
     return 0
 
 
 def _down(args: argparse.Namespace) -> int:
-    from whyk8s.cluster.providers import get_provider
+    from whyk8s.cluster.providers import cluster_name, get_provider, guard
     provider = get_provider(args.provider)
+    guard(provider)  # before even asking whether it exists
+    existed = provider.exists()
     provider.down()
-    print(f"The course cluster is deleted ({provider.name}, context {provider.context}).")
+    print(f"The course cluster is deleted ({provider.name}, context {provider.context})." if existed else
+          f"There was no {provider.name} cluster {cluster_name()}: nothing to delete.")
     return 0
 
 
@@ -217,19 +225,22 @@ def _kind_images(args: argparse.Namespace) -> int:
 def _ws_up(args: argparse.Namespace) -> int:
     from whyk8s.cluster import workshop
     res = workshop.up(args.participants, hours=args.hours, context=args.context, hub_url=args.hub_url,
-                      server=args.server, out=args.out, renew=args.renew, gpu_nodes=args.gpu_nodes)
+                      server=args.server, out=args.out, renew=args.renew, gpu_nodes=args.gpu_nodes,
+                      highmem_nodes=args.highmem_nodes, gpus_per_participant=args.gpus_per_participant)
     q = res.quota
     print(f"Workshop on {res.context}: {len(res.participants)} participants "
           f"({res.participants[0]} … {res.participants[-1]}); objects " +
           ", ".join(f"{n} {k}" for k, n in res.changes.items()) + ".")
-    print(f"Each participant's quota: {q.cpu_millis}m CPU, {q.memory_bytes // 2**20} MiB, {q.pods} pods "
-          f"(requests), {q.claims} DRA ResourceClaims; GPUs are shared by scheduling (a GPU pod waits "
-          f"Pending for a free GPU).")
-    if res.gpu_nodes:
-        print(f"Extra GPU nodes: {len(res.gpu_nodes)} ({res.gpu_nodes[0]} … {res.gpu_nodes[-1]}), "
-              f"{workshop.GPUS_PER_NODE} GPUs each.")
+    print(f"Each participant's quota (requests): {q.cpu_millis}m CPU, {q.memory_bytes / 2**30:.1f} GiB memory, "
+          f"{q.pods} pods, {q.gpus} nvidia.com/gpu, {q.claims} DRA ResourceClaims.")
+    for what, nodes in (("GPU", res.gpu_nodes), ("high-memory", res.highmem_nodes)):
+        if nodes:
+            print(f"Extra {what} nodes: {len(nodes)} ({nodes[0]} … {nodes[-1]}).")
+    for sentence in res.misfits:
+        print(f"Does not fit: {sentence}")
     print(f"New tokens ({args.hours} h): {len(res.tokens)}. Kubeconfigs in {res.folder} "
-          f"(one per participant, readable by you only). Next: `whyk8s workshop cards`.")
+          f"(one per participant, readable by you only). Next: start the hub (`sudo make hub "
+          f"HUB_ARGS=\"--ip 0.0.0.0\"`), then `whyk8s workshop cards --hub-url http://<this machine's address>:8000/`.")
     return 0
 
 
@@ -242,8 +253,9 @@ def _ws_status(args: argparse.Namespace) -> int:
     from whyk8s.cluster import workshop
     if args.watch:
         return _ws_status_watch(args)
-    table = workshop.status(context=args.context, stuck_after=args.stuck_after * 60)
-    print(table.to_string(index=False) if len(table) else "No workshop is up on this cluster.")
+    from whyk8s.cluster import dashboard
+    rows = workshop.status_rows(context=args.context, stuck_after=args.stuck_after)
+    print(dashboard.narrow_frame(rows).to_string(index=False) if rows else "No workshop is up on this cluster.")
     if args.rights:
         print(f"\nRights of {args.rights} (kubectl auth can-i --as={workshop.user_of(args.rights)}):")
         print(workshop.participant_rights(args.rights, context=args.context, other=args.other).to_string(index=False))
@@ -251,21 +263,26 @@ def _ws_status(args: argparse.Namespace) -> int:
 
 
 def _ws_status_watch(args: argparse.Namespace) -> int:
-    """The status table, printed again after each change the watches see (at most once a second) and
-    every 15 s (the stuck column depends on the time), until Ctrl-C."""
+    """The status table, printed again (on a cleared screen when the output is a terminal) when a row
+    changed: the watches' changes are looked at at most once a second, and every 15 s for the stuck
+    column (it depends on the time); nothing is printed while no row changes. Until Ctrl-C."""
     import threading
     from whyk8s.cluster import dashboard, workshop
     changed = threading.Event()
     room = dashboard.Room(workshop._connect(args.context), on_change=changed.set,
                           on_error=lambda sentence: print(f"⚠ {sentence} (the view resyncs by itself)", flush=True),
-                          stuck_after=args.stuck_after * 60)
+                          stuck_after=args.stuck_after)
+    shown = None
     try:
         while True:
             changed.clear()
-            table = dashboard.rows_frame(room.rows())
-            clear = "\033[2J\033[H" if sys.stdout.isatty() else ""
-            print(f"{clear}{time.strftime('%H:%M:%S')}  (live; Ctrl-C to stop)")
-            print(table.to_string(index=False) if len(table) else "No workshop is up on this cluster.", flush=True)
+            rows = room.rows()
+            text = dashboard.narrow_frame(rows).to_string(index=False) if rows else "No workshop is up on this cluster."
+            if text != shown:
+                shown = text
+                clear = "\033[2J\033[H" if sys.stdout.isatty() else ""
+                print(f"{clear}{time.strftime('%H:%M:%S')}  (live, printed when a row changes; Ctrl-C to stop)")
+                print(text, flush=True)
             changed.wait(15)
             time.sleep(1)
     except KeyboardInterrupt:
@@ -283,7 +300,7 @@ def _ws_cards(args: argparse.Namespace) -> int:
 
 def _ws_reset(args: argparse.Namespace) -> int:
     from whyk8s.cluster import workshop
-    counts = workshop.reset(args.participant, context=args.context)
+    counts = workshop.reset(args.participant, context=args.context, progress=args.progress)
     print(f"{args.participant}: deleted " + (", ".join(f"{n} {k}" for k, n in counts.items()) or "nothing") + ".")
     return 0
 
@@ -368,21 +385,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--renew", action="store_true", help="give every participant a new token")
     p.add_argument("--gpu-nodes", type=int, metavar="K",
                    help="kwok course cluster only: make exactly K extra simulated GPU nodes like the layout's "
-                        "(4 GPUs each, its pool label and taint; `down` removes them). For every participant "
-                        "to hold one GPU at once, K = ceil(N/4) - 1 (20 participants: 4). Default: leave them")
+                        "(4 GPUs each, its pool label and taint; `down` removes them). Default: the sizing rule, "
+                        "K = ceil((N+1)/4) - 1, so that every participant and you hold one GPU at once (20: 5)")
+    p.add_argument("--gpus-per-participant", type=int, default=9, metavar="G",
+                   help="each participant's requests.nvidia.com/gpu quota (9: an 8-GPU pod that stays Pending, "
+                        "as chapters 3, 4a and lab 4 teach, beside one running GPU pod; 1 caps everyone at one "
+                        "GPU but the quota then refuses those 8-GPU pods and lab 4's second check fails)")
+    p.add_argument("--highmem-nodes", type=int, metavar="H",
+                   help="kwok course cluster only: make exactly H extra simulated high-memory nodes like the "
+                        "layout's (256 GiB: two of chapter 4a's 96 GiB preprocessing pods each). Default: the "
+                        "sizing rule, H = ceil((N+1)/2) - 1 (20 participants: 10). Sizing rule of the quota: "
+                        "90%% of the layout's workers' CPU and pods / N, memory the same but at least 104 GiB "
+                        "on kwok, 9 nvidia.com/gpu each. On kind or another cluster no node is added and `up` "
+                        "prints what does not fit")
     p.set_defaults(func=_ws_up)
     p = wsub.add_parser("status", parents=[common], help="per participant: token expiry, pods by phase, quota used")
     p.add_argument("--rights", metavar="P", help="also show participant P's rights (kubectl auth can-i)")
     p.add_argument("--other", metavar="Q", help="with --rights: also P's rights in participant Q's namespace")
     p.add_argument("--watch", action="store_true", help="keep the table live (from watches) until Ctrl-C")
-    p.add_argument("--stuck-after", type=float, default=5.0, metavar="MIN",
-                   help="a participant whose check fails for longer than this many minutes is stuck (5)")
+    p.add_argument("--stuck-after", type=float, default=300.0, metavar="SECONDS",
+                   help="a participant whose check (never passed) fails for longer than this many seconds, "
+                        "with no other check of theirs run since, is stuck (300, as the widget's stuck_after)")
     p.set_defaults(func=_ws_status)
     p = wsub.add_parser("cards", parents=[common], help="write printable HTML cards, one per page")
     p.add_argument("--hub-url", help="the hub's address (default: the one given to `up`)")
     p.set_defaults(func=_ws_cards)
-    p = wsub.add_parser("reset", parents=[common], help="empty one participant's namespace of course objects")
+    p = wsub.add_parser("reset", parents=[common], help="empty one participant's namespace of what they made "
+                                                        "(all but what `up` made there)")
     p.add_argument("participant", help="e.g. p07")
+    p.add_argument("--progress", action="store_true", help="also clear their lab-check record (the dashboard "
+                                                          "then shows no check of theirs)")
     p.set_defaults(func=_ws_reset)
     wsub.add_parser("down", parents=[common], help="delete everything `up` made").set_defaults(func=_ws_down)
     p = wsub.add_parser("dashboard", parents=[common],

@@ -182,7 +182,7 @@ _TERMINATING = re.compile(r"unable to create new content in namespace (\S+) beca
 _NO_PRIORITY_CLASS = re.compile(r"no PriorityClass with name (\S+) was found")
 #: A workshop participant's user as the API server names it (``whyk8s.cluster.workshop.user_of``:
 #: the ServiceAccount ``learner`` in the participant's namespace ``whyk8s-<participant>``).
-_WORKSHOP_USER = re.compile(r"^system:serviceaccount:whyk8s-[a-z0-9-]+:learner$")
+_WORKSHOP_USER = re.compile(r"^system:serviceaccount:(whyk8s-[a-z0-9-]+):learner$")
 _RBAC = re.compile(r'User "([^"]*)" cannot (\w+) (?:resource "([^"]*)"(?: in API group "([^"]*)")?'
                    r'(?: in the namespace "([^"]*)"| at the cluster scope)?|path "([^"]*)")')
 
@@ -228,7 +228,12 @@ def _forbidden_sentence(exc: ApiException, namespace: str | None) -> str:
         user, verb, resource, group, ns, path = m.groups()
         what = f"{resource}" + (f" ({group})" if group else "") if resource else f"the path {path}"
         scope = f" in namespace {ns}" if ns else (" across the cluster" if resource else "")
-        if _WORKSHOP_USER.match(user or ""):
+        workshop = _WORKSHOP_USER.match(user or "")
+        if workshop and ns and ns != workshop.group(1):
+            return (f"Not allowed: namespace {ns} is not yours (RBAC: the user {user} may not {verb} {what} "
+                    f"there). Your workshop account's rights end at your own namespace, {workshop.group(1)} "
+                    f"(the one on your card): use {workshop.group(1)} instead of {ns}.")
+        if workshop:
             return (f"Not allowed: the user {user} may not {verb} {what}{scope} (RBAC). Your kubeconfig is a "
                     f"workshop account, whose rights end at its own namespace: this step is the instructor's "
                     f"demonstration, so watch it on the instructor's screen.")
@@ -305,22 +310,76 @@ def _field_path(loc) -> str:
     return out or "the object"
 
 
+#: pydantic's error types for the arguments of a call (not the fields of a body).
+_ARGUMENT_ERRORS = {"missing_argument", "missing_positional_only_argument", "missing_keyword_only_argument",
+                    "unexpected_keyword_argument", "unexpected_positional_argument", "multiple_argument_values"}
+
+
+def _called(exc) -> tuple[str, list[str]]:
+    """The client method the refusal is about (``read_namespaced_pod``, from the error's title
+    ``CoreV1Api.read_namespaced_pod``) and its required arguments, in order (none if unknown)."""
+    import inspect
+    title = str(getattr(exc, "title", "") or "")
+    owner, _, method = title.rpartition(".")
+    required: list[str] = []
+    try:
+        import kubernetes.client as k8s_client
+        func = getattr(getattr(k8s_client, owner), method)
+        required = [p.name for p in inspect.signature(func).parameters.values()
+                    if p.name != "self" and p.default is inspect.Parameter.empty
+                    and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (AttributeError, TypeError, ValueError):
+        pass
+    return method or title, required
+
+
+def _shown(value) -> str:
+    """A value for a sentence: its repr, unless that is an object's address or the call's arguments."""
+    text = repr(value)
+    if type(value).__name__ == "ArgsKwargs" or " object at 0x" in text:
+        return ""
+    return f" (got {text})"
+
+
 def _client_validation_sentence(exc) -> str:
+    method, required = _called(exc)
+    errors = exc.errors()
+    if any(err.get("type") in _ARGUMENT_ERRORS for err in errors):
+        problems = []
+        for err in errors[:3]:
+            name = ".".join(str(p) for p in err.get("loc", ())) or "an argument"
+            kind = err.get("type")
+            if kind in ("missing_argument", "missing_positional_only_argument", "missing_keyword_only_argument"):
+                problems.append(f"the argument {name} is missing")
+            elif kind == "unexpected_keyword_argument":
+                problems.append(f"it has no argument named {name}")
+            elif kind == "unexpected_positional_argument":
+                problems.append("it was given more arguments than it takes")
+            elif kind == "multiple_argument_values":
+                problems.append(f"{name} was given twice (by position and by name)")
+            else:
+                problems.append(f"{name}: {err.get('msg', 'invalid')}{_shown(err.get('input'))}"[:300])
+        signature = f" It takes {method}({', '.join(required)}, …)." if required else ""
+        return (f"The Kubernetes client refused the call {method} before sending it: " + "; ".join(problems)
+                + f".{signature} Nothing was sent to the API server.")
     problems = []
-    for err in exc.errors()[:3]:
+    for err in errors[:3]:
         where, value = _field_path(err.get("loc", ())), err.get("input")
         if err.get("type") == "string_type" and isinstance(value, (int, float)) and not isinstance(value, bool):
-            problems.append(f"{where} must be a string: write {str(value)!r} in quotes, as quantities are "
-                            f"written (\"{value}\", not {value})")
+            problems.append(f"{where} must be a string for the Python client: write {str(value)!r} in quotes "
+                            f"(\"{value}\", not {value}); a YAML manifest for kubectl may write {value} unquoted, "
+                            f"as the API server reads a number there as the quantity")
         elif err.get("type") == "extra_forbidden":
             problems.append(f"there is no field {where} (check its spelling and where it is nested)")
         elif err.get("type") == "missing":
             problems.append(f"{where} is missing")
         else:
-            problems.append(f"{where}: {err.get('msg', 'invalid')} (got {value!r})"[:300])
-    more = f" ({len(exc.errors()) - 3} more)" if len(exc.errors()) > 3 else ""
+            problems.append(f"{where}: {err.get('msg', 'invalid')}{_shown(value)}"[:300])
+    more = f" ({len(errors) - 3} more)" if len(errors) > 3 else ""
+    outcome = "Nothing was created." if method.startswith("create") or not method else \
+        "Nothing was sent to the API server."
     return ("The Kubernetes client refused the object before sending it: " + "; ".join(problems) + more
-            + ". Nothing was created.")
+            + ". " + outcome)
 
 
 def explain(exc: BaseException, namespace: str | None = None) -> str:

@@ -2,11 +2,13 @@
 
 :func:`participant_rows` is pure data: given the participants' namespaces, pods, ResourceQuotas and
 progress ConfigMaps (:mod:`whyk8s.k8s.progress`) as the official client returns them, it gives per
-participant the pods by phase, the quota used of hard (CPU, memory, pods), which lab checks pass,
-and whether they are **stuck**: a check whose latest result fails, has failed since more than
-``stuck_after`` seconds ago (default :data:`STUCK_AFTER`, 5 minutes), and with no check of that
-participant passing since (a participant who moved on and passed the next step is not stuck; one
-whose check passes again is not stuck any more).
+participant the pods by phase, the quota used of hard (CPU in millicores, memory in MiB, pods),
+which lab checks have passed (at any time: a check passed once and failing after a reset stays
+passed, and shows as failing too), and whether they are **stuck** on a check: its latest result
+fails, it has failed since more than ``stuck_after`` seconds ago (default :data:`STUCK_AFTER`, 300 s),
+it never passed, and the participant ran no other check since it began to fail (a participant who
+moved on to other work, or who had passed it before a reset, is not stuck; one whose check passes
+again is not stuck any more).
 
 :class:`Room` keeps those objects up to date from four of the kernel's shared watches (list then
 watch, :mod:`whyk8s.k8s.informer`; never polling): namespaces and ResourceQuotas with the participant
@@ -20,7 +22,9 @@ workshop status --watch`` show a Room; ``whyk8s workshop status`` lists the same
 starts a JupyterLab of the instructor's own (the instructor's kubeconfig, never a participant's; on
 ``127.0.0.1`` with a token, beside the hub, not through it) on a copy of ``workshop/dashboard.ipynb`` in
 ``~/.whyk8s/dashboard/<context>/``, whose one code cell shows the
-:class:`~whyk8s.notebook.widgets.workshop.WorkshopBoard`, and prints its address.
+:class:`~whyk8s.notebook.widgets.workshop.WorkshopBoard`, and prints its address. The folder also
+links the checkout's ``notebooks/`` and ``labs/`` (:func:`prepare_folder`): the same JupyterLab is
+where the instructor runs the demonstrations (one route for both).
 
 Times: check times are written by the participants' kernels (their clock), "stuck" is judged with
 the instructor's; on one workshop machine they are the same clock.
@@ -39,8 +43,10 @@ from whyk8s.k8s.guard import Cluster
 from whyk8s.k8s.informer import Informer, Subscription, object_key, shared_informer
 from whyk8s.k8s import progress
 
-__all__ = ["STUCK_AFTER", "COLUMNS", "participant_rows", "rows_frame", "Room", "DASHBOARD_NOTEBOOK",
-           "DASHBOARD_PORT", "dashboard_command", "dashboard_folder", "serve"]
+__all__ = ["STUCK_AFTER", "COLUMNS", "NARROW_COLUMNS", "participant_rows", "rows_frame", "narrow_frame",
+           "short_time", "Room", "DASHBOARD_NOTEBOOK",
+           "DASHBOARD_PORT", "dashboard_command", "dashboard_folder", "serve", "prepare_folder",
+           "DEMONSTRATION_FOLDERS"]
 
 #: Seconds a check may fail before its participant counts as stuck.
 STUCK_AFTER = 300.0
@@ -75,20 +81,18 @@ def _used(quota, resource: str) -> str:
 
 def _checks(configmap, now: datetime, stuck_after: float) -> dict:
     found = progress.entries(configmap)
-    passed = sorted(k for k, e in found.items() if e.get("passed") is True)
+    passed = sorted(k for k, e in found.items() if e.get("passed") is True or e.get("passed_at"))
     failing = sorted(k for k, e in found.items() if e.get("passed") is False)
-    pass_times = [t for e in found.values() if e.get("passed") is True and (t := _when(e.get("time")))]
-    last_pass = max(pass_times, default=None)
     stuck, soon = [], []
     for key in failing:
         since = _when(found[key].get("failing_since"))
-        if since is None:
-            continue
+        if since is None or found[key].get("passed_at"):
+            continue  # passed before (then reset, say): not stuck on it
+        if any((t := _when(e.get("time"))) and t > since for k, e in found.items() if k != key):
+            continue  # moved on: another check of theirs ran after this one began to fail
         if (now - since).total_seconds() <= stuck_after:
             soon.append(stuck_after - (now - since).total_seconds())
             continue
-        if last_pass is not None and last_pass > since:
-            continue  # moved on: a check passed after this one began to fail
         stuck.append((since, key))
     times = [t for e in found.values() if (t := _when(e.get("time")))]
     return {"passed": passed, "failing": failing, "stuck": bool(stuck),
@@ -105,8 +109,9 @@ def participant_rows(namespaces: list, pods: list, quotas: list, configmaps: lis
     participant): ``participant``, ``namespace``, ``token_expires``; pods by phase ``running``,
     ``pending``, ``succeeded``, ``failed`` (of ``pods`` in that namespace); ``cpu``, ``memory``,
     ``pods`` as ``used/hard`` from the ResourceQuota ``whyk8s-participant`` (CPU in millicores,
-    ``"-"`` without one); ``passed`` and ``failing``: the check keys (``lab2.check_pod``) whose latest
-    result passes / fails; ``stuck`` (bool), ``stuck_on`` (the key failing longest), ``stuck_minutes``,
+    memory in MiB, ``"-"`` without one); ``passed``: the check keys (``lab2.check_pod``) that passed at any time;
+    ``failing``: those whose latest result fails (a key may be in both); ``stuck`` (bool), ``stuck_on`` (the
+    key failing longest), ``stuck_minutes``,
     ``stuck_in`` (seconds until a failing check would make a participant not yet stuck stuck, or None),
     ``last_check`` (RFC 3339) and ``sentences`` (key → the failing check's sentence). ``now``
     defaults to the current time (UTC); ``stuck_after`` is in seconds."""
@@ -133,6 +138,39 @@ def participant_rows(namespaces: list, pods: list, quotas: list, configmaps: lis
         row.update(_checks(cm_of.get(name), now, stuck_after))
         rows.append(row)
     return sorted(rows, key=lambda r: r["participant"])
+
+
+def short_time(text) -> str:
+    """An RFC 3339 time as ``HH:MM`` UTC (``"-"`` when missing or not a time), for narrow tables."""
+    t = _when(text)
+    return t.astimezone(timezone.utc).strftime("%H:%M") if t else "-"
+
+
+#: Columns of :func:`narrow_frame` (``whyk8s workshop status``): a table for a projector.
+NARROW_COLUMNS = ["who", "until", "R/P/S/F", "cpu m", "mem MiB", "pods", "done", "failing", "stuck", "last"]
+
+
+def _fit(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def narrow_frame(rows: list[dict], width: int = 22):
+    """The rows as a narrow pandas DataFrame for a terminal or projector (:data:`NARROW_COLUMNS`):
+    the participant (``who``), token expiry (``until``) and last check as ``HH:MM`` UTC, pods by phase
+    as running/pending/succeeded/failed, CPU used/hard in millicores and memory used/hard in MiB
+    (numbers only), how many checks have passed (``done``), the failing ones and the check stuck on
+    (with minutes), each cut to ``width`` characters."""
+    import pandas as pd
+
+    def number(used: str) -> str:
+        return used.replace("Mi", "").replace("m", "")
+    flat = [{"who": r["participant"], "until": short_time(r.get("token_expires")),
+             "R/P/S/F": f"{r['running']}/{r['pending']}/{r['succeeded']}/{r['failed']}",
+             "cpu m": number(r["cpu"]), "mem MiB": number(r["memory"]), "pods": r["pods"],
+             "done": len(r["passed"]), "failing": _fit(" ".join(r["failing"]), width) or "-",
+             "stuck": _fit(f"{r['stuck_on']} {r['stuck_minutes']:g}m", width) if r["stuck"] else "-",
+             "last": short_time(r.get("last_check"))} for r in rows]
+    return pd.DataFrame(flat, columns=NARROW_COLUMNS)
 
 
 def rows_frame(rows: list[dict]):
@@ -226,6 +264,32 @@ def dashboard_folder(context: str):
     return Path.home() / ".whyk8s" / "dashboard" / context
 
 
+#: The checkout's folders :func:`prepare_folder` links into the dashboard's folder: the instructor
+#: runs the demonstrations from the same JupyterLab.
+DEMONSTRATION_FOLDERS = ("notebooks", "labs")
+
+
+def prepare_folder(folder, checkout):
+    """Make ``folder`` (mode 0700) hold a fresh copy of ``checkout/workshop/dashboard.ipynb`` and links
+    ``notebooks`` and ``labs`` to the checkout's (:data:`DEMONSTRATION_FOLDERS`), so the one JupyterLab
+    of :func:`serve` shows the dashboard and the chapters the instructor demonstrates, with the
+    instructor's kubeconfig. An existing entry of those names that is not such a link is left alone.
+    Returns ``folder`` (a Path)."""
+    import shutil
+    from pathlib import Path
+    folder, checkout = Path(folder), Path(checkout)
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    shutil.copyfile(checkout / "workshop" / DASHBOARD_NOTEBOOK, folder / DASHBOARD_NOTEBOOK)  # fresh each start
+    for name in DEMONSTRATION_FOLDERS:
+        link = folder / name
+        if link.is_symlink() and link.resolve() != (checkout / name).resolve():
+            link.unlink()
+        if not link.exists() and not link.is_symlink():
+            link.symlink_to(checkout / name, target_is_directory=True)
+    return folder
+
+
 def dashboard_command(folder, port: int = DASHBOARD_PORT, token: str = "", ip: str = "127.0.0.1",
                       lab_args: tuple[str, ...] = ()) -> list[str]:
     """The JupyterLab command :func:`serve` runs: the course venv's ``jupyter lab`` on ``ip:port``,
@@ -268,12 +332,10 @@ def serve(port: int = DASHBOARD_PORT, context: str | None = None, ip: str = "127
     token = secrets.token_urlsafe(24)
     env = {**os.environ, "WHYK8S_DASHBOARD_CONTEXT": cluster.context}  # the notebook's cell connects to it
     host = "127.0.0.1" if ip in ("0.0.0.0", "127.0.0.1") else ip
-    import shutil
     from whyk8s.paths import repo_root
-    folder = dashboard_folder(cluster.context)
-    folder.mkdir(parents=True, exist_ok=True)
-    folder.chmod(0o700)
-    shutil.copyfile(repo_root() / "workshop" / DASHBOARD_NOTEBOOK, folder / DASHBOARD_NOTEBOOK)  # fresh each start
+    folder = prepare_folder(dashboard_folder(cluster.context), repo_root())
+    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(  # the course's JupyterLab settings, as `make lab`
+        p for p in (str(repo_root() / "etc" / "jupyter"), os.environ.get("JUPYTER_CONFIG_PATH")) if p)
     with subprocess.Popen(dashboard_command(folder, port, token, ip, lab_args), env=env) as proc:
         try:
             deadline = time.monotonic() + 90  # JupyterLab imports for a few seconds on a busy machine

@@ -21,7 +21,8 @@ from whyk8s.errors import CourseError, explain
 from whyk8s.k8s import guard
 
 __all__ = ["Check", "run_checks", "format_checks", "failed", "check_docker", "check_kind", "check_kubectl",
-           "check_memory", "check_inotify", "check_go", "check_context", "check_cluster"]
+           "check_memory", "check_inotify", "check_go", "check_context", "check_cluster",
+           "check_controllers"]
 
 
 @dataclass(frozen=True)
@@ -183,10 +184,26 @@ def check_cluster() -> Check:
     return Check("course cluster", "ok", f"{cluster.context}: {len(nodes)} nodes")
 
 
+def check_controllers(pids: dict | None = None) -> Check:
+    """Kueue and Karpenter, when the course started them as processes on this machine (chapters 4c,
+    4d, lab 7): they keep running after a kernel restart or a lab stopped by an error, so say which
+    run and how to stop them. ``ok`` either way; ``pids`` (name → pid or None) is for tests."""
+    if pids is None:
+        from whyk8s.cluster import karpenter, kueue
+        pids = {"Kueue": kueue.pid(), "Karpenter": karpenter.pid()}
+    running = [f"{name} (pid {pid})" for name, pid in pids.items() if pid is not None]
+    if not running:
+        return Check("course controllers", "ok",
+                     "none running (Kueue and Karpenter start with chapters 4c, 4d and lab 7)")
+    stops = " and ".join(f"`whyk8s {name.lower()} down`" for name, pid in pids.items() if pid is not None)
+    return Check("course controllers", "ok", f"running: {', '.join(running)}; {stops} stops "
+                 f"{'it' if len(running) == 1 else 'them'}, `whyk8s cluster down` too")
+
+
 def run_checks() -> list[Check]:
     """Every check, in the order they are shown."""
     return [check_docker(), check_kind(), check_kubectl(), check_memory(), check_inotify(),
-            check_go(), check_context(), check_cluster()]
+            check_go(), check_context(), check_cluster(), check_controllers()]
 
 
 def format_checks(checks: list[Check]) -> str:

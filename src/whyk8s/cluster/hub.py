@@ -395,6 +395,11 @@ def start(settings: HubSettings, timeout: float = 90, log=print) -> int:
     if running(settings):
         raise CourseError(f"The hub is already running (pid {running(settings)}, {settings.url}); "
                           f"`make hub-stop` stops it.")
+    for other, pid in other_hubs(settings):
+        raise CourseError(f"Another workshop's hub runs on this machine (state {other}, pid {pid}): the "
+                          f"participants' system users (whyk8s-p01 …) have the same names in every workshop, so "
+                          f"one machine serves one workshop at a time. Stop that hub first (`make hub-stop` "
+                          f"with its context), or use another machine.")
     names = participants(settings.participants_dir)
     proxy_command(settings.checkout)
     for port in {settings.port, settings.hub_port, settings.proxy_api_port}:
@@ -425,6 +430,18 @@ def start(settings: HubSettings, timeout: float = 90, log=print) -> int:
     log(f"The hub is up: {settings.url} ({len(names)} participants: {', '.join(names)}; "
         f"shared password in {settings.state_dir / 'password'} unless you gave one).")
     return proc.pid
+
+
+def other_hubs(settings: HubSettings) -> list[tuple[Path, int]]:
+    """Hubs of other workshops running on this machine: ``(state folder, pid)`` for each sibling of
+    ``settings.state_dir`` (``~/.whyk8s/hub/<other context>``) whose ``hub.pid`` names a live process.
+    The system users ``whyk8s-pNN`` are per machine, not per workshop, so only one may run."""
+    found = []
+    parent = settings.state_dir.parent
+    for pid_file in sorted(parent.glob("*/hub.pid")) if parent.is_dir() else []:
+        if pid_file.parent.resolve() != settings.state_dir.resolve() and (pid := _pid(pid_file)):
+            found.append((pid_file.parent, pid))
+    return found
 
 
 def _port_open(port: int, host: str = "127.0.0.1") -> bool:

@@ -28,10 +28,16 @@ and :func:`up` run twice changes nothing
 
 Sizing rule (:func:`share`): each of N participants gets an equal share of 90 % of the workers'
 CPU, memory and pod slots (10 % is kept for the instructor's demonstrations and the cluster's own
-pods). GPUs are left out of the quota: the room shares them by scheduling, as the course teaches
-(a pod asking for a GPU waits ``Pending`` until one is free, and a pod asking for more GPUs than any
-node has stays ``Pending`` with the scheduler's reason, as chapters 3 and 4a show), instead of a
-quota line of floor(GPUs / N) that would refuse every GPU pod as soon as N exceeds the GPUs. DRA
+pods), and :data:`GPUS_PER_PARTICIPANT` (9) ``requests.nvidia.com/gpu``: the most a participant's
+chapter or lab asks for at once (chapter 3's ``gpu-trainer`` beside its 8-GPU ``greedy``, lab 4's
+Job beside its 8-GPU ``gpu-greedy``), so those 8-GPU pods are admitted and wait ``Pending`` with the
+scheduler's reason, as the chapters teach (a line below 9 would refuse them and fail lab 4's second
+check); no node has 8 GPUs, so a participant who follows the course holds one GPU at a time, and one
+who tries cannot hold more than 9 (before: every GPU of the room). On the kwok course cluster the
+memory line is at least :data:`MEMORY_NEED` (104 GiB: chapter 4a's 96 GiB preprocessing pod beside an
+8 GiB training pod),
+and ``up`` adds high-memory nodes so that every participant's preprocessing pod is placed at once
+(:func:`highmem_nodes_for`). DRA
 ResourceClaims (``count/resourceclaims.resource.k8s.io``) are capped at :data:`CLAIMS_PER_PARTICIPANT`
 (4) each, never more than the participant's pods: chapter 4a holds 2 at once (one allocated, one
 that cannot be), and 4 leaves room to run it again while the old claims are being deleted; a claim
@@ -42,12 +48,16 @@ course cluster the workers are the ones in ``clusters/layout.yaml`` (:mod:`whyk8
 its 4 GPUs); on another cluster, the allocatable resources of its schedulable worker nodes. The
 LimitRange gives a container that states no requests 100m CPU and 128 MiB, so the quota can count it.
 
-Big rooms on kwok (``up(gpu_nodes=K)``, ``whyk8s workshop up --gpu-nodes K``): K simulated GPU
-nodes ``whyk8s-workshop-gpu1`` … like the layout's GPU worker (pool label ``whyk8s.io/pool=gpu``, taint
-``nvidia.com/gpu=present:NoSchedule``, 8 CPUs, 64 GiB, 4 GPUs each), so the room has 4·(K+1) GPUs.
-Sizing rule (:func:`gpu_nodes_for`): for every participant to hold one GPU at the same moment (lab 4,
-chapter 4a's training pod), K = ceil(N / 4) − 1 (20 participants: 4 nodes, 20 GPUs). The quota's
-CPU and memory shares stay those of the layout's workers (the extra nodes are for GPU work). They
+Big rooms on kwok (``whyk8s workshop up``; ``--gpu-nodes K``, ``--highmem-nodes H`` override the
+rule): K simulated GPU nodes ``whyk8s-workshop-gpu1`` … like the layout's GPU worker (pool label
+``whyk8s.io/pool=gpu``, taint ``nvidia.com/gpu=present:NoSchedule``, 8 CPUs, 64 GiB, 4 GPUs each), so
+the room has 4·(K+1) GPUs, and H high-memory nodes ``whyk8s-workshop-highmem1`` … like the layout's
+(pool label ``whyk8s.io/pool=highmem``, 8 CPUs, 256 GiB: two 96 GiB preprocessing pods each).
+Sizing rule (:func:`gpu_nodes_for`, :func:`highmem_nodes_for`), for the N participants and the
+instructor's demonstration to hold their largest demands at the same moment: K = ceil((N + 1) / 4) − 1
+and H = ceil((N + 1) / 2) − 1 (20 participants: 5 GPU nodes, 24 GPUs; 10 high-memory nodes, 11
+preprocessing-pod places). The quota's CPU and pod shares stay those of the layout's workers (the
+extra nodes are for GPU and high-memory work). The GPU nodes
 advertise ``nvidia.com/gpu`` only: chapter 4a's DRA devices are published for the layout's GPU node
 alone (:func:`whyk8s.lessons.dra.gpu_node`). Only on
 the kwok course cluster: on kind each node is a container of the machine, and on an existing cluster
@@ -81,7 +91,8 @@ __all__ = ["PARTICIPANT_LABEL", "COMPONENT_LABEL", "SERVICE_ACCOUNT", "ROLE", "V
            "context_of", "user_of", "learner_rules", "viewer_rules", "desired_objects", "up", "down", "reset",
            "status", "cards_html", "write_cards", "kubeconfig", "kubeconfig_path", "workshop_objects", "files_dir",
            "participant_rights", "WorkshopResult", "WATCH_ROLE", "CLAIMS_PER_PARTICIPANT", "watch_rules",
-           "demonstration_namespace", "gpu_nodes_for", "gpu_node_names", "GPU_NODE_PREFIX"]
+           "demonstration_namespace", "gpu_nodes_for", "gpu_node_names", "GPU_NODE_PREFIX", "highmem_nodes_for",
+           "highmem_node_names", "HIGHMEM_NODE_PREFIX", "GPUS_PER_PARTICIPANT", "MEMORY_NEED", "misfits"]
 
 #: Label of the workshop's shared objects (the viewer ClusterRole).
 COMPONENT_LABEL = ("app.kubernetes.io/component", "workshop")
@@ -103,6 +114,19 @@ CLAIMS_QUOTA = "count/resourceclaims.resource.k8s.io"
 GPU_NODE_PREFIX = "whyk8s-workshop-gpu"
 #: GPUs each GPU node of the layout advertises (the extra ones copy it).
 GPUS_PER_NODE = 4
+#: Names of the extra simulated high-memory nodes: ``whyk8s-workshop-highmem1`` …
+HIGHMEM_NODE_PREFIX = "whyk8s-workshop-highmem"
+#: Each participant's ``requests.nvidia.com/gpu`` quota line (module docstring, "Sizing rule"): an
+#: 8-GPU pod (chapter 3's ``greedy``, chapter 4a's ``train-huge``, lab 4's ``gpu-greedy``) beside one GPU pod.
+GPUS_PER_PARTICIPANT = 9
+#: GPUs a participant's chapter or lab holds at once (the 8-GPU pods fit no node): the GPU-node rule's unit.
+GPUS_HELD = 1
+#: Chapter 4a's preprocessing pod's memory request (``placement.preprocessing_pod``), bytes.
+PREPROCESS_MEMORY = 96 * 2 ** 30
+#: A participant's largest memory demand at once: the preprocessing pod and one 8 GiB training pod, bytes.
+MEMORY_NEED = PREPROCESS_MEMORY + 8 * 2 ** 30
+#: The quota line of GPUs (kubernetes.io, "Resource Quotas": extended resources, requests only).
+GPU_QUOTA = f"requests.{GPU_RESOURCE}"
 #: Namespace annotations: when the participant's token expires (RFC 3339), and the hub's URL.
 EXPIRES_ANNOTATION = "whyk8s.io/token-expires"
 HUB_ANNOTATION = "whyk8s.io/hub-url"
@@ -157,28 +181,30 @@ def user_of(participant: str) -> str:
 @dataclass(frozen=True)
 class Share:
     """One participant's quota: ``cpu_millis`` (millicores), ``memory_bytes``, ``pods``, ``claims``
-    (DRA ResourceClaims). No GPUs: the room shares them by scheduling (module docstring, "Sizing rule")."""
+    (DRA ResourceClaims), ``gpus`` (whole ``nvidia.com/gpu``; module docstring, "Sizing rule")."""
 
     cpu_millis: int
     memory_bytes: int
     pods: int
     claims: int = CLAIMS_PER_PARTICIPANT
+    gpus: int = GPUS_PER_PARTICIPANT
 
     def hard(self) -> dict[str, str]:
         """The ResourceQuota's ``spec.hard``: ``requests.cpu``, ``requests.memory``, ``pods``,
-        ``count/resourceclaims.resource.k8s.io`` (no ``requests.nvidia.com/gpu`` line)."""
+        ``count/resourceclaims.resource.k8s.io``, ``requests.nvidia.com/gpu``."""
         return {"requests.cpu": f"{self.cpu_millis}m", "requests.memory": f"{self.memory_bytes // _MI}Mi",
-                "pods": str(self.pods), CLAIMS_QUOTA: str(self.claims)}
+                "pods": str(self.pods), CLAIMS_QUOTA: str(self.claims), GPU_QUOTA: str(self.gpus)}
 
 
-def share(capacities: list[dict], participants: int, fraction: float = PARTICIPANTS_FRACTION) -> Share:
+def share(capacities: list[dict], participants: int, fraction: float = PARTICIPANTS_FRACTION,
+          memory_floor: int = 0, gpus: int = GPUS_PER_PARTICIPANT) -> Share:
     """Each participant's share of the workers ``capacities`` (dicts of quantities: ``cpu``,
     ``memory``, ``pods``; missing keys count 0, other keys such as ``nvidia.com/gpu`` are ignored):
     ``fraction`` (0.9) of the total CPU (rounded down to 10m), memory (to 1 MiB) and pods, divided by
-    ``participants``; ResourceClaims: :data:`CLAIMS_PER_PARTICIPANT`, at most the pods. GPUs get no
-    share: they are left to the scheduler, so a GPU pod waits
-    ``Pending`` for a free GPU rather than being refused by the quota (module docstring, "Sizing
-    rule"). Raises ValueError when a participant would get less than 100m CPU, 256 MiB or 2 pods
+    ``participants``; memory at least ``memory_floor`` bytes (:data:`MEMORY_NEED` on the kwok course
+    cluster, whose extra high-memory nodes hold it); ResourceClaims: :data:`CLAIMS_PER_PARTICIPANT`,
+    at most the pods; GPUs: ``gpus`` (module docstring, "Sizing rule"). Raises ValueError when a participant
+    would get less than 100m CPU, 256 MiB or 2 pods
     (the chapters need at least that: fewer participants, or a bigger cluster)."""
     participant_names(participants)  # validates the count
     total = {"cpu": 0.0, "memory": 0.0, "pods": 0.0}
@@ -193,16 +219,56 @@ def share(capacities: list[dict], participants: int, fraction: float = PARTICIPA
             f"{participants} participants do not fit this cluster: each would get {cpu}m CPU, "
             f"{memory // _MI} MiB and {pods} pods (at least 100m, 256 MiB and 2 pods are needed). "
             f"Invite fewer, or add workers.")
-    return Share(cpu, memory, pods, min(CLAIMS_PER_PARTICIPANT, pods))
+    return Share(cpu, max(memory, memory_floor // _MI * _MI), pods, min(CLAIMS_PER_PARTICIPANT, pods), gpus)
 
 
-def gpu_nodes_for(participants: int, gpus_per_participant: int = 1, gpus_now: int = GPUS_PER_NODE) -> int:
-    """The extra GPU nodes (4 GPUs each) a room of ``participants`` needs for each to hold
-    ``gpus_per_participant`` GPUs at the same moment, beside the ``gpus_now`` the cluster has (the
-    layout's 4): ceil((N·g − gpus_now) / 4), at least 0. 20 participants → 4."""
+def gpu_nodes_for(participants: int, gpus_per_participant: int = GPUS_HELD,
+                  gpus_now: int = GPUS_PER_NODE) -> int:
+    """The extra GPU nodes (4 GPUs each) a room of ``participants`` and the instructor needs for each
+    to hold ``gpus_per_participant`` GPUs at the same moment, beside the ``gpus_now`` the cluster has
+    (the layout's 4): ceil(((N + 1)·g − gpus_now) / 4), at least 0. 3 participants → 0, 20 → 5."""
     participant_names(participants)
-    short = participants * gpus_per_participant - gpus_now
+    short = (participants + 1) * gpus_per_participant - gpus_now
     return max(0, -(-short // GPUS_PER_NODE))
+
+
+#: Chapter 4a's preprocessing pods one layout high-memory node (256 GiB) holds: 2.
+PREPROCESS_PER_HIGHMEM_NODE = 2
+
+
+def highmem_nodes_for(participants: int) -> int:
+    """The extra high-memory nodes (256 GiB, two 96 GiB preprocessing pods each) a room of
+    ``participants`` and the instructor needs for each to run chapter 4a's preprocessing pod at the
+    same moment, beside the layout's one: ceil((N + 1) / 2) − 1. 1 participant → 0, 3 → 1, 20 → 10."""
+    participant_names(participants)
+    return max(0, -(-(participants + 1) // PREPROCESS_PER_HIGHMEM_NODE) - 1)
+
+
+def highmem_node_names(count: int) -> list[str]:
+    """``whyk8s-workshop-highmem1`` … ``whyk8s-workshop-highmem<count>``."""
+    return [f"{HIGHMEM_NODE_PREFIX}{i}" for i in range(1, count + 1)]
+
+
+def misfits(capacities: list[dict], participants: int, quota: Share) -> list[str]:
+    """Sentences naming what of the chapters and labs does not fit a room of ``participants`` (and
+    the instructor) at once on workers of ``capacities`` (allocatable quantities, ``nvidia.com/gpu``
+    included) with the quota ``quota``; empty when everything fits. For kind and existing clusters,
+    whose nodes ``up`` cannot add."""
+    out = []
+    gpus = sum(int(parse_quantity(str(c.get(GPU_RESOURCE, 0)))) for c in capacities)
+    seats = participants + 1
+    if gpus < seats * GPUS_HELD:
+        out.append(f"GPUs: the workers have {gpus} nvidia.com/gpu for {participants} participants and you "
+                   f"({seats * GPUS_HELD} wanted at once): some GPU pods (chapter 3's gpu-trainer, chapter 4a's "
+                   f"training pod, lab 4's Job) will wait Pending for a free GPU.")
+    places = sum(int(parse_quantity(str(c.get("memory", 0)))) // PREPROCESS_MEMORY for c in capacities)
+    if quota.memory_bytes < PREPROCESS_MEMORY:
+        out.append(f"Memory: each participant's quota is {quota.memory_bytes / 2**30:.1f} GiB, below chapter 4a's "
+                   f"96 GiB preprocessing pod, so the quota refuses it in every participant's namespace.")
+    elif places < seats:
+        out.append(f"Memory: the workers hold {places} of chapter 4a's 96 GiB preprocessing pods at once, for "
+                   f"{seats} wanted: the others wait Pending.")
+    return out
 
 
 def gpu_node_names(count: int) -> list[str]:
@@ -492,7 +558,9 @@ def _write_private(path: Path, text: str) -> None:
 class WorkshopResult:
     """What :func:`up` did: ``context``, ``participants``, ``quota`` (:class:`Share`), ``changes``
     (``{"created": n, "updated": n, "unchanged": n}`` over all objects), ``tokens`` (participants
-    given a new token), ``folder`` (the kubeconfigs and cards), ``gpu_nodes`` (the extra GPU nodes now)."""
+    given a new token), ``folder`` (the kubeconfigs and cards), ``gpu_nodes`` and ``highmem_nodes`` (the
+    extra nodes now), ``misfits`` (sentences: what of the chapters does not fit this room at once,
+    :func:`misfits`; empty on the kwok course cluster sized by the rule)."""
 
     context: str
     participants: list[str]
@@ -501,6 +569,8 @@ class WorkshopResult:
     tokens: list[str]
     folder: Path
     gpu_nodes: list[str] = field(default_factory=list)
+    highmem_nodes: list[str] = field(default_factory=list)
+    misfits: list[str] = field(default_factory=list)
 
 
 def _connect(context: str | None) -> Cluster:
@@ -513,7 +583,8 @@ def _connect(context: str | None) -> Cluster:
 
 def up(participants: int, hours: float = 4.0, context: str | None = None, hub_url: str | None = None,
        server: str | None = None, out: str | Path | None = None, renew: bool = False,
-       gpu_nodes: int | None = None, cluster: Cluster | None = None) -> WorkshopResult:
+       gpu_nodes: int | None = None, highmem_nodes: int | None = None,
+       gpus_per_participant: int = GPUS_PER_PARTICIPANT, cluster: Cluster | None = None) -> WorkshopResult:
     """Prepare (or bring up to date) ``participants`` participants; return a :class:`WorkshopResult`.
 
     ``hours``: the workshop's length, the tokens' lifetime (``expirationSeconds``; at least 10 min,
@@ -524,9 +595,15 @@ def up(participants: int, hours: float = 4.0, context: str | None = None, hub_ur
     this machine). A new token is requested for a participant whose kubeconfig file is missing or whose
     token expires within 10 minutes, or for all with ``renew``; otherwise running ``up`` again changes
     nothing. Participants beyond ``participants`` left by an earlier, bigger ``up`` are kept (``down``
-    or ``reset`` them). ``gpu_nodes``: K extra simulated GPU nodes on the kwok course cluster (module
-    docstring, "Big rooms"; :func:`gpu_nodes_for` gives K for a room); exactly K are left (extra ones
-    from an earlier, bigger K are deleted, with what ran on them); None leaves them as they are.
+    or ``reset`` them). ``gpu_nodes``, ``highmem_nodes``: K extra simulated GPU nodes and H
+    high-memory nodes on the kwok course cluster (module docstring, "Big rooms"); exactly that many
+    are left (extra ones from an earlier, bigger number are deleted, with what ran on them); None
+    gives the sizing rule's number (:func:`gpu_nodes_for`, :func:`highmem_nodes_for`) on the kwok
+    course cluster and adds none elsewhere (``misfits`` of the result then says what does not fit).
+    ``gpus_per_participant``: the quota's ``requests.nvidia.com/gpu`` line (9; 1 caps every
+    participant at one GPU, but then the quota refuses chapter 3's ``greedy``, chapter 4a's
+    ``train-huge`` and lab 4's ``gpu-greedy`` instead of leaving them ``Pending``, and lab 4's second
+    check cannot pass).
     The instructor's demonstration namespace (``whyk8s``) is created, labelled, if missing.
     Raises ValueError for bad numbers, CourseError for an existing object the course did not make and
     for ``gpu_nodes`` on kind or on another cluster (the sentence says why), ApiException when the API
@@ -536,22 +613,30 @@ def up(participants: int, hours: float = 4.0, context: str | None = None, hub_ur
     if not 600 <= seconds <= 48 * 3600:
         raise ValueError(f"The workshop's length must be from 10 minutes to 48 hours, not {hours} h.")
     names = participant_names(participants)
-    if gpu_nodes is not None and (isinstance(gpu_nodes, bool) or not isinstance(gpu_nodes, int)
-                                  or not 0 <= gpu_nodes <= 100):
-        raise ValueError(f"The number of extra GPU nodes must be a whole number from 0 to 100, not {gpu_nodes!r}.")
+    for what, n in (("GPU", gpu_nodes), ("high-memory", highmem_nodes)):
+        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= 100):
+            raise ValueError(f"The number of extra {what} nodes must be a whole number from 0 to 100, not {n!r}.")
     cluster = cluster or _connect(context)
-    if gpu_nodes:
+    if gpu_nodes or highmem_nodes:
         _check_gpu_nodes_possible(cluster)
+    kwok = _kwok_course_cluster(cluster)
+    if kwok:
+        gpu_nodes = gpu_nodes_for(participants) if gpu_nodes is None else gpu_nodes
+        highmem_nodes = highmem_nodes_for(participants) if highmem_nodes is None else highmem_nodes
     caps = layout_capacities() if _is_course_cluster(cluster.context) else node_capacities(cluster)
-    quota = share(caps, participants)
+    if isinstance(gpus_per_participant, bool) or not isinstance(gpus_per_participant, int) \
+            or not 0 <= gpus_per_participant <= 64:
+        raise ValueError(f"GPUs per participant must be a whole number from 0 to 64, not {gpus_per_participant!r}.")
+    quota = share(caps, participants, memory_floor=MEMORY_NEED if kwok else 0, gpus=gpus_per_participant)
     folder = files_dir(cluster.context, out)
     changes = {"created": 0, "updated": 0, "unchanged": 0}
     changes[_apply(cluster, _viewer_role())] += 1
     cluster.ensure_namespace(demonstration_namespace())
     changes[_apply(cluster, _watch_role())] += 1
-    if gpu_nodes is not None:
-        for kind, n in _reconcile_gpu_nodes(cluster, gpu_nodes).items():
-            changes[kind] += n
+    for pool, n in (("gpu", gpu_nodes), ("highmem", highmem_nodes)):
+        if n is not None:
+            for kind, k in _reconcile_extra_nodes(cluster, pool, n).items():
+                changes[kind] += k
     server = server or cluster.api.configuration.host
     ca = _ca_data(cluster)
     tokens = []
@@ -576,17 +661,30 @@ def up(participants: int, hours: float = 4.0, context: str | None = None, hub_ur
             notes[HUB_ANNOTATION] = hub_url
         if notes:
             cluster.core.patch_namespace(namespace_of(p), {"metadata": {"annotations": notes}})
+    room = caps + [{**w.capacity, **w.extended_resources} for pool in ("gpu", "highmem")
+                   for w in (_worker_like(pool, n.metadata.name) for n in _extra_nodes(cluster, pool))]
     return WorkshopResult(cluster.context, names, quota, changes, tokens, folder,
-                          gpu_node_names(len(_gpu_nodes(cluster))))
+                          gpu_node_names(len(_extra_nodes(cluster, "gpu"))),
+                          highmem_node_names(len(_extra_nodes(cluster, "highmem"))),
+                          misfits(room, participants, quota))
 
 
 def _gpu_nodes(cluster: Cluster) -> list:
-    """The workshop's extra GPU Nodes now (labelled)."""
+    """The workshop's extra Nodes now (labelled), GPU and high-memory."""
     return cluster.core.list_node(label_selector=SHARED_SELECTOR).items
 
 
+def _extra_nodes(cluster: Cluster, pool: str) -> list:
+    """The workshop's extra Nodes of one pool (``gpu``, ``highmem``) now."""
+    return cluster.core.list_node(label_selector=f"{SHARED_SELECTOR},{POOL_LABEL}={pool}").items
+
+
+def _kwok_course_cluster(cluster: Cluster) -> bool:
+    return cluster.context.startswith("kwok-") and _is_course_cluster(cluster.context)
+
+
 def _check_gpu_nodes_possible(cluster: Cluster) -> None:
-    if cluster.context.startswith("kwok-") and _is_course_cluster(cluster.context):
+    if _kwok_course_cluster(cluster):
         return
     if cluster.context.startswith("kind-") and _is_course_cluster(cluster.context):
         why = ("on kind each node is a container on this machine running a real kubelet, so GPU nodes for a "
@@ -596,19 +694,19 @@ def _check_gpu_nodes_possible(cluster: Cluster) -> None:
         why = (f"{cluster.context} is not the course's kwok cluster: its nodes are machines, which the course "
                f"cannot add; add GPU nodes with your provider's tools (a node pool with the label "
                f"{POOL_LABEL}=gpu and the taint {GPU_RESOURCE}=present:NoSchedule)")
-    raise CourseError(f"--gpu-nodes adds simulated GPU nodes, which only kwok can: {why}.")
+    raise CourseError(f"--gpu-nodes and --highmem-nodes add simulated nodes, which only kwok can: {why}.")
 
 
-def _gpu_worker_like(name: str):
+def _worker_like(pool: str, name: str):
     from whyk8s.cluster.layout import Worker, load_layout
-    gpu = load_layout().pool("gpu")[0]
-    return Worker(name=name, pool=gpu.pool, capacity=dict(gpu.capacity),
-                  extended_resources=dict(gpu.extended_resources), taints=tuple(gpu.taints))
+    like = load_layout().pool(pool)[0]
+    return Worker(name=name, pool=like.pool, capacity=dict(like.capacity),
+                  extended_resources=dict(like.extended_resources), taints=tuple(like.taints))
 
 
-def _reconcile_gpu_nodes(cluster: Cluster, count: int) -> dict[str, int]:
-    """Make exactly ``count`` extra GPU nodes exist (create the missing, delete the extra ones), each
-    advertising the layout's GPUs. Returns the changes."""
+def _reconcile_extra_nodes(cluster: Cluster, pool: str, count: int) -> dict[str, int]:
+    """Make exactly ``count`` extra nodes of ``pool`` (``gpu``, ``highmem``) exist like the layout's
+    (create the missing, delete the extra ones); GPU nodes advertise the layout's GPUs. Returns the changes."""
     from types import SimpleNamespace
 
     from whyk8s.cluster.layout import kwok_node_manifest
@@ -617,8 +715,8 @@ def _reconcile_gpu_nodes(cluster: Cluster, count: int) -> dict[str, int]:
     changes = {"created": 0, "updated": 0, "unchanged": 0}
     if count:
         _check_gpu_nodes_possible(cluster)
-    want = gpu_node_names(count)
-    have = {n.metadata.name: n for n in _gpu_nodes(cluster)}
+    want = gpu_node_names(count) if pool == "gpu" else highmem_node_names(count)
+    have = {n.metadata.name: n for n in _extra_nodes(cluster, pool)}
     for name in sorted(set(have) - set(want)):
         _ignore((404,), cluster.core.delete_node, name)
         changes["updated"] += 1
@@ -629,7 +727,7 @@ def _reconcile_gpu_nodes(cluster: Cluster, count: int) -> dict[str, int]:
         except client.ApiException as exc:
             if exc.status != 404:
                 raise
-            manifest = kwok_node_manifest(_gpu_worker_like(name))
+            manifest = kwok_node_manifest(_worker_like(pool, name))
             manifest["metadata"]["labels"].update(_labels())
             cluster.core.create_node(manifest)
             made.append(name)
@@ -637,17 +735,18 @@ def _reconcile_gpu_nodes(cluster: Cluster, count: int) -> dict[str, int]:
             continue
         if (node.metadata.labels or {}).get(COMPONENT_LABEL[0]) != COMPONENT_LABEL[1]:
             raise CourseError(f"Node {name!r} exists and was not made by the workshop: it is left alone. "
-                              f"Remove it, or ask for fewer GPU nodes.")
+                              f"Remove it, or ask for fewer extra nodes.")
         gpus = (node.status.allocatable or {}).get(GPU_RESOURCE) if node.status else None
-        if str(gpus) != str(GPUS_PER_NODE):
+        if pool == "gpu" and str(gpus) != str(GPUS_PER_NODE):
             made.append(name)
             changes["updated"] += 1
         else:
             changes["unchanged"] += 1
     if made:
         wait_for_nodes(cluster, made, timeout=60)
-        advertise_extended_resources(cluster, SimpleNamespace(workers=[_gpu_worker_like(n) for n in made]),
-                                     log=lambda *_: None)
+        if pool == "gpu":
+            advertise_extended_resources(cluster, SimpleNamespace(workers=[_worker_like(pool, n) for n in made]),
+                                         log=lambda *_: None)
     return changes
 
 
@@ -744,27 +843,89 @@ def _check_participant(cluster: Cluster, participant: str):
     return ns
 
 
-def reset(participant: str, context: str | None = None, timeout: float = 60,
+#: What ``up`` (and the cluster) made in a participant's namespace, by kind: :func:`reset` keeps it.
+#: (The progress ConfigMap too, unless ``reset(progress=True)``; ``kube-root-ca.crt`` is the
+#: cluster's, published into every namespace.)
+KEPT = {"ServiceAccount": {SERVICE_ACCOUNT, "default"}, "Role": {ROLE}, "RoleBinding": {ROLE},
+        "ResourceQuota": {QUOTA}, "LimitRange": {QUOTA}, "ConfigMap": {"kube-root-ca.crt", "whyk8s-lab-progress"}}
+
+
+def _reset_kinds(cluster: Cluster) -> dict:
+    """Kind → (list function, delete function) of what a participant may create in their namespace
+    (:func:`learner_rules`), owners before what they own."""
+    apps, batch = client.AppsV1Api(cluster.api), client.BatchV1Api(cluster.api)
+    hpa, dra = client.AutoscalingV2Api(cluster.api), client.ResourceV1Api(cluster.api)
+    core = cluster.core
+    return {
+        "HorizontalPodAutoscaler": (hpa.list_namespaced_horizontal_pod_autoscaler,
+                                    hpa.delete_namespaced_horizontal_pod_autoscaler),
+        "Deployment": (apps.list_namespaced_deployment, apps.delete_namespaced_deployment),
+        "ReplicaSet": (apps.list_namespaced_replica_set, apps.delete_namespaced_replica_set),
+        "Job": (batch.list_namespaced_job, batch.delete_namespaced_job),
+        "Pod": (core.list_namespaced_pod, core.delete_namespaced_pod),
+        "Service": (core.list_namespaced_service, core.delete_namespaced_service),
+        "ConfigMap": (core.list_namespaced_config_map, core.delete_namespaced_config_map),
+        "ResourceClaim": (dra.list_namespaced_resource_claim, dra.delete_namespaced_resource_claim),
+        "ResourceClaimTemplate": (dra.list_namespaced_resource_claim_template,
+                                  dra.delete_namespaced_resource_claim_template),
+    }
+
+
+def reset(participant: str, context: str | None = None, timeout: float = 60, progress: bool = False,
           cluster: Cluster | None = None) -> dict[str, int]:
-    """Empty one participant's namespace of course-labelled objects (what the chapters and labs made,
-    :func:`whyk8s.k8s.objects.cleanup`'s kinds), keeping what ``up`` made there (the ServiceAccount,
-    Role, RoleBinding, quota and LimitRange carry the participant label); wait until they are gone.
-    Returns how many of each kind were deleted. Raises CourseError for an unknown participant."""
-    from whyk8s.k8s.objects import KINDS, NAMESPACED_KINDS
-    from whyk8s.k8s.waits import wait_until_gone
+    """Empty one participant's namespace of what they made, labelled by the course or not (``kubectl
+    delete deploy,rs,job,pod,svc,cm,hpa,resourceclaim,resourceclaimtemplate --all -n whyk8s-<p>`` but
+    for :data:`KEPT`): every object of the kinds the participant may create (:func:`learner_rules`),
+    keeping what ``up`` made there (its ServiceAccount, Role, RoleBinding, quota, LimitRange), the
+    cluster's ``kube-root-ca.crt`` and, unless ``progress``, their lab-check record (the ConfigMap
+    ``whyk8s-lab-progress``: with ``progress`` it goes, and the dashboard shows no check of theirs);
+    wait until they are gone. Acts only on a namespace that carries the workshop's labels. Returns
+    how many of each kind were deleted. Raises CourseError for an unknown participant or a namespace
+    without the workshop's labels."""
     cluster = cluster or _connect(context)
     ns = _check_participant(cluster, participant).metadata.name
-    sel = f"{PART_OF_LABEL[0]}={PART_OF_LABEL[1]},!{PARTICIPANT_LABEL}"
+    kept = {k: set(v) for k, v in KEPT.items()}
+    if progress:
+        kept["ConfigMap"].discard("whyk8s-lab-progress")
     opts = client.V1DeleteOptions(propagation_policy="Background", grace_period_seconds=0)
     counts: dict[str, int] = {}
-    for kind in NAMESPACED_KINDS:
-        for obj in KINDS[kind].fn(cluster, "list")(ns, label_selector=sel).items:
-            if _ignore((404, 409), KINDS[kind].fn(cluster, "delete"), obj.metadata.name, ns, body=opts) is not None:
-                counts[kind] = counts.get(kind, 0) + 1
+    kinds = _reset_kinds(cluster)
+    deleted: set[tuple[str, str]] = set()
     deadline = time.monotonic() + timeout
-    for kind in NAMESPACED_KINDS:
-        wait_until_gone(KINDS[kind].fn(cluster, "list"), ns, label_selector=sel, deadline=deadline)
-    return counts
+    while True:  # again until nothing is left: a controller may re-create a pod while its owner goes
+        left = []
+        for kind, (list_fn, delete_fn) in kinds.items():
+            for obj in list_fn(ns).items:
+                name = obj.metadata.name
+                if name in kept.get(kind, ()):
+                    continue
+                left.append(f"{kind} {name}")
+                if obj.metadata.deletion_timestamp is None and \
+                        _ignore((404, 409), delete_fn, name, ns, body=opts) is not None and (kind, name) not in deleted:
+                    deleted.add((kind, name))
+                    counts[kind] = counts.get(kind, 0) + 1
+        if not left:
+            return counts
+        if time.monotonic() > deadline:
+            raise WaitTimeoutError(f"{participant}'s namespace {ns} is not empty after {timeout:g} s: "
+                                   + ", ".join(left[:10]))
+        time.sleep(0.5)
+
+
+def status_rows(context: str | None = None, cluster: Cluster | None = None,
+                stuck_after: float | None = None) -> list[dict]:
+    """The rows of :func:`status` as dicts (:func:`whyk8s.cluster.dashboard.participant_rows`);
+    ``stuck_after`` in seconds (default 300)."""
+    from whyk8s.cluster import dashboard
+    from whyk8s.k8s import progress
+    cluster = cluster or _connect(context)
+    core = cluster.core
+    return dashboard.participant_rows(
+        core.list_namespace(label_selector=PARTICIPANTS_SELECTOR).items,
+        core.list_pod_for_all_namespaces(label_selector=f"{PART_OF_LABEL[0]}={PART_OF_LABEL[1]}").items,
+        core.list_resource_quota_for_all_namespaces(label_selector=PARTICIPANTS_SELECTOR).items,
+        core.list_config_map_for_all_namespaces(label_selector=progress.SELECTOR).items,
+        stuck_after=dashboard.STUCK_AFTER if stuck_after is None else stuck_after)
 
 
 def status(context: str | None = None, cluster: Cluster | None = None, stuck_after: float | None = None):
@@ -772,21 +933,13 @@ def status(context: str | None = None, cluster: Cluster | None = None, stuck_aft
     ``participant``, ``namespace``, ``token_expires``, pods by phase (``running``, ``pending``,
     ``succeeded``, ``failed``), the quota used (``cpu``, ``memory``, ``pods`` as ``used/hard``), the lab
     checks whose latest result passes / fails (``passed``, ``failing``: keys such as ``lab2.check_pod``),
-    ``stuck`` and ``stuck_on`` (a check failing for more than ``stuck_after`` seconds, default 300, with
-    nothing passed since) and ``last_check``: :func:`whyk8s.cluster.dashboard.participant_rows` of one
+    ``stuck`` and ``stuck_on`` (a check never passed, failing for more than ``stuck_after``
+    seconds, default 300, with no other check of theirs run since) and ``last_check``:
+    :func:`whyk8s.cluster.dashboard.participant_rows` of one
     list of each collection. Empty when no workshop is up. ``whyk8s workshop status --watch`` and the
     widget :class:`whyk8s.notebook.widgets.workshop.WorkshopBoard` show the same rows live."""
     from whyk8s.cluster import dashboard
-    from whyk8s.k8s import progress
-    cluster = cluster or _connect(context)
-    core = cluster.core
-    rows = dashboard.participant_rows(
-        core.list_namespace(label_selector=PARTICIPANTS_SELECTOR).items,
-        core.list_pod_for_all_namespaces(label_selector=f"{PART_OF_LABEL[0]}={PART_OF_LABEL[1]}").items,
-        core.list_resource_quota_for_all_namespaces(label_selector=PARTICIPANTS_SELECTOR).items,
-        core.list_config_map_for_all_namespaces(label_selector=progress.SELECTOR).items,
-        stuck_after=dashboard.STUCK_AFTER if stuck_after is None else stuck_after)
-    return dashboard.rows_frame(rows)
+    return dashboard.rows_frame(status_rows(context, cluster, stuck_after))
 
 
 def participant_rights(participant: str, context: str | None = None, other: str | None = None,
@@ -808,29 +961,36 @@ body { font-family: system-ui, sans-serif; margin: 0; }
 h1 { font-size: 28pt; margin: 0 0 0.5cm; }
 dl { display: grid; grid-template-columns: max-content auto; gap: 0.2cm 0.6cm; font-size: 14pt; }
 dt { font-weight: bold; } dd { margin: 0; font-family: ui-monospace, monospace; }
-.qr svg { width: 6cm; height: 6cm; } .note { font-size: 11pt; color: #333; max-width: 16cm; }
+.qr { width: 6cm; height: 6cm; } .qr svg { display: block; width: 100%; height: 100%; } .note { font-size:
+11pt; color: #333; max-width: 16cm; }
 """
 
 
 def _qr_svg(url: str) -> str:
     import segno
-    return segno.make(url, error="m").svg_inline(scale=4, border=2)
+    # scale 1 and the quiet zone of 4 modules the QR standard asks for; the CSS stretches the SVG
+    # (which then has a viewBox) to fill its 6 cm box, so no blank gap is left around the code
+    return segno.make(url, error="m").svg_inline(scale=1, border=4, omitsize=True)
 
 
 def cards_html(rows: list[dict], title: str = "whyk8s workshop") -> str:
     """Printable HTML, one card per page (CSS ``break-after: page``): for each row (``participant``,
-    ``namespace``, ``token_expires``, ``hub_url`` or None), the participant, the hub URL and its QR
-    code (:mod:`segno`), the namespace and when the token expires."""
+    ``namespace``, ``token_expires``, ``hub_url`` or None), the user name (the participant), the hub
+    URL, how to log in (that user name and the password the instructor gives), the hub's QR code
+    (:mod:`segno`, an SVG filling a 6 cm box), the namespace and when the token expires."""
     cards = []
     for r in rows:
         hub = r.get("hub_url")
         qr = f'<div class="qr">{_qr_svg(hub)}</div>' if hub else ""
         cards.append(
             f'<section class="card"><h1>{html.escape(title)}: {html.escape(r["participant"])}</h1><dl>'
-            f'<dt>Participant</dt><dd>{html.escape(r["participant"])}</dd>'
+            f'<dt>User name</dt><dd>{html.escape(r["participant"])}</dd>'
             f'<dt>Hub</dt><dd>{html.escape(hub) if hub else "ask the instructor"}</dd>'
             f'<dt>Namespace</dt><dd>{html.escape(r["namespace"])}</dd>'
-            f'<dt>Access until</dt><dd>{html.escape(r["token_expires"])}</dd></dl>{qr}'
+            f'<dt>Access until</dt><dd>{html.escape(r["token_expires"])}</dd></dl>'
+            f'<p class="login">To log in: open the hub\'s address (or scan the code), enter the user name '
+            f'<b>{html.escape(r["participant"])}</b> and the password the instructor gives the room. Your '
+            f'JupyterLab opens with the course\'s notebooks.</p>{qr}'
             f'<p class="note">Your notebooks use your own namespace and may create pods, Deployments, '
             f'Jobs and Services there, within a quota; they may read nodes and PriorityClasses. '
             f'Steps that change the whole cluster (draining a node, creating PriorityClasses) are the '

@@ -12,7 +12,9 @@ When a check runs with a workshop participant's connection (kubeconfig context
 - ``lab`` (``lab2``), ``step`` (the check function's name), ``title`` (the check's title);
 - ``passed`` (bool), ``sentence`` (the first wrong finding, or the verdict when it passed);
 - ``time`` (RFC 3339, UTC, when it ran), ``failing_since`` (when the current run of failures began,
-  None when it passed), ``runs`` (how many times it ran).
+  None when it passed), ``runs`` (how many times it ran);
+- ``passed_at``: when it last passed (kept when a later run fails: a check once passed stays in the
+  participant's history, with the failure as its current state), None if it never passed.
 
 The ConfigMap carries the labels ``app.kubernetes.io/part-of=whyk8s``, ``whyk8s.io/participant=<p>``
 and ``app.kubernetes.io/component=lab-progress`` (:data:`SELECTOR` finds every participant's), so
@@ -90,8 +92,10 @@ def merged(old: dict | None, lab: str, step: str, title: str, passed: bool, sent
            now: datetime) -> dict:
     """The new entry of one check given the one stored before (``old``, or None): ``failing_since``
     keeps the start of the current run of failures (``now`` for the first failure after a pass or
-    for the first run), None once it passes; ``runs`` counts the runs."""
+    for the first run), None once it passes; ``runs`` counts the runs; ``passed_at`` is ``now`` when
+    it passes and the old one otherwise (the history of passes survives later failures)."""
     old = old if isinstance(old, dict) else {}
+    earlier = old.get("passed_at") or (old.get("time") if old.get("passed") is True else None)
     if passed:
         since = None
     elif old.get("passed") is False and old.get("failing_since"):
@@ -99,7 +103,8 @@ def merged(old: dict | None, lab: str, step: str, title: str, passed: bool, sent
     else:
         since = _iso(now)
     return {"lab": lab, "step": step, "title": title, "passed": bool(passed), "sentence": sentence,
-            "time": _iso(now), "failing_since": since, "runs": int(old.get("runs") or 0) + 1}
+            "time": _iso(now), "failing_since": since, "runs": int(old.get("runs") or 0) + 1,
+            "passed_at": _iso(now) if passed else earlier}
 
 
 def entries(configmap) -> dict[str, dict]:

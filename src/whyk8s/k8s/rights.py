@@ -31,7 +31,7 @@ VERBS = ("get", "list", "watch", "create", "patch", "delete")
 #: (API group, resource, namespaced) for the objects the course's chapters and labs touch.
 COURSE_RESOURCES = (
     ("", "pods", True), ("", "pods/log", True), ("", "pods/eviction", True), ("", "pods/exec", True),
-    ("", "services", True),
+    ("", "services", True), ("", "configmaps", True),
     ("", "events", True), ("", "resourcequotas", True), ("", "limitranges", True),
     ("apps", "deployments", True), ("apps", "replicasets", True), ("batch", "jobs", True),
     ("autoscaling", "horizontalpodautoscalers", True),

@@ -236,7 +236,8 @@ def manifest(obj) -> str:
     exactly the fields a course helper sends: ``apiVersion`` and ``kind`` first, then ``metadata``
     and ``spec``; unset fields left out, keys in the API's camelCase (``nodeSelector``,
     ``terminationGracePeriodSeconds``). Save it as ``x.yaml`` and ``kubectl apply -f x.yaml -n whyk8s``
-    creates the same object. Memory is printed as a person writes it (:func:`readable_memory`):
+    creates the same object, with the course label :func:`whyk8s.k8s.objects.create` adds (shown even
+    when the builder left it out). Memory is printed as a person writes it (:func:`readable_memory`):
     ``memory: 80Gi``, not the byte count ``85899345920`` the course's builders send (the same
     quantity to the API server). Raises TypeError for a type the course does not send."""
     import yaml
@@ -250,7 +251,13 @@ def manifest(obj) -> str:
         body.setdefault("apiVersion", api_version)
         body.setdefault("kind", kind)
     head = {k: body.pop(k) for k in ("apiVersion", "kind", "metadata") if k in body}
-    return yaml.safe_dump(readable_memory({**head, **body}), sort_keys=False, default_flow_style=False)
+    if isinstance(head.get("metadata"), dict):  # objects.create adds the course label: show it
+        meta = dict(head["metadata"])
+        meta["labels"] = {**(meta.get("labels") or {}), PART_OF_LABEL[0]: PART_OF_LABEL[1]}
+        head["metadata"] = meta
+    # width: a long string (a CEL selector) stays on one line, as a person would copy it
+    return yaml.safe_dump(readable_memory({**head, **body}), sort_keys=False, default_flow_style=False,
+                          width=10_000)
 
 
 #: Keys of a Kueue resource entry (``{"name": "memory", "nominalQuota": …}``) that hold its quantity.

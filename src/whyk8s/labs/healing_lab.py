@@ -25,6 +25,7 @@ from whyk8s.labs.checks import cluster_check, not_answered, recreate_hint, unans
 from whyk8s.labs.common import NAMESPACE, find_elsewhere, label_finding, read, start, wait_for
 from whyk8s.labs.feedback import CheckResult, ResetResult
 from whyk8s.labs.reset import reset_lab
+from whyk8s.notebook.display import failed_cell
 
 __all__ = ["start", "DEPLOYMENT", "IMAGE", "COMMAND", "PROBE", "REPLICAS", "SCALED_REPLICAS", "check_deployment",
            "check_healed", "check_scaled", "owned_replica_sets", "owned_pods", "owner_chain", "reset"]
@@ -75,6 +76,10 @@ def _deployment(result: CheckResult, cluster):
             result.wrong(f"there is no Deployment {DEPLOYMENT} in namespace {NAMESPACE}, but there is "
                          f"{elsewhere}; the task asks for a Deployment (kind Deployment, apiVersion "
                          f"apps/v1) in namespace {NAMESPACE}")
+        elif (failure := failed_cell("create_namespaced_deployment")) is not None:
+            result.wrong(f"there is no Deployment named {DEPLOYMENT} in namespace {NAMESPACE}: the cell that "
+                         f"creates it failed, so nothing was created. Read its message (\"{failure}\"), fix "
+                         f"that cell and run it again")
         else:
             result.wrong(f"there is no Deployment named {DEPLOYMENT} in namespace {NAMESPACE} yet: "
                          f"uncomment the apps.create_namespaced_deployment line in the cell that builds it, "

@@ -2,7 +2,7 @@
 back and names each field that differs from the task.
 
 The task: a Pod named :data:`POD_NAME` in the namespace ``whyk8s``, labelled ``app=first-pod`` and
-``app.kubernetes.io/part-of=whyk8s``, one container running :data:`IMAGE`, requesting
+``app.kubernetes.io/part-of=whyk8s``, one container named :data:`CONTAINER` running :data:`IMAGE`, requesting
 :data:`CPU` (250 millicores) and :data:`MEMORY` (64 MiB = 67,108,864 bytes).
 
 CPU is compared in millicores (``0.25`` and ``250m`` are the same request); memory in bytes, so
@@ -20,11 +20,14 @@ from whyk8s.labs.checks import cluster_check, not_answered, recreate_hint, unans
 from whyk8s.labs.common import NAMESPACE, find_elsewhere, label_finding, read, start, wait_for
 from whyk8s.labs.feedback import CheckResult, ResetResult
 from whyk8s.labs.reset import reset_lab
+from whyk8s.notebook.display import failed_cell
 
-__all__ = ["start", "POD_NAME", "IMAGE", "CPU", "MEMORY", "APP_LABEL", "check_pod", "check_read_back", "reset"]
+__all__ = ["start", "POD_NAME", "CONTAINER", "IMAGE", "CPU", "MEMORY", "APP_LABEL", "check_pod", "check_read_back", "reset"]
 
 #: The Pod's name.
 POD_NAME = "first-pod"
+#: The container's name.
+CONTAINER = "main"
 #: The container image. It sleeps forever, so on kind (real containers) the Pod stays Running; kwok
 #: never pulls it: no container runs on simulated nodes.
 IMAGE = DEFAULT_IMAGE
@@ -41,7 +44,8 @@ def check_pod(result: CheckResult, cluster, timeout: float = 15) -> None:
     """Read the Pod :data:`POD_NAME` back from the namespace ``whyk8s`` and compare it with the task.
 
     Findings name each wrong field: missing Pod (and where a same-named object is instead: another
-    kind or another namespace), labels, image, CPU request (millicores), memory request (bytes), and
+    kind or another namespace; or, when the cell that calls ``create_namespaced_pod`` failed, that it
+    did and with what message: :func:`whyk8s.notebook.display.failed_cell`), labels, container name, image, CPU request (millicores), memory request (bytes), and
     whether the scheduler placed it on a node (watched for up to ``timeout`` seconds). When a field is
     wrong, a last finding says how to create the Pod again (reset, then the create cell). Never raises.
     kubectl: ``kubectl get pod first-pod -n whyk8s -o yaml``.
@@ -52,6 +56,10 @@ def check_pod(result: CheckResult, cluster, timeout: float = 15) -> None:
         if elsewhere:
             result.wrong(f"there is no Pod {POD_NAME} in namespace {NAMESPACE}, but there is {elsewhere}; "
                          f"the task asks for a Pod (kind Pod) in namespace {NAMESPACE}")
+        elif (failure := failed_cell("create_namespaced_pod")) is not None:
+            result.wrong(f"there is no Pod named {POD_NAME} in namespace {NAMESPACE}: the cell that creates it "
+                         f"failed, so nothing was created. Read its message (\"{failure}\"), fix that cell "
+                         f"and run it again")
         else:
             result.wrong(f"there is no Pod named {POD_NAME} in namespace {NAMESPACE} yet: uncomment the "
                          f"core.create_namespaced_pod line in the cell that builds it, then run that cell")
@@ -73,6 +81,11 @@ def check_pod(result: CheckResult, cluster, timeout: float = 15) -> None:
         if len(containers) != 1:
             result.wrong(f"the Pod has {len(containers)} containers; the task asks for exactly one")
         container = containers[0]
+        if container.name == CONTAINER:
+            result.ok(f"the container is named {CONTAINER}")
+        else:
+            result.wrong(f"the container is named {container.name!r}; the task asks for {CONTAINER!r} "
+                         f"(spec.containers[0].name; the Pod's own name is metadata.name)")
         if container.image == IMAGE:
             result.ok(f"the container runs {IMAGE}")
         else:

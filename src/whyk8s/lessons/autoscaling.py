@@ -15,6 +15,7 @@ says (``AbleToScale`` True, ``ScalingActive`` False with reason ``FailedGetResou
 from __future__ import annotations
 
 import math
+import time
 
 from kubernetes import client
 
@@ -27,6 +28,8 @@ __all__ = ["TOLERANCE", "desired_replicas", "scale_up_limit", "utilization", "wa
 #: The HPA controller's default tolerance: no change while the metric is within 10 % of its target
 #: (kube-controller-manager ``--horizontal-pod-autoscaler-tolerance``, default 0.1).
 TOLERANCE = 0.1
+#: How often :func:`wait_for_hpa`'s progress line is updated, in seconds.
+PROGRESS_EVERY = 1.0
 
 
 def utilization(usage_millicores: list[int], request_millicores: int) -> int:
@@ -80,18 +83,31 @@ def scale_up_limit(current_replicas: int, max_replicas: int | None = None) -> in
 def wait_for_hpa(cluster: Cluster, name: str, timeout: float = 60) -> client.V2HorizontalPodAutoscaler:
     """Watch the HPA ``name`` in the course namespace until its controller has written conditions
     (``AbleToScale`` and ``ScalingActive``: the first pass comes within one 15 s sync period); return
-    it. Raises WaitTimeoutError after ``timeout`` seconds. kubectl: ``kubectl get hpa <name> -n whyk8s -w``,
+    it. In a notebook a line below the cell says what it waits for and the seconds so far, updated
+    every :data:`PROGRESS_EVERY` seconds (:class:`whyk8s.notebook.progress.Progress`). Raises
+    WaitTimeoutError after ``timeout`` seconds. kubectl: ``kubectl get hpa <name> -n whyk8s -w``,
     then ``kubectl describe hpa <name> -n whyk8s``."""
     def written(objs) -> bool:
         h = objs.get(name)
         types = {c.type for c in (h.status.conditions or [])} if h is not None and h.status else set()
         return {"AbleToScale", "ScalingActive"} <= types
 
-    objs = watch_until(cluster.autoscaling.list_namespaced_horizontal_pod_autoscaler, cluster.namespace,
-                       field_selector=f"metadata.name={name}", done=written, timeout=timeout)
-    if not written(objs):
-        raise WaitTimeoutError(f"The HorizontalPodAutoscaler {name} wrote no conditions within {timeout:.0f} s.")
-    return objs[name]
+    from whyk8s.notebook.progress import Progress
+    progress = Progress(f"Waiting for the HorizontalPodAutoscaler controller's first pass over {name} "
+                        f"(it runs every 15 s and writes the conditions AbleToScale and ScalingActive)")
+    started = time.monotonic()
+    deadline = started + timeout
+    objs: dict = {}
+    while time.monotonic() < deadline:  # watch in slices of a second, to update the line in between
+        objs = watch_until(cluster.autoscaling.list_namespaced_horizontal_pod_autoscaler, cluster.namespace,
+                           field_selector=f"metadata.name={name}", done=written,
+                           deadline=min(deadline, time.monotonic() + PROGRESS_EVERY))
+        if written(objs):
+            progress.done(f"The HorizontalPodAutoscaler controller has made its first pass over {name}.")
+            return objs[name]
+        progress.update(time.monotonic() - started)
+    progress.done(f"The HorizontalPodAutoscaler {name} wrote no conditions within {timeout:.0f} s.", ok=False)
+    raise WaitTimeoutError(f"The HorizontalPodAutoscaler {name} wrote no conditions within {timeout:.0f} s.")
 
 
 def conditions_table(hpa: client.V2HorizontalPodAutoscaler):

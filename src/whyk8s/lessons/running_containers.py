@@ -95,6 +95,8 @@ class RestartHistory:
 
     pod: str
     steps: list[RestartStep] = field(default_factory=list)
+    #: The namespace the Pod is in (named in the kubectl line shown beside the table).
+    namespace: str = "whyk8s"
 
     @property
     def gaps(self) -> list[float]:
@@ -126,7 +128,8 @@ class RestartHistory:
         return steps_table(self.steps, identity=True)
 
     def _repr_html_(self) -> str:
-        return (f"<p>Pod <code>{self.pod}</code>, as <code>kubectl get pod {self.pod} -n whyk8s -w -o wide</code> "
+        return (f"<p>Pod <code>{self.pod}</code>, as <code>kubectl get pod {self.pod} -n {self.namespace} -w "
+                f"-o wide</code> "
                 f"would print it, with the Pod's uid (t: seconds since the watch began):</p>"
                 f"{self.table().to_html(index=False)}"
                 f"<p>Seconds between one restart and the next (measured on this run): {self.gaps}</p>")
@@ -149,7 +152,7 @@ def watch_restarts(cluster: Cluster, name: str, restarts: int = 3, timeout: floa
     WaitTimeoutError after ``timeout`` seconds. kubectl: ``kubectl get pod crasher -n whyk8s -w -o wide``
     (the uid: ``kubectl get pod crasher -n whyk8s -o jsonpath='{.metadata.uid}'``)."""
     _need_containers(cluster, "A container restart")
-    history = RestartHistory(name)
+    history = RestartHistory(name, namespace=cluster.namespace)
     start = time.monotonic()
 
     def seen(kind: str, pod) -> None:
@@ -237,6 +240,8 @@ class PullHistory:
     pod: str
     steps: list[RestartStep] = field(default_factory=list)
     message: str = ""
+    #: The namespace the Pod is in (named in the kubectl lines shown beside the table).
+    namespace: str = "whyk8s"
 
     def table(self):
         """The steps as a pandas DataFrame: columns ``t`` (s) and ``status``."""
@@ -248,10 +253,11 @@ class PullHistory:
 
     def _repr_html_(self) -> str:
         import html
-        return (f"<p>Pod <code>{self.pod}</code>, as <code>kubectl get pod {self.pod} -n whyk8s -w</code> would print "
+        return (f"<p>Pod <code>{self.pod}</code>, as <code>kubectl get pod {self.pod} -n {self.namespace} "
+                f"-w</code> would print "
                 f"it (t: seconds since the watch began):</p>{self.table().to_html(index=False)}"
                 f"<p>The kubelet's first <code>Failed</code> Event for it (<code>kubectl describe pod {self.pod} "
-                f"-n whyk8s</code>): <code>{html.escape(self.message or '(none)')}</code></p>")
+                f"-n {self.namespace}</code>): <code>{html.escape(self.message or '(none)')}</code></p>")
 
 
 def image_pull(cluster: Cluster, name: str = "typo", timeout: float = 90) -> PullHistory:
@@ -263,7 +269,7 @@ def image_pull(cluster: Cluster, name: str = "typo", timeout: float = 90) -> Pul
     _need_containers(cluster, "An image pull")
     create(cluster, unpullable_pod(name))
     steps = watch_image_pull(cluster, name, timeout=timeout)
-    return PullHistory(name, steps, pull_failure_message(cluster, name))
+    return PullHistory(name, steps, pull_failure_message(cluster, name), namespace=cluster.namespace)
 
 
 def web_server(name: str = "model-server", replicas: int = 3) -> client.V1Deployment:

@@ -8,8 +8,11 @@
   cause is the cluster: the panel when no course cluster answers (:func:`whyk8s.errors.is_connection_error`),
   and :func:`whyk8s.errors.explain` for a refusal of the API server (shared/cases *api-error-text*,
   *lab-cell-api-error*). Jupyter still marks the cell as failed, so *Run All* stops there.
-- A ``NameError`` is the learner's own unless the missing name is one that an earlier cell would
-  have defined had the cluster answered: only then does it show the panel.
+- A ``NameError`` is the learner's own unless the missing name is one that an earlier cell, shown
+  one sentence instead of a traceback, would have defined: then it shows the panel if that cell
+  failed because no cluster answered, else one sentence saying the name was not set because the
+  cell that assigns it failed (its message is above). :func:`failed_cell` tells a lab's check that a
+  cell which calls a given function failed, and why.
 - :func:`live` wraps a notebook-facing function that needs the cluster in the same way.
 """
 
@@ -18,12 +21,14 @@ from __future__ import annotations
 import ast
 import functools
 import html
+import re
 
 from whyk8s.errors import API, KUBECONFIG, classify, explain, is_client_validation, is_connection_error
 
 __all__ = ["cluster_panel_html", "show_cluster_panel", "live", "CLUSTER_PANEL_TITLE", "OfflineCluster",
            "install_error_handler", "notebook_cluster", "show_nodes",
-           "show_runtimes", "Message", "kueue_cluster", "karpenter_cluster"]
+           "show_runtimes", "Message", "failed_cell", "notebook_defaults", "kueue_cluster",
+           "karpenter_cluster"]
 
 CLUSTER_PANEL_TITLE = "This cell needs the course cluster"
 
@@ -129,7 +134,7 @@ def live(func):
             return func(*args, **kwargs)
         except Exception as exc:
             if _show_error(exc):
-                _remember_undefined()
+                _remember_undefined(explain(exc), _needs_cluster(exc))
                 return None
             if classify(exc) in ("course", "input"):
                 from IPython.display import display
@@ -169,8 +174,11 @@ class OfflineCluster:
         return "OfflineCluster (no course cluster answered)"
 
 
-#: Names that a cell would have defined had the cluster answered: name → the reason it did not.
-_undefined: dict[str, str] = {}
+#: Names that a failed cell would have defined: name → (the sentence shown for that cell, True when
+#: the cause was that no course cluster could be used).
+_undefined: dict[str, tuple[str, bool]] = {}
+#: The latest failed cells shown one sentence: (their source, the sentence), oldest first.
+_failed_cells: list[tuple[str, str]] = []
 #: Names that a cell would have defined had it not been the instructor's demonstration (a workshop
 #: participant's kubeconfig lacks the rights): a NameError about one of them is explained, not raised.
 _demonstration_names: set[str] = set()
@@ -193,19 +201,59 @@ def _assigned_names(source: str) -> set[str]:
     return names
 
 
-def _remember_undefined(reason: str | None = None) -> None:
-    """The current cell failed because of the cluster: the names it would have defined (and has not)
-    are remembered, so that a later NameError about one of them shows the panel."""
+def _current_source() -> str | None:
     shell = _shell()
     if shell is None:
-        return
+        return None
     try:
-        source = shell.history_manager.input_hist_raw[-1]
+        return shell.history_manager.input_hist_raw[-1]
     except (AttributeError, IndexError):
+        return None
+
+
+def _remember_undefined(reason: str, cluster: bool) -> None:
+    """The current cell failed and was shown ``reason`` (``cluster``: because no course cluster could
+    be used): the names it would have defined (and has not) are remembered, so that a later NameError
+    about one of them says why, and the cell is remembered for :func:`failed_cell`."""
+    source = _current_source()
+    if source is None:
         return
+    _failed_cells.append((source, reason))
+    del _failed_cells[:-20]
+    shell = _shell()
     for name in _assigned_names(source):
         if name not in shell.user_ns:
-            _undefined[name] = reason or "An earlier cell could not reach the course cluster."
+            _undefined[name] = (reason, cluster)
+
+
+def failed_cell(call: str) -> str | None:
+    """The sentence shown for the latest cell of this kernel that calls ``call`` (a function or
+    method name, e.g. ``"create_namespaced_pod"``) and failed with one sentence instead of a
+    traceback, if that cell has not since run without failing; else None. A lab's check uses it to
+    tell "the create failed" from "the create was never run"."""
+    pattern = re.compile(rf"(?m)^[^#\n]*\b{re.escape(call)}\s*\(")
+    for source, sentence in reversed(_failed_cells):
+        if pattern.search(source):
+            return sentence
+    return None
+
+
+_API_CALL = re.compile(r"\.((?:create|delete|patch|replace|read|list)_\w+)\s*\(")
+
+
+def _forget_failure(source: str) -> None:
+    """A cell ran without failing: an earlier failure of the same code, or of a cell making one of the
+    same API calls (``….create_namespaced_pod(``, …: the learner fixed it), no longer counts."""
+    calls = set(_API_CALL.findall(source))
+    _failed_cells[:] = [(s, r) for s, r in _failed_cells
+                        if s != source and not (calls & set(_API_CALL.findall(s)))]
+
+
+def _post_run_cell(result) -> None:
+    if getattr(result, "success", False):
+        source = getattr(getattr(result, "info", None), "raw_cell", None)
+        if source:
+            _forget_failure(source)
 
 
 def _remember_demonstration() -> None:
@@ -237,7 +285,7 @@ def _error_handler(shell, etype, evalue, tb, tb_offset=None):
     if issubclass(etype, WaitTimeoutError):  # its message says what it waited for and what it saw
         from IPython.display import display
         display(Message(explain(evalue)))
-        _remember_undefined(explain(evalue))
+        _remember_undefined(explain(evalue), cluster=False)
         return None
     if "'ellipsis'" in str(evalue) or "Ellipsis" in str(evalue):  # a lab's `...` placeholder left in a value
         from IPython.display import display
@@ -247,17 +295,38 @@ def _error_handler(shell, etype, evalue, tb, tb_offset=None):
     if issubclass(etype, NameError):
         name = getattr(evalue, "name", None)
         if name in _undefined:
-            reason = _undefined[name]
-            show_cluster_panel(f"{reason} This cell uses {name!r}, which that earlier cell "
-                               f"would have defined: run it again once the cluster answers.")
-            _remember_undefined(reason)  # what this cell would have defined is missing for the same reason
+            reason, cluster = _undefined[name]
+            if cluster:
+                show_cluster_panel(f"{reason} This cell uses {name!r}, which that earlier cell "
+                                   f"would have defined: run it again once the cluster answers.")
+            else:
+                from IPython.display import display
+                display(Message(f"{name!r} was not set: the cell that assigns it failed; see its message "
+                                f"above (\"{_short(reason)}\"). Fix that cell and run it again, then this one."))
+            _remember_undefined(reason, cluster)  # what this cell would have defined is missing for the same reason
             return None
     elif _show_error(evalue):
-        _remember_undefined(explain(evalue) if _needs_cluster(evalue) else None)
+        _remember_undefined(explain(evalue), _needs_cluster(evalue))
         return None
     stb = shell.InteractiveTB.structured_traceback(etype, evalue, tb, tb_offset=tb_offset)
     shell._showtraceback(etype, evalue, stb)
     return None
+
+
+def _short(sentence: str, limit: int = 160) -> str:
+    return sentence if len(sentence) <= limit else sentence[:limit].rsplit(" ", 1)[0] + " …"
+
+
+def notebook_defaults() -> None:
+    """What every course notebook's kernel shows differently from the libraries' defaults: pandas
+    tables keep each cell's whole text (``display.max_colwidth`` None; its default, 50 characters,
+    cut an HPA condition's message to "the HPA was unable to compute the replica coun..."); the
+    browser wraps long cells."""
+    try:
+        import pandas as pd
+    except ImportError:
+        return
+    pd.set_option("display.max_colwidth", None)
 
 
 def install_error_handler() -> bool:
@@ -267,11 +336,15 @@ def install_error_handler() -> bool:
     names what it saw: e.g. a pod Pending while every GPU is taken in a workshop), because the step
     is the instructor's demonstration, because a lab's ``...`` placeholder was left in a value, or with a
     NameError for a name that such a failed cell would have defined. Every other error keeps
-    its usual traceback. Returns False outside IPython. Jupyter still marks the cell as failed."""
+    its usual traceback. Also applies :func:`notebook_defaults`. Returns False outside IPython.
+    Jupyter still marks the cell as failed."""
     shell = _shell()
     if shell is None:
         return False
+    notebook_defaults()
     shell.set_custom_exc((Exception,), _error_handler)
+    if _post_run_cell not in shell.events.callbacks.get("post_run_cell", []):
+        shell.events.register("post_run_cell", _post_run_cell)
     return True
 
 
@@ -293,7 +366,8 @@ def notebook_cluster(namespace: str | None = None):
             raise
         show_cluster_panel(explain(exc))
         return OfflineCluster(explain(exc))
-    _undefined.clear()
+    for name in [n for n, (_reason, by_cluster) in _undefined.items() if by_cluster]:
+        del _undefined[name]  # the cluster answers now; names a cell failed to set for another reason stay
     return cluster
 
 

@@ -30,12 +30,12 @@ MAX_CHIPS = 8
 STYLE = f"""<style>
 .whyk8s-widget table.whyk8s-table {{border-collapse:collapse;font-size:90%}}
 .whyk8s-widget table.whyk8s-table th {{text-align:left;padding:2px 8px;border-bottom:1px solid #ccc}}
-.whyk8s-widget table.whyk8s-table td {{padding:2px 8px;vertical-align:top}}
+.whyk8s-widget table.whyk8s-table td {{padding:2px 8px;vertical-align:top;white-space:normal;overflow-wrap:anywhere}}
 .whyk8s-widget table.whyk8s-table td[class^="s-"] {{font-weight:bold}}
 .whyk8s-widget td.s-ok {{color:{PALETTE['bluish_green']}}} .whyk8s-widget td.s-wait {{color:{PALETTE['orange']}}}
 .whyk8s-widget td.s-done {{color:{PALETTE['blue']}}} .whyk8s-widget td.s-gone {{color:{PALETTE['reddish_purple']}}}
 .whyk8s-widget td.s-bad {{color:{PALETTE['vermillion']}}}
-.whyk8s-widget .whyk8s-why {{color:{PALETTE['vermillion']};font-size:85%;display:block;max-width:60em}}
+.whyk8s-widget .whyk8s-why {{color:{PALETTE['vermillion']};font-size:85%;display:block;max-width:60em;white-space:normal;overflow-wrap:anywhere}}
 .whyk8s-widget .whyk8s-note {{color:#555;font-size:85%}}
 .whyk8s-widget .whyk8s-node {{flex:1 1 160px;min-width:150px;max-width:260px;border:1px solid #ccc;
   border-radius:6px;padding:6px;margin:3px;overflow-wrap:anywhere}}
@@ -127,14 +127,11 @@ class NodeRecord:
 
 
 def _row(r: PodRecord, age: str) -> str:
-    why = f"<span class='whyk8s-why' title='{esc(r.why)}'>{esc(_short(r.why))}</span>" if r.why else ""
+    # the scheduler's whole reason, wrapped (cut at 110 characters it read "preemption: 0/4 nodes ar…")
+    why = f"<span class='whyk8s-why' title='{esc(r.why)}'>{esc(r.why)}</span>" if r.why else ""
     return (f"<tr><td><code>{esc(r.name)}</code>{why}</td><td>{esc(r.ready)}</td>"
             f"<td class='s-{status_class(r.status)}'>{esc(r.status)}</td>"
             f"<td>{esc(r.restarts)}</td><td>{esc(age)}</td><td>{esc(r.node or '—')}</td></tr>")
-
-
-def _short(text: str, limit: int = 110) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def pod_table_html(rows: list[tuple[PodRecord, str]], total: int, recent: bool = False) -> str:
@@ -194,7 +191,7 @@ def by_node_html(nodes: list[NodeRecord], pods_on: dict[str, list[str]], pending
 
 def _chip(r: PodRecord, why: bool = False) -> str:
     gpus = f" · {r.gpus} GPU" if r.gpus else ""
-    reason = f"<br><small class='whyk8s-why' title='{esc(r.why)}'>{esc(_short(r.why, 160))}</small>" \
+    reason = f"<br><small class='whyk8s-why' title='{esc(r.why)}'>{esc(r.why)}</small>" \
         if why and r.why else ""
     return (f"<div class='whyk8s-chip' style='border-color:{status_colour(r.status)}'><code>{esc(r.name)}</code>"
             f"<br><small>{esc(r.status)} · {r.cpu_m}m CPU · {r.mem // 2**20} MiB{gpus}</small>{reason}</div>")
@@ -336,7 +333,7 @@ def waiting_html(waiting: list[dict], limit: int = MAX_ROWS) -> str:
     for w in waiting[:limit]:
         why = f"{w['reason']}: {w['message']}" if w["reason"] else "waiting for Kueue to consider it"
         items.append(f"<li><code>{esc(w['job'])}</code> <span class='whyk8s-note'>({esc(w['namespace'])}/"
-                     f"{esc(w['queue'])})</span><div class='whyk8s-why'>{esc(_short(why, 240))}</div></li>")
+                     f"{esc(w['queue'])})</span><div class='whyk8s-why'>{esc(why)}</div></li>")
     more = f"<li class='whyk8s-note'>… and {len(waiting) - limit} more</li>" if len(waiting) > limit else ""
     return f"<div><b>Waiting</b> ({len(waiting)})<ul class='whyk8s-waiting'>{''.join(items)}{more}</ul></div>"
 

@@ -14,6 +14,12 @@ such as chapter 5's explorer chart, stays), drops the notebook's saved widget st
 every other output. A notebook in which a cell failed, showed the start-the-cluster panel, or
 printed a local path (the checkout's or the home folder, e.g. in a warning on stderr) is not written.
 
+A learner-facing lab (``labs/*.ipynb``, not its solution) is executed the same way (so a failing
+lab is still caught) but written *without outputs* (:func:`strip_all_outputs`): a learner who
+opens it must not find an earlier run's results, such as a check already reading "✘ there is no Pod
+named first-pod". Its code cells are tagged ``nbval-ignore-output``, so nbval runs them and compares
+nothing; the solutions keep their outputs and are compared.
+
 Run it as one command (it acts only on the course cluster, through :func:`whyk8s.k8s.guard.connect`)::
 
     python -m whyk8s.notebook.outputs notebooks/*.ipynb labs/*.ipynb labs/solutions/*.ipynb
@@ -25,6 +31,7 @@ checks the committed notebooks independently).
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 import sys
 import time
@@ -34,7 +41,7 @@ from typing import Callable
 import nbformat
 
 __all__ = ["WIDGET_VIEW", "WIDGET_STATE", "IGNORE_OUTPUT_TAG", "widget_outputs", "strip_widget_outputs",
-           "execute", "regenerate", "main"]
+           "execute", "regenerate", "main", "is_learner_lab", "strip_all_outputs", "kernelspec"]
 
 #: Mime type of a widget view (a reference to a model in the kernel).
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -102,6 +109,42 @@ def _panel_cells(nb) -> list[int]:
             and any(CLUSTER_PANEL_TITLE in str(out) for out in cell.get("outputs", []))]
 
 
+@functools.lru_cache(maxsize=1)
+def _installed_kernelspec() -> tuple[str, str]:
+    from jupyter_client.kernelspec import KernelSpecManager
+    spec = KernelSpecManager().get_kernel_spec("python3")
+    return spec.display_name, spec.language
+
+
+def kernelspec() -> dict:
+    """The ``metadata.kernelspec`` JupyterLab writes for the installed ``python3`` kernel (ipykernel's:
+    display name "Python 3 (ipykernel)"). A notebook committed with another (e.g. "Python 3") is
+    rewritten by JupyterLab as soon as it opens, which marks it as having unsaved changes."""
+    display_name, language = _installed_kernelspec()
+    return {"display_name": display_name, "language": language, "name": "python3"}
+
+
+def is_learner_lab(path: Path | str) -> bool:
+    """True for a lab a learner opens and fills in (``labs/<name>.ipynb``), False for its solution
+    (``labs/solutions/…``) and for a chapter."""
+    path = Path(path).resolve()
+    return path.parent.name == "labs" and path.suffix == ".ipynb"
+
+
+def strip_all_outputs(nb) -> None:
+    """Remove every code cell's outputs and execution count, tag each ``nbval-ignore-output``, and drop
+    the saved widget state: how a learner-facing lab is committed (:func:`is_learner_lab`)."""
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        cell.outputs = []
+        cell.execution_count = None
+        tags = cell.metadata.setdefault("tags", [])
+        if IGNORE_OUTPUT_TAG not in tags:
+            tags.append(IGNORE_OUTPUT_TAG)
+    nb.metadata.pop("widgets", None)
+
+
 def execute(path: Path, timeout: int = 600) -> nbformat.NotebookNode:
     """Run the notebook at ``path`` top to bottom in a fresh ``python3`` kernel whose working folder
     is the notebook's (nbclient; no timing metadata — an earlier run's is removed —, no widget
@@ -161,6 +204,9 @@ def regenerate(paths: list[Path | str], timeout: int = 600, log: Callable[[str],
                           + " (a warning on stderr? fix its cause)")
             log(f"✗ {path}: not written (local paths in outputs)")
             continue
+        nb.metadata["kernelspec"] = kernelspec()  # as JupyterLab writes it: no unsaved-changes dot on opening
+        if is_learner_lab(path):
+            strip_all_outputs(nb)
         nbformat.write(nb, path)
         written.append(path)
         log(f"✓ {path} in {time.monotonic() - started:.0f} s"

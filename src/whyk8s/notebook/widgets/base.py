@@ -30,7 +30,7 @@ import ipywidgets as w
 from whyk8s.errors import explain
 from whyk8s.k8s.guard import Cluster, connect
 from whyk8s.k8s.informer import Informer, Subscription, shared_informer
-from whyk8s.notebook.display import cluster_panel_html
+from whyk8s.notebook.display import _needs_cluster, cluster_panel_html
 from whyk8s.notebook.html import STYLE, info_html, message_html
 
 __all__ = ["ClusterWidget", "LiveView", "RenderLoop", "RENDER_LOOP", "MIN_INTERVAL", "BYTES_PER_SECOND",
@@ -118,7 +118,8 @@ RENDER_LOOP = RenderLoop()
 
 class ClusterWidget(w.VBox):
     """A VBox that connects to the course cluster, or shows the start-the-cluster panel with a Retry
-    button instead of raising.
+    button instead of raising (when the cluster answered but refused, e.g. 403 in a namespace that is
+    not the user's, the refusal's own sentence instead of the panel).
 
     Subclasses build their parts in ``_build()`` (called once), list them in ``_body()`` and start
     their watches in ``_connected()``. ``status`` (HTML) carries one sentence about the last action
@@ -150,7 +151,10 @@ class ClusterWidget(w.VBox):
         except Exception as exc:  # noqa: BLE001 - never raise at the learner
             self.stop()
             self.cluster = None
-            self.panel.value = cluster_panel_html(explain(exc))
+            # the panel ("start the cluster") only when no course cluster could be used; a refusal
+            # (e.g. 403 in another participant's namespace) or a course error is its own sentence
+            self.panel.value = (cluster_panel_html(explain(exc)) if _needs_cluster(exc)
+                                else message_html(explain(exc), False))
             self.children = [self._style, self.panel, self.retry_button]
             self._updated()
             return False

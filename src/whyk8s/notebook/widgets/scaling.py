@@ -44,6 +44,10 @@ class ScaleControl(_PodView):
         self.deployment = deployment
         self.max_replicas = max_replicas
         self.desired: int | None = None
+        #: The Deployment's metadata.generation when ``desired`` was last set: an event of an older
+        #: generation (one already in flight when Apply was pressed) must not move it back.
+        self.generation = 0
+        self._asked: int | None = None  # the count this widget last asked for
         self.exists = False
         self.keep = lambda pod, name=deployment: (pod.metadata.labels or {}).get("app") == name
         super().__init__(cluster, **kwargs)
@@ -90,14 +94,22 @@ class ScaleControl(_PodView):
     def _deployment_event(self, kind: str, dep) -> None:
         if dep.metadata.name != self.deployment:
             return
+        generation = dep.metadata.generation or 0
         with self.lock:
-            was = self.exists
+            was, before = self.exists, self.desired
+            if kind != "DELETED" and was and generation < self.generation:
+                return  # older than what Apply already showed
             self.exists = kind != "DELETED"
             self.desired = dep.spec.replicas if self.exists else None
+            self.generation = generation if self.exists else 0
         if was and not self.exists:
             self.say(self._gone_sentence())
         elif self.exists and not was:  # created again: the gone sentence no longer holds
             self.inform(f"Deployment {self.deployment!r} is back and wants {self.desired} replicas.")
+        elif self.exists and before is not None and self.desired not in (before, self._asked):
+            # changed by someone else (a cell, kubectl, an autoscaler): the last "Asked for" no longer holds
+            self.inform(f"Deployment {self.deployment!r} now wants {self.desired} replicas (changed outside "
+                        f"this widget: a cell, kubectl or an autoscaler).")
         self.request_render()
 
     def _deployment_sync(self, deps: list) -> None:
@@ -105,6 +117,7 @@ class ScaleControl(_PodView):
         with self.lock:
             self.exists = bool(mine)
             self.desired = mine[0].spec.replicas if mine else None
+            self.generation = (mine[0].metadata.generation or 0) if mine else 0
 
     def apply(self, value=None) -> str:
         """Scale to ``value`` (default: the text box). Returns the sentence shown; never raises."""
@@ -112,9 +125,18 @@ class ScaleControl(_PodView):
             return "Not connected to the course cluster: press Retry."
         try:
             n = parse_replicas(self.replicas.value if value is None else value, self.max_replicas)
+            self._asked = n
             objects.scale(self.cluster, self.deployment, n)
+            # the API server accepted it: show the new desired count now, not when the watch's event
+            # arrives (a redraw in between showed the old count beside "Asked for n")
+            dep = self.cluster.apps.read_namespaced_deployment(self.deployment, self.cluster.namespace)
         except Exception as exc:  # noqa: BLE001 - shown in place
             return self.say(explain(exc, self.cluster.namespace))
+        with self.lock:
+            if (dep.metadata.generation or 0) >= self.generation:
+                self.exists, self.desired = True, dep.spec.replicas
+                self.generation = dep.metadata.generation or 0
+        self.request_render()
         self.slider.value = n
         return self.say(f"Asked for {n} replica{'s' if n != 1 else ''} of {self.deployment!r}: the ReplicaSet "
                         f"now creates or deletes pods until the actual state matches.", ok=True)

@@ -1,9 +1,10 @@
 """The instructor's live dashboard of a workshop (:class:`WorkshopBoard`) and the participants' live,
 read-only view of the instructor's demonstrations (:class:`DemonstrationView`).
 
-One row per participant: pods by phase, the quota used of hard (CPU, memory, pods), how many lab
-checks pass and which, and who is stuck (a check failing for more than ``stuck_after`` seconds with
-nothing passed since), with the failing check's sentence. The data are
+One row per participant: when their token expires (UTC), pods by phase, the quota used of hard (CPU in
+millicores, memory in MiB, pods), how many lab checks have passed and which, and who is stuck (a check
+never passed, failing for more than ``stuck_after`` seconds, with no other check of theirs run since:
+:mod:`whyk8s.cluster.dashboard`), with the failing check's sentence. The data are
 :func:`whyk8s.cluster.dashboard.participant_rows` of a :class:`~whyk8s.cluster.dashboard.Room` (four
 of the kernel's shared watches: namespaces, pods, ResourceQuotas, progress ConfigMaps; list then
 watch, never polling). Through a cluster outage it says so once, in place, and resyncs by itself;
@@ -58,7 +59,8 @@ def board_html(rows: list[dict]) -> str:
         return "<span class='whyk8s-note'>No workshop participant on this cluster: run `whyk8s workshop up`.</span>"
     stuck = sum(r["stuck"] for r in rows)
     head = (f"<div><b>{len(rows)} participants</b>, <span class='whyk8s-stuck-count'>{stuck} stuck</span> "
-            f"<span class='whyk8s-note'>(a check failing for more than the threshold, nothing passed since)</span></div>")
+            f"<span class='whyk8s-note'>(a check never passed, failing for more than the threshold, no other "
+            f"check run since); memory in MiB, CPU in millicores</span></div>")
     body = []
     for r in sorted(rows, key=lambda r: (not r["stuck"], r["participant"])):
         if r["stuck"]:
@@ -70,13 +72,15 @@ def board_html(rows: list[dict]) -> str:
         else:
             state = "<td class='s-ok'>ok</td>"
         checks = (f"<td>{len(r['passed'])} <span class='whyk8s-note'>{esc(' '.join(r['passed']))}</span></td>")
+        expires = dashboard.short_time(r.get("token_expires"))
         body.append(f"<tr class='whyk8s-participant'><td><b>{esc(r['participant'])}</b></td>{state}"
                     f"<td class='s-ok'>{r['running']}</td><td class='s-wait'>{r['pending']}</td>"
                     f"<td class='s-done'>{r['succeeded']}</td><td class='s-bad'>{r['failed']}</td>"
-                    f"{_cell(r['cpu'])}{_cell(r['memory'])}{_cell(r['pods'])}{checks}</tr>")
+                    f"{_cell(r['cpu'])}{_cell(r['memory'])}{_cell(r['pods'])}{checks}"
+                    f"<td class='whyk8s-expires'>{esc(expires)}</td></tr>")
     return (head + "<table class='whyk8s-table whyk8s-workshop'><thead><tr><th>participant</th><th>state</th>"
             "<th>running</th><th>pending</th><th>succeeded</th><th>failed</th><th>CPU used/hard</th>"
-            "<th>memory used/hard</th><th>pods used/hard</th><th>checks passed</th></tr></thead>"
+            "<th>memory used/hard (MiB)</th><th>pods used/hard</th><th>checks passed</th><th>token expires (UTC)</th></tr></thead>"
             f"<tbody>{''.join(body)}</tbody></table>")
 
 
