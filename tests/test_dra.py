@@ -219,3 +219,28 @@ def test_objects_cleanup_deletes_the_dra_objects_too(dra_cluster):
     counts = objects.cleanup(dra_cluster)
     assert (counts["ResourceClaimTemplate"], counts["DeviceClass"], counts["ResourceSlice"]) == (1, 1, 1)
     assert dra.left(dra_cluster) == [] and dra.clean_up(dra_cluster) == {}
+
+
+@pytest.mark.kwok
+def test_the_chapters_tidy_leaves_the_published_devices_while_a_workshop_is_up(dra_cluster):
+    """Instructor B: chapter 4a's DRA clean-up, run by the instructor, would remove the DeviceClass and
+    ResourceSlices of the whole room while participants use them. With a participant's namespace
+    present, :func:`dra.tidy` keeps them and says so; once it is gone, the same call removes them."""
+    from whyk8s import PARTICIPANT_LABEL
+    cluster = dra_cluster
+    dra.publish(cluster)
+    ns = client.V1Namespace(metadata=client.V1ObjectMeta(
+        name="whyk8s-p99", labels={PART_OF_LABEL[0]: PART_OF_LABEL[1], PARTICIPANT_LABEL: "p99"}))
+    cluster.core.create_namespace(ns)
+    try:
+        assert dra.workshop_is_up(cluster)
+        said = dra.tidy(cluster)
+        kinds = sorted(str(r).split()[0] for r in dra.left(cluster))
+        assert kinds == ["DeviceClass", "ResourceSlice"], kinds
+        assert "stay because a workshop is up" in said, said
+    finally:
+        cluster.core.delete_namespace("whyk8s-p99")
+        wait_until_gone(cluster.core.list_namespace, field_selector="metadata.name=whyk8s-p99",
+                        deadline=time.monotonic() + 60)
+    assert not dra.workshop_is_up(cluster)
+    assert dra.tidy(cluster) == "DRA objects of the course left: 0."

@@ -130,3 +130,53 @@ def test_fail_node_does_not_delete_a_node_recreated_within_the_last_minute(clust
         assert result.waited > 50 and str(result).startswith(f"Waited {result.waited:.0f} s first")
     finally:
         failures.restore(cluster)
+
+
+def _other_namespace(cluster, name="whyk8s-p09"):
+    """A second course namespace (a workshop participant's stand-in), connected as the same admin."""
+    from whyk8s.k8s.guard import connect
+    return connect(namespace=name, context=cluster.context, create_namespace=True)
+
+
+def test_drain_names_another_namespaces_bare_pod_and_the_choices(cluster):
+    """Instructor B's drain was refused by a participant's chapter 3 pod, named without its namespace.
+    Now the sentence names ``namespace/pod``, says whose it is, which workers have no such pod, and
+    what ``force`` would do; nothing changes. With ``force`` the pod goes and the summary counts it
+    apart from the caller's own pods."""
+    other = _other_namespace(cluster)
+    bare = specs.pod("trainer-1", pool="cpu")
+    bare.spec.node_name = "whyk8s-worker"
+    objects.create(other, bare)
+    objects.create(cluster, specs.deployment("serve", replicas=2, pool="cpu"))
+    wait_all_scheduled(cluster, "serve", 2)
+    with pytest.raises(NodeRefused) as refused:
+        failures.drain(cluster, "whyk8s-worker")
+    text = str(refused.value)
+    assert "whyk8s-p09/trainer-1" in text and "namespace(s) whyk8s-p09" in text, text
+    assert "whyk8s-worker2" in text and "force=True" in text, text
+    assert failures.blocking_pods(cluster, "whyk8s-worker") == ["whyk8s-p09/trainer-1"]
+    assert not cluster.core.read_node("whyk8s-worker").spec.unschedulable
+    assert other.core.read_namespaced_pod("trainer-1", other.namespace).metadata.deletion_timestamp is None
+    mine = sum(1 for p in failures._course_pods_on(cluster, "whyk8s-worker") if p.metadata.namespace == "whyk8s")
+    result = failures.drain(cluster, "whyk8s-worker", force=True)
+    assert "whyk8s-p09/trainer-1" in result.evicted
+    assert str(result).startswith(f"Drained whyk8s-worker: cordoned, {mine} course pod(s) evicted"), str(result)
+    assert "1 of other namespaces (whyk8s-p09)" in str(result), str(result)
+
+
+def test_fail_node_counts_the_callers_pods_and_others_apart(cluster):
+    """Instructor B's summary counted every namespace's pods on the node. ``lost`` is the caller's;
+    ``others`` counts the rest, and the sentence says so."""
+    other = _other_namespace(cluster)
+    for c, n in ((cluster, 2), (other, 3)):
+        d = specs.deployment("serve", replicas=n, pool="cpu")
+        d.spec.template.spec.node_selector = {"kubernetes.io/hostname": "whyk8s-worker2"}
+        objects.create(c, d)
+        wait_all_scheduled(c, "serve", n)
+    failure = failures.fail_node(cluster, "whyk8s-worker2", wait=False)
+    try:
+        assert len(failure.lost) == 2 and failure.others == 3, (failure.lost, failure.others)
+        assert "with 2 course pod(s) of your namespace" in str(failure)
+        assert "3 course pod(s) of other namespaces were on it too" in str(failure)
+    finally:
+        failures.restore(cluster)

@@ -133,3 +133,20 @@ def test_a_link_planted_in_a_participants_home_never_makes_root_write_through_it
     finally:
         subprocess.run(["userdel", system_user("p98")], capture_output=True)
         shutil.rmtree(homes)
+
+
+def test_no_secret_goes_on_a_servers_command_line(tmp_path, monkeypatch):
+    """Every participant's `ps` shows every server's command line (LocalProcessSpawner, one machine):
+    the command and arguments the hub gives hold no password or token, and extra arguments naming
+    one are refused. (JupyterHub ≥ 2 builds no arguments but ``Spawner.cmd`` and ``Spawner.args``, and
+    hands the server its API token in ``JUPYTERHUB_API_TOKEN``, the proxy its token in
+    ``CONFIGPROXY_AUTH_TOKEN``.)"""
+    monkeypatch.setattr(hub, "proxy_command", lambda checkout=None: tmp_path / "chp")
+    monkeypatch.setattr(hub, "participant_python", lambda settings: tmp_path / "python")
+    s = _settings(tmp_path, lab_args="--LabApp.expose_app_in_browser=True")
+    c = Config()
+    hub.configure(c, s)
+    line = " ".join([*c.Spawner.cmd, *c.Spawner.args, *c.ConfigurableHTTPProxy.command])
+    assert s.password not in line and "token" not in line.lower(), line
+    with pytest.raises(CourseError, match="token, password or secret"):
+        hub.configure(Config(), _settings(tmp_path, lab_args="--ServerApp.token=abc"))

@@ -252,6 +252,26 @@ def test_placement_board_shows_columns_and_pending_reason(cluster):
         pb.close()
 
 
+def test_placement_board_does_not_count_a_finished_pods_gpu(cluster):
+    """Learner B's board said "1/4 GPU" for a Completed Job pod. A pod in phase Succeeded holds no
+    GPU: kube-scheduler puts a 4-GPU pod on the 4-GPU node beside it, and the board says 4/4."""
+    from whyk8s.lessons import placement
+    pb = PlacementBoard(cluster)
+    try:
+        objects.create(cluster, placement.training_job("done-train", gpus=1))
+        assert wait_until(pb, lambda: any(n.startswith("done-train") and r.status == "Completed"
+                                          and r.node == "whyk8s-worker3" for n, r in pb.pods.items())), pb.html()
+        gpu_col = lambda: pb.columns["whyk8s-worker3"].value  # noqa: E731
+        assert wait_until(pb, lambda: "0/4 GPU" in gpu_col()), gpu_col()
+        objects.create(cluster, specs.pod("all-four", gpus=4))
+        assert wait_until(pb, lambda: pb.pods.get("all-four") is not None and pb.pods["all-four"].node), pb.html()
+        assert pb.pods["all-four"].node == "whyk8s-worker3"  # the scheduler did not count the finished pod
+        assert wait_until(pb, lambda: "4/4 GPU" in gpu_col()), gpu_col()
+        assert "others' use" not in pb.scope_note()  # the course cluster's admin may list every namespace
+    finally:
+        pb.close()
+
+
 def test_placement_board_follows_a_cordoned_node(cluster):
     from whyk8s.lessons import failures
     pb = PlacementBoard(cluster)

@@ -4,7 +4,10 @@ Participant ``p01`` of a 3-participant workshop (:mod:`whyk8s.cluster.workshop`)
 to bottom in a fresh kernel (nbclient, errors allowed) with ``KUBECONFIG`` set to their kubeconfig
 and nothing else changed. A cell may fail (an API refusal, a step that is the instructor's
 demonstration), but then it shows the course's one sentence (:mod:`whyk8s.notebook.display`), never
-an error output (a traceback): this test fails naming each cell that ended in one.
+an error output (a traceback): this test fails naming each cell that ended in one. A cell that ends in
+an error at all (even shown as one sentence) must carry the tag ``raises-exception``, or JupyterLab's
+"Run All" stops there (:func:`untagged_failures`; :func:`test_a_tagged_demonstration_does_not_stop_the_queued_cells`
+shows the kernel aborting the queued cells behind an untagged one, as learner B saw).
 
 A busy room (:func:`test_busy_room_runs_lab4_at_once`): three participants run lab 4's solution at
 the same moment while other pods hold GPUs: every GPU of the layout's GPU node (each Job then waits
@@ -76,6 +79,57 @@ def tracebacks(nb) -> list[str]:
     return found
 
 
+def _note_failed(failed: dict[int, str], cell_index: int, execute_reply) -> None:
+    content = (execute_reply or {}).get("content", {})
+    if content.get("status") == "error":
+        failed[cell_index] = str(content.get("ename"))
+
+
+def untagged_failures(nb, failed: dict[int, str]) -> list[str]:
+    """One line per cell of ``nb`` whose execute reply was an error (``failed``: cell index → exception
+    name) and that lacks the tag ``raises-exception``. Such a cell ends in error even when the course
+    shows only its sentence (IPython's custom exception handler): the kernel then aborts the cells
+    queued behind it (``stop_on_error``), so JupyterLab's "Run All" stops there. JupyterLab 4
+    (OutputArea.execute) and nbclient send ``stop_on_error: false`` for a cell tagged
+    ``raises-exception``, and nbclient lets its error pass."""
+    return [f"cell {i} ({nb.cells[i].get('id')}): {ename}" for i, ename in sorted(failed.items())
+            if "raises-exception" not in nb.cells[i].metadata.get("tags", [])]
+
+
+def test_untagged_failures_names_an_untagged_failing_cell():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1/0"), nbformat.v4.new_code_cell("x")])
+    nb.cells[1].metadata["tags"] = ["raises-exception"]
+    assert untagged_failures(nb, {0: "ZeroDivisionError", 1: "NameError"}) == \
+        [f"cell 0 ({nb.cells[0].id}): ZeroDivisionError"]
+
+
+def test_a_tagged_demonstration_does_not_stop_the_queued_cells(participant):
+    """Like JupyterLab's Run All: every cell's execute request is queued at once, each with
+    ``stop_on_error`` false only when the cell is tagged ``raises-exception`` (JupyterLab 4's
+    OutputArea.execute). Untagged, the instructor's demonstration (a drain) makes the kernel abort
+    the cells behind it; tagged, the next cell runs."""
+    from jupyter_client.manager import start_new_kernel
+    env = {k: v for k, v in os.environ.items() if k != "WHYK8S_ALLOW_CONTEXT"}
+    env["KUBECONFIG"] = str(participant)
+    statuses = {}
+    for tagged in (False, True):
+        km, kc = start_new_kernel(kernel_name="python3", env=env, cwd=str(ROOT))
+        try:
+            kc.execute_interactive("from whyk8s.notebook.display import notebook_cluster\n"
+                                   "from whyk8s.lessons import failures\ncluster = notebook_cluster()", timeout=120)
+            first = kc.execute('failures.drain(cluster, "whyk8s-worker")', stop_on_error=not tagged)
+            second = kc.execute("print('after')")
+            replies = {}
+            while len(replies) < 2:
+                msg = kc.get_shell_msg(timeout=120)
+                replies[msg["parent_header"].get("msg_id")] = msg["content"]["status"]
+            statuses[tagged] = (replies[first], replies[second])
+        finally:
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)
+    assert statuses == {False: ("error", "aborted"), True: ("error", "ok")}
+
+
 def test_tracebacks_finds_an_error_output():
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1/0"), nbformat.v4.new_code_cell("1")])
     nb.cells[0].outputs = [nbformat.v4.new_output("error", ename="ZeroDivisionError", evalue="division by zero",
@@ -90,10 +144,17 @@ def test_participant_runs_notebook_without_a_traceback(name, participant, monkey
     monkeypatch.delenv("WHYK8S_ALLOW_CONTEXT", raising=False)  # a participant's context needs no opt-in
     path = ROOT / name
     nb = copy.deepcopy(nbformat.read(path, as_version=4))
+    failed: dict[int, str] = {}
     NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True, record_timing=False,
-                   store_widget_state=False, resources={"metadata": {"path": str(path.parent)}}).execute()
+                   store_widget_state=False, resources={"metadata": {"path": str(path.parent)}},
+                   on_cell_executed=lambda cell, cell_index, execute_reply:
+                   _note_failed(failed, cell_index, execute_reply)).execute()
     found = tracebacks(nb)
     assert not found, f"{name} as participant p01:\n" + "\n".join(found)
+    untagged = untagged_failures(nb, failed)
+    assert not untagged, (f"{name} as participant p01: these cells end in an error (shown as the course's "
+                          f"sentence), which stops JupyterLab's Run All there, but lack the tag "
+                          f"'raises-exception':\n" + "\n".join(untagged))
     if name in SHOWS_DEMONSTRATIONS:
         cells = demonstration_views(nb)
         assert cells, f"{name}: no instructor's-demonstration cell shows the live view of the instructor's namespace"
@@ -200,3 +261,33 @@ def test_a_demonstration_cell_shows_the_live_view(participant):
     views = [o for o in nb.cells[1].outputs if "application/vnd.jupyter.widget-view+json" in (o.get("data") or {})]
     assert len(views) == 1 and "DemonstrationView" in views[0]["data"]["text/plain"]
     assert "whyk8s-p01" in nb.cells[2].outputs[0]["text"]
+
+
+def test_a_participants_placement_board_says_others_are_not_visible(participant):
+    """A participant's board counts only their namespace's pods, so a shared node may look empty:
+    the board says so (learner B read an empty GPU node while others' Jobs held GPUs)."""
+    from whyk8s.notebook.widgets import PlacementBoard
+    cluster = connect(kubeconfig=str(participant))
+    board = PlacementBoard(cluster)
+    try:
+        note = board.scope_note()
+        assert "whyk8s-p01" in note and "others' use of these shared nodes is not visible to you" in note, note
+    finally:
+        board.close()
+
+
+def test_dra_tidy_says_whose_the_devices_are_and_leaves_them(room, participant):
+    """Learner B read "DRA objects of the course left: 4" with no word on whose they are. As a
+    participant, chapter 4a's DRA clean-up says the published devices are the room's, which the
+    instructor removes; as the instructor while the workshop is up, it leaves them and says so."""
+    from whyk8s.lessons import dra
+    instructor, _ = room
+    dra.publish(instructor)
+    try:
+        said = dra.tidy(connect(kubeconfig=str(participant)))
+        assert "DeviceClass gpu.whyk8s.example" in said and "the instructor removes them" in said, said
+        said = dra.tidy(instructor)
+        assert "stay because a workshop is up" in said, said
+        assert {str(r).split()[0] for r in dra.left(instructor)} == {"DeviceClass", "ResourceSlice"}
+    finally:
+        dra.clean_up(instructor)

@@ -320,6 +320,10 @@ def configure(c, settings: HubSettings) -> None:
     c.Spawner.cmd = [str(participant_python(settings)), "-m", "jupyterhub.singleuser"]
     # of the hub's (the instructor's) environment, only the locale: never their KUBECONFIG or WHYK8S_*
     c.Spawner.env_keep = ["LANG", "LC_ALL", "TZ"]
+    # every participant's `ps` shows every server's command line (one machine): no secret may be there
+    if re.search(r"token|password|secret", settings.lab_args, re.IGNORECASE):
+        raise CourseError("The servers' extra arguments (HubSettings.lab_args) name a token, password or secret: every "
+                          "participant's `ps` shows command lines on this machine; pass secrets another way.")
     c.Spawner.args = settings.lab_args.split()
     c.Spawner.default_url = DEFAULT_URL
     c.Spawner.notebook_dir = "~"

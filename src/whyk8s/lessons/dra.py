@@ -75,7 +75,8 @@ from whyk8s.k8s.waits import wait_until_gone
 __all__ = ["DRIVER", "DEVICE_CLASS", "ON_KIND", "Device", "DEVICES", "CLAIM_NAME", "KwokOnlyError", "gpu_node",
            "slice_name", "resource_slice_spec", "device_class_spec", "memory_selector", "claim_template_spec",
            "training_job", "claiming_pod", "runs_here", "publish", "create_claim_template", "published_devices",
-           "allocation_of", "claims", "wait_for_allocation", "submit", "clean_up", "KINDS", "left"]
+           "allocation_of", "claims", "wait_for_allocation", "submit", "clean_up", "KINDS", "left",
+           "workshop_is_up", "kept_for_the_room", "tidy"]
 
 #: The course's DRA driver name (a DNS subdomain under the reserved ``.example``; see the module doc).
 DRIVER = "gpu.whyk8s.example"
@@ -582,3 +583,69 @@ def left(cluster: Cluster) -> list:
     from whyk8s.k8s.objects import course_objects
 
     return course_objects(cluster, kinds=KINDS)
+
+
+def workshop_is_up(cluster: Cluster) -> bool:
+    """True when namespaces of workshop participants exist (labelled ``whyk8s.io/participant``, made by
+    ``whyk8s workshop up``). A connection that may not list namespaces is a workshop participant's:
+    True. kubectl: ``kubectl get ns -l whyk8s.io/participant``."""
+    from whyk8s import PARTICIPANT_LABEL
+    try:
+        return bool(cluster.core.list_namespace(label_selector=PARTICIPANT_LABEL, limit=1).items)
+    except client.ApiException as exc:
+        if exc.status != 403:
+            raise
+        return True
+
+
+def kept_for_the_room(cluster: Cluster) -> set[str]:
+    """The uids of the published devices (the course-labelled DeviceClass and ResourceSlices) to keep
+    while a workshop is up (:func:`workshop_is_up`): participants' claims use them. Empty otherwise.
+    Give it to :func:`whyk8s.k8s.objects.cleanup` as ``keep``. Empty for a connection that may not
+    publish devices (a participant: its clean-up cannot delete them anyway)."""
+    if not can(cluster, PUBLISH) or not workshop_is_up(cluster):
+        return set()
+    api = _resource(cluster)
+    return {o.metadata.uid for fn in (api.list_device_class, api.list_resource_slice)
+            for o in fn(label_selector=_SELECTOR).items if _labelled(o)}
+
+
+def tidy(cluster: Cluster, remove_devices: bool | None = None) -> str:
+    """Chapter 4a's clean-up after the DRA section: delete the course's objects
+    (:func:`whyk8s.k8s.objects.cleanup`) and say, in one sentence, what DRA objects are left and whose
+    they are. The published devices (DeviceClass, ResourceSlices) are the cluster's, made by whoever
+    ran :func:`publish` (the instructor, in a workshop): a participant may not delete them, and while a
+    workshop is up the instructor's clean-up leaves them too, unless ``remove_devices=True`` (after
+    ``whyk8s workshop down`` the next clean-up removes them). ``remove_devices=None``: keep them exactly while a
+    workshop is up. Returns the sentence."""
+    from whyk8s.k8s.objects import cleanup
+    keep = kept_for_the_room(cluster) if remove_devices is None else set()
+    may_publish = can(cluster, PUBLISH)
+    cleanup(cluster, keep=keep)
+    remaining = [str(r) for r in left(cluster)]  # a participant's: their namespace's claims and templates only
+    if not may_publish:
+        api = _resource(cluster)
+        for kind, list_fn in (("DeviceClass", api.list_device_class), ("ResourceSlice", api.list_resource_slice)):
+            try:
+                remaining += [f"{kind} {o.metadata.name}" for o in list_fn(label_selector=_SELECTOR).items
+                              if _labelled(o) and f"{kind} {o.metadata.name}" not in remaining]
+            except client.ApiException as exc:
+                if exc.status != 403:
+                    raise
+    devices = [r for r in remaining if r.split()[0] in ("DeviceClass", "ResourceSlice")]
+    others = [r for r in remaining if r not in devices]
+    text = f"DRA objects of the course left: {len(remaining)}"
+    if not remaining:
+        return text + "."
+    text += f" ({', '.join(remaining)})."
+    if devices and not may_publish:
+        text += (f" The {len(devices)} published device object(s) are the cluster's, not your namespace's: "
+                 "in a workshop the instructor published them for the whole room, you may not delete them, "
+                 "and the instructor removes them after the workshop.")
+    elif devices:
+        text += (f" The {len(devices)} published device object(s) stay because a workshop is up: "
+                 "participants' claims use them. The same clean-up removes them once "
+                 "`whyk8s workshop down` has run, or dra.tidy(cluster, remove_devices=True) does now.")
+    if others:
+        text += " The others are still being deleted (a claim waits for its pod to go)."
+    return text

@@ -145,8 +145,8 @@ def cordon(cluster: Cluster | None, node: str) -> None:
     :class:`~whyk8s.k8s.rights.InstructorDemonstration` without the right to patch nodes (a workshop
     participant)."""
     cluster = _cluster(cluster)
+    check_worker(cluster, node)  # the layout's own refusal (control plane, unknown name) comes first
     require(cluster, "Cordoning a node", PATCH_NODES)
-    check_worker(cluster, node)
     cluster.core.patch_node(node, {"spec": {"unschedulable": True}})
 
 
@@ -154,8 +154,8 @@ def uncordon(cluster: Cluster | None, node: str) -> None:
     """Make worker ``node`` schedulable again. Raises :class:`NodeRefused` and
     :class:`~whyk8s.k8s.rights.InstructorDemonstration` as :func:`cordon`."""
     cluster = _cluster(cluster)
+    check_worker(cluster, node)  # the layout's own refusal (control plane, unknown name) comes first
     require(cluster, "Uncordoning a node", PATCH_NODES)
-    check_worker(cluster, node)
     cluster.core.patch_node(node, {"spec": {"unschedulable": False}})
 
 
@@ -167,17 +167,34 @@ def _course_pods_on(cluster: Cluster, node: str) -> list[client.V1Pod]:
 
 @dataclass
 class DrainResult:
-    """What :func:`drain` did: ``node``, ``evicted`` (``namespace/pod`` names), ``seconds`` it took."""
+    """What :func:`drain` did: ``node``, ``evicted`` (``namespace/pod`` names, every namespace),
+    ``seconds`` it took, ``namespace`` (the caller's: the summary counts its pods apart from others')."""
 
     node: str
     evicted: list[str]
     seconds: float
+    namespace: str | None = None
 
     def __str__(self) -> str:
-        return (f"Drained {self.node}: cordoned, {len(self.evicted)} course pod(s) evicted "
-                f"through the Eviction API.")
+        mine = [e for e in self.evicted if self.namespace is None or e.split("/", 1)[0] == self.namespace]
+        others = [e for e in self.evicted if e not in mine]
+        text = f"Drained {self.node}: cordoned, {len(mine)} course pod(s) evicted through the Eviction API"
+        if others:
+            spaces = sorted({e.split("/", 1)[0] for e in others})
+            text += (f" in namespace {self.namespace}, and {len(others)} of other namespaces "
+                     f"({', '.join(spaces)}), which their controllers re-create on other nodes")
+        return text + "."
 
     __repr__ = __str__
+
+
+def blocking_pods(cluster: Cluster | None, node: str) -> list[str]:
+    """``namespace/pod`` of the course pods on ``node`` that no controller owns (bare pods, e.g. a
+    workshop participant's chapter 3 pod): :func:`drain` refuses them without ``force``, as
+    ``kubectl drain`` does, because nothing would re-create them. Lists pods in every namespace."""
+    cluster = _cluster(cluster)
+    return sorted(f"{p.metadata.namespace}/{p.metadata.name}" for p in _course_pods_on(cluster, node)
+                  if podfacts.controller_of(p) is None)
 
 
 def drain(cluster: Cluster | None, node: str, force: bool = False, timeout: float = 60) -> DrainResult:
@@ -185,21 +202,23 @@ def drain(cluster: Cluster | None, node: str, force: bool = False, timeout: floa
     until they are gone. Like ``kubectl drain``, refuses pods that no controller (ReplicaSet, Job)
     owns, since nothing would re-create them, unless ``force``; the check comes first, so a refusal
     changes nothing. Evictions refused with 429 (a PodDisruptionBudget) are retried every 2 s until
-    ``timeout`` seconds. Pods without the course label are left alone.
+    ``timeout`` seconds. Pods without the course label are left alone. Like ``kubectl drain``, it
+    evicts the course pods of *every* namespace on the node (in a workshop: participants' pods too;
+    their controllers re-create them on other nodes, and the result counts them apart); with
+    ``force`` the bare pods are deleted for good, whoever's they are.
 
-    Raises :class:`NodeRefused` (control plane, unknown node, standalone pods without ``force``),
+    Raises :class:`NodeRefused` (control plane, unknown node, standalone pods without ``force``: the
+    sentence names them ``namespace/pod``, says whose they are and which workers have none),
     TimeoutError if pods are still there after ``timeout`` s, ApiException for other refusals.
     """
     cluster = _cluster(cluster)
+    check_worker(cluster, node)  # the layout's own refusal (control plane, unknown name) comes first
     require(cluster, "Draining a node", PATCH_NODES, LIST_ALL_PODS)
-    check_worker(cluster, node)
     start = time.monotonic()
     pods = _course_pods_on(cluster, node)
-    bare = [p.metadata.name for p in pods if podfacts.controller_of(p) is None]
+    bare = sorted(f"{p.metadata.namespace}/{p.metadata.name}" for p in pods if podfacts.controller_of(p) is None)
     if bare and not force:
-        raise NodeRefused(f"Not draining {node}: pod(s) {', '.join(bare)} have no controller, so "
-                          f"nothing would re-create them; delete them first or pass force=True "
-                          f"(as `kubectl drain --force`).")
+        raise NodeRefused(_drain_refusal(cluster, node, bare))
     cordon(cluster, node)
     deadline = start + timeout
     evicted = []
@@ -219,7 +238,33 @@ def drain(cluster: Cluster | None, node: str, force: bool = False, timeout: floa
                     continue
                 raise
     _wait_gone(cluster, node, {e.split("/", 1)[1] for e in evicted}, deadline)
-    return DrainResult(node, evicted, round(time.monotonic() - start, 1))
+    return DrainResult(node, evicted, round(time.monotonic() - start, 1), namespace=cluster.namespace)
+
+
+def _drain_refusal(cluster: Cluster, node: str, bare: list[str]) -> str:
+    """The sentence for a drain refused by bare pods: whose they are and the caller's choices."""
+    others = sorted({b.split("/", 1)[0] for b in bare} - {cluster.namespace})
+    free = []
+    for w in load_layout().workers:
+        if w.name == node:
+            continue
+        try:
+            if not blocking_pods(cluster, w.name) and cluster.core.read_node(w.name):
+                free.append(w.name)
+        except client.ApiException:
+            continue
+    text = (f"Not draining {node}: pod(s) {', '.join(bare)} have no controller, so nothing would re-create "
+            f"them (kubectl drain refuses them too).")
+    if others:
+        text += (f" They belong to namespace(s) {', '.join(others)}: in a workshop, participants' own pods "
+                 f"(e.g. chapter 3's bare pod); ask them to delete theirs, or drain another worker")
+    else:
+        text += " Delete them first, or drain another worker"
+    text += (f" ({', '.join(free)} has none)" if len(free) == 1 else
+             f" ({', '.join(free)} have none)" if free else " (every other worker has such pods too)")
+    text += (". force=True (as `kubectl drain --force`) deletes them for good"
+             + (", the participants' pods included." if others else "."))
+    return text
 
 
 def _wait_gone(cluster: Cluster, node: str, names: set[str], deadline: float) -> None:
@@ -240,7 +285,8 @@ class NodeFailure:
     scheduled (None if not seen within the time limit); ``complete``: everything expected happened;
     ``timeline``: ``[{"t", "object", "what", "detail"}]`` for :mod:`whyk8s.notebook.recordings`;
     ``waited``: seconds waited *before* the deletion, so that no quarantine of the node's name begun
-    before it was last re-created could shorten the run (:func:`quarantine_left`).
+    before it was last re-created could shorten the run (:func:`quarantine_left`); ``others``: course
+    pods of other namespaces that were on the node (not in ``lost``, not followed).
     """
 
     node: str
@@ -251,6 +297,7 @@ class NodeFailure:
     complete: bool = False
     timeline: list[dict] = field(default_factory=list)
     waited: float = 0.0
+    others: int = 0
 
     def table(self) -> pd.DataFrame:
         """Replacements as a table: columns ``pod`` and ``node``."""
@@ -260,9 +307,11 @@ class NodeFailure:
         first = (f"Waited {self.waited:.0f} s first: {self.node} had been re-created less than "
                  f"{POD_GC_QUARANTINE + POD_GC_PERIOD:.0f} s before, and the pod garbage collector's quarantine of "
                  f"its name from before that could still have been running. " if self.waited else "")
+        also = (f" {self.others} course pod(s) of other namespaces were on it too (not counted here; "
+                f"their controllers, if any, replace them)." if self.others else "")
         if not self.lost:
-            return first + f"Node {self.node} deleted; no course pod was running there."
-        text = first + f"Node {self.node} deleted with {len(self.lost)} course pod(s) on it."
+            return first + f"Node {self.node} deleted; no course pod of your namespace was running there." + also
+        text = first + f"Node {self.node} deleted with {len(self.lost)} course pod(s) of your namespace on it."
         if self.gone_after is not None:
             text += f" The pod garbage collector removed them after {self.gone_after:.0f} s."
         if self.replaced_after is not None:
@@ -271,12 +320,13 @@ class NodeFailure:
                      f"after {self.replaced_after:.0f} s.")
         if not self.complete:
             text += " Not everything happened within the time limit: look again with placement.where()."
-        return text
+        return text + also
 
     __repr__ = __str__
 
 
-def fail_node(cluster: Cluster | None, node: str, wait: bool = True, timeout: float = 180) -> NodeFailure:
+def fail_node(cluster: Cluster | None, node: str, wait: bool = True, timeout: float = 180,
+              announce: str | None = None) -> NodeFailure:
     """Delete worker ``node``'s Node object (a machine vanishing) and, with ``wait``, watch until the
     course pods bound to it are gone and their ReplicaSets' replacements are scheduled elsewhere
     (at most ``timeout`` seconds; on kwok this took 41 to 77 s in our runs, set by the pod garbage
@@ -285,14 +335,24 @@ def fail_node(cluster: Cluster | None, node: str, wait: bool = True, timeout: fl
     quarantine of the same name begun earlier cannot make the run look faster. Returns a :class:`NodeFailure` with times in seconds; its
     ``timeline`` uses the steps of :data:`whyk8s.lessons.events.STEPS` (Deleted, Created, Scheduled).
 
-    Raises :class:`NodeRefused` for the control plane, an unknown or already deleted node. Bring the
+    ``lost``, ``replacements`` and the times are about the caller's namespace (``cluster.namespace``);
+    ``others`` counts the course pods of other namespaces (in a workshop, participants') that were on
+    the node too: the node's deletion removes them as well. ``announce`` is printed once the node and
+    the rights are checked, just before the wait (a cell's "expect nothing for a minute" line).
+
+    Raises :class:`NodeRefused` for the control plane, an unknown or already deleted node (before the
+    rights check, so a workshop participant sees that reason too). Bring the
     node back with :func:`restore`. kubectl: ``kubectl delete node <name>``.
     """
     cluster = _cluster(cluster)
-    require(cluster, "Failing a node", DELETE_NODES, LIST_ALL_PODS)
     check_worker(cluster, node)
+    require(cluster, "Failing a node", DELETE_NODES, LIST_ALL_PODS)
+    if announce:
+        print(announce, flush=True)
     waited = _wait_out_quarantine(cluster, node)
-    before = _course_pods_on(cluster, node)
+    everyone = _course_pods_on(cluster, node)
+    before = [p for p in everyone if p.metadata.namespace == cluster.namespace]
+    others = len(everyone) - len(before)
     lost = sorted(p.metadata.name for p in before)
     owners = {podfacts.controller_of(p).uid for p in before
               if podfacts.controller_of(p) is not None and podfacts.controller_of(p).kind == "ReplicaSet"}
@@ -301,7 +361,7 @@ def fail_node(cluster: Cluster | None, node: str, wait: bool = True, timeout: fl
     known = {object_key(p) for p in cluster.core.list_pod_for_all_namespaces(label_selector=cluster.selector).items}
     cluster.core.delete_node(node)
     start = time.monotonic()
-    result = NodeFailure(node=node, lost=lost, waited=waited)
+    result = NodeFailure(node=node, lost=lost, waited=waited, others=others)
     result.timeline.append({"t": 0.0, "object": f"node/{node}", "what": "Deleted",
                             "detail": f"Node {node} was deleted: the machine is gone."})
     if not wait:
@@ -413,8 +473,8 @@ def lose_node(cluster: Cluster | None, node: str, timeout: float = 240, label_se
     ``log`` gets one line before the wait. kubectl: ``docker stop <node>``, then ``kubectl get nodes
     -w`` and ``kubectl get pods -o wide -w``."""
     cluster = _cluster(cluster)
+    check_worker(cluster, node)  # the layout's own refusal (control plane, unknown name) comes first
     require(cluster, "Losing a node", PATCH_NODES, LIST_ALL_PODS)
-    check_worker(cluster, node)
     before = _course_pods_on(cluster, node)
     if label_selector:
         wanted = {p.metadata.uid for p in cluster.core.list_pod_for_all_namespaces(
@@ -563,7 +623,7 @@ class JobsOnLostNode:
 
 
 def jobs_on_lost_node(cluster: Cluster | None, node: str, names=("train-plain", "train-tolerant"),
-                      timeout: float = 180) -> JobsOnLostNode:
+                      timeout: float = 180, announce: str | None = None) -> JobsOnLostNode:
     """kwok only: two training Jobs lose their pod with node ``node``, one without and one with a
     ``podFailurePolicy`` that ignores ``DisruptionTarget`` (:func:`training_job_with_failure_policy`).
 
@@ -576,7 +636,8 @@ def jobs_on_lost_node(cluster: Cluster | None, node: str, names=("train-plain", 
     (``backoffLimit: 0``), the tolerant one ignores it and creates a replacement. Returns when both
     have happened, or after ``timeout`` seconds. Bring the node back with :func:`restore` (the
     tolerant Job's waiting pod then runs there). If ``node`` exists and was re-created less than about
-    63 s ago, it first waits that out, as :func:`fail_node` does. Raises CourseError on kind, :class:`NodeRefused` for
+    63 s ago, it first waits that out, as :func:`fail_node` does. ``announce`` is printed after the
+    checks, before the wait. Raises CourseError on kind, :class:`NodeRefused` for
     a name that is not a worker."""
     from whyk8s.cluster.workers import is_kwok_cluster
     from whyk8s.k8s import objects
@@ -588,6 +649,8 @@ def jobs_on_lost_node(cluster: Cluster | None, node: str, names=("train-plain", 
                           "read the kwok run on the course's site.")
     if node not in [w.name for w in load_layout().workers]:
         raise NodeRefused(f"Refusing to touch {node!r}: it is not a worker of the course cluster.")
+    if announce:  # printed once the rights and the node are checked: before the wait
+        print(announce, flush=True)
     _wait_out_quarantine(cluster, node)
     try:
         cluster.core.delete_node(node)

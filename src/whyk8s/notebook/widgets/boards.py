@@ -40,7 +40,9 @@ class PodModel:
     ``records`` maps name → :class:`~whyk8s.notebook.html.PodRecord`; ``recent`` orders names by their
     last change (newest last); ``by_status`` counts pods per kubectl STATUS; ``on_node`` maps node
     name → names of pods bound there; ``pending`` holds names not bound to a node; ``used`` maps node
-    name → (CPU millicores, memory bytes, GPUs) requested by the pods there; ``dirty_nodes`` collects
+    name → (CPU millicores, memory bytes, GPUs) requested by the pods there that have not ended (a pod
+    in phase Succeeded or Failed holds nothing: kube-scheduler does not count it either; the course's
+    test sees a 4-GPU pod land beside a finished 1-GPU Job pod on the 4-GPU node); ``dirty_nodes`` collects
     node names (and ``""`` for the pending column) whose pods changed since the last draw. ``keep``
     (optional) selects which pods belong (e.g. one Deployment's).
     """
@@ -53,6 +55,7 @@ class PodModel:
         self.on_node: dict[str, set[str]] = {}
         self.pending: set[str] = set()
         self.used: dict[str, list[int]] = {}
+        self.counted: set[str] = set()  # names whose requests are in ``used`` (bound, not ended)
         self.dirty_nodes: set[str] = set()
 
     def _drop(self, name: str) -> None:
@@ -65,10 +68,12 @@ class PodModel:
             del self.by_status[old.status]
         if old.node:
             self.on_node.get(old.node, set()).discard(name)
-            used = self.used.setdefault(old.node, [0, 0, 0])
-            used[0] -= old.cpu_m
-            used[1] -= old.mem
-            used[2] -= old.gpus
+            if name in self.counted:
+                self.counted.discard(name)
+                used = self.used.setdefault(old.node, [0, 0, 0])
+                used[0] -= old.cpu_m
+                used[1] -= old.mem
+                used[2] -= old.gpus
         else:
             self.pending.discard(name)
         self.dirty_nodes.add(old.node)
@@ -87,7 +92,8 @@ class PodModel:
             self._drop(name)
             return had
         rec = pod_record(pod)
-        if self.records.get(name) == rec:
+        ended = bool(pod.status and pod.status.phase in ("Succeeded", "Failed"))
+        if self.records.get(name) == rec and (name in self.counted) == (bool(rec.node) and not ended):
             return False  # nothing the views show has changed
         self._drop(name)
         self.records[name] = rec
@@ -95,10 +101,12 @@ class PodModel:
         self.by_status[rec.status] += 1
         if rec.node:
             self.on_node.setdefault(rec.node, set()).add(name)
-            used = self.used.setdefault(rec.node, [0, 0, 0])
-            used[0] += rec.cpu_m
-            used[1] += rec.mem
-            used[2] += rec.gpus
+            if not ended:  # a finished pod stays on the board as a chip but holds no resources
+                self.counted.add(name)
+                used = self.used.setdefault(rec.node, [0, 0, 0])
+                used[0] += rec.cpu_m
+                used[1] += rec.mem
+                used[2] += rec.gpus
         else:
             self.pending.add(name)
         self.dirty_nodes.add(rec.node)
@@ -291,7 +299,24 @@ class PlacementBoard(_PodView):
 
     def _connected(self) -> None:
         super()._connected()
-        self.inform("Live: each chip is a course pod, in the column of its node.")
+        self.inform(self.scope_note())
+
+    #: What a participant (who may not list pods outside their namespace) is told under the board.
+    YOURS_ONLY = ("Your pods only: the requests on each node count the pods of namespace {ns}; others' use "
+                  "of these shared nodes is not visible to you (your account may not list pods in other "
+                  "namespaces), so a node that looks empty here may be full.")
+
+    def scope_note(self) -> str:
+        """The board's status line: what the chips and the request totals cover. For a user who may not
+        list pods across namespaces (a workshop participant) it says that others' use is not visible."""
+        from whyk8s.k8s.rights import Access, can
+        text = (f"Live: each chip is a course pod of namespace {self.cluster.namespace}, in the column of its "
+                f"node; a node's totals count the requests of those that have not ended.")
+        try:
+            across = can(self.cluster, Access("list", "pods"))
+        except Exception:  # noqa: BLE001 - the note is a courtesy: say the cautious thing
+            across = False
+        return text if across else text + " " + self.YOURS_ONLY.format(ns=self.cluster.namespace)
 
     def html(self) -> str:
         """All columns' HTML joined (what the view shows, as one string)."""
