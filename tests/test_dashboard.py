@@ -231,8 +231,10 @@ def test_a_failing_check_shows_then_stuck_then_cleared(room, monkeypatch):
         from whyk8s.k8s.guard import connect
         mine = connect()
         assert mine.namespace == ns
-        objects.create(mine, specs.pod(pod_lab.POD_NAME, cpu=pod_lab.CPU, memory=pod_lab.MEMORY,
-                                       labels=dict([pod_lab.APP_LABEL])))
+        pod = specs.pod(pod_lab.POD_NAME, image=pod_lab.IMAGE, cpu=pod_lab.CPU, memory=pod_lab.MEMORY,
+                        labels=dict([pod_lab.APP_LABEL]))
+        pod.spec.containers[0].name = pod_lab.CONTAINER  # as the task asks (lab 2 checks the name)
+        objects.create(mine, pod)
         assert pod_lab.check_pod(timeout=15).passed
         assert wait_until(board, lambda: not _row(board, "p01")["stuck"]
                           and _row(board, "p01")["passed"] == ["lab2.check_pod"], 10)
