@@ -88,3 +88,29 @@ def foreign_kubeconfig(course_cluster, tmp_path, monkeypatch):
 def make_kubeconfig(course_cluster):
     """``make_kubeconfig(context_name)`` → kubeconfig dict reaching the course API server."""
     return lambda name: _kubeconfig_for(name, course_cluster.context)
+
+
+@pytest.fixture
+def shell(tmp_path_factory, monkeypatch):
+    """The process's IPython shell (history in memory) with the course's error handler installed the
+    way a chapter's first cell installs it (in-process, no kernel); the handler and what it remembers
+    (names left undefined, failed cells, demonstrations) are reset before and after."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    from whyk8s.notebook import display
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path_factory.mktemp("ipython")))
+    config = Config()
+    config.HistoryManager.hist_file = ":memory:"
+    sh = InteractiveShell.instance(config=config)
+    memories = (display._undefined, display._failed_cells, display._demonstration_names)
+    for memory in memories:
+        memory.clear()
+    assert display.install_error_handler()
+    before = set(sh.user_ns)
+    yield sh
+    sh.set_custom_exc((), None)
+    for memory in memories:
+        memory.clear()
+    for name in set(sh.user_ns) - before:  # what the test's cells defined
+        sh.user_ns.pop(name, None)

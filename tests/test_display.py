@@ -5,32 +5,10 @@ else keeps its traceback (code review finding 8; shared/cases *lab-cell-api-erro
 
 from __future__ import annotations
 
-import pytest
-from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
-from traitlets.config import Config
 
 from whyk8s.notebook import display
 from whyk8s.notebook.display import CLUSTER_PANEL_TITLE
-
-
-@pytest.fixture
-def shell(tmp_path_factory, monkeypatch):
-    """The process's IPython shell (history in memory) with the course's error handler installed
-    the way a chapter's first cell installs it; the handler and its memory are reset afterwards."""
-    monkeypatch.setenv("IPYTHONDIR", str(tmp_path_factory.mktemp("ipython")))
-    config = Config()
-    config.HistoryManager.hist_file = ":memory:"
-    sh = InteractiveShell.instance(config=config)
-    display._undefined.clear()
-    assert display.install_error_handler()
-    yield sh
-    sh.set_custom_exc((), None)
-    display._undefined.clear()
-    display._demonstration_names.clear()
-    display._failed_cells.clear()
-    for name in ("cluster", "pods", "core", "widget", "ready", "lost", "stored"):
-        sh.user_ns.pop(name, None)
 
 
 class Cell:

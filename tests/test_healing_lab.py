@@ -181,28 +181,15 @@ def test_deleting_the_replica_set_deletes_its_pods_and_the_deployment_makes_it_a
     assert len(pods) == 3 and not before & {p.metadata.name for p in pods}
 
 
-def test_missing_deployment_after_a_failed_create_cell_says_the_create_failed(lab, tmp_path_factory, monkeypatch):
+def test_missing_deployment_after_a_failed_create_cell_says_the_create_failed(lab, shell):
     """Learner trial 4d, as a kind of fault: lab 3's check said "uncomment the … line" when the line
     was uncommented and its cell failed (here: the namespace argument left out)."""
-    from IPython.core.interactiveshell import InteractiveShell
     from IPython.utils.capture import capture_output
-    from traitlets.config import Config
 
-    from whyk8s.notebook import display
-    monkeypatch.setenv("IPYTHONDIR", str(tmp_path_factory.mktemp("ipython")))
-    config = Config()
-    config.HistoryManager.hist_file = ":memory:"
-    sh = InteractiveShell.instance(config=config)
-    display._failed_cells.clear()
-    assert display.install_error_handler()
+    sh = shell
     sh.user_ns.update(apps=lab.apps, dep=deployment())
-    try:
-        with capture_output():
-            assert not sh.run_cell("apps.create_namespaced_deployment(body=dep)", store_history=True).success
-        result = healing_lab.check_deployment(timeout=0)
-        rejected(result, "the cell that creates it failed")
-        assert "the argument namespace is missing" in result.problems[0] and "uncomment" not in result.problems[0]
-    finally:
-        sh.set_custom_exc((), None)
-        display._failed_cells.clear()
-        display._undefined.clear()
+    with capture_output():
+        assert not sh.run_cell("apps.create_namespaced_deployment(body=dep)", store_history=True).success
+    result = healing_lab.check_deployment(timeout=0)
+    rejected(result, "the cell that creates it failed")
+    assert "the argument namespace is missing" in result.problems[0] and "uncomment" not in result.problems[0]

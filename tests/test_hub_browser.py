@@ -13,14 +13,13 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import tempfile
 from pathlib import Path
 
 import pytest
 from kubernetes import client, config
 
-from browser import launch_chromium, screenshot
+from browser import free_port, launch_chromium, listening, screenshot
 from test_workshop_dashboard import expect_room, instructor_dashboard, open_dashboard
 
 pytestmark = [pytest.mark.hub, pytest.mark.browser]
@@ -29,18 +28,6 @@ PASSWORD = "whyk8s-hub-test"
 #: chapter 3's cells up to and including the pod board (the cell ids are the notebook's own)
 BOARD_CELL = "8965e1ce"
 PEOPLE = ("p01", "p02")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _listening(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(1)
-        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 @pytest.fixture(scope="module")
@@ -60,11 +47,11 @@ def workshop_hub(course_cluster, tmp_path_factory):
     homes = Path(tempfile.mkdtemp(prefix="whyk8s-hub-homes-"))
     homes.chmod(0o755)  # every participant's user passes through it to their own home
     settings = hub.HubSettings(participants_dir=kubeconfigs, state_dir=tmp_path_factory.mktemp("hub") / "state",
-                               homes_dir=homes, password=PASSWORD, port=_free_port(), hub_port=_free_port(),
-                               proxy_api_port=_free_port(), lab_args="--LabApp.expose_app_in_browser=True")
+                               homes_dir=homes, password=PASSWORD, port=free_port(), hub_port=free_port(),
+                               proxy_api_port=free_port(), lab_args="--LabApp.expose_app_in_browser=True")
     # a clean state: no user of an earlier hub, nothing listening where this one will
     assert hub.workshop_users() == []
-    assert not any(_listening(p) for p in (settings.port, settings.hub_port, settings.proxy_api_port))
+    assert not any(listening(p) for p in (settings.port, settings.hub_port, settings.proxy_api_port))
     hub.start(settings, log=lambda *_: None)
     try:
         yield settings, kubeconfigs
@@ -179,7 +166,7 @@ def test_the_hub_stops_leaving_nothing(workshop_hub):
     result = hub.stop(settings, purge=True, log=lambda *_: None)
     assert result["killed"] == [], result  # the hub stopped its servers and its proxy itself
     assert hub.hub_processes(settings) == []
-    assert not any(_listening(p) for p in (settings.port, settings.hub_port, settings.proxy_api_port))
+    assert not any(listening(p) for p in (settings.port, settings.hub_port, settings.proxy_api_port))
     assert hub.workshop_users() == []
     for name in (hub.system_user(p) for p in PEOPLE):
         with pytest.raises(KeyError):

@@ -137,37 +137,24 @@ def test_missing_pod_says_to_uncomment_the_create_line(lab):
     rejected(pod_lab.check_pod(timeout=0), "uncomment the core.create_namespaced_pod line")
 
 
-def test_missing_pod_after_a_failed_create_cell_says_the_create_failed(lab, tmp_path_factory, monkeypatch):
+def test_missing_pod_after_a_failed_create_cell_says_the_create_failed(lab, shell):
     """Learner trial 4d: the create line was uncommented but its cell failed; the check still said
     "uncomment the core.create_namespaced_pod line". It must say the create cell failed, and why."""
-    from IPython.core.interactiveshell import InteractiveShell
     from IPython.utils.capture import capture_output
-    from traitlets.config import Config
 
-    from whyk8s.notebook import display
-    monkeypatch.setenv("IPYTHONDIR", str(tmp_path_factory.mktemp("ipython")))
-    config = Config()
-    config.HistoryManager.hist_file = ":memory:"
-    sh = InteractiveShell.instance(config=config)
-    display._failed_cells.clear()
-    assert display.install_error_handler()
+    sh = shell
     sh.user_ns.update(core=lab.core, pod=pod_body())
-    try:
-        with capture_output():
-            ran = sh.run_cell("created = core.create_namespaced_pod(body=pod)   # namespace forgotten",
-                              store_history=True)
-        assert not ran.success
-        result = pod_lab.check_pod(timeout=0)
-        rejected(result, "the cell that creates it failed")
-        assert "the argument namespace is missing" in result.problems[0] and "uncomment" not in result.problems[0]
-        with capture_output():  # fixed: the create runs; after a reset the check is back to "never tried"
-            assert sh.run_cell("created = core.create_namespaced_pod('whyk8s', pod)", store_history=True).success
-        pod_lab.reset()
-        rejected(pod_lab.check_pod(timeout=0), "uncomment the core.create_namespaced_pod line")
-    finally:
-        sh.set_custom_exc((), None)
-        display._failed_cells.clear()
-        display._undefined.clear()
+    with capture_output():
+        ran = sh.run_cell("created = core.create_namespaced_pod(body=pod)   # namespace forgotten",
+                          store_history=True)
+    assert not ran.success
+    result = pod_lab.check_pod(timeout=0)
+    rejected(result, "the cell that creates it failed")
+    assert "the argument namespace is missing" in result.problems[0] and "uncomment" not in result.problems[0]
+    with capture_output():  # fixed: the create runs; after a reset the check is back to "never tried"
+        assert sh.run_cell("created = core.create_namespaced_pod('whyk8s', pod)", store_history=True).success
+    pod_lab.reset()
+    rejected(pod_lab.check_pod(timeout=0), "uncomment the core.create_namespaced_pod line")
 
 
 def test_read_back_passes_for_the_live_pod_and_names_a_stale_one(lab):

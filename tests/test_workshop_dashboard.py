@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,21 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from browser import launch_chromium, screenshot
+from browser import free_port, launch_chromium, listening, screenshot
 
 pytestmark = [pytest.mark.browser]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _listening(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(1)
-        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 @contextlib.contextmanager
@@ -41,7 +28,7 @@ def instructor_dashboard(context: str):
     """``whyk8s workshop dashboard`` as the instructor runs it (their kubeconfig: this process's), on a
     free port, with the app exposed to the page for the test; yields the URL it printed. Stops it
     (SIGTERM to its process group) and checks its port is free again."""
-    port = _free_port()
+    port = free_port()
     cmd = [str(Path(sys.executable).parent / "whyk8s"), "workshop", "dashboard", "--context", context,
            "--port", str(port), "--lab-args=--LabApp.expose_app_in_browser=True"]
     log = tempfile.NamedTemporaryFile("w+", prefix="whyk8s-dashboard-", suffix=".log")
@@ -60,7 +47,7 @@ def instructor_dashboard(context: str):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         log.close()
-        assert not _listening(port)
+        assert not listening(port)
 
 
 def open_dashboard(page, url: str):
@@ -124,6 +111,6 @@ def test_dashboard_refuses_a_participants_context(course_cluster, tmp_path, monk
     try:
         monkeypatch.setenv("KUBECONFIG", str(workshop.kubeconfig_path(result.context, "p01", result.folder)))
         with pytest.raises(CourseError, match="participant's"):
-            dashboard.serve(port=_free_port(), log=lambda *_a, **_k: None)
+            dashboard.serve(port=free_port(), log=lambda *_a, **_k: None)
     finally:
         workshop.down(cluster=instructor, out=tmp_path)
